@@ -1,0 +1,121 @@
+"""What each command does, as plain functions the CLI, the daemon and the tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from .config import Config, load_config
+from .engine import CheckRun, run_checks, select_checks, select_units
+from .errors import InputError, UserError
+from .periods import Period, resolve_period
+from .plugins import registered_checks
+from .rates import Figures, grouped_figures
+from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
+from .store import CENTRE, Store
+
+OPERATOR_CHECKS = ("portal.unavailable", "source.unreadable", "job.failing")
+
+
+def known_check_ids() -> set[str]:
+    return set(registered_checks()) | set(OPERATOR_CHECKS)
+
+
+def open_config(path: Path) -> Config:
+    return load_config(path, known_check_ids)
+
+
+def local_now(config: Config) -> datetime:
+    """Wall-clock time in the province, naive: every stored timestamp is province time."""
+    return datetime.now(config.timezone).replace(tzinfo=None)
+
+
+def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
+          trigger: str = "cli") -> CheckRun:
+    checks = select_checks(config, check_ids)
+    units = select_units(config, unit_codes, all_units)
+    now = local_now(config)
+    period = resolve_period(config.dossiers.period, None, None, now.date())
+    store = Store.open(config)
+    try:
+        return run_checks(config, store, checks, units, period, now, trigger)
+    finally:
+        store.close()
+
+
+@dataclass
+class ImportOutcome:
+    summaries: list[ImportSummary]
+    errors: list[str]
+
+
+def import_dossier_files(config: Config, files: Iterable[Path]) -> ImportOutcome:
+    """Each file in its own transaction; an unreadable file is reported and the others still import."""
+    paths = expand_sources(files) if files else expand_sources(config.dossier_sources)
+    if not paths:
+        raise UserError("no dossier export files given, and none found under [sources].dossiers")
+    outcome = ImportOutcome([], [])
+    store = Store.open(config)
+    try:
+        for path in paths:
+            try:
+                outcome.summaries.append(import_dossiers(config, store, path, local_now(config)))
+            except InputError as exc:
+                outcome.errors.append(str(exc))
+    finally:
+        store.close()
+    return outcome
+
+
+def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
+          units: Iterable[str] = ()) -> tuple[Period, list[Figures]]:
+    period = resolve_period(config.dossiers.period, start, end, local_now(config).date())
+    if period.start > period.end:
+        raise UserError(f"--from {period.start:%d/%m/%Y} is after --to {period.end:%d/%m/%Y}")
+    codes = select_units(config, units, not units)
+    store = Store.open(config)
+    try:
+        return period, grouped_figures(config, store.db, period, by, codes)
+    finally:
+        store.close()
+
+
+def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict]:
+    store = Store.open(config)
+    try:
+        store.expire_mutes(local_now(config))
+        statuses = None if status == "all" else [status]
+        units = None if unit is None else select_units(config, [unit], False)
+        return store.findings(units=units, statuses=statuses, checks=check_ids)
+    finally:
+        store.close()
+
+
+def mute(config: Config, finding_id: str, reason: str, until: date | None) -> None:
+    now = local_now(config)
+    if until is not None and until < now.date():
+        raise UserError(f"--until {until:%d/%m/%Y} is in the past")
+    store = Store.open(config)
+    try:
+        store.mute(finding_id, reason, until, now)
+    finally:
+        store.close()
+
+
+def unmute(config: Config, finding_id: str) -> None:
+    store = Store.open(config)
+    try:
+        store.unmute(finding_id, local_now(config), "unmuted by an officer")
+    finally:
+        store.close()
+
+
+def unit_label(config: Config, code: str) -> str:
+    if code == CENTRE:
+        return "Trung tâm Phục vụ hành chính công"
+    try:
+        return config.unit(code).name
+    except KeyError:
+        return code

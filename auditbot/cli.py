@@ -1,0 +1,258 @@
+"""The `auditbot` command: one small function per command, no logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import app, vn
+from .config import Config, config_path
+from .errors import UserError
+from .output import format_option, render
+from .rates import FIELD_ORDER, GROUPINGS
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+DATE = click.DateTime(formats=["%d/%m/%Y", "%Y-%m-%d"])
+
+
+class Cli(click.Group):
+    """Turns UserError into a plain message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                        help="rules.toml to use (default ./rules.toml, or $AUDITBOT_CONFIG).")(fn)
+
+
+def load(config_file: str | None) -> Config:
+    return app.open_config(config_path(config_file))
+
+
+@click.group(cls=Cli, context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="auditbot")
+def cli() -> None:
+    """Audit a province's administrative procedures and dossiers; alert each unit.
+
+    \b
+    Quick start on the bundled sample province:
+        auditbot demo
+        auditbot check STP
+        auditbot rates --by kind
+    """
+
+
+FINDING_COLUMNS = ("id", "check", "unit", "subject", "title", "severity", "status", "first_seen", "last_seen",
+                   "resolved_at", "details")
+
+
+def print_findings(config: Config, findings: list[dict[str, Any]], output_format: str) -> None:
+    def cells(f: dict[str, Any]) -> list[str]:
+        return [f["id"], f["unit"], f["check"], f["title"], f["status"], vn.day(f["first_seen"])]
+
+    click.echo(render(findings, output_format, FINDING_COLUMNS, cells,
+                      ["ID", "UNIT", "CHECK", "TITLE", "STATUS", "SINCE"]))
+
+
+@cli.command()
+@click.argument("units", nargs=-1)
+@click.option("--all", "all_units", is_flag=True, help="Check every unit (the default when no UNIT is given).")
+@click.option("--checks", "check_ids", default=None,
+              help="Comma-separated check ids or families, e.g. dossier.overdue,rate.")
+@click.option("--offline", is_flag=True, help="Use stored observations only; fetch nothing from the network.")
+@format_option
+@config_option
+def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offline: bool, output_format: str,
+          config_file: str | None) -> None:
+    """Run checks now and print the open findings of the units checked.
+
+    Exit code 0 when nothing is open, 1 when something is, 2 on a usage or config error.
+
+    \b
+    Examples:
+        auditbot check STP
+        auditbot check --all --checks rate --format json
+    """
+    config = load(config_file)
+    result = app.check(config, units, all_units, check_ids.split(",") if check_ids else None)
+    for error in result.errors:
+        click.echo(f"check failed: {error}", err=True)
+    print_findings(config, result.findings, output_format)
+    if output_format == "table":
+        c = result.counts
+        click.echo(f"\nrun {result.run_id}: {len(result.findings)} open; {c.opened} new, {c.reopened} reopened,"
+                   f" {c.resolved} resolved", err=True)
+    sys.exit(1 if result.findings or result.errors else 0)
+
+
+@cli.command()
+@click.option("--unit", default=None, help="Only this unit's findings.")
+@click.option("--status", type=click.Choice(["open", "resolved", "muted", "all"]), default="open",
+              show_default=True)
+@click.option("--checks", "check_ids", default=None, help="Comma-separated check ids.")
+@format_option
+@config_option
+def findings(unit: str | None, status: str, check_ids: str | None, output_format: str,
+             config_file: str | None) -> None:
+    """List stored findings, with their history fields.
+
+    \b
+    Examples:
+        auditbot findings --unit STP
+        auditbot findings --status all --format json
+    """
+    config = load(config_file)
+    print_findings(config, app.list_findings(config, unit, status, check_ids.split(",") if check_ids else None),
+                   output_format)
+
+
+@cli.command()
+@click.argument("finding_id")
+@click.option("--reason", required=True, help="Why the finding is acknowledged (kept in its history).")
+@click.option("--until", type=DATE, default=None, help="Mute until this date (dd/mm/yyyy); forever if absent.")
+@config_option
+def mute(finding_id: str, reason: str, until: datetime | None, config_file: str | None) -> None:
+    """Acknowledge a finding: still tracked, left out of emails until the date.
+
+    \b
+    Example:
+        auditbot mute 3f2a9c1d0b7e --reason "Sở đã có văn bản giải trình" --until 31/12/2026
+    """
+    app.mute(load(config_file), finding_id, reason, until.date() if until else None)
+    click.echo(f"muted {finding_id}")
+
+
+@cli.command()
+@click.argument("finding_id")
+@config_option
+def unmute(finding_id: str, config_file: str | None) -> None:
+    """End a mute now: the finding is open (and emailed) again.
+
+    \b
+    Example:
+        auditbot unmute 3f2a9c1d0b7e
+    """
+    app.unmute(load(config_file), finding_id)
+    click.echo(f"unmuted {finding_id}")
+
+
+@cli.command()
+@config_option
+def validate(config_file: str | None) -> None:
+    """Check rules.toml and report every problem at once, with its key path.
+
+    \b
+    Example:
+        auditbot validate --config /etc/auditbot/rules.toml
+    """
+    config = load(config_file)
+    missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
+    for path in missing:
+        click.echo(f"warning: source not found (yet): {path}", err=True)
+    kinds = sorted({u.kind for u in config.units})
+    click.echo(f"{config.path}: OK — {config.province}: {len(config.units)} units ({', '.join(kinds)}),"
+               f" database {config.database}")
+
+
+@cli.group(name="import")
+def import_group() -> None:
+    """Import source files (dossier exports, the procedure catalogue)."""
+
+
+@import_group.command(name="dossiers")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@config_option
+def import_dossiers(files: tuple[Path, ...], config_file: str | None) -> None:
+    """Import dossier exports: CSV, XLSX/XLS/ODS, or portal sync JSON (DongBoHoSoMC).
+
+    Without FILES, imports everything under [sources].dossiers. Personal-data columns are
+    never read. Exit code 2 when a file could not be read (the others are still imported).
+
+    \b
+    Examples:
+        auditbot import dossiers exports/thang-10.xlsx
+        auditbot import dossiers
+    """
+    config = load(config_file)
+    outcome = app.import_dossier_files(config, files)
+    for summary in outcome.summaries:
+        click.echo(f"{summary.file}: read {summary.rows_read}, stored {summary.stored}, updated {summary.updated},"
+                   f" unchanged {summary.unchanged}, rejected {summary.rejected}, skipped {summary.skipped}"
+                   f" title/footer rows")
+        for name, count in summary.unknown_units.most_common():
+            click.echo(f"  unknown unit {name!r}: {count} rows (add it to a unit's aliases in rules.toml)")
+        for rejection in summary.rejections[:5]:
+            click.echo(f"  row {rejection.row}, column {rejection.column!r}: {rejection.reason}")
+        if summary.rejected > 5:
+            click.echo(f"  … {summary.rejected - 5} more in the rejected_rows table")
+    for error in outcome.errors:
+        click.echo(f"Error: {error}", err=True)
+    if outcome.errors:
+        sys.exit(2)
+
+
+RATE_HEADERS = ["GROUP", "RECEIVED", "ONLINE %", "FINISHED", "ON TIME %", "DIGITISED %", "PAID ONLINE %",
+                "UNFINISHED", "OVERDUE %"]
+
+
+@cli.command()
+@click.option("--from", "start", type=DATE, default=None, help="First day (dd/mm/yyyy); default: period start.")
+@click.option("--to", "end", type=DATE, default=None, help="Last day, inclusive; default: today.")
+@click.option("--by", type=click.Choice(GROUPINGS), default="unit", show_default=True)
+@click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
+@format_option
+@config_option
+def rates(start: datetime | None, end: datetime | None, by: str, units: tuple[str, ...], output_format: str,
+          config_file: str | None) -> None:
+    """Dossier figures and rates per unit, unit kind or province (cut, not rounded, to 2 decimals).
+
+    The default period is [dossiers].period in rules.toml (the quarter so far).
+
+    \b
+    Examples:
+        auditbot rates --by kind
+        auditbot rates --from 01/10/2026 --to 31/10/2026 --format json
+    """
+    config = load(config_file)
+    period, figures = app.rates(config, start, end, by, units)
+    rows = [f.as_row() for f in figures]
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        label = app.unit_label(config, row["group"]) if by == "unit" else row["group"]
+        return [label, vn.number(row["received"]), vn.percent(row["online_rate"]), vn.number(row["finished"]),
+                vn.percent(row["on_time_rate"]), vn.percent(row["digitisation_rate"]),
+                vn.percent(row["online_payment_rate"]), vn.number(row["unfinished"]), vn.percent(row["overdue_rate"])]
+
+    if output_format == "table":
+        click.echo(f"{config.province}: {vn.day(period.start)} – {vn.day(period.end)}")
+    click.echo(render(rows, output_format, FIELD_ORDER, cells, RATE_HEADERS))
+
+
+@cli.command()
+@config_option
+def demo(config_file: str | None) -> None:
+    """Run the whole job on the bundled sample province, offline, and say where everything is.
+
+    \b
+    Example:
+        auditbot demo
+    """
+    from .demo import run_demo
+
+    config = load(config_file)
+    run_demo(config, click.echo)
+
+
+if __name__ == "__main__":
+    cli()

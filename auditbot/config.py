@@ -1,0 +1,405 @@
+"""Load rules.toml into typed objects, reporting every problem at once with its key path."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = "rules.toml"
+CONFIG_ENV = "AUDITBOT_CONFIG"
+
+THRESHOLD_KEYS = ("digitisation_min", "online_min", "online_payment_min", "overdue_max", "min_dossiers")
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "digitisation_min": 90,
+    "online_min": 70,
+    "online_payment_min": 30,
+    "overdue_max": 5,
+    "min_dossiers": 10,
+}
+SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly_report")
+PERIODS = ("quarter", "month", "year")
+SECURITY_MODES = ("starttls", "ssl", "none")
+SEVERITIES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    head_emails: tuple[str, ...] = ()
+    listing_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    digitisation_min: float
+    online_min: float
+    online_payment_min: float
+    overdue_max: float
+    min_dossiers: int
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    sender: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "AUDITBOT_SMTP_PASSWORD"
+    centre: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    hosts: tuple[str, ...] = ("dichvucong.gov.vn", "thutuc.dichvucong.gov.vn")
+    procedure_urls: tuple[str, ...] = (
+        "/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc={id}",
+        "/thu-tuc-hanh-chinh/{id}",
+    )
+    not_found_markers: tuple[str, ...] = ("Không tìm thấy thủ tục",)
+
+
+@dataclass(frozen=True)
+class DossierSettings:
+    # canonical field -> extra header aliases; value kind -> {written value: canonical value}
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    period: str = "quarter"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    province: str
+    timezone: ZoneInfo
+    database: Path
+    units: tuple[Unit, ...]
+    thresholds: Thresholds
+    kind_thresholds: dict[str, Thresholds]
+    catalogue: Path | None
+    dossier_sources: tuple[Path, ...]
+    dossiers: DossierSettings
+    portal: PortalSettings
+    email: EmailSettings
+    schedule: dict[str, str]
+    disabled_checks: tuple[str, ...]
+    severities: dict[str, str]
+
+    def unit(self, code: str) -> Unit:
+        for unit in self.units:
+            if unit.code == code:
+                return unit
+        raise KeyError(code)
+
+    def thresholds_for(self, kind: str) -> Thresholds:
+        return self.kind_thresholds.get(kind, self.thresholds)
+
+
+def config_path(explicit: str | None) -> Path:
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+class _Reader:
+    """Takes typed values out of a TOML table; remembers every problem with its key path."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def table(self, data: dict[str, Any], path: str, key: str) -> dict[str, Any]:
+        value = data.pop(key, {})
+        if not isinstance(value, dict):
+            self.problem(_join(path, key), f"expected a table, got {_kind(value)}")
+            return {}
+        return value
+
+    def take(self, data: dict[str, Any], path: str, key: str, expected: type | tuple[type, ...],
+             default: Any = None, required: bool = False) -> Any:
+        if key not in data:
+            if required:
+                self.problem(_join(path, key), "is required")
+            return default
+        value = data.pop(key)
+        if isinstance(value, bool) and bool not in _as_tuple(expected):
+            self.problem(_join(path, key), f"expected {_names(expected)}, got a boolean")
+            return default
+        if not isinstance(value, expected):
+            self.problem(_join(path, key), f"expected {_names(expected)}, got {_kind(value)}")
+            return default
+        return value
+
+    def strings(self, data: dict[str, Any], path: str, key: str,
+                default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.take(data, path, key, (list, str), default=list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not all(isinstance(item, str) for item in value):
+            self.problem(_join(path, key), "expected a list of strings")
+            return default
+        return tuple(item.strip() for item in value if item.strip())
+
+    def leftovers(self, data: dict[str, Any], path: str) -> None:
+        for key in data:
+            self.problem(_join(path, key), "unknown key")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def _names(expected: type | tuple[type, ...]) -> str:
+    words = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a table", bool: "true or false"}
+    return " or ".join(dict.fromkeys(words.get(t, t.__name__) for t in _as_tuple(expected)))
+
+
+def _kind(value: Any) -> str:
+    return _names(type(value))
+
+
+def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) -> Config:
+    """Read and validate rules.toml; raise ConfigError listing every problem found."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (use --config or ${CONFIG_ENV})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.resolve().parent
+    reader = _Reader()
+
+    province = reader.table(raw, "", "province")
+    province_name = reader.take(province, "province", "name", str, "", required=True)
+    tz_name = reader.take(province, "province", "timezone", str, "Asia/Ho_Chi_Minh")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.problem("province.timezone", f"unknown time zone {tz_name!r}")
+        timezone = ZoneInfo("Asia/Ho_Chi_Minh")
+    reader.leftovers(province, "province")
+
+    database = reader.table(raw, "", "database")
+    db_path = base / reader.take(database, "database", "path", str, "auditbot.db")
+    reader.leftovers(database, "database")
+
+    units = _read_units(raw, reader, base)
+
+    thresholds_raw = reader.table(raw, "", "thresholds")
+    kind_tables = {k: thresholds_raw.pop(k) for k in list(thresholds_raw) if isinstance(thresholds_raw[k], dict)}
+    thresholds = _read_thresholds(thresholds_raw, reader, "thresholds", DEFAULT_THRESHOLDS)
+    kinds = {unit.kind for unit in units}
+    kind_thresholds = {}
+    for kind, table in kind_tables.items():
+        if kind not in kinds:
+            reader.problem(f"thresholds.{kind}", "no unit has this kind")
+        kind_thresholds[kind] = _read_thresholds(table, reader, f"thresholds.{kind}", thresholds)
+
+    sources = reader.table(raw, "", "sources")
+    catalogue = reader.take(sources, "sources", "catalogue", str)
+    dossier_sources = reader.strings(sources, "sources", "dossiers")
+    reader.leftovers(sources, "sources")
+
+    dossiers = _read_dossier_settings(reader.table(raw, "", "dossiers"), reader)
+    portal = _read_portal(reader.table(raw, "", "portal"), reader)
+    email = _read_email(reader.table(raw, "", "email"), reader)
+
+    schedule_raw = reader.table(raw, "", "schedule")
+    schedule: dict[str, str] = {}
+    for job in SCHEDULE_JOBS:
+        phrase = reader.take(schedule_raw, "schedule", job, str)
+        if phrase is not None:
+            schedule[job] = phrase
+    reader.leftovers(schedule_raw, "schedule")
+
+    checks_raw = reader.table(raw, "", "checks")
+    disabled = reader.strings(checks_raw, "checks", "disabled")
+    severities_raw = reader.table(checks_raw, "checks", "severity")
+    severities: dict[str, str] = {}
+    for check_id, level in severities_raw.items():
+        if level not in SEVERITIES:
+            reader.problem(f"checks.severity.{check_id}", f"expected one of {', '.join(SEVERITIES)}")
+        severities[check_id] = level
+    reader.leftovers(checks_raw, "checks")
+    if known_checks is not None:
+        known = known_checks()
+        for check_id in disabled:
+            if check_id not in known:
+                reader.problem("checks.disabled", f"unknown check id {check_id!r}")
+        for check_id in severities:
+            if check_id not in known:
+                reader.problem(f"checks.severity.{check_id}", "unknown check id")
+
+    reader.leftovers(raw, "")
+    if reader.problems:
+        raise ConfigError(f"{path}: {len(reader.problems)} problem(s)", reader.problems)
+    return Config(
+        path=path, province=province_name, timezone=timezone, database=db_path, units=tuple(units),
+        thresholds=Thresholds(**thresholds), kind_thresholds={k: Thresholds(**v) for k, v in kind_thresholds.items()},
+        catalogue=base / catalogue if catalogue else None,
+        dossier_sources=tuple(base / item for item in dossier_sources),
+        dossiers=dossiers, portal=portal, email=email, schedule=schedule,
+        disabled_checks=disabled, severities=severities,
+    )
+
+
+def _read_thresholds(table: dict[str, Any], reader: _Reader, path: str,
+                     defaults: dict[str, Any]) -> dict[str, Any]:
+    values = dict(defaults)
+    for key in THRESHOLD_KEYS:
+        value = reader.take(table, path, key, (int, float))
+        if value is None:
+            continue
+        if key == "min_dossiers":
+            if not isinstance(value, int) or value < 0:
+                reader.problem(f"{path}.{key}", f"expected a whole number ≥ 0, got {value!r}")
+                continue
+        elif not 0 <= value <= 100:
+            reader.problem(f"{path}.{key}", f"expected a percentage between 0 and 100, got {value!r}")
+            continue
+        values[key] = value
+    reader.leftovers(table, path)
+    return values
+
+
+UNIT_LIST_FIELDS = ("aliases", "emails", "head_emails", "listing_urls")
+
+
+def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
+    entries: list[tuple[str, dict[str, Any]]] = []
+    tables = raw.pop("units", [])
+    if not isinstance(tables, list):
+        reader.problem("units", "expected an array of tables ([[units]])")
+        tables = []
+    entries += [(f"units[{i}]", dict(t)) for i, t in enumerate(tables)]
+    units_file = reader.take(raw, "", "units_file", str)
+    if units_file:
+        entries += _units_from_csv(base / units_file, reader)
+    units: list[Unit] = []
+    seen: dict[str, str] = {}
+    for path, table in entries:
+        if not isinstance(table, dict):
+            reader.problem(path, "expected a table")
+            continue
+        code = reader.take(table, path, "code", str, "", required=True).strip()
+        name = reader.take(table, path, "name", str, "", required=True).strip()
+        kind = reader.take(table, path, "kind", str, "", required=True).strip()
+        lists = {key: reader.strings(table, path, key) for key in UNIT_LIST_FIELDS}
+        reader.leftovers(table, path)
+        if not lists["emails"]:
+            reader.problem(f"{path}.emails", f"unit {code or name!r} has no email address")
+        for address in lists["emails"] + lists["head_emails"]:
+            if "@" not in address:
+                reader.problem(f"{path}.emails", f"not an email address: {address!r}")
+        if code in seen:
+            reader.problem(f"{path}.code", f"duplicate unit code {code!r} (also at {seen[code]})")
+        seen[code] = path
+        units.append(Unit(code=code, name=name, kind=kind, **lists))
+    if not units:
+        reader.problem("units", "no units defined ([[units]] or units_file)")
+    return units
+
+
+def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
+    """Units kept in a spreadsheet: same columns as [[units]], lists separated by ';'."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        reader.problem("units_file", f"cannot read {path}: {exc.strerror}")
+        return []
+    entries = []
+    for number, row in enumerate(rows, start=2):
+        table: dict[str, Any] = {}
+        for key, value in row.items():
+            if key is None:
+                reader.problem(f"units_file:{path.name}:row {number}", "more cells than header columns")
+                continue
+            value = (value or "").strip()
+            if key in UNIT_LIST_FIELDS:
+                table[key] = [part.strip() for part in value.split(";") if part.strip()]
+            elif value:
+                table[key] = value
+        entries.append((f"units_file:{path.name}:row {number}", table))
+    return entries
+
+
+def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSettings:
+    from .sources.dossier_fields import FIELDS, VALUE_KINDS
+
+    columns_raw = reader.table(table, "dossiers", "columns")
+    columns: dict[str, tuple[str, ...]] = {}
+    for name in list(columns_raw):
+        if name not in FIELDS:
+            reader.problem(f"dossiers.columns.{name}", f"unknown dossier field (known: {', '.join(FIELDS)})")
+            columns_raw.pop(name)
+            continue
+        columns[name] = reader.strings(columns_raw, "dossiers.columns", name)
+    values_raw = reader.table(table, "dossiers", "values")
+    values: dict[str, dict[str, str]] = {}
+    for kind in list(values_raw):
+        mapping = reader.table(values_raw, "dossiers.values", kind)
+        allowed = VALUE_KINDS.get(kind)
+        if allowed is None:
+            reader.problem(f"dossiers.values.{kind}", f"unknown value kind (known: {', '.join(VALUE_KINDS)})")
+            continue
+        for written, canonical in mapping.items():
+            if canonical not in allowed:
+                reader.problem(f"dossiers.values.{kind}.{written}",
+                               f"expected one of {', '.join(map(str, allowed))}, got {canonical!r}")
+        values[kind] = {str(k): v for k, v in mapping.items()}
+    period = reader.take(table, "dossiers", "period", str, "quarter")
+    if period not in PERIODS:
+        reader.problem("dossiers.period", f"expected one of {', '.join(PERIODS)}, got {period!r}")
+    reader.leftovers(table, "dossiers")
+    return DossierSettings(columns=columns, values=values, period=period)
+
+
+def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:
+    defaults = PortalSettings()
+    portal = PortalSettings(
+        hosts=reader.strings(table, "portal", "hosts", defaults.hosts),
+        procedure_urls=reader.strings(table, "portal", "procedure_urls", defaults.procedure_urls),
+        not_found_markers=reader.strings(table, "portal", "not_found_markers", defaults.not_found_markers),
+    )
+    for pattern in portal.procedure_urls:
+        if "{id}" not in pattern:
+            reader.problem("portal.procedure_urls", f"pattern {pattern!r} has no {{id}}")
+    reader.leftovers(table, "portal")
+    return portal
+
+
+def _read_email(table: dict[str, Any], reader: _Reader) -> EmailSettings:
+    path = "email"
+    email = EmailSettings(
+        sender=reader.take(table, path, "sender", str, ""),
+        smtp_host=reader.take(table, path, "smtp_host", str, ""),
+        smtp_port=reader.take(table, path, "smtp_port", int, 587),
+        security=reader.take(table, path, "security", str, "starttls"),
+        username=reader.take(table, path, "username", str, ""),
+        password_env=reader.take(table, path, "password_env", str, "AUDITBOT_SMTP_PASSWORD"),
+        centre=reader.strings(table, path, "centre"),
+    )
+    if email.security not in SECURITY_MODES:
+        reader.problem("email.security", f"expected one of {', '.join(SECURITY_MODES)}, got {email.security!r}")
+    if not 0 < email.smtp_port < 65536:
+        reader.problem("email.smtp_port", f"expected a port number, got {email.smtp_port}")
+    if email.sender and "@" not in email.sender:
+        reader.problem("email.sender", f"not an email address: {email.sender!r}")
+    reader.leftovers(table, path)
+    return email

@@ -1,0 +1,56 @@
+"""`auditbot demo`: the whole job on the bundled sample province, offline, in under a minute."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from . import app, vn
+from .config import Config
+from .samplegen import make_dossiers, write_sync_json, write_xlsx
+
+GENERATED = "generated"
+
+
+def write_sample_exports(config: Config) -> list[Path]:
+    """Fresh exports dated up to today, so the current period always has figures to show."""
+    folders = [p for p in config.dossier_sources if p.suffix == ""]
+    folder = (folders[0] if folders else config.path.parent / "sample" / "exports") / GENERATED
+    folder.mkdir(parents=True, exist_ok=True)
+    today = app.local_now(config).date()
+    names = [alias for unit in config.units for alias in (unit.aliases[:1] or (unit.name,))]
+    dossiers = list(make_dossiers(600, names, today, days=75, seed=2026))
+    xlsx, sync = folder / "ho-so-gan-day.xlsx", folder / "dong-bo-dvcqg.json"
+    write_xlsx(xlsx, dossiers[:450])
+    write_sync_json(sync, dossiers[450:])
+    return [xlsx, sync]
+
+
+def run_demo(config: Config, echo: Callable[[str], None]) -> None:
+    echo(f"auditbot demo — {config.province}: {len(config.units)} units")
+    generated = write_sample_exports(config)
+    echo(f"1. wrote sample exports: {', '.join(p.name for p in generated)}")
+    outcome = app.import_dossier_files(config, [])
+    for summary in outcome.summaries:
+        echo(f"2. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
+             f" {summary.updated} updated, {summary.rejected} rejected")
+    for error in outcome.errors:
+        echo(f"   error: {error}")
+    result = app.check(config, [], True, None, trigger="demo")
+    echo(f"3. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
+         f" {result.counts.opened} new, {result.counts.resolved} resolved")
+    by_unit = Counter(f["unit"] for f in result.findings)
+    by_check = Counter(f["check"] for f in result.findings)
+    for code, count in by_unit.most_common():
+        echo(f"   {app.unit_label(config, code)}: {count}")
+    for check_id, count in sorted(by_check.items()):
+        echo(f"   {check_id}: {count}")
+    period, figures = app.rates(config, None, None, "kind")
+    echo(f"4. figures {vn.day(period.start)} – {vn.day(period.end)}:")
+    for item in figures:
+        rates = item.rates()
+        echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"
+             f" số hóa {vn.percent(rates['digitisation_rate'])}, quá hạn {vn.percent(rates['overdue_rate'])}")
+    echo(f"\nDatabase: {config.database}")
+    echo("Next: auditbot check STP · auditbot findings --unit STP · auditbot rates --by unit")

@@ -1,0 +1,78 @@
+"""Run checks over observations and hand what they find to the store, one scope at a time."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .config import Config
+from .errors import UserError
+from .model import Check, CheckContext, Finding
+from .periods import Period
+from .plugins import registered_checks
+from .store import LifecycleCounts, Scope, Store
+
+
+@dataclass
+class CheckRun:
+    run_id: int
+    counts: LifecycleCounts
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def select_checks(config: Config, requested: Iterable[str] | None) -> list[Check]:
+    available = registered_checks()
+    if requested:
+        wanted = [c.strip() for c in requested if c.strip()]
+        unknown = [c for c in wanted if c not in available and not any(k.startswith(c + ".") for k in available)]
+        if unknown:
+            raise UserError(f"unknown check id(s): {', '.join(unknown)}",
+                            [f"known: {', '.join(available)}"])
+        # a family name ("rate") selects all of its checks
+        return [check for cid, check in available.items()
+                if any(cid == w or cid.startswith(w + ".") for w in wanted)]
+    return [check for cid, check in available.items() if cid not in config.disabled_checks]
+
+
+def select_units(config: Config, codes: Iterable[str], all_units: bool) -> list[str]:
+    known = [unit.code for unit in config.units]
+    codes = list(codes)
+    if all_units or not codes:
+        return known
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise UserError(f"unknown unit code(s): {', '.join(unknown)}", [f"known: {', '.join(known)}"])
+    return codes
+
+
+def run_checks(config: Config, store: Store, checks: list[Check], units: list[str], period: Period,
+               now: datetime, trigger: str = "cli") -> CheckRun:
+    """Each check runs in its own scope; one failing check is recorded and never stops the others."""
+    store.expire_mutes(now)
+    overall = Scope(frozenset(c.id for c in checks), frozenset(units), period.label)
+    run_id = store.start_run(trigger, "check", overall, now)
+    context = CheckContext(db=store.db, config=config, units=tuple(units), period=period, now=now)
+    result = CheckRun(run_id=run_id, counts=LifecycleCounts())
+    for check in checks:
+        scope = Scope(frozenset({check.id}), frozenset(units), period.label if check.per_period else None)
+        try:
+            produced = [_with_policy(config, check, f) for f in check.find(context)]
+        except Exception:  # a broken check is an operator problem, not a reason to stop the run
+            result.errors.append(f"{check.id}: {traceback.format_exc(limit=3)}")
+            continue
+        result.counts.add(store.record(run_id, scope, produced, now))
+    store.finish_run(run_id, datetime.now(now.tzinfo) if now.tzinfo else now, result.counts,
+                     "\n".join(result.errors) or None)
+    result.findings = store.findings(units=units, statuses=["open"], checks=[c.id for c in checks])
+    return result
+
+
+def _with_policy(config: Config, check: Check, finding: Finding) -> Finding:
+    severity = config.severities.get(check.id, finding.severity or check.severity)
+    if severity == finding.severity:
+        return finding
+    return Finding(**{**finding.__dict__, "severity": severity})

@@ -1,0 +1,73 @@
+"""What a dossier export's columns and values are called, in the words real exports use."""
+
+from __future__ import annotations
+
+# canonical field -> header aliases, most specific first (matched accent-, case- and spacing-insensitively)
+FIELDS: dict[str, tuple[str, ...]] = {
+    "code": ("Mã hồ sơ", "Số hồ sơ", "MaHoSo"),
+    "procedure_code": ("Mã TTHC", "Mã thủ tục", "Mã thủ tục hành chính", "MaTTHC"),
+    "procedure_name": ("Tên TTHC", "Tên thủ tục", "Tên thủ tục hành chính", "TenTTHC"),
+    "unit": ("Đơn vị", "Đơn vị tiếp nhận", "Cơ quan tiếp nhận", "Cơ quan giải quyết", "Đơn vị giải quyết",
+             "Đơn vị xử lý", "Cơ quan thực hiện", "DonViXuLy"),
+    "received_at": ("Ngày tiếp nhận", "Ngày nhận", "Thời gian tiếp nhận", "NgayTiepNhan"),
+    "due_at": ("Ngày hẹn trả", "Hạn xử lý", "Hạn giải quyết", "Ngày hẹn trả kết quả", "NgayHenTra"),
+    "finished_at": ("Ngày có kết quả", "Ngày kết thúc", "Ngày hoàn thành", "Ngày trả kết quả",
+                    "Ngày kết thúc xử lý", "NgayKetThucXuLy"),
+    "status": ("Trạng thái", "Tình trạng", "Trạng thái hồ sơ", "TrangThaiHoSo"),
+    "channel": ("Hình thức nộp", "Kênh nộp", "Hình thức tiếp nhận", "Kênh tiếp nhận", "KenhThucHien"),
+    "fee": ("Phí, lệ phí", "Lệ phí", "Số tiền", "Phí", "Phí lệ phí"),
+    "paid_online": ("Thanh toán trực tuyến", "Đã thanh toán trực tuyến", "DuocThanhToanTrucTuyen"),
+    "digitised": ("Số hóa kết quả", "Đã số hóa kết quả", "Kết quả số hóa"),
+    "result_ref": ("Số kết quả", "Ký hiệu kết quả", "Tệp kết quả", "Mã kết quả", "MaKetQua"),
+}
+
+REQUIRED = ("code", "unit", "received_at", "status")
+
+# Columns that carry citizens' personal data: never mapped, never stored, never echoed.
+PERSONAL = ("Chủ hồ sơ", "Người nộp", "Người đứng tên", "Họ và tên", "Họ tên", "Số CCCD", "Số CMND",
+            "CCCD", "CMND", "Số CCCD/CMND", "Số giấy tờ", "Số điện thoại", "Điện thoại", "SĐT", "Địa chỉ",
+            "Email", "Thư điện tử", "ChuHoSo", "SoDienThoai", "SoGiayToChuHoSo", "DiaChi")
+
+STATUSES = ("received", "processing", "supplement", "suspended", "finished", "rejected", "withdrawn")
+CLOSED_STATUSES = ("finished", "rejected", "withdrawn")
+CHANNELS = ("online", "direct", "post")
+
+STATUS_VALUES: dict[str, str] = {
+    # national sync codes (TrangThaiHoSo)
+    "1": "received", "2": "received", "3": "rejected", "4": "processing", "5": "supplement",
+    "6": "processing", "7": "withdrawn", "8": "suspended", "9": "finished", "10": "finished",
+    "Mới đăng ký": "received", "Mới tiếp nhận": "received", "Đã tiếp nhận": "received", "Tiếp nhận": "received",
+    "Chờ tiếp nhận": "received", "Được tiếp nhận": "received",
+    "Đang xử lý": "processing", "Đang giải quyết": "processing", "Chờ xử lý": "processing",
+    "Đang thẩm định": "processing", "Chờ phê duyệt": "processing", "Chờ trả kết quả": "processing",
+    "Yêu cầu nghĩa vụ tài chính": "processing", "Chờ thực hiện nghĩa vụ tài chính": "processing",
+    "Chờ bổ sung": "supplement", "Yêu cầu bổ sung": "supplement", "Bổ sung hồ sơ": "supplement",
+    "Tạm dừng": "suspended", "Dừng xử lý": "suspended", "Tạm dừng xử lý": "suspended",
+    "Đã trả kết quả": "finished", "Hoàn thành": "finished", "Đã hoàn thành": "finished",
+    "Đã xử lý xong": "finished", "Đã giải quyết": "finished", "Đã có kết quả": "finished",
+    "Kết thúc": "finished", "Đã kết thúc": "finished", "Trả kết quả": "finished",
+    "Từ chối": "rejected", "Trả lại hồ sơ": "rejected", "Không được tiếp nhận": "rejected",
+    "Không tiếp nhận": "rejected", "Từ chối tiếp nhận": "rejected", "Đã từ chối": "rejected",
+    "Rút hồ sơ": "withdrawn", "Công dân rút": "withdrawn", "Đã rút": "withdrawn", "Công dân rút hồ sơ": "withdrawn",
+}
+
+CHANNEL_VALUES: dict[str, str] = {
+    "1": "direct", "2": "online", "3": "post",
+    "Trực tuyến": "online", "Trực tuyến toàn trình": "online", "Trực tuyến một phần": "online",
+    "Qua mạng": "online", "Dịch vụ công trực tuyến": "online", "DVC trực tuyến": "online", "Online": "online",
+    "Trực tiếp": "direct", "Tại bộ phận một cửa": "direct", "Nộp trực tiếp": "direct",
+    "Bưu chính": "post", "Bưu chính công ích": "post", "Qua bưu chính": "post", "Qua bưu điện": "post",
+}
+
+BOOLEAN_VALUES: dict[str, bool] = {
+    "Có": True, "Đã": True, "x": True, "1": True, "TRUE": True, "Yes": True, "Đã số hóa": True,
+    "Đã thanh toán": True, "Đã thanh toán trực tuyến": True, "v": True,
+    "Không": False, "Chưa": False, "0": False, "FALSE": False, "No": False, "Chưa số hóa": False,
+    "Chưa thanh toán": False,
+}
+
+VALUE_KINDS: dict[str, tuple[object, ...]] = {
+    "status": STATUSES,
+    "channel": CHANNELS,
+    "boolean": (True, False),
+}

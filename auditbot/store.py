@@ -1,0 +1,298 @@
+"""The SQLite database: schema, runs, and the one place that decides a finding's lifecycle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .config import Config
+from .errors import UserError
+from .model import Finding
+
+CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS units (
+  code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+  aliases TEXT, emails TEXT, head_emails TEXT, listing_urls TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, trigger TEXT NOT NULL, command TEXT, checks TEXT, units TEXT, period TEXT,
+  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+  opened INTEGER DEFAULT 0, kept INTEGER DEFAULT 0, resolved INTEGER DEFAULT 0, reopened INTEGER DEFAULT 0,
+  error TEXT
+);
+CREATE TABLE IF NOT EXISTS findings (
+  id TEXT PRIMARY KEY, check_id TEXT NOT NULL, unit TEXT NOT NULL, subject TEXT NOT NULL,
+  title TEXT NOT NULL, severity TEXT NOT NULL, status TEXT NOT NULL, period TEXT,
+  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, resolved_at TEXT, details TEXT,
+  muted_reason TEXT, muted_until TEXT, muted_at TEXT, last_run INTEGER
+);
+CREATE INDEX IF NOT EXISTS findings_scope ON findings (check_id, unit, status);
+CREATE TABLE IF NOT EXISTS finding_events (
+  id INTEGER PRIMARY KEY, finding_id TEXT NOT NULL REFERENCES findings(id), run_id INTEGER,
+  at TEXT NOT NULL, event TEXT NOT NULL, note TEXT
+);
+CREATE INDEX IF NOT EXISTS finding_events_finding ON finding_events (finding_id);
+CREATE TABLE IF NOT EXISTS dossiers (
+  code TEXT PRIMARY KEY, unit TEXT NOT NULL, procedure_code TEXT, procedure_name TEXT,
+  received_at TEXT NOT NULL, due_at TEXT, finished_at TEXT, status TEXT NOT NULL, channel TEXT,
+  fee REAL, paid_online INTEGER NOT NULL, digitised INTEGER NOT NULL, result_ref TEXT,
+  import_id INTEGER, source_row INTEGER
+);
+CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
+CREATE TABLE IF NOT EXISTS imports (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
+  imported_at TEXT NOT NULL, rows_read INTEGER, stored INTEGER, updated INTEGER, unchanged INTEGER,
+  rejected INTEGER, skipped INTEGER, unknown_units TEXT
+);
+CREATE TABLE IF NOT EXISTS rejected_rows (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, row INTEGER,
+  column_name TEXT, reason TEXT NOT NULL, fields TEXT
+);
+CREATE INDEX IF NOT EXISTS rejected_rows_file ON rejected_rows (sha256);
+"""
+
+
+def fingerprint(check: str, unit: str, subject: str) -> str:
+    """Stable across runs: the same violation keeps its id for its whole history."""
+    return hashlib.sha1(f"{check}\x1f{unit}\x1f{subject}".encode()).hexdigest()[:12]
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one run covered; only findings inside it may be resolved."""
+
+    checks: frozenset[str]
+    units: frozenset[str]
+    period: str | None = None
+
+    def covers(self, finding: Finding) -> bool:
+        return (finding.check in self.checks and finding.unit in self.units
+                and (self.period is None or finding.period == self.period))
+
+
+@dataclass
+class LifecycleCounts:
+    opened: int = 0
+    kept: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    ids: list[str] = field(default_factory=list)
+
+    def add(self, other: LifecycleCounts) -> None:
+        self.opened += other.opened
+        self.kept += other.kept
+        self.resolved += other.resolved
+        self.reopened += other.reopened
+        self.ids += other.ids
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite_utils.Database(path)
+        self.db.conn.execute("PRAGMA busy_timeout = 30000")
+        self.db.enable_wal()
+        self.db.conn.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(SCHEMA)
+
+    @classmethod
+    def open(cls, config: Config) -> Store:
+        store = cls(config.database)
+        store.sync_units(config)
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.conn:
+            yield
+
+    def sync_units(self, config: Config) -> None:
+        rows = [{
+            "code": u.code, "name": u.name, "kind": u.kind, "aliases": json.dumps(u.aliases, ensure_ascii=False),
+            "emails": json.dumps(u.emails), "head_emails": json.dumps(u.head_emails),
+            "listing_urls": json.dumps(u.listing_urls),
+        } for u in config.units]
+        with self.transaction():
+            self.db["units"].upsert_all(rows, pk="code")
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def start_run(self, trigger: str, command: str, scope: Scope | None, now: datetime) -> int:
+        table = self.db["runs"]
+        with self.transaction():
+            table.insert({
+                "trigger": trigger, "command": command, "started_at": timestamp(now), "status": "running",
+                "checks": json.dumps(sorted(scope.checks)) if scope else None,
+                "units": json.dumps(sorted(scope.units)) if scope else None,
+                "period": scope.period if scope else None,
+            })
+        return int(table.last_pk)
+
+    def finish_run(self, run_id: int, now: datetime, counts: LifecycleCounts | None = None,
+                   error: str | None = None) -> None:
+        values: dict[str, Any] = {"finished_at": timestamp(now), "status": "failed" if error else "ok", "error": error}
+        if counts:
+            values.update(opened=counts.opened, kept=counts.kept, resolved=counts.resolved, reopened=counts.reopened)
+        with self.transaction():
+            self.db["runs"].update(run_id, values)
+
+    # --- findings lifecycle -----------------------------------------------------------------
+
+    def record(self, run_id: int, scope: Scope, produced: Iterable[Finding], now: datetime) -> LifecycleCounts:
+        """Open, keep, reopen what was produced; resolve what in scope was not."""
+        at = timestamp(now)
+        counts = LifecycleCounts()
+        existing = self._existing_in_scope(scope)
+        events: list[tuple[str, int, str, str, str | None]] = []
+        seen: set[str] = set()
+        with self.transaction():
+            conn = self.db.conn
+            for finding in produced:
+                if not scope.covers(finding):
+                    raise ValueError(f"finding outside the run's scope: {finding.check} {finding.unit}")
+                finding_id = fingerprint(finding.check, finding.unit, finding.subject)
+                if finding_id in seen:
+                    continue
+                seen.add(finding_id)
+                counts.ids.append(finding_id)
+                details = json.dumps(finding.details, ensure_ascii=False, sort_keys=True, default=str)
+                status = existing.get(finding_id) or self._status_outside_scope(finding_id)
+                if status is None:
+                    conn.execute(
+                        "INSERT INTO findings (id, check_id, unit, subject, title, severity, status, period,"
+                        " first_seen, last_seen, details, last_run) VALUES (?,?,?,?,?,?,'open',?,?,?,?,?)",
+                        (finding_id, finding.check, finding.unit, finding.subject, finding.title,
+                         finding.severity, finding.period, at, at, details, run_id))
+                    events.append((finding_id, run_id, at, "opened", None))
+                    counts.opened += 1
+                elif status == "resolved":
+                    conn.execute(
+                        "UPDATE findings SET status='open', resolved_at=NULL, muted_reason=NULL, muted_until=NULL,"
+                        " muted_at=NULL, last_seen=?, title=?, severity=?, details=?, last_run=? WHERE id=?",
+                        (at, finding.title, finding.severity, details, run_id, finding_id))
+                    events.append((finding_id, run_id, at, "reopened", None))
+                    counts.reopened += 1
+                else:
+                    conn.execute(
+                        "UPDATE findings SET last_seen=?, title=?, severity=?, details=?, last_run=? WHERE id=?",
+                        (at, finding.title, finding.severity, details, run_id, finding_id))
+                    counts.kept += 1
+            gone = [fid for fid, status in existing.items() if fid not in seen and status != "resolved"]
+            conn.executemany("UPDATE findings SET status='resolved', resolved_at=?, last_run=? WHERE id=?",
+                             [(at, run_id, fid) for fid in gone])
+            events += [(fid, run_id, at, "resolved", None) for fid in gone]
+            counts.resolved = len(gone)
+            conn.executemany(
+                "INSERT INTO finding_events (finding_id, run_id, at, event, note) VALUES (?,?,?,?,?)", events)
+        return counts
+
+    def _existing_in_scope(self, scope: Scope) -> dict[str, str]:
+        if not scope.checks or not scope.units:
+            return {}
+        checks = sorted(scope.checks)
+        units = sorted(scope.units)
+        sql = (f"SELECT id, status FROM findings WHERE check_id IN ({','.join('?' * len(checks))})"
+               f" AND unit IN ({','.join('?' * len(units))})")
+        params: list[Any] = [*checks, *units]
+        if scope.period is not None:
+            sql += " AND period = ?"
+            params.append(scope.period)
+        return dict(self.db.conn.execute(sql, params).fetchall())
+
+    def _status_outside_scope(self, finding_id: str) -> str | None:
+        row = self.db.conn.execute("SELECT status FROM findings WHERE id = ?", (finding_id,)).fetchone()
+        return row[0] if row else None
+
+    # --- muting -----------------------------------------------------------------------------
+
+    def mute(self, finding_id: str, reason: str, until: date | None, now: datetime) -> None:
+        row = self.db.conn.execute("SELECT status FROM findings WHERE id = ?", (finding_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no finding with id {finding_id!r} (see `auditbot findings --status all`)")
+        if row[0] == "resolved":
+            raise UserError(f"finding {finding_id} is resolved; only open findings can be muted")
+        if not reason.strip():
+            raise UserError("--reason must say why the finding is muted")
+        at = timestamp(now)
+        note = reason if until is None else f"{reason} (until {until.isoformat()})"
+        with self.transaction():
+            self.db.conn.execute(
+                "UPDATE findings SET status='muted', muted_reason=?, muted_until=?, muted_at=? WHERE id=?",
+                (reason, until.isoformat() if until else None, at, finding_id))
+            self._event(finding_id, at, "muted", note)
+
+    def unmute(self, finding_id: str, now: datetime, note: str | None = None) -> None:
+        row = self.db.conn.execute("SELECT status FROM findings WHERE id = ?", (finding_id,)).fetchone()
+        if row is None or row[0] != "muted":
+            raise UserError(f"finding {finding_id!r} is not muted")
+        with self.transaction():
+            self._unmute(finding_id, timestamp(now), note)
+
+    def expire_mutes(self, now: datetime) -> list[str]:
+        """A mute with an `until` date in the past ends: the finding is open again."""
+        today = now.date().isoformat()
+        expired = [r[0] for r in self.db.conn.execute(
+            "SELECT id FROM findings WHERE status='muted' AND muted_until IS NOT NULL AND muted_until < ?", (today,))]
+        if expired:
+            with self.transaction():
+                for finding_id in expired:
+                    self._unmute(finding_id, timestamp(now), "mute expired")
+        return expired
+
+    def _unmute(self, finding_id: str, at: str, note: str | None) -> None:
+        self.db.conn.execute(
+            "UPDATE findings SET status='open', muted_reason=NULL, muted_until=NULL, muted_at=NULL WHERE id=?",
+            (finding_id,))
+        self._event(finding_id, at, "unmuted", note)
+
+    def _event(self, finding_id: str, at: str, event: str, note: str | None) -> None:
+        self.db.conn.execute("INSERT INTO finding_events (finding_id, at, event, note) VALUES (?,?,?,?)",
+                             (finding_id, at, event, note))
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def findings(self, units: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
+                 checks: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM findings WHERE 1=1"
+        params: list[Any] = []
+        for column, values in (("unit", units), ("status", statuses), ("check_id", checks)):
+            if values is not None:
+                values = list(values)
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                params += values
+        sql += " ORDER BY unit, check_id, subject"
+        return [finding_json(row) for row in self.db.query(sql, params)]
+
+    def events(self, finding_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT at, event, note, run_id FROM finding_events WHERE finding_id = ? ORDER BY id", [finding_id]))
+
+
+def finding_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The contract's JSON shape for a finding."""
+    return {
+        "id": row["id"], "check": row["check_id"], "unit": row["unit"], "subject": row["subject"],
+        "title": row["title"], "severity": row["severity"], "status": row["status"],
+        "first_seen": row["first_seen"], "last_seen": row["last_seen"], "resolved_at": row["resolved_at"],
+        "details": json.loads(row["details"] or "{}"),
+        **({"muted_reason": row["muted_reason"], "muted_until": row["muted_until"]}
+           if row["status"] == "muted" else {}),
+    }

@@ -1,0 +1,1 @@
+"""One module per check family; each registers its checks through the `auditbot_checks` hook."""

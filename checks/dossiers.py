@@ -1,0 +1,76 @@
+"""Dossier checks: overdue dossiers (Phụ lục I), closed without a result, one result on several dossiers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+
+from auditbot.model import Check, CheckContext, Finding
+from auditbot.plugins import hookimpl
+from auditbot.vn import day
+
+
+def _units_clause(context: CheckContext) -> tuple[str, list[str]]:
+    return f"unit IN ({','.join('?' * len(context.units))})", list(context.units)
+
+
+def overdue(context: CheckContext) -> Iterator[Finding]:
+    """Every dossier not closed whose due date has passed."""
+    clause, params = _units_clause(context)
+    now = context.now.strftime("%Y-%m-%d %H:%M:%S")
+    rows = context.query(
+        f"SELECT code, unit, procedure_code, procedure_name, received_at, due_at FROM dossiers"
+        f" WHERE {clause} AND status NOT IN ('finished', 'rejected', 'withdrawn') AND due_at < ?",
+        [*params, now])
+    for row in rows:
+        days = max(1, (context.now.date() - datetime.fromisoformat(row["due_at"]).date()).days)
+        yield Finding(
+            check="dossier.overdue", unit=row["unit"], subject=row["code"],
+            title=f"Hồ sơ {row['code']} quá hạn {days} ngày (hạn trả {day(row['due_at'])})",
+            severity="high" if days > 30 else "medium",
+            details={"code": row["code"], "procedure_code": row["procedure_code"],
+                     "procedure_name": row["procedure_name"], "received_at": row["received_at"],
+                     "due_at": row["due_at"], "days_overdue": days})
+
+
+def closed_without_result(context: CheckContext) -> Iterator[Finding]:
+    """Finished in the system, yet no result reference and no digitised result."""
+    clause, params = _units_clause(context)
+    rows = context.query(
+        f"SELECT code, unit, procedure_code, procedure_name, received_at, finished_at FROM dossiers"
+        f" WHERE {clause} AND status = 'finished' AND result_ref IS NULL AND NOT digitised", params)
+    for row in rows:
+        yield Finding(
+            check="dossier.closed_without_result", unit=row["unit"], subject=row["code"],
+            title=f"Hồ sơ {row['code']} kết thúc ngày {day(row['finished_at'])} nhưng chưa có kết quả",
+            details=dict(row))
+
+
+def shared_result(context: CheckContext) -> Iterator[Finding]:
+    """One result reference attached to several dossiers: someone got another case's result."""
+    in_scope = set(context.units)
+    rows = context.query(
+        "SELECT result_ref, code, unit, count(*) OVER (PARTITION BY result_ref) AS shared_by FROM dossiers"
+        " WHERE result_ref IN (SELECT result_ref FROM dossiers WHERE result_ref IS NOT NULL"
+        " GROUP BY result_ref HAVING count(*) > 1) ORDER BY result_ref, code")
+    by_unit: dict[tuple[str, str], list[str]] = defaultdict(list)
+    shared_by: dict[str, int] = {}
+    for row in rows:
+        shared_by[row["result_ref"]] = row["shared_by"]
+        if row["unit"] in in_scope:
+            by_unit[(row["unit"], row["result_ref"])].append(row["code"])
+    for (unit, ref), codes in by_unit.items():
+        yield Finding(
+            check="dossier.shared_result", unit=unit, subject=ref, severity="high",
+            title=f"Kết quả {ref} được gắn cho {shared_by[ref]} hồ sơ",
+            details={"result_ref": ref, "dossiers": codes, "dossiers_in_province": shared_by[ref]})
+
+
+@hookimpl
+def auditbot_checks() -> list[Check]:
+    return [
+        Check("dossier.overdue", "Hồ sơ quá hạn chưa giải quyết", overdue),
+        Check("dossier.closed_without_result", "Hồ sơ kết thúc nhưng chưa có kết quả", closed_without_result),
+        Check("dossier.shared_result", "Hồ sơ dính kết quả của trường hợp khác", shared_result, severity="high"),
+    ]

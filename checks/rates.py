@@ -1,0 +1,80 @@
+"""Rate checks: digitisation (Phụ lục II), online submission (III), online payment (IV), overdue share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from auditbot.config import Thresholds
+from auditbot.model import Check, CheckContext, Finding
+from auditbot.plugins import hookimpl
+from auditbot.rates import Figures, cut, unit_figures
+from auditbot.vn import number, percent
+
+
+@dataclass(frozen=True)
+class RateRule:
+    check: str
+    title: str
+    numerator: Callable[[Figures], int]
+    denominator: Callable[[Figures], int]
+    threshold: Callable[[Thresholds], float]
+    minimum: bool  # True: the rate must reach the threshold; False: it must not exceed it
+
+
+RULES = (
+    RateRule("rate.digitisation", "Tỷ lệ số hóa kết quả", lambda f: f.digitised, lambda f: f.finished,
+             lambda t: t.digitisation_min, True),
+    RateRule("rate.online", "Tỷ lệ hồ sơ trực tuyến", lambda f: f.online, lambda f: f.received,
+             lambda t: t.online_min, True),
+    RateRule("rate.online_payment", "Tỷ lệ thanh toán trực tuyến", lambda f: f.paid_online, lambda f: f.fee_paid,
+             lambda t: t.online_payment_min, True),
+    RateRule("rate.overdue", "Tỷ lệ hồ sơ quá hạn", lambda f: f.overdue, lambda f: f.overdue_base,
+             lambda t: t.overdue_max, False),
+)
+
+
+def _figures(context: CheckContext) -> dict[str, Figures]:
+    if "unit_figures" not in context.memo:
+        context.memo["unit_figures"] = unit_figures(context.db, context.period, context.units)
+    figures: dict[str, Figures] = context.memo["unit_figures"]
+    return figures
+
+
+def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float) -> bool:
+    """Exact comparison (no rounding): 8.999 of 10.000 is below 90%, 9.000 of 10.000 is not."""
+    if rule.minimum:
+        return numerator * 100 < threshold * denominator
+    return numerator * 100 > threshold * denominator
+
+
+def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
+    def find(context: CheckContext) -> Iterator[Finding]:
+        figures = _figures(context)
+        for code in context.units:
+            unit = context.config.unit(code)
+            thresholds = context.config.thresholds_for(unit.kind)
+            item = figures.get(code)
+            if item is None:
+                continue
+            numerator, denominator = rule.numerator(item), rule.denominator(item)
+            limit = rule.threshold(thresholds)
+            if denominator < thresholds.min_dossiers or not breaches(rule, numerator, denominator, limit):
+                continue
+            rate = cut(numerator, denominator)
+            relation = "dưới" if rule.minimum else "vượt"
+            yield Finding(
+                check=rule.check, unit=code, subject=context.period.label, period=context.period.label,
+                title=(f"{rule.title} {percent(rate)} {relation} ngưỡng {percent(limit)}"
+                       f" ({number(numerator)}/{number(denominator)} hồ sơ, {context.period.label})"),
+                details={"numerator": numerator, "denominator": denominator, "rate": rate, "threshold": limit,
+                         "period": context.period.label, "from": context.period.start.isoformat(),
+                         "to": context.period.end.isoformat()})
+
+    find.__name__ = rule.check.replace(".", "_")
+    return find
+
+
+@hookimpl
+def auditbot_checks() -> list[Check]:
+    return [Check(rule.check, rule.title, rate_check(rule), per_period=True) for rule in RULES]
