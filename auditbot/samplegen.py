@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -153,10 +154,24 @@ def write_xlsx(path: Path, dossiers: Sequence[Dossier], two_row_header: bool = T
     workbook.save(path)
 
 
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def windows_1258_form(text: str) -> str:
+    """Windows-1258 has letters like ê and ư but no toned ones: tones follow as combining marks."""
+    out = []
+    for char in text:
+        decomposed = unicodedata.normalize("NFD", char)
+        tones = "".join(c for c in decomposed if c in TONE_MARKS)
+        out.append(unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS)) + tones)
+    return "".join(out)
+
+
 def write_csv(path: Path, dossiers: Sequence[Dossier], encoding: str = "utf-8", delimiter: str = ",",
               title_rows: bool = True, seed: int = 1) -> None:
     rng = random.Random(seed)
-    with path.open("w", encoding=encoding, newline="") as handle:
+    with path.open("w", encoding=encoding, newline="") as raw:
+        handle = _Cp1258Writer(raw) if encoding == "cp1258" else raw
         writer = csv.writer(handle, delimiter=delimiter)
         if title_rows:
             for title in TITLE_ROWS:
@@ -165,6 +180,14 @@ def write_csv(path: Path, dossiers: Sequence[Dossier], encoding: str = "utf-8", 
         for number, dossier in enumerate(dossiers, start=1):
             writer.writerow(export_row(number, dossier, rng))
         writer.writerow([f"Tổng cộng: {len(dossiers)} hồ sơ"])
+
+
+class _Cp1258Writer:
+    def __init__(self, handle: object) -> None:
+        self.handle = handle
+
+    def write(self, text: str) -> int:
+        return self.handle.write(windows_1258_form(text))  # type: ignore[attr-defined]
 
 
 SYNC_STATUS = {"received": 2, "processing": 4, "supplement": 5, "finished": 10, "rejected": 3, "withdrawn": 7}

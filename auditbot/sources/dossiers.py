@@ -201,6 +201,8 @@ def _tabular_rows(path: Path, config: Config) -> tuple[Iterator[CanonicalRow], d
 
     def canonical() -> Iterator[CanonicalRow]:
         for number, cells in rows:
+            if all(c is None or c == "" for c in cells):
+                continue  # blank lines are layout, not rows
             width = len(cells)
             yield number, [cells[p] if p is not None and p < width else None for p in positions]
 
@@ -332,8 +334,7 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
             batch: list[tuple[Any, ...]] = []
             for number, cells in rows:
                 if not cells[0] and sum(1 for c in cells if c not in (None, "")) < MIN_CELLS_FOR_A_DOSSIER:
-                    if any(c not in (None, "") for c in cells):
-                        summary.skipped += 1
+                    summary.skipped += 1
                     continue
                 summary.rows_read += 1
                 parsed = parser.parse(cells, import_id, number, labels)
@@ -350,7 +351,8 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
             written = conn.total_changes - changes
             superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
             summary.stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - before
-            summary.updated = written - summary.stored - len(superseded)
+            # total_changes also counts the trigger's own insert for each superseded row
+            summary.updated = written - summary.stored - 2 * len(superseded)
             summary.rejections += [
                 Rejection(row, labels.get("code", "code"), f"dossier code {code!r} repeated; row {by_row} kept", {})
                 for code, row, by_row in superseded]

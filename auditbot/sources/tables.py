@@ -185,19 +185,14 @@ def locate_header(rows: Iterator[Row], aliases: AliasTable, required: tuple[str,
                 continue
             candidates = _row_labels(cells, sub)
             assigned = _assign(candidates, aliases)
-            if best is None or len(assigned) > len(best[2]):
+            # on a tie the single-row header wins: a title row above a header is not a header group
+            if best is None or len(assigned) > len(best[2]) or (len(assigned) == len(best[2]) and span < best[1]):
                 best = (index, span, assigned, candidates)
     if best is None or len(best[2]) < 2:
         expected = ", ".join(required)
         raise InputError(f"{source}: no header row found in the first {HEADER_SCAN_ROWS} rows "
                          f"(expected columns for: {expected})")
     index, span, assigned, candidates = best
-    missing = [name for name in required if name not in assigned]
-    if missing:
-        header_row = buffered[index][0]
-        raise InputError(f"{source}: row {header_row}: header has no column for {', '.join(missing)}",
-                         [f"found: {', '.join(f'{n} = {assigned[n][2]!r}' for n in assigned)}",
-                          "add the header text under [dossiers.columns] in rules.toml if it is named differently"])
     top_cells = buffered[index][1]
     sub_cells = buffered[index + 1][1] if span == 2 else []
 
@@ -207,6 +202,12 @@ def locate_header(rows: Iterator[Row], aliases: AliasTable, required: tuple[str,
                 return " ".join(str(cells[column]).split())
         return ""
 
+    missing = [name for name in required if name not in assigned]
+    if missing:
+        header_row = buffered[index][0]
+        raise InputError(f"{source}: row {header_row}: header has no column for {', '.join(missing)}",
+                         [f"found: {', '.join(f'{n} = {written(assigned[n][1])!r}' for n in assigned)}",
+                          "add the header text under [dossiers.columns] in rules.toml if it is named differently"])
     used = {column for _, column, _ in assigned.values()}
     unmapped = tuple(written(column) for column, labels in enumerate(candidates) if labels and column not in used)
     last_row = buffered[index + span - 1][0]

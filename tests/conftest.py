@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from auditbot.cli import cli
+
+RULES = """
+[province]
+name = "Thử Nghiệm"
+timezone = "Asia/Ho_Chi_Minh"
+
+[database]
+path = "audit.db"
+
+[[units]]
+code = "STP"
+name = "Sở Tư pháp"
+kind = "so"
+aliases = ["Sở Tư Pháp tỉnh Thử Nghiệm"]
+emails = ["stp@example.gov.vn"]
+
+[[units]]
+code = "SXD"
+name = "Sở Xây dựng"
+kind = "so"
+emails = ["sxd@example.gov.vn"]
+
+[[units]]
+code = "XA_QP"
+name = "Xã Quảng Phú"
+kind = "xa"
+aliases = ["UBND xã Quảng Phú"]
+emails = ["quangphu@example.gov.vn"]
+
+[thresholds]
+min_dossiers = 10
+
+[thresholds.xa]
+online_min = 50
+
+[sources]
+dossiers = ["exports/"]
+{extra}
+"""
+
+
+class Province:
+    """A throw-away province: its rules.toml, its database, and the CLI pointed at both."""
+
+    def __init__(self, root: Path, extra: str = "") -> None:
+        self.root = root
+        self.rules = root / "rules.toml"
+        self.rules.write_text(RULES.format(extra=extra), encoding="utf-8")
+        (root / "exports").mkdir(exist_ok=True)
+        self.db_path = root / "audit.db"
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(cli, [*args, "--config", str(self.rules)], catch_exceptions=False)
+
+    def json(self, *args: str) -> object:
+        result = self.run(*args, "--format", "json")
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Province:
+    return Province(tmp_path)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlite_utils
+
+from auditbot.errors import UserError
+from auditbot.model import Finding
+from auditbot.store import Scope, Store, fingerprint
+
+T0 = datetime(2026, 11, 2, 5, 0)
+
+
+def finding(unit: str = "STP", subject: str = "HS-1", check: str = "dossier.overdue") -> Finding:
+    return Finding(check=check, unit=unit, subject=subject, title=f"Hồ sơ {subject} quá hạn", details={"n": 1})
+
+
+def run(store: Store, scope: Scope, produced: list[Finding], when: datetime):
+    run_id = store.start_run("test", "check", scope, when)
+    counts = store.record(run_id, scope, produced, when)
+    store.finish_run(run_id, when, counts)
+    return counts
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "audit.db")
+    yield store
+    store.close()
+
+
+SCOPE = Scope(frozenset({"dossier.overdue"}), frozenset({"STP", "SXD"}))
+
+
+def status_of(path, finding_id: str) -> dict:
+    return sqlite_utils.Database(path)["findings"].get(finding_id)
+
+
+def test_lifecycle_open_keep_resolve_reopen(store, tmp_path) -> None:
+    fid = fingerprint("dossier.overdue", "STP", "HS-1")
+    counts = run(store, SCOPE, [finding()], T0)
+    assert (counts.opened, counts.kept) == (1, 0)
+    row = status_of(tmp_path / "audit.db", fid)
+    assert row["status"] == "open" and row["first_seen"] == "2026-11-02 05:00:00"
+
+    counts = run(store, SCOPE, [finding()], T0 + timedelta(days=1))
+    row = status_of(tmp_path / "audit.db", fid)
+    assert counts.kept == 1 and counts.opened == 0
+    assert row["first_seen"] == "2026-11-02 05:00:00" and row["last_seen"] == "2026-11-03 05:00:00"
+
+    counts = run(store, SCOPE, [], T0 + timedelta(days=2))
+    row = status_of(tmp_path / "audit.db", fid)
+    assert counts.resolved == 1 and row["status"] == "resolved" and row["resolved_at"] == "2026-11-04 05:00:00"
+
+    counts = run(store, SCOPE, [finding()], T0 + timedelta(days=3))
+    row = status_of(tmp_path / "audit.db", fid)
+    assert counts.reopened == 1 and row["status"] == "open" and row["resolved_at"] is None
+    assert row["first_seen"] == "2026-11-02 05:00:00"
+    assert [e["event"] for e in store.events(fid)] == ["opened", "resolved", "reopened"]
+
+
+def test_run_outside_scope_touches_nothing(store, tmp_path) -> None:
+    run(store, SCOPE, [finding("STP"), finding("SXD", "HS-9")], T0)
+    # a later run covering only SXD, and another covering only a different check, produce nothing
+    run(store, Scope(frozenset({"dossier.overdue"}), frozenset({"SXD"})), [], T0 + timedelta(days=1))
+    run(store, Scope(frozenset({"rate.online"}), frozenset({"STP", "SXD"})), [], T0 + timedelta(days=1))
+    stp = status_of(tmp_path / "audit.db", fingerprint("dossier.overdue", "STP", "HS-1"))
+    sxd = status_of(tmp_path / "audit.db", fingerprint("dossier.overdue", "SXD", "HS-9"))
+    assert stp["status"] == "open" and stp["last_seen"] == "2026-11-02 05:00:00"
+    assert sxd["status"] == "resolved"
+
+
+def test_period_scoped_findings_only_resolve_in_their_period(store, tmp_path) -> None:
+    q3 = Finding("rate.online", "STP", "Q3/2026", "Tỷ lệ trực tuyến thấp", period="Q3/2026")
+    run(store, Scope(frozenset({"rate.online"}), frozenset({"STP"}), "Q3/2026"), [q3], T0)
+    run(store, Scope(frozenset({"rate.online"}), frozenset({"STP"}), "Q4/2026"), [], T0 + timedelta(days=1))
+    assert status_of(tmp_path / "audit.db", fingerprint("rate.online", "STP", "Q3/2026"))["status"] == "open"
+
+
+def test_a_finding_outside_the_declared_scope_is_refused(store) -> None:
+    with pytest.raises(ValueError):
+        run(store, SCOPE, [finding("XA_QP")], T0)
+
+
+def test_mute_unmute_and_expiry(store, tmp_path) -> None:
+    fid = fingerprint("dossier.overdue", "STP", "HS-1")
+    run(store, SCOPE, [finding()], T0)
+    store.mute(fid, "Sở đã giải trình", date(2026, 11, 10), T0)
+    assert status_of(tmp_path / "audit.db", fid)["status"] == "muted"
+    # still tracked while muted: produced again it stays muted, last_seen moves
+    run(store, SCOPE, [finding()], T0 + timedelta(days=1))
+    row = status_of(tmp_path / "audit.db", fid)
+    assert row["status"] == "muted" and row["last_seen"] == "2026-11-03 05:00:00"
+    assert store.expire_mutes(datetime(2026, 11, 10, 23, 0)) == []
+    assert store.expire_mutes(datetime(2026, 11, 11, 0, 1)) == [fid]
+    assert status_of(tmp_path / "audit.db", fid)["status"] == "open"
+    store.mute(fid, "tạm hoãn", None, T0)
+    store.unmute(fid, T0)
+    assert status_of(tmp_path / "audit.db", fid)["status"] == "open"
+    assert [e["event"] for e in store.events(fid)] == ["opened", "muted", "unmuted", "muted", "unmuted"]
+    with pytest.raises(UserError):
+        store.mute("nope", "x", None, T0)
+    with pytest.raises(UserError):
+        store.mute(fid, "  ", None, T0)
+
+
+def test_runs_are_recorded(store, tmp_path) -> None:
+    run(store, SCOPE, [finding(), finding("SXD", "HS-2")], T0)
+    runs = list(sqlite_utils.Database(tmp_path / "audit.db")["runs"].rows)
+    assert runs[0]["status"] == "ok" and runs[0]["opened"] == 2 and runs[0]["trigger"] == "test"
+    assert runs[0]["units"] == '["STP", "SXD"]'
+    journal = sqlite_utils.Database(tmp_path / "audit.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert journal == "wal"
