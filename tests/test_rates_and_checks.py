@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from auditbot.rates import cut
+from conftest import Province
+
+HEADER = ["Mã hồ sơ", "Đơn vị", "Ngày tiếp nhận", "Hạn xử lý", "Ngày kết thúc", "Trạng thái", "Kênh nộp",
+          "Lệ phí", "Thanh toán trực tuyến", "Số hóa kết quả", "Số kết quả"]
+
+
+def dossier(code: str, unit: str = "Sở Tư pháp", received: str = "02/10/2026 08:00", due: str = "10/10/2026",
+            finished: str = "", status: str = "Đang xử lý", channel: str = "Trực tiếp", fee: str = "",
+            paid: str = "", digitised: str = "", ref: str = "") -> list[str]:
+    return [code, unit, received, due, finished, status, channel, fee, paid, digitised, ref]
+
+
+def load(province: Province, rows: list[list[str]]) -> None:
+    path = province.root / "exports" / "rows.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 0 and "rejected 0" in result.output, result.output
+
+
+def test_cut_never_rounds_up() -> None:
+    assert cut(238144, 238146) == 99.99
+    assert cut(2, 3) == 66.66
+    assert cut(5, 5) == 100.0
+    assert cut(0, 0) is None
+
+
+def test_rates_match_hand_computed_values(province) -> None:
+    rows = [
+        # finished on time, online, digitised, fee paid online
+        dossier("A1", channel="Trực tuyến", finished="05/10/2026 10:00", status="Đã trả kết quả",
+                fee="50.000", paid="Có", digitised="Có", ref="KQ1"),
+        # finished late (due date without a time = end of that day), not digitised
+        dossier("A2", due="03/10/2026", finished="04/10/2026 09:00", status="Hoàn thành", fee="10000", ref="KQ2"),
+        # finished exactly on the due day at 23:00: on time
+        dossier("A3", due="03/10/2026", finished="03/10/2026 23:00", status="Hoàn thành", digitised="x", ref="KQ3"),
+        # still processing, due passed before `to`: overdue_open
+        dossier("A4", due="15/10/2026", channel="Qua mạng"),
+        # still processing, due after `to`: unfinished, not overdue
+        dossier("A5", received="30/10/2026", due="05/11/2026"),
+        # received before the period and still open: unfinished, overdue, not received in period
+        dossier("A6", received="20/09/2026", due="25/09/2026"),
+        # finished after `to`: unfinished at `to`, and past its due date then
+        dossier("A7", received="28/10/2026", due="30/10/2026", finished="02/11/2026", status="Hoàn thành", ref="KQ7"),
+        # rejected inside the period: closed, counted nowhere but received
+        dossier("A8", finished="03/10/2026", status="Từ chối"),
+        # another unit
+        dossier("B1", unit="UBND xã Quảng Phú", channel="Trực tuyến", finished="03/10/2026", status="Hoàn thành",
+                digitised="Có", ref="KQB1"),
+    ]
+    load(province, rows)
+    data = province.json("rates", "--from", "01/10/2026", "--to", "31/10/2026")
+    stp = next(r for r in data if r["group"] == "STP")
+    assert {k: stp[k] for k in ("received", "online", "finished", "on_time", "late", "digitised", "fee_paid",
+                                "paid_online", "unfinished", "overdue_open")} == {
+        "received": 7, "online": 2, "finished": 3, "on_time": 2, "late": 1, "digitised": 2, "fee_paid": 2,
+        "paid_online": 1, "unfinished": 4, "overdue_open": 3}
+    assert stp["online_rate"] == 28.57          # 2/7
+    assert stp["on_time_rate"] == 66.66         # 2/3, cut
+    assert stp["digitisation_rate"] == 66.66
+    assert stp["online_payment_rate"] == 50.0
+    assert stp["overdue_rate"] == 57.14         # (1 late + 3 overdue open: A4, A6, A7) / (3 + 4)
+    sxd = next(r for r in data if r["group"] == "SXD")
+    assert sxd["received"] == 0 and sxd["online_rate"] is None
+    kinds = {r["group"]: r for r in province.json("rates", "--from", "01/10/2026", "--to", "31/10/2026", "--by", "kind")}
+    assert kinds["so"]["received"] == 7 and kinds["xa"]["received"] == 1 and kinds["xa"]["online_rate"] == 100.0
+    total = province.json("rates", "--from", "01/10/2026", "--to", "31/10/2026", "--by", "province")
+    assert total[0]["group"] == "Thử Nghiệm" and total[0]["received"] == 8 and total[0]["finished"] == 4
+    table = province.run("rates", "--from", "01/10/2026", "--to", "31/10/2026")
+    assert "28,57%" in table.output and "Sở Tư pháp" in table.output and "01/10/2026 – 31/10/2026" in table.output
+
+
+def finished_rows(count: int, digitised: int, start: datetime) -> list[list[str]]:
+    rows = []
+    for n in range(count):
+        received = start - timedelta(days=2)
+        rows.append(dossier(f"D{n}", received=received.strftime("%d/%m/%Y %H:%M"),
+                            due=(start + timedelta(days=5)).strftime("%d/%m/%Y"),
+                            finished=start.strftime("%d/%m/%Y %H:%M"), status="Hoàn thành", channel="Trực tuyến",
+                            digitised="Có" if n < digitised else "Không", ref=f"KQ{n}"))
+    return rows
+
+
+@pytest.mark.parametrize("digitised,fires,shown", [(8999, True, "89,99%"), (9000, False, None)])
+def test_digitisation_threshold_boundary(province, digitised, fires, shown) -> None:
+    today = date.today()
+    load(province, finished_rows(10000, digitised, datetime(today.year, today.month, today.day) - timedelta(hours=1)))
+    result = province.run("check", "STP", "--checks", "rate.digitisation")
+    findings = [line for line in result.output.splitlines() if "rate.digitisation" in line]
+    assert (result.exit_code == 1) is fires
+    assert bool(findings) is fires
+    if fires:
+        data = province.json("findings", "--unit", "STP")
+        assert data[0]["details"]["numerator"] == 8999 and data[0]["details"]["denominator"] == 10000
+        assert data[0]["details"]["rate"] == 89.99 and data[0]["details"]["threshold"] == 90
+        assert shown in data[0]["title"]
+
+
+def test_min_dossiers_and_kind_thresholds(province) -> None:
+    today = date.today()
+    moment = datetime(today.year, today.month, today.day) - timedelta(hours=1)
+    # 9 dossiers, none digitised: under min_dossiers (10), no rate finding
+    load(province, finished_rows(9, 0, moment))
+    assert province.run("check", "STP", "--checks", "rate.digitisation").exit_code == 0
+    # a commune at 60% online passes its kind's 50% threshold; a department at 60% does not
+    rows = []
+    for unit, prefix in (("UBND xã Quảng Phú", "X"), ("Sở Xây dựng", "S")):
+        for n in range(10):
+            rows.append(dossier(f"{prefix}{n}", unit=unit, received=moment.strftime("%d/%m/%Y %H:%M"),
+                                due=(moment + timedelta(days=30)).strftime("%d/%m/%Y"),
+                                channel="Trực tuyến" if n < 6 else "Trực tiếp"))
+    load(province, rows)
+    data = province.json("check", "--all", "--checks", "rate.online")
+    assert {f["unit"] for f in data} == {"SXD"}
+
+
+def test_dossier_checks_fire_and_resolve(province) -> None:
+    now = datetime.now()
+    past = (now - timedelta(days=10)).strftime("%d/%m/%Y %H:%M")
+    rows = [
+        dossier("O1", received=past, due=(now - timedelta(days=3)).strftime("%d/%m/%Y")),   # overdue 3 days
+        dossier("O2", received=past, due=(now + timedelta(days=3)).strftime("%d/%m/%Y")),   # not yet due
+        dossier("C1", received=past, due=past, finished=past, status="Hoàn thành"),           # no result at all
+        dossier("C2", received=past, due=past, finished=past, status="Hoàn thành", digitised="Có"),
+        dossier("C3", received=past, due=past, finished=past, status="Hoàn thành", ref="0"),  # placeholder
+        dossier("S1", received=past, due=past, finished=past, status="Hoàn thành", ref="KQ-9"),
+        dossier("S2", unit="UBND xã Quảng Phú", received=past, due=past, finished=past, status="Hoàn thành",
+                ref="KQ-9"),
+        dossier("S3", received=past, due=past, finished=past, status="Hoàn thành", ref="-"),
+        dossier("S4", received=past, due=past, finished=past, status="Hoàn thành", ref="-", digitised="Có"),
+    ]
+    load(province, rows)
+    data = province.json("check", "--all", "--checks", "dossier")
+    found = {(f["check"], f["unit"], f["subject"]) for f in data}
+    assert found == {
+        ("dossier.overdue", "STP", "O1"),
+        ("dossier.closed_without_result", "STP", "C1"),
+        ("dossier.closed_without_result", "STP", "C3"),
+        ("dossier.closed_without_result", "STP", "S3"),
+        ("dossier.shared_result", "STP", "KQ-9"),
+        ("dossier.shared_result", "XA_QP", "KQ-9"),
+    }
+    overdue = next(f for f in data if f["check"] == "dossier.overdue")
+    assert overdue["details"]["days_overdue"] == 3 and "quá hạn 3 ngày" in overdue["title"]
+    # the unit fixes O1 and C1 in the system: the next export says so, the next check resolves them
+    rows[0] = dossier("O1", received=past, due=(now - timedelta(days=3)).strftime("%d/%m/%Y"),
+                      finished=now.strftime("%d/%m/%Y %H:%M"), status="Đã trả kết quả", ref="KQ-O1")
+    rows[2] = dossier("C1", received=past, due=past, finished=past, status="Hoàn thành", ref="KQ-C1")
+    load(province, rows)
+    result = province.run("check", "--all", "--checks", "dossier")
+    assert "2 resolved" in result.output
+    resolved = province.json("findings", "--status", "resolved")
+    assert {f["subject"] for f in resolved} == {"O1", "C1"}
+
+
+def test_check_output_contract_and_exit_codes(province) -> None:
+    assert province.run("check", "--all").exit_code == 0  # nothing imported, nothing open
+    now = datetime.now()
+    load(province, [dossier("O1", received=(now - timedelta(days=9)).strftime("%d/%m/%Y"),
+                            due=(now - timedelta(days=2)).strftime("%d/%m/%Y"))])
+    data = province.json("check", "STP")
+    assert set(data[0]) >= {"id", "check", "unit", "subject", "title", "severity", "status", "first_seen",
+                            "last_seen", "resolved_at", "details"}
+    assert province.run("check", "STP").exit_code == 1
+    assert province.run("check", "SXD").exit_code == 0
+    assert province.run("check", "NOPE").exit_code == 2
+    assert province.run("check", "--checks", "listing.bogus").exit_code == 2
+    csv_out = province.run("check", "STP", "--format", "csv").output.splitlines()
+    assert csv_out[0].startswith("id,check,unit,subject,title")
+    finding_id = data[0]["id"]
+    muted = province.run("mute", finding_id, "--reason", "Đã giải trình", "--until", "31/12/2099")
+    assert muted.exit_code == 0
+    assert province.run("check", "STP").exit_code == 0  # muted findings are not open
+    assert [f["id"] for f in province.json("findings", "--status", "muted")] == [finding_id]
+    assert province.run("unmute", finding_id).exit_code == 0
+    assert province.run("check", "STP").exit_code == 1
+    assert province.run("mute", "000000000000", "--reason", "x").exit_code == 2
