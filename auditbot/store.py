@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -104,10 +105,12 @@ class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite_utils.Database(path)
+        # check_same_thread off: an import stores batches on a second thread while the first parses
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
         self.db.conn.execute("PRAGMA busy_timeout = 30000")
         self.db.enable_wal()
         self.db.conn.execute("PRAGMA synchronous = NORMAL")
+        self.db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
         self.db.executescript(SCHEMA)
 
     @classmethod

@@ -9,8 +9,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import multiprocessing
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ FIELD_NAMES = tuple(FIELDS)
 INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
 PLACEHOLDER_REFS = {"", "0", "-", "--", ".", "x", "không", "khong", "n/a", "na", "null", "none"}
 BATCH = 20_000
+PARALLEL_FROM_BYTES = 8 << 20  # exports this big are parsed in a child process
 # a row with no dossier code and fewer filled cells than this is a title, subtotal or signature line
 MIN_CELLS_FOR_A_DOSSIER = 3
 EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".json")
@@ -131,11 +133,11 @@ class DossierParser:
               labels: dict[str, str]) -> tuple[Any, ...] | Rejection:
         column = "code"
         try:
-            code = _text(cells[0])
+            code = cells[0].strip() if type(cells[0]) is str else _text(cells[0])
             if not code:
                 raise ValueError("the dossier code is empty")
             column = "unit"
-            unit_name = _text(cells[3])
+            unit_name = cells[3].strip() if type(cells[3]) is str else _text(cells[3])
             if not unit_name:
                 raise ValueError("the unit is empty")
             unit = self.units(unit_name)
@@ -197,14 +199,17 @@ CanonicalRow = tuple[int, list[Cell]]
 def _tabular_rows(path: Path, config: Config) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
     aliases = AliasTable(FIELDS, config.dossiers.columns)
     header, rows = locate_header(read_rows(path), aliases, REQUIRED, path)
-    positions = [header.columns.get(name) for name in FIELD_NAMES]
+    positions = [header.columns.get(name, -1) for name in FIELD_NAMES]  # -1: the None appended to each row
+    needed = max(positions) + 1
 
     def canonical() -> Iterator[CanonicalRow]:
         for number, cells in rows:
-            if all(c is None or c == "" for c in cells):
+            if not any(cells):
                 continue  # blank lines are layout, not rows
-            width = len(cells)
-            yield number, [cells[p] if p is not None and p < width else None for p in positions]
+            cells.append(None)
+            if len(cells) <= needed:  # a short row: pad it, the missing cells are empty
+                cells[-1:] = [None] * (needed - len(cells) + 2)
+            yield number, [cells[p] for p in positions]
 
     return canonical(), header.labels
 
@@ -313,11 +318,7 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     sha256 = file_digest(path)
-    if path.suffix.lower() == ".json":
-        rows, labels = _json_rows(path)
-    else:
-        rows, labels = _tabular_rows(path, config)
-    parser = DossierParser(config)
+    rows, labels = _open_rows(path, config)  # fails fast on a file with no usable header
     summary = ImportSummary(file=str(path))
     conn = store.db.conn
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS superseded_rows (code TEXT, row INTEGER, by_row INTEGER)")
@@ -331,23 +332,11 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
             assert import_id is not None
             before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
             changes = conn.total_changes
-            batch: list[tuple[Any, ...]] = []
-            for number, cells in rows:
-                if not cells[0] and sum(1 for c in cells if c not in (None, "")) < MIN_CELLS_FOR_A_DOSSIER:
-                    summary.skipped += 1
-                    continue
-                summary.rows_read += 1
-                parsed = parser.parse(cells, import_id, number, labels)
-                if isinstance(parsed, Rejection):
-                    summary.rejections.append(parsed)
-                    if parsed.reason.startswith("unknown unit"):
-                        summary.unknown_units[_text(cells[3])] += 1
-                    continue
-                batch.append(parsed)
-                if len(batch) >= BATCH:
-                    conn.executemany(UPSERT, batch)
-                    batch.clear()
-            conn.executemany(UPSERT, batch)
+            if path.stat().st_size >= PARALLEL_FROM_BYTES:
+                _parse_in_child(path, config, import_id, summary, lambda batch: conn.executemany(UPSERT, batch))
+            else:
+                parse_rows(rows, DossierParser(config), import_id, labels, summary,
+                           lambda batch: conn.executemany(UPSERT, batch))
             written = conn.total_changes - changes
             superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
             summary.stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - before
@@ -369,6 +358,68 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
     except (ValueError, TypeError, OSError) as exc:  # a file that stops making sense half-way: nothing kept
         raise InputError(f"{path}: import stopped, nothing changed: {exc}") from None
     return summary
+
+
+def parse_rows(rows: Iterator[CanonicalRow], parser: DossierParser, import_id: int, labels: dict[str, str],
+               summary: ImportSummary, store_batch: Callable[[list[tuple[Any, ...]]], Any]) -> None:
+    batch: list[tuple[Any, ...]] = []
+    for number, cells in rows:
+        if not cells[0] and sum(1 for c in cells if c not in (None, "")) < MIN_CELLS_FOR_A_DOSSIER:
+            summary.skipped += 1
+            continue
+        summary.rows_read += 1
+        parsed = parser.parse(cells, import_id, number, labels)
+        if isinstance(parsed, Rejection):
+            summary.rejections.append(parsed)
+            if parsed.reason.startswith("unknown unit"):
+                summary.unknown_units[_text(cells[3])] += 1
+            continue
+        batch.append(parsed)
+        if len(batch) >= BATCH:
+            store_batch(batch)
+            batch = []
+    store_batch(batch)
+
+
+def _open_rows(path: Path, config: Config) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
+    return _json_rows(path) if path.suffix.lower() == ".json" else _tabular_rows(path, config)
+
+
+def _child_parse(path: Path, config: Config, import_id: int, channel: Any) -> None:
+    """In a child process: read and parse, sending batches back; the parent only stores them."""
+    try:
+        rows, labels = _open_rows(path, config)
+        summary = ImportSummary(file=str(path))
+        parse_rows(rows, DossierParser(config), import_id, labels, summary, lambda b: channel.put(("batch", b)))
+        channel.put(("done", summary))
+    except InputError as exc:
+        channel.put(("error", str(exc)))
+    except Exception as exc:  # anything else still reaches the parent as a message, not a hang
+        channel.put(("error", f"{path}: import stopped: {exc!r}"))
+
+
+def _parse_in_child(path: Path, config: Config, import_id: int, summary: ImportSummary,
+                    store_batch: Callable[[list[tuple[Any, ...]]], Any]) -> None:
+    """Big exports: parsing (the CPU-heavy half) runs on the second core while this one writes SQLite."""
+    context = multiprocessing.get_context("fork")
+    channel = context.Queue(maxsize=4)
+    child = context.Process(target=_child_parse, args=(path, config, import_id, channel), daemon=True)
+    child.start()
+    try:
+        while True:
+            kind, payload = channel.get()
+            if kind == "batch":
+                store_batch(payload)
+            elif kind == "done":
+                for name in ("rows_read", "skipped", "rejections", "unknown_units"):
+                    setattr(summary, name, getattr(payload, name))
+                return
+            else:
+                raise InputError(payload)
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
 
 
 def _keep_rejections(conn: Any, path: Path, sha256: str, rejections: list[Rejection]) -> None:

@@ -72,7 +72,7 @@ def _csv_iter(path: Path, encoding: str, delimiter: str) -> Iterator[Row]:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
             for number, cells in enumerate(reader, start=1):
-                yield number, list(cells)
+                yield number, cells
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: row {reader.line_num + 1}: bytes that are not {encoding} text ({exc.reason})") from None
         except csv.Error as exc:

@@ -23,7 +23,25 @@ DATE_HINT = "a date like 31/10/2026, 31/10/2026 14:30, 2026-10-31 or an Excel da
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.isoformat(" ", "seconds")
+
+
+DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _fast_dmy_hm(text: str) -> str | None:
+    """The shape nine cells in ten have, 'dd/mm/yyyy HH:MM', without regex or datetime: the import's hot path."""
+    if len(text) != 16 or text[2] != "/" or text[5] != "/" or text[10] != " " or text[13] != ":":
+        return None
+    day, month, year, hour, minute = text[0:2], text[3:5], text[6:10], text[11:13], text[14:16]
+    if not (day + month + year + hour + minute).isdigit():
+        return None
+    m, d = int(month), int(day)
+    if not (1 <= m <= 12 and 1 <= d <= DAYS_IN_MONTH[m] and hour < "24" and minute < "60"):
+        return None
+    if m == 2 and d == 29 and not (int(year) % 4 == 0 and (int(year) % 100 != 0 or int(year) % 400 == 0)):
+        return None
+    return f"{year}-{month}-{day} {hour}:{minute}:00"
 
 
 def _from_parts(year: str, month: str, day: str, hour: str | None, minute: str | None, second: str | None,
@@ -67,6 +85,9 @@ def parse_when(value: Cell, end_of_day: bool = False) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        fast = _fast_dmy_hm(value)
+        if fast is not None:
+            return fast
         text = value.strip()
         if not text:
             return None
@@ -94,6 +115,8 @@ def parse_amount(value: Cell) -> float | None:
     """A fee as written: 50000, 50.000, 50,000, '50.000 đ'. Blank is None."""
     if value is None or value == "":
         return None
+    if type(value) is str and value.isdigit():
+        return float(value)
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not an amount of money")
     if isinstance(value, (int, float)):
