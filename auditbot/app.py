@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from .clock import local_now
 from .config import Config, load_config
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
@@ -25,11 +26,6 @@ def known_check_ids() -> set[str]:
 
 def open_config(path: Path) -> Config:
     return load_config(path, known_check_ids)
-
-
-def local_now(config: Config) -> datetime:
-    """Wall-clock time in the province, naive: every stored timestamp is province time."""
-    return datetime.now(config.timezone).replace(tzinfo=None)
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import app, vn
+from .clock import local_now
 from .config import Config
 from .samplegen import make_dossiers, write_sync_json, write_xlsx
 
@@ -18,7 +19,7 @@ def write_sample_exports(config: Config) -> list[Path]:
     folders = [p for p in config.dossier_sources if p.suffix == ""]
     folder = (folders[0] if folders else config.path.parent / "sample" / "exports") / GENERATED
     folder.mkdir(parents=True, exist_ok=True)
-    today = app.local_now(config).date()
+    today = local_now(config).date()
     names = [alias for unit in config.units for alias in (unit.aliases[:1] or (unit.name,))]
     dossiers = list(make_dossiers(600, names, today, days=75, seed=2026))
     xlsx, sync = folder / "ho-so-gan-day.xlsx", folder / "dong-bo-dvcqg.json"

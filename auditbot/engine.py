@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .clock import local_now
 from .config import Config
 from .errors import UserError
 from .model import Check, CheckContext, Finding
@@ -65,8 +66,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
             result.errors.append(f"{check.id}: {traceback.format_exc(limit=3)}")
             continue
         result.counts.add(store.record(run_id, scope, produced, now))
-    store.finish_run(run_id, datetime.now(now.tzinfo) if now.tzinfo else now, result.counts,
-                     "\n".join(result.errors) or None)
+    store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
     result.findings = store.findings(units=units, statuses=["open"], checks=[c.id for c in checks])
     return result
 

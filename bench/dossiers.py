@@ -8,7 +8,8 @@ columns, Vietnamese statuses), then in this one run times, each in its own proce
   (b) a straightforward pandas script computing the same per-unit figures,
   (c) the same in DuckDB;
 checks the three agree, and prints the ratios and each one's peak memory. With --xlsx-rows it also
-times the import of an XLSX export of that many rows. Needs `pip install -e '.[bench]'`.
+times the import of an XLSX export of that many rows. The peers run under --peer-python, a venv with
+pandas and duckdb (`make bench` makes it), so auditbot is timed as deployed, without pandas around.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=200_000, help="0 to skip the XLSX import")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--peer-python", default=sys.executable, help="interpreter that has pandas and duckdb")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="auditbot-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -175,8 +177,8 @@ def main() -> None:
     t_rates, m_rates, rates_json = run_measured([*auditbot, "rates", "--by", "unit", "--from", PERIOD[0], "--to", PERIOD[1],
                                                  "--format", "json", "--config", str(rules)])
     ours = {row["group"]: {k: row[k] for k in COUNTS} for row in json.loads(rates_json)}
-    t_pandas, m_pandas, pandas_json = run_measured([sys.executable, "-c", PANDAS, str(export), *PERIOD])
-    t_duck, m_duck, duck_json = run_measured([sys.executable, "-c", DUCKDB, str(export), *PERIOD])
+    t_pandas, m_pandas, pandas_json = run_measured([args.peer_python, "-c", PANDAS, str(export), *PERIOD])
+    t_duck, m_duck, duck_json = run_measured([args.peer_python, "-c", DUCKDB, str(export), *PERIOD])
     by_code = lambda figures: {codes[name]: value for name, value in json.loads(figures).items()}  # noqa: E731
     pandas_figures, duck_figures = by_code(pandas_json), by_code(duck_json)
     ours = {code: value for code, value in ours.items() if any(value.values())}
