@@ -232,3 +232,33 @@ def test_the_shared_real_shaped_sample_imports_completely(tmp_path) -> None:
     assert "read 60, stored 60, updated 0, unchanged 0, rejected 0" in result.output
     text = province.db_path.read_bytes().decode("utf-8", "ignore")
     assert "Nguyễn Văn A" not in text and "038042301241" not in text
+
+
+def test_old_excel_xls_with_date_cells(province) -> None:
+    import random
+
+    import xlwt
+
+    from auditbot.samplegen import FLAT, TITLE_ROWS, export_row
+
+    generated = dossiers(25)
+    rng = random.Random(4)
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("DS")
+    date_style = xlwt.easyxf(num_format_str="DD/MM/YYYY HH:MM")
+    for r, title in enumerate(TITLE_ROWS):
+        sheet.write(r, 0, title)
+    for c, label in enumerate(FLAT):
+        sheet.write(len(TITLE_ROWS), c, label)
+    for r, d in enumerate(generated, start=len(TITLE_ROWS) + 1):
+        for c, value in enumerate(export_row(r, d, rng, excel_dates=True)):
+            if isinstance(value, datetime):
+                sheet.write(r, c, value, date_style)
+            else:
+                sheet.write(r, c, value)
+    path = province.root / "exports" / "cu.xls"
+    book.save(str(path))
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 0, result.output
+    assert_matches(province, generated)
+    assert_no_personal_data(province, generated)

@@ -94,7 +94,7 @@ def finished_rows(count: int, digitised: int, start: datetime) -> list[list[str]
 @pytest.mark.parametrize("digitised,fires,shown", [(8999, True, "89,99%"), (9000, False, None)])
 def test_digitisation_threshold_boundary(province, digitised, fires, shown) -> None:
     today = date.today()
-    load(province, finished_rows(10000, digitised, datetime(today.year, today.month, today.day) - timedelta(hours=1)))
+    load(province, finished_rows(10000, digitised, datetime(today.year, today.month, today.day)  # today 00:00: inside the running period, even on its first day))
     result = province.run("check", "STP", "--checks", "rate.digitisation")
     findings = [line for line in result.output.splitlines() if "rate.digitisation" in line]
     assert (result.exit_code == 1) is fires
@@ -108,7 +108,7 @@ def test_digitisation_threshold_boundary(province, digitised, fires, shown) -> N
 
 def test_min_dossiers_and_kind_thresholds(province) -> None:
     today = date.today()
-    moment = datetime(today.year, today.month, today.day) - timedelta(hours=1)
+    moment = datetime(today.year, today.month, today.day)  # today 00:00: inside the running period, even on its first day
     # 9 dossiers, none digitised: under min_dossiers (10), no rate finding
     load(province, finished_rows(9, 0, moment))
     assert province.run("check", "STP", "--checks", "rate.digitisation").exit_code == 0
@@ -185,3 +185,45 @@ def test_check_output_contract_and_exit_codes(province) -> None:
     assert province.run("unmute", finding_id).exit_code == 0
     assert province.run("check", "STP").exit_code == 1
     assert province.run("mute", "000000000000", "--reason", "x").exit_code == 2
+
+
+def recent_rows(count: int, **flags_for_first) -> list[list[str]]:
+    """`count` finished dossiers received and finished today; the first `n` of them get `field=value`."""
+    today = date.today()
+    moment = datetime(today.year, today.month, today.day)
+    rows = []
+    for i in range(count):
+        fields = dict(received=moment.strftime("%d/%m/%Y %H:%M"), due=(moment + timedelta(days=3)).strftime("%d/%m/%Y"),
+                      finished=moment.strftime("%d/%m/%Y %H:%M"), status="Hoàn thành", channel="Trực tuyến",
+                      digitised="Có", ref=f"KQ{i}")
+        for field, (n, value) in flags_for_first.items():
+            if i < n:
+                fields[field] = value
+        rows.append(dossier(f"R{i}", **fields))
+    return rows
+
+
+@pytest.mark.parametrize("paid,fires", [(2999, True), (3000, False)])
+def test_online_payment_threshold_boundary(province, paid, fires) -> None:
+    # 10.000 fee-paying dossiers; 29,99% paid online breaches the 30% minimum, 30,00% does not
+    rows = recent_rows(10000, fee=(10000, "20.000"), paid=(paid, "Có"))
+    load(province, rows)
+    data = province.json("check", "STP", "--checks", "rate.online_payment")
+    assert bool(data) is fires
+    if fires:
+        assert data[0]["details"]["rate"] == 29.99 and data[0]["details"]["denominator"] == 10000
+
+
+@pytest.mark.parametrize("late,fires", [(500, False), (501, True)])
+def test_overdue_rate_threshold_boundary(province, late, fires) -> None:
+    # finished after the due date: 5,00% of 10.000 is allowed, 5,01% is above the 5% maximum
+    today = date.today()
+    late_finish = datetime(today.year, today.month, today.day)
+    rows = recent_rows(10000, received=(late, (late_finish - timedelta(days=5)).strftime("%d/%m/%Y %H:%M")),
+                       due=(late, (late_finish - timedelta(days=2)).strftime("%d/%m/%Y")),
+                       finished=(late, late_finish.strftime("%d/%m/%Y %H:%M")))
+    load(province, rows)
+    data = province.json("check", "STP", "--checks", "rate.overdue")
+    assert bool(data) is fires
+    if fires:
+        assert data[0]["details"]["rate"] == 5.01 and "vượt ngưỡng 5,00%" in data[0]["title"]
