@@ -94,7 +94,8 @@ def finished_rows(count: int, digitised: int, start: datetime) -> list[list[str]
 @pytest.mark.parametrize("digitised,fires,shown", [(8999, True, "89,99%"), (9000, False, None)])
 def test_digitisation_threshold_boundary(province, digitised, fires, shown) -> None:
     today = date.today()
-    load(province, finished_rows(10000, digitised, datetime(today.year, today.month, today.day)  # today 00:00: inside the running period, even on its first day))
+    midnight = datetime(today.year, today.month, today.day)  # inside the running period, even on its first day
+    load(province, finished_rows(10000, digitised, midnight))
     result = province.run("check", "STP", "--checks", "rate.digitisation")
     findings = [line for line in result.output.splitlines() if "rate.digitisation" in line]
     assert (result.exit_code == 1) is fires
