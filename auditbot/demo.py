@@ -54,4 +54,5 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"
              f" số hóa {vn.percent(rates['digitisation_rate'])}, quá hạn {vn.percent(rates['overdue_rate'])}")
     echo(f"\nDatabase: {config.database}")
-    echo("Next: auditbot check STP · auditbot findings --unit STP · auditbot rates --by unit")
+    echo("Next (after `. .venv/bin/activate`): auditbot check STP · auditbot findings --unit STP ·"
+         " auditbot rates --by unit")
