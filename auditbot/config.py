@@ -340,7 +340,10 @@ def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, An
 
 
 def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSettings:
-    from .sources.dossier_fields import FIELDS, VALUE_KINDS
+    from .sources.dossier_fields import FIELDS, PERSONAL, VALUE_KINDS
+    from .text import fold_ascii
+
+    personal = {fold_ascii(name) for name in PERSONAL}
 
     columns_raw = reader.table(table, "dossiers", "columns")
     columns: dict[str, tuple[str, ...]] = {}
@@ -350,6 +353,9 @@ def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSet
             columns_raw.pop(name)
             continue
         columns[name] = reader.strings(columns_raw, "dossiers.columns", name)
+        for header in columns[name]:
+            if fold_ascii(header) in personal:
+                reader.problem(f"dossiers.columns.{name}", f"{header!r} holds citizens' personal data; it is never read")
     values_raw = reader.table(table, "dossiers", "values")
     values: dict[str, dict[str, str]] = {}
     for kind in list(values_raw):

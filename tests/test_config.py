@@ -78,3 +78,10 @@ def test_units_file_and_kind_thresholds(tmp_path) -> None:
     assert config.thresholds_for("xa").online_min == 50
     assert config.thresholds_for("xa").digitisation_min == 90
     assert config.thresholds_for("so").online_min == 70
+
+
+def test_a_personal_data_column_cannot_be_mapped(tmp_path) -> None:
+    province = Province(tmp_path, extra='\n[dossiers.columns]\nprocedure_name = ["Số CCCD"]\n')
+    result = province.run("validate")
+    assert result.exit_code == 2
+    assert "dossiers.columns.procedure_name: 'Số CCCD' holds citizens' personal data; it is never read" in result.output

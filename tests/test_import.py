@@ -262,3 +262,18 @@ def test_old_excel_xls_with_date_cells(province) -> None:
     assert result.exit_code == 0, result.output
     assert_matches(province, generated)
     assert_no_personal_data(province, generated)
+
+
+@pytest.mark.parametrize("rows", [400, 40000])  # small files parse in-process, big ones in a child process
+def test_a_file_that_breaks_half_way_changes_nothing(province, rows) -> None:
+    generated = dossiers(rows)
+    path = province.root / "exports" / "broken.csv"
+    write_csv(path, generated)
+    data = path.read_bytes()
+    cut_at = data.rindex(b"\n", 0, len(data) - 2000)
+    path.write_bytes(data[:cut_at] + b"\n\xff\xfe broken bytes\n" + data[cut_at:])  # not UTF-8, past the sniffed head
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 2
+    assert "broken.csv: after row" in result.output and "bytes that are not utf-8 text" in result.output
+    db = sqlite_utils.Database(province.db_path)
+    assert db["dossiers"].count == 0 and db["imports"].count == 0

@@ -74,7 +74,9 @@ def _csv_iter(path: Path, encoding: str, delimiter: str) -> Iterator[Row]:
             for number, cells in enumerate(reader, start=1):
                 yield number, cells
         except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: row {reader.line_num + 1}: bytes that are not {encoding} text ({exc.reason})") from None
+            # the decoder reads ahead, so the bad bytes are somewhere after the last row read
+            raise InputError(f"{path}: after row {reader.line_num}: bytes that are not {encoding} text"
+                             f" ({exc.reason})") from None
         except csv.Error as exc:
             raise InputError(f"{path}: row {reader.line_num}: not readable as CSV: {exc}") from None
 
