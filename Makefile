@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/auditbot demo
 
 test: $(STAMP)
+	$(BIN)/mypy -p auditbot -p checks
 	$(BIN)/python -m pytest
 
 # the peers (pandas, DuckDB) live in their own venv: auditbot is timed as it is deployed, without them

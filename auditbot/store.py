@@ -134,12 +134,12 @@ class Store:
             "listing_urls": json.dumps(u.listing_urls),
         } for u in config.units]
         with self.transaction():
-            self.db["units"].upsert_all(rows, pk="code")
+            self.db.table("units").upsert_all(rows, pk="code")
 
     # --- runs -------------------------------------------------------------------------------
 
     def start_run(self, trigger: str, command: str, scope: Scope | None, now: datetime) -> int:
-        table = self.db["runs"]
+        table = self.db.table("runs")
         with self.transaction():
             table.insert({
                 "trigger": trigger, "command": command, "started_at": timestamp(now), "status": "running",
@@ -147,6 +147,7 @@ class Store:
                 "units": json.dumps(sorted(scope.units)) if scope else None,
                 "period": scope.period if scope else None,
             })
+        assert table.last_pk is not None
         return int(table.last_pk)
 
     def finish_run(self, run_id: int, now: datetime, counts: LifecycleCounts | None = None,
@@ -155,7 +156,7 @@ class Store:
         if counts:
             values.update(opened=counts.opened, kept=counts.kept, resolved=counts.resolved, reopened=counts.reopened)
         with self.transaction():
-            self.db["runs"].update(run_id, values)
+            self.db.table("runs").update(run_id, values)
 
     # --- findings lifecycle -----------------------------------------------------------------
 

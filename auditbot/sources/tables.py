@@ -8,16 +8,16 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Union
+from typing import Union, cast
 
 from python_calamine import CalamineWorkbook
 
 from ..errors import InputError
 from ..text import fold_ascii
 
-Cell = Union[str, float, int, bool, datetime, date, time, None]
+Cell = Union[str, float, int, bool, datetime, date, time, timedelta, None]
 Row = tuple[int, list[Cell]]  # (row number as the user sees it, cells)
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -72,7 +72,7 @@ def _csv_iter(path: Path, encoding: str, delimiter: str) -> Iterator[Row]:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
             for number, cells in enumerate(reader, start=1):
-                yield number, cells
+                yield number, cast(list[Cell], cells)  # str cells; no copy on the hot path
         except UnicodeDecodeError as exc:
             # the decoder reads ahead, so the bad bytes are somewhere after the last row read
             raise InputError(f"{path}: after row {reader.line_num}: bytes that are not {encoding} text"
@@ -98,7 +98,7 @@ def _sheet_iter(path: Path, workbook: CalamineWorkbook) -> Iterator[Row]:
                 continue
             offset = sheet.start[0] if sheet.start else 0
             for index, cells in enumerate(sheet.iter_rows()):
-                yield index + offset + 1, list(cells)
+                yield index + offset + 1, list[Cell](cells)
         except InputError:
             raise
         except Exception as exc:
@@ -113,7 +113,7 @@ _PARENS = re.compile(r"\(.*?\)|\[.*?\]")
 
 
 def header_key(label: Cell) -> str:
-    if label is None or isinstance(label, (datetime, date, time, float, int)):
+    if label is None or isinstance(label, (datetime, date, time, timedelta, float, int)):
         return ""
     return fold_ascii(_PARENS.sub(" ", str(label).replace("*", " ")))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -68,10 +69,10 @@ def _parse_text(text: str, end_of_day: bool) -> str:
     if match := _DMY.fullmatch(text):
         day, month, year, hour, minute, second = match.groups()
         return _from_parts(year, month, day, hour, minute, second, end_of_day)
-    if match := _ISO.fullmatch(text):
-        return _from_parts(*match.groups(), end_of_day=end_of_day)
-    if match := _COMPACT.fullmatch(text):
-        return _from_parts(*match.groups(), end_of_day=end_of_day)
+    for pattern in (_ISO, _COMPACT):
+        if match := pattern.fullmatch(text):
+            year, month, day, hour, minute, second = match.groups()
+            return _from_parts(year, month, day, hour, minute, second, end_of_day)
     if match := _TIME_FIRST.fullmatch(text):
         hour, minute, second, day, month, year = match.groups()
         return _from_parts(year, month, day, hour, minute, second, end_of_day)
@@ -142,7 +143,7 @@ def text_key(value: Cell) -> str:
 class ValueMap:
     """Written values -> canonical ones, accent- and case-insensitive; blank maps to `blank`."""
 
-    def __init__(self, name: str, values: dict[str, object], overrides: dict[str, object] | None = None,
+    def __init__(self, name: str, values: Mapping[str, object], overrides: Mapping[str, object] | None = None,
                  blank: object = None) -> None:
         self.name = name
         self.blank = blank
