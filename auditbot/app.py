@@ -14,6 +14,7 @@ from .errors import InputError, UserError
 from .periods import Period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, grouped_figures
+from .sources.catalogue import CatalogueSummary, import_catalogue
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .store import CENTRE, Store
 
@@ -63,6 +64,17 @@ def import_dossier_files(config: Config, files: Iterable[Path]) -> ImportOutcome
     finally:
         store.close()
     return outcome
+
+
+def import_catalogue_file(config: Config, file: Path | None) -> CatalogueSummary:
+    path = file or config.catalogue
+    if path is None:
+        raise UserError("no catalogue file given, and [sources].catalogue is not set in rules.toml")
+    store = Store.open(config)
+    try:
+        return import_catalogue(config, store, path, local_now(config))
+    finally:
+        store.close()
 
 
 def rates(config: Config, start: datetime | None, end: datetime | None, by: str,

@@ -202,6 +202,28 @@ def import_dossiers(files: tuple[Path, ...], config_file: str | None) -> None:
         sys.exit(2)
 
 
+@import_group.command(name="catalogue")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@config_option
+def import_catalogue(file: Path | None, config_file: str | None) -> None:
+    """Import the official procedure catalogue (CSV/XLSX): codes, names, status, validity, levels.
+
+    Without FILE, imports [sources].catalogue. A procedure applies to the unit its row names, or to
+    every unit of the kinds its level maps to under [catalogue.levels].
+
+    \b
+    Example:
+        auditbot import catalogue data/danh-muc-tthc.xlsx
+    """
+    summary = app.import_catalogue_file(load(config_file), file)
+    click.echo(f"{summary.file}: read {summary.rows_read}, stored {summary.stored} procedures,"
+               f" rejected {summary.rejected}, skipped {summary.skipped} title/footer rows")
+    for rejection in summary.rejections[:5]:
+        click.echo(f"  row {rejection.row}, column {rejection.column!r}: {rejection.reason}")
+    if summary.rejected > 5:
+        click.echo(f"  … {summary.rejected - 5} more in the rejected_rows table")
+
+
 RATE_HEADERS = ["GROUP", "RECEIVED", "ONLINE %", "FINISHED", "ON TIME %", "DIGITISED %", "PAID ONLINE %",
                 "UNFINISHED", "OVERDUE %"]
 

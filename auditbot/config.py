@@ -79,6 +79,15 @@ class DossierSettings:
 
 
 @dataclass(frozen=True)
+class CatalogueSettings:
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    # a procedure of this level applies to every unit of these kinds (unless the row names its unit)
+    levels: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"Cấp tỉnh": ("so",), "Cấp xã": ("xa",), "Cấp huyện": ()})
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     province: str
@@ -90,6 +99,7 @@ class Config:
     catalogue: Path | None
     dossier_sources: tuple[Path, ...]
     dossiers: DossierSettings
+    catalogue_settings: CatalogueSettings
     portal: PortalSettings
     email: EmailSettings
     schedule: dict[str, str]
@@ -216,6 +226,8 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     reader.leftovers(sources, "sources")
 
     dossiers = _read_dossier_settings(reader.table(raw, "", "dossiers"), reader)
+    catalogue_settings = _read_catalogue_settings(reader.table(raw, "", "catalogue"), reader,
+                                                  {unit.kind for unit in units})
     portal = _read_portal(reader.table(raw, "", "portal"), reader)
     email = _read_email(reader.table(raw, "", "email"), reader)
 
@@ -253,7 +265,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         thresholds=Thresholds(**thresholds), kind_thresholds={k: Thresholds(**v) for k, v in kind_thresholds.items()},
         catalogue=base / catalogue if catalogue else None,
         dossier_sources=tuple(base / item for item in dossier_sources),
-        dossiers=dossiers, portal=portal, email=email, schedule=schedule,
+        dossiers=dossiers, catalogue_settings=catalogue_settings, portal=portal, email=email, schedule=schedule,
         disabled_checks=disabled, severities=severities,
     )
 
@@ -374,6 +386,34 @@ def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSet
         reader.problem("dossiers.period", f"expected one of {', '.join(PERIODS)}, got {period!r}")
     reader.leftovers(table, "dossiers")
     return DossierSettings(columns=columns, values=values, period=period)
+
+
+def _read_catalogue_settings(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> CatalogueSettings:
+    from .sources.catalogue import FIELDS, STATUS_VALUES
+
+    path = "catalogue"
+    columns_raw = reader.table(table, path, "columns")
+    columns: dict[str, tuple[str, ...]] = {}
+    for name in list(columns_raw):
+        if name not in FIELDS:
+            reader.problem(f"{path}.columns.{name}", f"unknown catalogue field (known: {', '.join(FIELDS)})")
+            columns_raw.pop(name)
+            continue
+        columns[name] = reader.strings(columns_raw, f"{path}.columns", name)
+    statuses = reader.table(table, path, "statuses")
+    allowed = sorted(set(STATUS_VALUES.values()))
+    for written, canonical in statuses.items():
+        if canonical not in allowed:
+            reader.problem(f"{path}.statuses.{written}", f"expected one of {', '.join(allowed)}, got {canonical!r}")
+    levels = dict(CatalogueSettings().levels)
+    levels_raw = reader.table(table, path, "levels")
+    for level in list(levels_raw):
+        levels[level] = reader.strings(levels_raw, f"{path}.levels", level)
+        for kind in levels[level]:
+            if kind not in kinds:
+                reader.problem(f"{path}.levels.{level}", f"no unit has kind {kind!r}")
+    reader.leftovers(table, path)
+    return CatalogueSettings(columns=columns, statuses={str(k): str(v) for k, v in statuses.items()}, levels=levels)
 
 
 def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:

@@ -32,14 +32,16 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     echo(f"auditbot demo — {config.province}: {len(config.units)} units")
     generated = write_sample_exports(config)
     echo(f"1. wrote sample exports: {', '.join(p.name for p in generated)}")
+    catalogue = app.import_catalogue_file(config, None)
+    echo(f"2. imported the procedure catalogue: {catalogue.stored} procedures, {catalogue.rejected} rejected")
     outcome = app.import_dossier_files(config, [])
     for summary in outcome.summaries:
-        echo(f"2. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
+        echo(f"3. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
              f" {summary.updated} updated, {summary.rejected} rejected")
     for error in outcome.errors:
         echo(f"   error: {error}")
     result = app.check(config, [], True, None, trigger="demo")
-    echo(f"3. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
+    echo(f"4. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
          f" {result.counts.opened} new, {result.counts.resolved} resolved")
     by_unit = Counter(f["unit"] for f in result.findings)
     by_check = Counter(f["check"] for f in result.findings)
@@ -48,7 +50,7 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     for check_id, count in sorted(by_check.items()):
         echo(f"   {check_id}: {count}")
     period, figures = app.rates(config, None, None, "kind")
-    echo(f"4. figures {vn.day(period.start)} – {vn.day(period.end)}:")
+    echo(f"5. figures {vn.day(period.start)} – {vn.day(period.end)}:")
     for item in figures:
         rates = item.rates()
         echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"

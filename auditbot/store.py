@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS dossiers (
   import_id INTEGER, source_row INTEGER
 );
 CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
+CREATE TABLE IF NOT EXISTS procedures (
+  code TEXT PRIMARY KEY, full_code TEXT, name TEXT NOT NULL, name_key TEXT NOT NULL, field TEXT, level TEXT,
+  status TEXT NOT NULL, effective_from TEXT, effective_to TEXT, decision TEXT, abolished_by TEXT,
+  portal_id TEXT, units TEXT NOT NULL, import_id INTEGER
+);
 CREATE TABLE IF NOT EXISTS imports (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
   imported_at TEXT NOT NULL, rows_read INTEGER, stored INTEGER, updated INTEGER, unchanged INTEGER,

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..store import Store, timestamp
 from ..text import fold, nfc
 from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, REQUIRED, STATUS_VALUES)
+from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections
 from .tables import AliasTable, Cell, locate_header, read_rows
 from .values import ValueMap, parse_amount, parse_when
 
@@ -64,14 +65,6 @@ END
 
 
 @dataclass
-class Rejection:
-    row: int
-    column: str
-    reason: str
-    fields: dict[str, str]
-
-
-@dataclass
 class ImportSummary:
     file: str
     rows_read: int = 0
@@ -89,36 +82,6 @@ class ImportSummary:
                 "unknown_units": dict(self.unknown_units.most_common())}
 
 
-class UnitResolver:
-    """Export unit names ("UBND xã Quảng Phú") -> unit codes, by code, name or alias; never a guess."""
-
-    PREFIXES = ("ubnd ", "uy ban nhan dan ", "ủy ban nhân dân ", "uỷ ban nhân dân ")
-
-    def __init__(self, config: Config) -> None:
-        self.suffix = f" tỉnh {fold(config.province)}"
-        self.names: dict[str, str] = {}
-        for unit in config.units:
-            for written in (unit.code, unit.name, *unit.aliases):
-                for key in self._keys(written):
-                    self.names.setdefault(key, unit.code)
-        self.cache: dict[str, str | None] = {}
-
-    def _keys(self, written: str) -> Iterator[str]:
-        key = fold(written)
-        yield key
-        for prefix in self.PREFIXES:
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-                yield key
-        if key.endswith(self.suffix):
-            yield key[: -len(self.suffix)]
-
-    def __call__(self, written: str) -> str | None:
-        if written not in self.cache:
-            self.cache[written] = next((self.names[k] for k in self._keys(written) if k in self.names), None)
-        return self.cache[written]
-
-
 class DossierParser:
     """One row of canonical-field cells -> a `dossiers` record, or the reason it cannot be one."""
 
@@ -133,11 +96,11 @@ class DossierParser:
               labels: dict[str, str]) -> tuple[Any, ...] | Rejection:
         column = "code"
         try:
-            code = cells[0].strip() if type(cells[0]) is str else _text(cells[0])
+            code = cells[0].strip() if type(cells[0]) is str else cell_text(cells[0])
             if not code:
                 raise ValueError("the dossier code is empty")
             column = "unit"
-            unit_name = cells[3].strip() if type(cells[3]) is str else _text(cells[3])
+            unit_name = cells[3].strip() if type(cells[3]) is str else cell_text(cells[3])
             if not unit_name:
                 raise ValueError("the unit is empty")
             unit = self.units(unit_name)
@@ -170,25 +133,17 @@ class DossierParser:
             return Rejection(row, labels.get("unit", "unit"), f"unknown unit {exc.args[0]!r}", _fields(cells))
         except ValueError as exc:
             return Rejection(row, labels.get(column, column), str(exc), _fields(cells))
-        result_ref = _text(cells[12])
+        result_ref = cell_text(cells[12])
         if result_ref.casefold() in PLACEHOLDER_REFS:
             result_ref = ""
-        return (code, unit, _text(cells[1]) or None, nfc(_text(cells[2])) or None, received_at, due_at,
+        return (code, unit, cell_text(cells[1]) or None, nfc(cell_text(cells[2])) or None, received_at, due_at,
                 finished_at, status, channel, fee, int(bool(paid_online)), int(bool(digitised)),
                 result_ref or None, import_id, row)
 
 
-def _text(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _fields(cells: list[Cell]) -> dict[str, str]:
     """What a rejected row said, field by field: only the mapped, non-personal fields."""
-    return {name: _text(cells[i])[:200] for i, name in enumerate(FIELD_NAMES) if _text(cells[i])}
+    return {name: cell_text(cells[i])[:200] for i, name in enumerate(FIELD_NAMES) if cell_text(cells[i])}
 
 
 # --- reading files into canonical-field rows ---------------------------------------------------
@@ -289,17 +244,6 @@ def _json_rows(path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
 
 # --- the import ------------------------------------------------------------------------------
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return digest.hexdigest()
-
-
 def expand_sources(sources: Iterable[Path]) -> list[Path]:
     """Files, folders (every export inside) and globs -> the export files, in a stable order."""
     files: list[Path] = []
@@ -347,7 +291,7 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
                 for code, row, by_row in superseded]
             summary.rejected = len(summary.rejections)
             summary.unchanged = summary.rows_read - summary.rejected - summary.stored - summary.updated
-            _keep_rejections(conn, path, sha256, summary.rejections)
+            keep_rejections(conn, "dossiers", path, sha256, summary.rejections)
             conn.execute(
                 "UPDATE imports SET rows_read=?, stored=?, updated=?, unchanged=?, rejected=?, skipped=?,"
                 " unknown_units=? WHERE id=?",
@@ -372,7 +316,7 @@ def parse_rows(rows: Iterator[CanonicalRow], parser: DossierParser, import_id: i
         if isinstance(parsed, Rejection):
             summary.rejections.append(parsed)
             if parsed.reason.startswith("unknown unit"):
-                summary.unknown_units[_text(cells[3])] += 1
+                summary.unknown_units[cell_text(cells[3])] += 1
             continue
         batch.append(parsed)
         if len(batch) >= BATCH:
@@ -420,12 +364,3 @@ def _parse_in_child(path: Path, config: Config, import_id: int, summary: ImportS
         if child.is_alive():
             child.terminate()
         child.join()
-
-
-def _keep_rejections(conn: Any, path: Path, sha256: str, rejections: list[Rejection]) -> None:
-    """Re-importing a file replaces its rejected rows instead of piling them up."""
-    conn.execute("DELETE FROM rejected_rows WHERE sha256 = ?", (sha256,))
-    conn.executemany(
-        "INSERT INTO rejected_rows (kind, file, sha256, row, column_name, reason, fields) VALUES (?,?,?,?,?,?,?)",
-        [("dossiers", str(path), sha256, r.row, r.column, r.reason, json.dumps(r.fields, ensure_ascii=False))
-         for r in rejections])

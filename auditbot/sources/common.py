@@ -1,0 +1,82 @@
+"""What every importer shares: file digests, cell text, unit names, and rejected rows kept with their reason."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from ..errors import InputError
+from ..text import fold
+from .tables import Cell
+
+
+@dataclass
+class Rejection:
+    row: int
+    column: str
+    reason: str
+    fields: dict[str, str]
+
+
+class UnitResolver:
+    """Export unit names ("UBND xã Quảng Phú") -> unit codes, by code, name or alias; never a guess."""
+
+    PREFIXES = ("ubnd ", "uy ban nhan dan ", "ủy ban nhân dân ", "uỷ ban nhân dân ")
+
+    def __init__(self, config: Config) -> None:
+        self.suffix = f" tỉnh {fold(config.province)}"
+        self.names: dict[str, str] = {}
+        for unit in config.units:
+            for written in (unit.code, unit.name, *unit.aliases):
+                for key in self._keys(written):
+                    self.names.setdefault(key, unit.code)
+        self.cache: dict[str, str | None] = {}
+
+    def _keys(self, written: str) -> Iterator[str]:
+        key = fold(written)
+        yield key
+        for prefix in self.PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+                yield key
+        if key.endswith(self.suffix):
+            yield key[: -len(self.suffix)]
+
+    def __call__(self, written: str) -> str | None:
+        if written not in self.cache:
+            self.cache[written] = next((self.names[k] for k in self._keys(written) if k in self.names), None)
+        return self.cache[written]
+
+
+def cell_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
+def keep_rejections(conn: sqlite3.Connection, kind: str, path: Path, sha256: str,
+                    rejections: list[Rejection]) -> None:
+    """Re-importing a file replaces its rejected rows instead of piling them up."""
+    conn.execute("DELETE FROM rejected_rows WHERE sha256 = ?", (sha256,))
+    conn.executemany(
+        "INSERT INTO rejected_rows (kind, file, sha256, row, column_name, reason, fields) VALUES (?,?,?,?,?,?,?)",
+        [(kind, str(path), sha256, r.row, r.column, r.reason, json.dumps(r.fields, ensure_ascii=False))
+         for r in rejections])
