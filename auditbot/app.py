@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import httpx
+
 from .clock import local_now
 from .config import Config, load_config
 from .engine import CheckRun, run_checks, select_checks, select_units
@@ -16,9 +18,10 @@ from .plugins import registered_checks
 from .rates import Figures, grouped_figures
 from .sources.catalogue import CatalogueSummary, import_catalogue
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
+from .sources.listings import fetch_listings
 from .store import CENTRE, Store
 
-OPERATOR_CHECKS = ("portal.unavailable", "source.unreadable", "job.failing")
+OPERATOR_CHECKS = ("portal.unavailable", "job.failing")
 
 
 def known_check_ids() -> set[str]:
@@ -30,13 +33,16 @@ def open_config(path: Path) -> Config:
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
-          trigger: str = "cli") -> CheckRun:
+          trigger: str = "cli", offline: bool = False, transport: httpx.BaseTransport | None = None) -> CheckRun:
+    """Refresh the network sources the chosen checks read (unless offline), then run the checks."""
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
     now = local_now(config)
     period = resolve_period(config.dossiers.period, None, None, now.date())
     store = Store.open(config)
     try:
+        if not offline and any(c.source == "listings" for c in checks):
+            fetch_listings(config, store, units, now, transport)
         return run_checks(config, store, checks, units, period, now, trigger)
     finally:
         store.close()

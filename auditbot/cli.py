@@ -85,7 +85,7 @@ def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offlin
         auditbot check --all --checks rate --format json
     """
     config = load(config_file)
-    result = app.check(config, units, all_units, check_ids.split(",") if check_ids else None)
+    result = app.check(config, units, all_units, check_ids.split(",") if check_ids else None, offline=offline)
     for error in result.errors:
         click.echo(f"check failed: {error}", err=True)
     print_findings(config, result.findings, output_format)

@@ -38,6 +38,15 @@ class Unit:
     emails: tuple[str, ...] = ()
     head_emails: tuple[str, ...] = ()
     listing_urls: tuple[str, ...] = ()
+    listing_selector: str = ""  # CSS selector of one listed procedure, for sites the default misreads
+
+
+@dataclass(frozen=True)
+class ListingSettings:
+    timeout_seconds: float = 20.0
+    delay_seconds: float = 1.0      # pause between two requests to the same host
+    max_pages: int = 50             # pagination cap per listing URL
+    concurrency: int = 8            # hosts read at the same time (each host still one request at a time)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,7 @@ class Config:
     dossier_sources: tuple[Path, ...]
     dossiers: DossierSettings
     catalogue_settings: CatalogueSettings
+    listings: ListingSettings
     portal: PortalSettings
     email: EmailSettings
     schedule: dict[str, str]
@@ -229,6 +239,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     catalogue_settings = _read_catalogue_settings(reader.table(raw, "", "catalogue"), reader,
                                                   {unit.kind for unit in units})
     portal = _read_portal(reader.table(raw, "", "portal"), reader)
+    listings = _read_listings(reader.table(raw, "", "listings"), reader)
     email = _read_email(reader.table(raw, "", "email"), reader)
 
     schedule_raw = reader.table(raw, "", "schedule")
@@ -265,7 +276,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         thresholds=Thresholds(**thresholds), kind_thresholds={k: Thresholds(**v) for k, v in kind_thresholds.items()},
         catalogue=base / catalogue if catalogue else None,
         dossier_sources=tuple(base / item for item in dossier_sources),
-        dossiers=dossiers, catalogue_settings=catalogue_settings, portal=portal, email=email, schedule=schedule,
+        dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email, schedule=schedule,
         disabled_checks=disabled, severities=severities,
     )
 
@@ -312,6 +323,7 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         name = reader.take(table, path, "name", str, "", required=True).strip()
         kind = reader.take(table, path, "kind", str, "", required=True).strip()
         lists = {key: reader.strings(table, path, key) for key in UNIT_LIST_FIELDS}
+        selector = reader.take(table, path, "listing_selector", str, "")
         reader.leftovers(table, path)
         if not lists["emails"]:
             reader.problem(f"{path}.emails", f"unit {code or name!r} has no email address")
@@ -321,7 +333,10 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         if code in seen:
             reader.problem(f"{path}.code", f"duplicate unit code {code!r} (also at {seen[code]})")
         seen[code] = path
-        units.append(Unit(code=code, name=name, kind=kind, **lists))
+        for url in lists["listing_urls"]:
+            if not url.startswith(("http://", "https://")):
+                reader.problem(f"{path}.listing_urls", f"not an http(s) URL: {url!r}")
+        units.append(Unit(code=code, name=name, kind=kind, listing_selector=selector, **lists))
     if not units:
         reader.problem("units", "no units defined ([[units]] or units_file)")
     return units
@@ -414,6 +429,20 @@ def _read_catalogue_settings(table: dict[str, Any], reader: _Reader, kinds: set[
                 reader.problem(f"{path}.levels.{level}", f"no unit has kind {kind!r}")
     reader.leftovers(table, path)
     return CatalogueSettings(columns=columns, statuses={str(k): str(v) for k, v in statuses.items()}, levels=levels)
+
+
+def _read_listings(table: dict[str, Any], reader: _Reader) -> ListingSettings:
+    defaults = ListingSettings()
+    settings = ListingSettings(
+        timeout_seconds=reader.take(table, "listings", "timeout_seconds", (int, float), defaults.timeout_seconds),
+        delay_seconds=reader.take(table, "listings", "delay_seconds", (int, float), defaults.delay_seconds),
+        max_pages=reader.take(table, "listings", "max_pages", int, defaults.max_pages),
+        concurrency=reader.take(table, "listings", "concurrency", int, defaults.concurrency),
+    )
+    if settings.timeout_seconds <= 0 or settings.delay_seconds < 0 or min(settings.max_pages, settings.concurrency) < 1:
+        reader.problem("listings", "timeout_seconds must be > 0, delay_seconds ≥ 0, max_pages and concurrency ≥ 1")
+    reader.leftovers(table, "listings")
+    return settings
 
 
 def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:

@@ -9,9 +9,11 @@ from pathlib import Path
 from . import app, vn
 from .clock import local_now
 from .config import Config
+from .localsites import LoopbackTransport, serve_sites
 from .samplegen import make_dossiers, write_sync_json, write_xlsx
 
 GENERATED = "generated"
+SAMPLE_DOMAINS = ("example.gov.vn",)  # the sample province's made-up sites, served from sample/sites
 
 
 def write_sample_exports(config: Config) -> list[Path]:
@@ -40,8 +42,12 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
              f" {summary.updated} updated, {summary.rejected} rejected")
     for error in outcome.errors:
         echo(f"   error: {error}")
-    result = app.check(config, [], True, None, trigger="demo")
-    echo(f"4. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
+    sites = config.path.parent / "sample" / "sites"
+    with serve_sites(sites) as server:
+        echo(f"4. serving the units' listing pages from {sites} on 127.0.0.1:{server.port}")
+        result = app.check(config, [], True, None, trigger="demo",
+                           transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
+    echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
          f" {result.counts.opened} new, {result.counts.resolved} resolved")
     by_unit = Counter(f["unit"] for f in result.findings)
     by_check = Counter(f["check"] for f in result.findings)
@@ -50,11 +56,11 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     for check_id, count in sorted(by_check.items()):
         echo(f"   {check_id}: {count}")
     period, figures = app.rates(config, None, None, "kind")
-    echo(f"5. figures {vn.day(period.start)} – {vn.day(period.end)}:")
+    echo(f"6. figures {vn.day(period.start)} – {vn.day(period.end)}:")
     for item in figures:
         rates = item.rates()
         echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"
              f" số hóa {vn.percent(rates['digitisation_rate'])}, quá hạn {vn.percent(rates['overdue_rate'])}")
     echo(f"\nDatabase: {config.database}")
-    echo("Next (after `. .venv/bin/activate`): auditbot check STP · auditbot findings --unit STP ·"
+    echo("Next (after `. .venv/bin/activate`): auditbot check STP --offline · auditbot findings --unit STP ·"
          " auditbot rates --by unit")

@@ -59,8 +59,9 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
     context = CheckContext(db=store.db, config=config, units=tuple(units), period=period, now=now)
     result = CheckRun(run_id=run_id, counts=LifecycleCounts())
     for check in checks:
-        scope = Scope(frozenset({check.id}), frozenset(units), period.label if check.per_period else None)
         try:
+            covered = set(units) if check.evidence is None else set(check.evidence(context)) & set(units)
+            scope = Scope(frozenset({check.id}), frozenset(covered), period.label if check.per_period else None)
             produced = [_with_policy(config, check, f) for f in check.find(context)]
         except Exception:  # a broken check is an operator problem, not a reason to stop the run
             result.errors.append(f"{check.id}: {traceback.format_exc(limit=3)}")

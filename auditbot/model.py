@@ -51,6 +51,9 @@ class Check:
     find: Callable[[CheckContext], Iterable[Finding]]
     severity: str = "medium"
     per_period: bool = False  # one finding per unit and period (rates), scoped to that period
+    # the units this check has fresh evidence for; the others are left untouched (None: all of them)
+    evidence: Callable[[CheckContext], Iterable[str]] | None = None
+    source: str | None = None  # the source `check` refreshes first unless --offline (e.g. "listings")
 
     @property
     def family(self) -> str:

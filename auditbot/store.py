@@ -55,6 +55,21 @@ CREATE TABLE IF NOT EXISTS procedures (
   status TEXT NOT NULL, effective_from TEXT, effective_to TEXT, decision TEXT, abolished_by TEXT,
   portal_id TEXT, units TEXT NOT NULL, import_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS listing_fetches (
+  id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, unit TEXT NOT NULL, url TEXT NOT NULL, fetched_at TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  pages INTEGER, not_modified INTEGER, items INTEGER, error TEXT, content_hash TEXT
+);
+CREATE TABLE IF NOT EXISTS listing_pages (
+  url TEXT PRIMARY KEY, unit TEXT NOT NULL, etag TEXT, last_modified TEXT, content_hash TEXT NOT NULL,
+  items TEXT NOT NULL, next_url TEXT, fetched_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS listing_fetches_unit ON listing_fetches (unit, batch);
+CREATE TABLE IF NOT EXISTS listing_items (
+  id INTEGER PRIMARY KEY, unit TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, code TEXT,
+  links TEXT, page TEXT, seen_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS listing_items_unit ON listing_items (unit);
 CREATE TABLE IF NOT EXISTS imports (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
   imported_at TEXT NOT NULL, rows_read INTEGER, stored INTEGER, updated INTEGER, unchanged INTEGER,

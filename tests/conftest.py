@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -46,6 +48,15 @@ online_min = 50
 dossiers = ["exports/"]
 {extra}
 """
+
+
+def province_now() -> datetime:
+    """Now on the province's wall clock (naive), as auditbot sees it, whatever the machine's time zone."""
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, microsecond=0)
+
+
+def province_today() -> date:
+    return province_now().date()
 
 
 class Province:

@@ -10,6 +10,7 @@ from auditbot.cli import cli
 from auditbot.model import Check
 from auditbot.plugins import hookimpl, plugin_manager
 from auditbot.samplegen import CITIZENS
+from conftest import province_now
 
 ROOT = Path(__file__).parents[1]
 
@@ -25,12 +26,26 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     checks = {row["check_id"] for row in db.query("SELECT DISTINCT check_id FROM findings")}
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks
     assert db["rejected_rows"].count == 0
+    # the sample sites are served on loopback: every listing problem the sample pages hold is found
+    listing = {(row["check_id"], row["unit"], row["subject"]) for row in db.query(
+        "SELECT check_id, unit, subject FROM findings WHERE check_id LIKE 'listing.%' OR check_id = 'source.unreadable'")}
+    assert listing == {
+        ("listing.expired", "SXD", "1.008003"), ("listing.expired", "XA_DONGTIEN", "1.004227"),
+        ("listing.missing", "STP", "2.000908"), ("listing.missing", "SYT", "2.000908"),
+        ("listing.missing", "PH_HACTHANH", "1.000894"),
+        ("listing.unknown", "STP", "cấp giấy xác nhận tình trạng tư pháp đặc biệt"),
+        ("source.unreadable", "SNNMT", "https://snnmt.example.gov.vn/tthc"),
+    }
     text = (tmp_path / "var" / "auditbot.db").read_bytes().decode("utf-8", "ignore")
     for name in (*CITIZENS, "Nguyễn Văn A", "Lê Văn C"):
         assert name not in text
     # a second run keeps what is still open: nothing new, nothing resolved
     again = CliRunner().invoke(cli, ["demo", "--config", str(tmp_path / "rules.toml")], catch_exceptions=False)
     assert " 0 new, 0 resolved" in again.output
+    # ... and asked every unchanged listing page conditionally: 304s, nothing parsed again
+    fetches = list(db.query("SELECT unit, ok, pages, not_modified FROM listing_fetches WHERE batch = 2"))
+    assert all(row["not_modified"] == row["pages"] for row in fetches if row["ok"])
+    assert sum(row["pages"] for row in fetches) == 6
 
 
 class BrokenChecks:
@@ -44,11 +59,11 @@ class BrokenChecks:
 
 
 def test_a_failing_check_is_recorded_and_the_others_still_run(province) -> None:
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from test_rates_and_checks import dossier, load
 
-    now = datetime.now()
+    now = province_now()
     load(province, [dossier("O1", received=(now - timedelta(days=9)).strftime("%d/%m/%Y"),
                             due=(now - timedelta(days=2)).strftime("%d/%m/%Y"))])
     manager = plugin_manager()

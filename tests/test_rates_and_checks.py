@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from auditbot.rates import cut
-from conftest import Province
+from conftest import Province, province_now, province_today
 
 HEADER = ["Mã hồ sơ", "Đơn vị", "Ngày tiếp nhận", "Hạn xử lý", "Ngày kết thúc", "Trạng thái", "Kênh nộp",
           "Lệ phí", "Thanh toán trực tuyến", "Số hóa kết quả", "Số kết quả"]
@@ -93,7 +93,7 @@ def finished_rows(count: int, digitised: int, start: datetime) -> list[list[str]
 
 @pytest.mark.parametrize("digitised,fires,shown", [(8999, True, "89,99%"), (9000, False, None)])
 def test_digitisation_threshold_boundary(province, digitised, fires, shown) -> None:
-    today = date.today()
+    today = province_today()
     midnight = datetime(today.year, today.month, today.day)  # inside the running period, even on its first day
     load(province, finished_rows(10000, digitised, midnight))
     result = province.run("check", "STP", "--checks", "rate.digitisation")
@@ -108,7 +108,7 @@ def test_digitisation_threshold_boundary(province, digitised, fires, shown) -> N
 
 
 def test_min_dossiers_and_kind_thresholds(province) -> None:
-    today = date.today()
+    today = province_today()
     moment = datetime(today.year, today.month, today.day)  # today 00:00: inside the running period, even on its first day
     # 9 dossiers, none digitised: under min_dossiers (10), no rate finding
     load(province, finished_rows(9, 0, moment))
@@ -126,7 +126,7 @@ def test_min_dossiers_and_kind_thresholds(province) -> None:
 
 
 def test_dossier_checks_fire_and_resolve(province) -> None:
-    now = datetime.now()
+    now = province_now()
     past = (now - timedelta(days=10)).strftime("%d/%m/%Y %H:%M")
     rows = [
         dossier("O1", received=past, due=(now - timedelta(days=3)).strftime("%d/%m/%Y")),   # overdue 3 days
@@ -166,7 +166,7 @@ def test_dossier_checks_fire_and_resolve(province) -> None:
 
 def test_check_output_contract_and_exit_codes(province) -> None:
     assert province.run("check", "--all").exit_code == 0  # nothing imported, nothing open
-    now = datetime.now()
+    now = province_now()
     load(province, [dossier("O1", received=(now - timedelta(days=9)).strftime("%d/%m/%Y"),
                             due=(now - timedelta(days=2)).strftime("%d/%m/%Y"))])
     data = province.json("check", "STP")
@@ -190,7 +190,7 @@ def test_check_output_contract_and_exit_codes(province) -> None:
 
 def recent_rows(count: int, **flags_for_first) -> list[list[str]]:
     """`count` finished dossiers received and finished today; the first `n` of them get `field=value`."""
-    today = date.today()
+    today = province_today()
     moment = datetime(today.year, today.month, today.day)
     rows = []
     for i in range(count):
@@ -218,7 +218,7 @@ def test_online_payment_threshold_boundary(province, paid, fires) -> None:
 @pytest.mark.parametrize("late,fires", [(500, False), (501, True)])
 def test_overdue_rate_threshold_boundary(province, late, fires) -> None:
     # finished after the due date: 5,00% of 10.000 is allowed, 5,01% is above the 5% maximum
-    today = date.today()
+    today = province_today()
     late_finish = datetime(today.year, today.month, today.day)
     rows = recent_rows(10000, received=(late, (late_finish - timedelta(days=5)).strftime("%d/%m/%Y %H:%M")),
                        due=(late, (late_finish - timedelta(days=2)).strftime("%d/%m/%Y")),

@@ -1,0 +1,87 @@
+"""Websites served from a folder on 127.0.0.1, for the demo, the tests and the benches.
+
+The folder holds one subfolder per host name (`sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh`);
+a page's query string is part of its file name (`tthc?page=2`). `LoopbackTransport` sends a client's
+requests for those hosts to the local server with their Host header intact, the way `curl --resolve`
+does, so stored URLs stay the real ones while nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+
+class SiteFolderHandler(SimpleHTTPRequestHandler):
+    """Static files by Host header; Last-Modified and If-Modified-Since come from the standard handler."""
+
+    server: SiteFolderServer
+
+    def translate_path(self, path: str) -> str:
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+        parts = urlsplit(path)
+        name = unquote(parts.path).lstrip("/") + (f"?{unquote(parts.query)}" if parts.query else "")
+        target = (self.server.root / host / name).resolve()
+        if self.server.root not in target.parents and target != self.server.root:
+            return ""  # outside the folder: no such file, answered 404
+        if target.is_dir():
+            target = target / "index.html"
+        self.server.requests.append((self.command, host, path, self.headers.get("If-Modified-Since")))
+        return str(target)
+
+    def guess_type(self, path: str | Any) -> str:
+        return "text/html"  # no charset: the page's own <meta charset> decides, as on real sites
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class SiteFolderServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.requests: list[tuple[str, str, str, str | None]] = []  # what was asked, for tests and benches
+        super().__init__(("127.0.0.1", 0), SiteFolderHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+@contextmanager
+def serve_sites(root: Path) -> Iterator[SiteFolderServer]:
+    server = SiteFolderServer(root)
+    thread = threading.Thread(target=server.serve_forever, name="local-sites", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class LoopbackTransport(httpx.BaseTransport):
+    """Requests for hosts under one of `domains` go to 127.0.0.1:port over plain HTTP; others fail."""
+
+    def __init__(self, port: int, domains: tuple[str, ...]) -> None:
+        self.port, self.domains = port, domains
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if not any(host == d or host.endswith("." + d) for d in self.domains):
+            raise httpx.ConnectError(f"{host} is not served locally", request=request)
+        local = httpx.Request(request.method, request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port),
+                              headers=request.headers, stream=request.stream, extensions=request.extensions)
+        return self.inner.handle_request(local)
+
+    def close(self) -> None:
+        self.inner.close()

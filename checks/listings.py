@@ -1,0 +1,152 @@
+"""Listing checks: abolished procedures still posted, in-force ones missing, posts matching nothing,
+and sites that could not be read (for the centre)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from auditbot.model import Check, CheckContext, Finding
+from auditbot.plugins import hookimpl
+from auditbot.vn import day
+
+FUZZY_MIN = 0.9     # a name this close to exactly one catalogue name is that procedure
+FUZZY_MARGIN = 0.04  # ... unless a second name is nearly as close: then it is ambiguous
+
+
+LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
+                  " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
+
+
+@dataclass
+class Match:
+    item: dict[str, Any]
+    code: str | None
+    candidates: list[str]
+
+
+def read_units(context: CheckContext) -> list[str]:
+    """Units whose latest listing fetch read every one of their sites: only they have evidence."""
+    rows = context.query(f"SELECT unit FROM ({LATEST_FETCHES}) GROUP BY unit HAVING min(ok) = 1")
+    return [row["unit"] for row in rows]
+
+
+def fetched_units(context: CheckContext) -> list[str]:
+    """Units fetched at least once, and those with no listing URL left (whose old findings are void)."""
+    fetched = {row["unit"] for row in context.query("SELECT DISTINCT unit FROM listing_fetches")}
+    return [unit.code for unit in context.config.units if unit.code in fetched or not unit.listing_urls]
+
+
+def _catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
+    if "procedures" not in context.memo:
+        context.memo["procedures"] = {row["code"]: row for row in context.query("SELECT * FROM procedures")}
+    procedures: dict[str, dict[str, Any]] = context.memo["procedures"]
+    return procedures
+
+
+def match_item(item: dict[str, Any], procedures: dict[str, dict[str, Any]], by_name: dict[str, list[str]]) -> Match:
+    if item["code"]:
+        return Match(item, item["code"] if item["code"] in procedures else None, [])
+    exact = by_name.get(item["name_key"], [])
+    if len(exact) == 1:
+        return Match(item, exact[0], [])
+    scored = sorted(((difflib.SequenceMatcher(None, item["name_key"], key).ratio(), key) for key in by_name),
+                    reverse=True)[:3]
+    candidates = [code for _, key in scored for code in by_name[key]]
+    if scored and scored[0][0] >= FUZZY_MIN and len(by_name[scored[0][1]]) == 1 and (
+            len(scored) == 1 or scored[1][0] < scored[0][0] - FUZZY_MARGIN):
+        return Match(item, by_name[scored[0][1]][0], [])
+    return Match(item, None, candidates)
+
+
+def matches(context: CheckContext) -> dict[str, list[Match]]:
+    """Each read unit's listed items matched to the catalogue, once per run."""
+    if "listing_matches" not in context.memo:
+        procedures = _catalogue(context)
+        by_name: dict[str, list[str]] = {}
+        for code, row in procedures.items():
+            by_name.setdefault(row["name_key"], []).append(code)
+        result: dict[str, list[Match]] = {}
+        for unit in set(read_units(context)) & set(context.units):
+            items = context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit])
+            result[unit] = [match_item(item, procedures, by_name) for item in items]
+        context.memo["listing_matches"] = result
+    found: dict[str, list[Match]] = context.memo["listing_matches"]
+    return found
+
+
+def _in_force(row: dict[str, Any], now: str) -> bool:
+    return row["status"] == "in_force" and (row["effective_to"] is None or row["effective_to"] >= now) and (
+        row["effective_from"] is None or row["effective_from"] <= now)
+
+
+def expired(context: CheckContext) -> Iterator[Finding]:
+    procedures, now = _catalogue(context), context.now.isoformat(" ", "seconds")
+    for unit, found in matches(context).items():
+        for match in found:
+            row = procedures.get(match.code or "")
+            if row is None or _in_force(row, now) or (row["effective_from"] or "") > now:
+                continue
+            yield Finding(
+                check="listing.expired", unit=unit, subject=row["code"], severity="high",
+                title=(f"Thủ tục {row['code']} «{row['name']}» đã hết hiệu lực"
+                       f"{' từ ' + day(row['effective_to']) if row['effective_to'] else ''} vẫn niêm yết"),
+                details={"code": row["code"], "name": row["name"], "status": row["status"],
+                         "effective_to": row["effective_to"], "abolished_by": row["abolished_by"],
+                         "listed_as": match.item["name"], "page": match.item["page"]})
+
+
+def missing(context: CheckContext) -> Iterator[Finding]:
+    procedures, now = _catalogue(context), context.now.isoformat(" ", "seconds")
+    for unit, found in matches(context).items():
+        listed = {m.code for m in found if m.code}
+        for code, row in procedures.items():
+            if code in listed or unit not in json.loads(row["units"]) or not _in_force(row, now):
+                continue
+            yield Finding(
+                check="listing.missing", unit=unit, subject=code,
+                title=f"Thủ tục {code} «{row['name']}» còn hiệu lực chưa niêm yết",
+                details={"code": code, "name": row["name"], "field": row["field"], "decision": row["decision"]})
+
+
+def unknown(context: CheckContext) -> Iterator[Finding]:
+    procedures = _catalogue(context)
+    for unit, found in matches(context).items():
+        for match in found:
+            if match.code is not None:
+                continue
+            item = match.item
+            yield Finding(
+                check="listing.unknown", unit=unit, subject=item["code"] or item["name_key"], severity="low",
+                title=f"Thủ tục niêm yết «{item['name']}» không có trong danh mục",
+                details={"name": item["name"], "code": item["code"], "page": item["page"],
+                         "nearest": [{"code": c, "name": procedures[c]["name"]} for c in match.candidates]})
+
+
+def unreadable(context: CheckContext) -> Iterator[Finding]:
+    """For the centre: a unit's site that could not be read in its latest fetch."""
+    rows = context.query(f"SELECT unit, url, error, fetched_at FROM ({LATEST_FETCHES}) WHERE NOT ok")
+    in_scope = set(context.units)
+    for row in rows:
+        if row["unit"] in in_scope:
+            yield Finding(
+                check="source.unreadable", unit=row["unit"], subject=row["url"], severity="high",
+                title=f"Không đọc được trang niêm yết {row['url']}: {row['error']}",
+                details={"url": row["url"], "error": row["error"], "fetched_at": row["fetched_at"]})
+
+
+@hookimpl
+def auditbot_checks() -> list[Check]:
+    return [
+        Check("listing.expired", "Thủ tục đã bãi bỏ, hết hiệu lực vẫn niêm yết", expired,
+              evidence=read_units, source="listings"),
+        Check("listing.missing", "Thủ tục còn hiệu lực chưa niêm yết", missing, evidence=read_units,
+              source="listings"),
+        Check("listing.unknown", "Thủ tục niêm yết không có trong danh mục", unknown, evidence=read_units,
+              source="listings"),
+        Check("source.unreadable", "Không đọc được nguồn dữ liệu", unreadable, evidence=fetched_units,
+              source="listings"),
+    ]
