@@ -9,14 +9,25 @@ does, so stored URLs stay the real ones while nothing leaves the machine.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    host: str
+    path: str
+    headers: dict[str, str]
+    at: float  # time.monotonic()
 
 
 class SiteFolderHandler(SimpleHTTPRequestHandler):
@@ -33,7 +44,7 @@ class SiteFolderHandler(SimpleHTTPRequestHandler):
             return ""  # outside the folder: no such file, answered 404
         if target.is_dir():
             target = target / "index.html"
-        self.server.requests.append((self.command, host, path, self.headers.get("If-Modified-Since")))
+        self.server.requests.append(Request(self.command, host, path, dict(self.headers), time.monotonic()))
         return str(target)
 
     def guess_type(self, path: str | Any) -> str:
@@ -48,7 +59,7 @@ class SiteFolderServer(ThreadingHTTPServer):
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.requests: list[tuple[str, str, str, str | None]] = []  # what was asked, for tests and benches
+        self.requests: list[Request] = []  # what was asked, for tests and benches
         super().__init__(("127.0.0.1", 0), SiteFolderHandler)
 
     @property

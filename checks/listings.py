@@ -3,19 +3,15 @@ and sites that could not be read (for the centre)."""
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
+from auditbot.matching import Catalogue
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
 from auditbot.vn import day
-
-FUZZY_MIN = 0.9     # a name this close to exactly one catalogue name is that procedure
-FUZZY_MARGIN = 0.04  # ... unless a second name is nearly as close: then it is ambiguous
-
 
 LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
                   " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
@@ -25,7 +21,7 @@ LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
 class Match:
     item: dict[str, Any]
     code: str | None
-    candidates: list[str]
+    candidates: tuple[str, ...]
 
 
 def read_units(context: CheckContext) -> list[str]:
@@ -47,32 +43,15 @@ def _catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
     return procedures
 
 
-def match_item(item: dict[str, Any], procedures: dict[str, dict[str, Any]], by_name: dict[str, list[str]]) -> Match:
-    if item["code"]:
-        return Match(item, item["code"] if item["code"] in procedures else None, [])
-    exact = by_name.get(item["name_key"], [])
-    if len(exact) == 1:
-        return Match(item, exact[0], [])
-    scored = sorted(((difflib.SequenceMatcher(None, item["name_key"], key).ratio(), key) for key in by_name),
-                    reverse=True)[:3]
-    candidates = [code for _, key in scored for code in by_name[key]]
-    if scored and scored[0][0] >= FUZZY_MIN and len(by_name[scored[0][1]]) == 1 and (
-            len(scored) == 1 or scored[1][0] < scored[0][0] - FUZZY_MARGIN):
-        return Match(item, by_name[scored[0][1]][0], [])
-    return Match(item, None, candidates)
-
-
 def matches(context: CheckContext) -> dict[str, list[Match]]:
     """Each read unit's listed items matched to the catalogue, once per run."""
     if "listing_matches" not in context.memo:
-        procedures = _catalogue(context)
-        by_name: dict[str, list[str]] = {}
-        for code, row in procedures.items():
-            by_name.setdefault(row["name_key"], []).append(code)
+        catalogue = Catalogue((code, row["name_key"]) for code, row in _catalogue(context).items())
         result: dict[str, list[Match]] = {}
         for unit in set(read_units(context)) & set(context.units):
             items = context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit])
-            result[unit] = [match_item(item, procedures, by_name) for item in items]
+            result[unit] = [Match(item, *astuple(catalogue.identify(item["code"], item["name_key"])))
+                            for item in items]
         context.memo["listing_matches"] = result
     found: dict[str, list[Match]] = context.memo["listing_matches"]
     return found

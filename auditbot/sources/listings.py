@@ -101,10 +101,8 @@ def _links(node: Tag, base: str) -> list[str]:
 def _item_name(node: Tag, code: str | None) -> str:
     """The procedure's name: the longest link text or cell, without its code and numbering."""
     texts = [_text(a) for a in node.find_all("a")] + [_text(td) for td in node.find_all(["td", "h3", "h4"])]
-    texts = [t for t in texts if len(t) >= 8] or [_text(node)]
-    name = max(texts, key=len)
-    if code:
-        name = CODE.sub(" ", name)
+    texts = [CODE.sub(" ", t) if code else t for t in texts]  # a code cell is no name
+    name = max([t for t in texts if len(t.strip()) >= 8] or [CODE.sub(" ", _text(node))], key=len)
     return " ".join(re.sub(r"^\s*\d+[.)]?\s+", "", name).split())
 
 
@@ -215,6 +213,8 @@ def read_site(fetcher: PoliteFetcher, config: Config, unit: Unit, url: str,
             result.items += record.items
             result.pages += 1
             page = record.next_url
+        if page and page not in seen:  # a half-read listing would make every unread procedure "missing"
+            raise SiteError(f"more than {config.listings.max_pages} pages (max_pages): stopped before {page}")
     except SiteError as exc:
         result.error = str(exc)
     except httpx.TimeoutException:
