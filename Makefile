@@ -25,6 +25,7 @@ bench: $(STAMP)
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet pandas duckdb
 	$(BIN)/python bench/dossiers.py --peer-python .venv-bench/bin/python
+	$(BIN)/python bench/listings.py
 
 clean:
 	rm -rf $(VENV) .venv-bench var sample/exports/generated

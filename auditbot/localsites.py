@@ -96,3 +96,19 @@ class LoopbackTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def main() -> None:
+    """`python -m auditbot.localsites FOLDER`: serve a folder of sites until interrupted; prints the port."""
+    import sys
+
+    server = SiteFolderServer(Path(sys.argv[1]))
+    print(server.port, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

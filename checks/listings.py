@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from auditbot.matching import Catalogue
@@ -38,7 +38,8 @@ def fetched_units(context: CheckContext) -> list[str]:
 
 def _catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
     if "procedures" not in context.memo:
-        context.memo["procedures"] = {row["code"]: row for row in context.query("SELECT * FROM procedures")}
+        context.memo["procedures"] = {row["code"]: {**row, "units": set(json.loads(row["units"]))}
+                                      for row in context.query("SELECT * FROM procedures")}
     procedures: dict[str, dict[str, Any]] = context.memo["procedures"]
     return procedures
 
@@ -49,9 +50,10 @@ def matches(context: CheckContext) -> dict[str, list[Match]]:
         catalogue = Catalogue((code, row["name_key"]) for code, row in _catalogue(context).items())
         result: dict[str, list[Match]] = {}
         for unit in set(read_units(context)) & set(context.units):
-            items = context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit])
-            result[unit] = [Match(item, *astuple(catalogue.identify(item["code"], item["name_key"])))
-                            for item in items]
+            result[unit] = []
+            for item in context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]):
+                found = catalogue.identify(item["code"], item["name_key"])
+                result[unit].append(Match(item, found.code, found.nearest))
         context.memo["listing_matches"] = result
     found: dict[str, list[Match]] = context.memo["listing_matches"]
     return found
@@ -80,10 +82,11 @@ def expired(context: CheckContext) -> Iterator[Finding]:
 
 def missing(context: CheckContext) -> Iterator[Finding]:
     procedures, now = _catalogue(context), context.now.isoformat(" ", "seconds")
+    in_force = {code: row for code, row in procedures.items() if _in_force(row, now)}
     for unit, found in matches(context).items():
         listed = {m.code for m in found if m.code}
-        for code, row in procedures.items():
-            if code in listed or unit not in json.loads(row["units"]) or not _in_force(row, now):
+        for code, row in in_force.items():
+            if code in listed or unit not in row["units"]:
                 continue
             yield Finding(
                 check="listing.missing", unit=unit, subject=code,

@@ -8,36 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import httpx
-from bs4 import BeautifulSoup, Tag
 
 from ..config import Config, Unit
 from ..store import Store, timestamp
-from ..text import fold, nfc
+from ..text import fold
+from .listing_html import ListedItem, PageError, extract_items, next_page, parse_html
 
-CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?")
-NEXT_TEXTS = {"trang sau", "sau", "tiếp", "tiep", "»", "›", ">", ">>", "next"}
 MAX_BODY = 5 << 20  # a listing page larger than this is cut: no real listing needs more
 
 
 class SiteError(Exception):
     """The site answered, but not with a listing page."""
-
-
-@dataclass
-class ListedItem:
-    name: str
-    code: str | None
-    links: list[str]
-    page: str
 
 
 @dataclass
@@ -85,69 +74,6 @@ def make_client(config: Config, transport: httpx.BaseTransport | None = None) ->
         transport=transport)
 
 
-def _text(node: Tag) -> str:
-    return nfc(" ".join(node.get_text(" ").split()))
-
-
-def _links(node: Tag, base: str) -> list[str]:
-    found = []
-    for anchor in node.find_all("a", href=True):
-        href = str(anchor["href"]).strip()
-        if href and not href.lower().startswith(("javascript:", "mailto:", "#")):
-            found.append(urljoin(base, href))
-    return list(dict.fromkeys(found))
-
-
-def _item_name(node: Tag, code: str | None) -> str:
-    """The procedure's name: the longest link text or cell, without its code and numbering."""
-    texts = [_text(a) for a in node.find_all("a")] + [_text(td) for td in node.find_all(["td", "h3", "h4"])]
-    texts = [CODE.sub(" ", t) if code else t for t in texts]  # a code cell is no name
-    name = max([t for t in texts if len(t.strip()) >= 8] or [CODE.sub(" ", _text(node))], key=len)
-    return " ".join(re.sub(r"^\s*\d+[.)]?\s+", "", name).split())
-
-
-def extract_items(soup: BeautifulSoup, page_url: str, portal_hosts: tuple[str, ...],
-                  selector: str | None = None) -> list[ListedItem]:
-    """Items are the rows, list entries or cards carrying a procedure code or a link to the portal."""
-    base_tag = soup.find("base", href=True)
-    base = urljoin(page_url, str(base_tag["href"])) if isinstance(base_tag, Tag) else page_url
-    candidates = soup.select(selector) if selector else soup.find_all(["tr", "li", "article"])
-    items = []
-    for node in candidates:
-        if not selector and node.find(["tr", "li", "article"]):
-            continue  # only the innermost containers: a table row, not the table
-        text = _text(node)
-        links = _links(node, base)
-        match = CODE.search(text) or next((m for link in links if (m := CODE.search(link))), None)
-        on_portal = any(_host(link) in portal_hosts for link in links)
-        if not (match or on_portal or selector):
-            continue
-        code = match.group(1) if match else None
-        name = _item_name(node, code)
-        if name:
-            items.append(ListedItem(name=name, code=code, links=links, page=page_url))
-    return items
-
-
-def _host(url: str) -> str:
-    host = (urlparse(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
-
-
-def next_page(soup: BeautifulSoup, page_url: str, seen: set[str]) -> str | None:
-    """rel=next, "Trang sau", "»", or the link to page N+1; never another host, never a page in `seen`."""
-    candidates = [a for a in soup.find_all("a", href=True) if "next" in (a.get("rel") or [])]
-    candidates += [a for a in soup.find_all("a", href=True) if fold(a.get_text(" ")) in NEXT_TEXTS]
-    current = re.search(r"[?&]page=(\d+)", page_url)
-    wanted = int(current.group(1)) + 1 if current else 2
-    candidates += [a for a in soup.find_all("a", href=True) if re.search(rf"[?&]page={wanted}(?!\d)", str(a["href"]))]
-    for anchor in candidates:
-        url = urljoin(page_url, str(anchor["href"])).split("#")[0]
-        if urlparse(url).hostname == urlparse(page_url).hostname and url not in seen:
-            return url
-    return None
-
-
 class PoliteFetcher:
     """One host's requests, one at a time with a pause between them; bodies and time capped."""
 
@@ -181,11 +107,11 @@ class PoliteFetcher:
 
 
 def parse_page(fetched: Fetched, requested: str, unit: Unit, portal_hosts: tuple[str, ...]) -> PageRecord:
-    soup = BeautifulSoup(fetched.body, "lxml", from_encoding=fetched.charset)
+    tree = parse_html(fetched.body, fetched.charset)
     return PageRecord(
         url=requested, unit=unit.code, content_hash=hashlib.sha256(fetched.body).hexdigest(),
-        items=extract_items(soup, fetched.url, portal_hosts, unit.listing_selector or None),
-        next_url=next_page(soup, fetched.url, {requested, fetched.url}),
+        items=extract_items(tree, fetched.url, portal_hosts, unit.listing_selector or None),
+        next_url=next_page(tree, fetched.url, {requested, fetched.url}),
         etag=fetched.etag, last_modified=fetched.last_modified)
 
 
@@ -215,7 +141,7 @@ def read_site(fetcher: PoliteFetcher, config: Config, unit: Unit, url: str,
             page = record.next_url
         if page and page not in seen:  # a half-read listing would make every unread procedure "missing"
             raise SiteError(f"more than {config.listings.max_pages} pages (max_pages): stopped before {page}")
-    except SiteError as exc:
+    except (SiteError, PageError) as exc:
         result.error = str(exc)
     except httpx.TimeoutException:
         result.error = f"timed out after {config.listings.timeout_seconds:g} s: {page}"
@@ -278,7 +204,7 @@ def store_results(store: Store, results: list[SiteResult], now: datetime) -> Non
                 "INSERT OR REPLACE INTO listing_pages (url, unit, etag, last_modified, content_hash, items, next_url,"
                 " fetched_at) VALUES (?,?,?,?,?,?,?,?)",
                 [(page.url, unit, page.etag, page.last_modified, page.content_hash,
-                  json.dumps([asdict(item) for item in page.items], ensure_ascii=False), page.next_url, at)
+                  json.dumps([item.__dict__ for item in page.items], ensure_ascii=False), page.next_url, at)
                  for site in sites for page in site.fresh_pages])
             if all(site.ok for site in sites):
                 conn.execute("DELETE FROM listing_items WHERE unit = ?", (unit,))
