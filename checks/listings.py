@@ -52,8 +52,8 @@ def matches(context: CheckContext) -> dict[str, list[Match]]:
         for unit in set(read_units(context)) & set(context.units):
             result[unit] = []
             for item in context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]):
-                found = catalogue.identify(item["code"], item["name_key"])
-                result[unit].append(Match(item, found.code, found.nearest))
+                identified = catalogue.identify(item["code"], item["name_key"])
+                result[unit].append(Match(item, identified.code, identified.nearest))
         context.memo["listing_matches"] = result
     found: dict[str, list[Match]] = context.memo["listing_matches"]
     return found

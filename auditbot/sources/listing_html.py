@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlparse
 from bs4.dammit import UnicodeDammit
 from lxml import etree
 from lxml.cssselect import CSSSelector
+from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
 from ..text import fold, nfc
 
@@ -25,7 +26,6 @@ XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 NUMBERING = re.compile(r"^\s*\d+[.)]?\s+")
 ABSOLUTE = re.compile(r"^https?://(?:www\.)?([^/:?#]*)", re.IGNORECASE)
 PARSER = etree.HTMLParser(remove_comments=True)  # plain elements: lxml.html's class lookup costs a third
-Element = etree._Element
 
 
 class PageError(Exception):
