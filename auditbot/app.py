@@ -7,21 +7,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import httpx
-
 from .clock import local_now
 from .config import Config, load_config
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
+from .localsites import LoopbackTransport
 from .periods import Period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, grouped_figures
 from .sources.catalogue import CatalogueSummary, import_catalogue
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .sources.listings import fetch_listings
+from .sources.portal import check_links
 from .store import CENTRE, Store
 
-OPERATOR_CHECKS = ("portal.unavailable", "job.failing")
+OPERATOR_CHECKS = ("job.failing",)
 
 
 def known_check_ids() -> set[str]:
@@ -33,7 +33,7 @@ def open_config(path: Path) -> Config:
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
-          trigger: str = "cli", offline: bool = False, transport: httpx.BaseTransport | None = None) -> CheckRun:
+          trigger: str = "cli", offline: bool = False, transport: LoopbackTransport | None = None) -> CheckRun:
     """Refresh the network sources the chosen checks read (unless offline), then run the checks."""
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
@@ -41,8 +41,11 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     period = resolve_period(config.dossiers.period, None, None, now.date())
     store = Store.open(config)
     try:
-        if not offline and any(c.source == "listings" for c in checks):
+        sources = {check.source for check in checks}
+        if not offline and sources & {"listings", "portal"}:
             fetch_listings(config, store, units, now, transport)
+        if not offline and "portal" in sources:
+            check_links(config, store, units, now, transport)
         return run_checks(config, store, checks, units, period, now, trigger)
     finally:
         store.close()

@@ -74,9 +74,21 @@ class PortalSettings:
     hosts: tuple[str, ...] = ("dichvucong.gov.vn", "thutuc.dichvucong.gov.vn")
     procedure_urls: tuple[str, ...] = (
         "/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc={id}",
+        "/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_tthc={id}",
         "/thu-tuc-hanh-chinh/{id}",
     )
     not_found_markers: tuple[str, ...] = ("Không tìm thấy thủ tục",)
+    slow_down_markers: tuple[str, ...] = ("Request Rejected",)  # the web firewall's page: back off
+    home_paths: tuple[str, ...] = ("/", "/p/home/dvc-trang-chu.html")  # a redirect here means broken
+    concurrency: int = 4            # requests at once per portal host
+    rate_per_second: float = 5      # requests started per second per portal host
+    timeout_seconds: float = 15     # per request, from when it really starts
+    retries: int = 3                # for transient failures only (timeouts, 5xx, slow-down answers)
+    backoff_seconds: float = 1      # first pause before a retry; doubles each time
+    cache_hours: float = 24         # a link checked more recently than this is not asked again
+    max_body_kb: int = 256          # procedure pages can exceed 10 MB; markers sit near the top
+    breaker_window: int = 20        # the last N answers ...
+    breaker_failure_rate: float = 0.5  # ... failing at this rate mean the portal is down: stop
 
 
 @dataclass(frozen=True)
@@ -445,16 +457,31 @@ def _read_listings(table: dict[str, Any], reader: _Reader) -> ListingSettings:
     return settings
 
 
+PORTAL_NUMBERS = ("concurrency", "rate_per_second", "timeout_seconds", "retries", "backoff_seconds", "cache_hours",
+                  "max_body_kb", "breaker_window", "breaker_failure_rate")
+PORTAL_INTS = ("concurrency", "retries", "max_body_kb", "breaker_window")
+
+
 def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:
     defaults = PortalSettings()
     portal = PortalSettings(
         hosts=reader.strings(table, "portal", "hosts", defaults.hosts),
         procedure_urls=reader.strings(table, "portal", "procedure_urls", defaults.procedure_urls),
         not_found_markers=reader.strings(table, "portal", "not_found_markers", defaults.not_found_markers),
+        slow_down_markers=reader.strings(table, "portal", "slow_down_markers", defaults.slow_down_markers),
+        home_paths=reader.strings(table, "portal", "home_paths", defaults.home_paths),
+        **{key: reader.take(table, "portal", key, int if key in PORTAL_INTS else (int, float), getattr(defaults, key))
+           for key in PORTAL_NUMBERS},
     )
     for pattern in portal.procedure_urls:
-        if "{id}" not in pattern:
-            reader.problem("portal.procedure_urls", f"pattern {pattern!r} has no {{id}}")
+        if "{id}" not in pattern or not pattern.startswith("/"):
+            reader.problem("portal.procedure_urls", f"pattern {pattern!r} must start with / and hold {{id}}")
+    for key in PORTAL_NUMBERS:
+        value, zero_ok = getattr(portal, key), key in ("retries", "backoff_seconds", "cache_hours")
+        if value < 0 or (value == 0 and not zero_ok):
+            reader.problem(f"portal.{key}", "must be ≥ 0" if zero_ok else "must be > 0")
+    if portal.breaker_failure_rate > 1:
+        reader.problem("portal.breaker_failure_rate", "a rate between 0 and 1")
     reader.leftovers(table, "portal")
     return portal
 

@@ -13,7 +13,8 @@ from .localsites import LoopbackTransport, serve_sites
 from .samplegen import make_dossiers, write_sync_json, write_xlsx
 
 GENERATED = "generated"
-SAMPLE_DOMAINS = ("example.gov.vn",)  # the sample province's made-up sites, served from sample/sites
+# the sample province's made-up sites and a stand-in for the national portal, served from sample/sites
+SAMPLE_DOMAINS = ("example.gov.vn", "dichvucong.gov.vn")
 
 
 def write_sample_exports(config: Config) -> list[Path]:
@@ -44,7 +45,7 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"   error: {error}")
     sites = config.path.parent / "sample" / "sites"
     with serve_sites(sites) as server:
-        echo(f"4. serving the units' listing pages from {sites} on 127.0.0.1:{server.port}")
+        echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
         result = app.check(config, [], True, None, trigger="demo",
                            transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
     echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"

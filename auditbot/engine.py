@@ -14,7 +14,7 @@ from .errors import UserError
 from .model import Check, CheckContext, Finding
 from .periods import Period
 from .plugins import registered_checks
-from .store import LifecycleCounts, Scope, Store
+from .store import CENTRE, LifecycleCounts, Scope, Store
 
 
 @dataclass
@@ -60,7 +60,8 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
     result = CheckRun(run_id=run_id, counts=LifecycleCounts())
     for check in checks:
         try:
-            covered = set(units) if check.evidence is None else set(check.evidence(context)) & set(units)
+            # operator findings are the centre's: a run covers them wherever it covers the source
+            covered = set(units) if check.evidence is None else set(check.evidence(context)) & {*units, CENTRE}
             scope = Scope(frozenset({check.id}), frozenset(covered), period.label if check.per_period else None)
             produced = [_with_policy(config, check, f) for f in check.find(context)]
         except Exception:  # a broken check is an operator problem, not a reason to stop the run
@@ -68,7 +69,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
             continue
         result.counts.add(store.record(run_id, scope, produced, now))
     store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
-    result.findings = store.findings(units=units, statuses=["open"], checks=[c.id for c in checks])
+    result.findings = store.findings(units=[*units, CENTRE], statuses=["open"], checks=[c.id for c in checks])
     return result
 
 

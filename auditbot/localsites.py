@@ -42,6 +42,8 @@ class SiteFolderHandler(SimpleHTTPRequestHandler):
         target = (self.server.root / host / name).resolve()
         if self.server.root not in target.parents and target != self.server.root:
             return ""  # outside the folder: no such file, answered 404
+        if parts.query and not target.exists():
+            target = (self.server.root / host / unquote(parts.path).lstrip("/")).resolve()  # query ignored
         if target.is_dir():
             target = target / "index.html"
         self.server.requests.append(Request(self.command, host, path, dict(self.headers), time.monotonic()))
@@ -79,23 +81,34 @@ def serve_sites(root: Path) -> Iterator[SiteFolderServer]:
         server.server_close()
 
 
-class LoopbackTransport(httpx.BaseTransport):
-    """Requests for hosts under one of `domains` go to 127.0.0.1:port over plain HTTP; others fail."""
+class LoopbackTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Requests for hosts under one of `domains` go to 127.0.0.1:port over plain HTTP; others fail.
+    Usable by httpx.Client and httpx.AsyncClient alike."""
 
     def __init__(self, port: int, domains: tuple[str, ...]) -> None:
         self.port, self.domains = port, domains
         self.inner = httpx.HTTPTransport()
+        self.inner_async = httpx.AsyncHTTPTransport()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def _local(self, request: httpx.Request) -> httpx.Request:
         host = request.url.host
         if not any(host == d or host.endswith("." + d) for d in self.domains):
             raise httpx.ConnectError(f"{host} is not served locally", request=request)
-        local = httpx.Request(request.method, request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port),
-                              headers=request.headers, stream=request.stream, extensions=request.extensions)
-        return self.inner.handle_request(local)
+        url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return httpx.Request(request.method, url, headers=request.headers, stream=request.stream,
+                             extensions=request.extensions)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(self._local(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner_async.handle_async_request(self._local(request))
 
     def close(self) -> None:
         self.inner.close()
+
+    async def aclose(self) -> None:
+        await self.inner_async.aclose()
 
 
 def main() -> None:

@@ -70,6 +70,13 @@ CREATE TABLE IF NOT EXISTS listing_items (
   links TEXT, page TEXT, seen_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS listing_items_unit ON listing_items (unit);
+CREATE TABLE IF NOT EXISTS link_checks (
+  url TEXT PRIMARY KEY, checked_at TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, status INTEGER,
+  final_url TEXT, attempts INTEGER
+);
+CREATE TABLE IF NOT EXISTS portal_runs (
+  id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, requested INTEGER, cached INTEGER, tripped TEXT
+);
 CREATE TABLE IF NOT EXISTS imports (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
   imported_at TEXT NOT NULL, rows_read INTEGER, stored INTEGER, updated INTEGER, unchanged INTEGER,

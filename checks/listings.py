@@ -3,60 +3,18 @@ and sites that could not be read (for the centre)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from auditbot.matching import Catalogue
+from auditbot.listed import LATEST_FETCHES, catalogue, matches, read_units
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
 from auditbot.vn import day
-
-LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
-                  " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
-
-
-@dataclass
-class Match:
-    item: dict[str, Any]
-    code: str | None
-    candidates: tuple[str, ...]
-
-
-def read_units(context: CheckContext) -> list[str]:
-    """Units whose latest listing fetch read every one of their sites: only they have evidence."""
-    rows = context.query(f"SELECT unit FROM ({LATEST_FETCHES}) GROUP BY unit HAVING min(ok) = 1")
-    return [row["unit"] for row in rows]
-
 
 def fetched_units(context: CheckContext) -> list[str]:
     """Units fetched at least once, and those with no listing URL left (whose old findings are void)."""
     fetched = {row["unit"] for row in context.query("SELECT DISTINCT unit FROM listing_fetches")}
     return [unit.code for unit in context.config.units if unit.code in fetched or not unit.listing_urls]
-
-
-def _catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
-    if "procedures" not in context.memo:
-        context.memo["procedures"] = {row["code"]: {**row, "units": set(json.loads(row["units"]))}
-                                      for row in context.query("SELECT * FROM procedures")}
-    procedures: dict[str, dict[str, Any]] = context.memo["procedures"]
-    return procedures
-
-
-def matches(context: CheckContext) -> dict[str, list[Match]]:
-    """Each read unit's listed items matched to the catalogue, once per run."""
-    if "listing_matches" not in context.memo:
-        catalogue = Catalogue((code, row["name_key"]) for code, row in _catalogue(context).items())
-        result: dict[str, list[Match]] = {}
-        for unit in set(read_units(context)) & set(context.units):
-            result[unit] = []
-            for item in context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]):
-                identified = catalogue.identify(item["code"], item["name_key"])
-                result[unit].append(Match(item, identified.code, identified.nearest))
-        context.memo["listing_matches"] = result
-    found: dict[str, list[Match]] = context.memo["listing_matches"]
-    return found
 
 
 def _in_force(row: dict[str, Any], now: str) -> bool:
@@ -65,7 +23,7 @@ def _in_force(row: dict[str, Any], now: str) -> bool:
 
 
 def expired(context: CheckContext) -> Iterator[Finding]:
-    procedures, now = _catalogue(context), context.now.isoformat(" ", "seconds")
+    procedures, now = catalogue(context), context.now.isoformat(" ", "seconds")
     for unit, found in matches(context).items():
         for match in found:
             row = procedures.get(match.code or "")
@@ -81,7 +39,7 @@ def expired(context: CheckContext) -> Iterator[Finding]:
 
 
 def missing(context: CheckContext) -> Iterator[Finding]:
-    procedures, now = _catalogue(context), context.now.isoformat(" ", "seconds")
+    procedures, now = catalogue(context), context.now.isoformat(" ", "seconds")
     in_force = {code: row for code, row in procedures.items() if _in_force(row, now)}
     for unit, found in matches(context).items():
         listed = {m.code for m in found if m.code}
@@ -95,7 +53,7 @@ def missing(context: CheckContext) -> Iterator[Finding]:
 
 
 def unknown(context: CheckContext) -> Iterator[Finding]:
-    procedures = _catalogue(context)
+    procedures = catalogue(context)
     for unit, found in matches(context).items():
         for match in found:
             if match.code is not None:

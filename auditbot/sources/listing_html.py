@@ -23,7 +23,7 @@ NEXT_TEXTS = {"trang sau", "sau", "tiếp", "tiep", "»", "›", ">", ">>", "nex
 ITEMS = "//*[self::tr or self::li or self::article][not(.//tr or .//li or .//article)]"  # innermost only
 NAME_PARTS = ".//a | .//td | .//h3 | .//h4"
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-NUMBERING = re.compile(r"^\s*\d+[.)]?\s+")
+NUMBERING = re.compile(r"^[\s\-–—:|]*(?:\d+[.)]?\s+)?[\s\-–—:|]*")  # "3. ", "- ", "1 – " before a name
 ABSOLUTE = re.compile(r"^https?://(?:www\.)?([^/:?#]*)", re.IGNORECASE)
 PARSER = etree.HTMLParser(remove_comments=True)  # plain elements: lxml.html's class lookup costs a third
 
@@ -95,7 +95,7 @@ def extract_items(tree: Element, page_url: str, portal_hosts: tuple[str, ...],
     items = []
     for node in candidates:
         links = _links(node, base)
-        match = CODE.search(_text(node)) or next((m for link in links if (m := CODE.search(link))), None)
+        match = CODE.search(_text(node))  # a code in a link is the link's claim, judged by the link checks
         if not (match or selector or any(_host(link) in portal_hosts for link in links)):
             continue
         code = match.group(1) if match else None

@@ -64,12 +64,15 @@ class Fetched:
     last_modified: str | None
 
 
+def user_agent(config: Config) -> str:
+    """Every request auditbot makes names it and whom to write to."""
+    return f"auditbot/0.1 (TTHC compliance audit; +mailto:{config.email.sender or 'no contact configured'})"
+
+
 def make_client(config: Config, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """The one place outgoing requests are configured: identifiable, bounded, redirect-following."""
-    contact = config.email.sender or "no contact configured"
+    """Listing requests: identifiable, bounded, redirect-following."""
     return httpx.Client(
-        headers={"User-Agent": f"auditbot/0.1 (TTHC compliance audit; +mailto:{contact})",
-                 "Accept": "text/html,application/xhtml+xml"},
+        headers={"User-Agent": user_agent(config), "Accept": "text/html,application/xhtml+xml"},
         timeout=httpx.Timeout(config.listings.timeout_seconds), follow_redirects=True, max_redirects=5,
         transport=transport)
 

@@ -1,0 +1,50 @@
+"""The units' listed items as last read in full, each matched to the catalogue: what listing and
+link checks share, computed once per run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .matching import Catalogue
+from .model import CheckContext
+
+LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
+                  " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
+
+
+@dataclass
+class Match:
+    item: dict[str, Any]
+    code: str | None
+    candidates: tuple[str, ...]
+
+
+def read_units(context: CheckContext) -> list[str]:
+    """Units whose latest listing fetch read every one of their sites: only they have evidence."""
+    rows = context.query(f"SELECT unit FROM ({LATEST_FETCHES}) GROUP BY unit HAVING min(ok) = 1")
+    return [row["unit"] for row in rows]
+
+
+def catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
+    if "procedures" not in context.memo:
+        context.memo["procedures"] = {row["code"]: {**row, "units": set(json.loads(row["units"]))}
+                                      for row in context.query("SELECT * FROM procedures")}
+    procedures: dict[str, dict[str, Any]] = context.memo["procedures"]
+    return procedures
+
+
+def matches(context: CheckContext) -> dict[str, list[Match]]:
+    """Each read unit's listed items matched to the catalogue, once per run."""
+    if "listing_matches" not in context.memo:
+        index = Catalogue((code, row["name_key"]) for code, row in catalogue(context).items())
+        result: dict[str, list[Match]] = {}
+        for unit in set(read_units(context)) & set(context.units):
+            result[unit] = []
+            for item in context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]):
+                identified = index.identify(item["code"], item["name_key"])
+                result[unit].append(Match(item, identified.code, identified.nearest))
+        context.memo["listing_matches"] = result
+    found: dict[str, list[Match]] = context.memo["listing_matches"]
+    return found

@@ -1,0 +1,254 @@
+"""National-portal links -> one result per distinct procedure-page URL: fast, polite, and never
+"broken" because the portal itself is having a bad hour.
+
+Each distinct URL is asked once per run, and not at all while a stored result is younger than
+`[portal] cache_hours`. Requests go through one gate per host (concurrency and start rate), the
+timeout runs from when a request really starts, redirects are followed by hand with a loop guard,
+bodies are read only as far as `max_body_kb`. Transient failures are retried with backoff; 403, 429
+and the firewall's page mean "slow down" (Retry-After honoured). A canary request and a window of
+recent answers make the circuit breaker: once tripped, nothing is stored and the run says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ..config import Config, PortalSettings
+from ..portal_urls import PortalUrls
+from ..store import Store, timestamp
+from .listings import user_agent
+
+MAX_REDIRECTS = 5
+SLOW_DOWN = {403, 429}
+
+
+@dataclass
+class LinkResult:
+    url: str
+    outcome: str                  # ok | broken | unknown (no verdict: slowed down to the end, breaker)
+    reason: str | None = None     # dns | refused | tls | timeout | http_404 | redirect_home | redirect_loop | ...
+    status: int | None = None
+    final_url: str | None = None
+    attempts: int = 0
+    transient: bool = False       # worth retrying: timeout, connection failure, 5xx, slow down
+    retry_after: float | None = None
+
+
+@dataclass
+class PortalRun:
+    requested: int = 0            # distinct URLs asked this run
+    cached: int = 0               # distinct URLs answered from stored results
+    tripped: str | None = None    # why the breaker stopped the run
+    results: list[LinkResult] = field(default_factory=list)
+
+
+class HostGate:
+    """At most `concurrency` requests in flight and `rate` starts per second, paused on Retry-After."""
+
+    def __init__(self, concurrency: int, rate: float) -> None:
+        self.slots = asyncio.Semaphore(concurrency)
+        self.interval = 1 / rate
+        self.next_start = 0.0
+        self.paused_until = 0.0
+        self.lock = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        await self.slots.acquire()
+        async with self.lock:
+            start = max(time.monotonic(), self.next_start, self.paused_until)
+            self.next_start = start + self.interval
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.slots.release()
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
+class Breaker:
+    def __init__(self, window: int, failure_rate: float) -> None:
+        self.recent: deque[bool] = deque(maxlen=window)
+        self.failure_rate = failure_rate
+        self.tripped: str | None = None
+
+    def record(self, result: LinkResult) -> None:
+        self.recent.append(result.transient)
+        if len(self.recent) == self.recent.maxlen and sum(self.recent) >= self.failure_rate * len(self.recent):
+            self.tripped = (f"{sum(self.recent)} of the last {len(self.recent)} answers failed"
+                            f" (last: {result.reason} {result.url})")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(tz=parsedate_to_datetime(value).tzinfo))
+                   .total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def _connect_reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "resolve" in text:
+        return "dns"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls"
+    return "refused"
+
+
+class LinkChecker:
+    def __init__(self, settings: PortalSettings, client: httpx.AsyncClient) -> None:
+        self.settings, self.client = settings, client
+        self.gates: dict[str, HostGate] = {}
+        self.breaker = Breaker(settings.breaker_window, settings.breaker_failure_rate)
+
+    def gate(self, url: str) -> HostGate:
+        host = urlsplit(url).hostname or ""
+        if host not in self.gates:
+            self.gates[host] = HostGate(self.settings.concurrency, self.settings.rate_per_second)
+        return self.gates[host]
+
+    async def check(self, url: str) -> LinkResult:
+        """One URL, retried while the failure is transient; no verdict once the breaker has tripped."""
+        result = LinkResult(url, "unknown", "breaker")
+        for attempt in range(self.settings.retries + 1):
+            if self.breaker.tripped:
+                return LinkResult(url, "unknown", "breaker", attempts=attempt)
+            result = await self._follow(url)
+            result.attempts = attempt + 1
+            self.breaker.record(result)
+            if not result.transient:
+                return result
+            if result.retry_after is not None:
+                self.gate(url).pause(result.retry_after)
+            if attempt < self.settings.retries:
+                await asyncio.sleep(result.retry_after or self.settings.backoff_seconds * 2 ** attempt)
+        if result.reason == "slow_down":
+            result.outcome = "unknown"  # the portal asked us to wait, to the end: that says nothing of the link
+        return result
+
+    async def _follow(self, url: str) -> LinkResult:
+        seen, current = {url}, url
+        for _ in range(MAX_REDIRECTS + 1):
+            result, location = await self._fetch(current)
+            if location is None:
+                if result.outcome == "ok" and current != url and urlsplit(current).path in self.settings.home_paths:
+                    return LinkResult(url, "broken", "redirect_home", result.status, current)
+                result.url, result.final_url = url, current
+                return result
+            current = urljoin(current, location)
+            if current in seen:
+                return LinkResult(url, "broken", "redirect_loop", result.status, current)
+            seen.add(current)
+        return LinkResult(url, "broken", "too_many_redirects", None, current)
+
+    async def _fetch(self, url: str) -> tuple[LinkResult, str | None]:
+        """One request; (result, redirect location or None)."""
+        try:
+            async with self.gate(url):
+                async with asyncio.timeout(self.settings.timeout_seconds):  # from the real start, not the queue
+                    request = self.client.build_request("GET", url)
+                    response = await self.client.send(request, stream=True)
+                    try:
+                        if response.is_redirect:
+                            return LinkResult(url, "ok", status=response.status_code), response.headers["Location"]
+                        head = await self._head_of(response)
+                    finally:
+                        await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
+            return LinkResult(url, "broken", "timeout", transient=True), None
+        except httpx.ConnectError as exc:
+            return LinkResult(url, "broken", _connect_reason(exc), transient=True), None
+        except httpx.HTTPError as exc:
+            return LinkResult(url, "broken", type(exc).__name__, transient=True), None
+        return self._judge(url, response, head), None
+
+    async def _head_of(self, response: httpx.Response) -> str:
+        limit, body = self.settings.max_body_kb * 1024, bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= limit:
+                break
+        return bytes(body[:limit]).decode(response.encoding or "utf-8", errors="replace")
+
+    def _judge(self, url: str, response: httpx.Response, head: str) -> LinkResult:
+        status = response.status_code
+        if status in SLOW_DOWN or any(marker in head for marker in self.settings.slow_down_markers):
+            return LinkResult(url, "broken", "slow_down", status, transient=True, retry_after=_retry_after(response))
+        if status >= 400:
+            return LinkResult(url, "broken", f"http_{status}", status, transient=status >= 500)
+        if any(marker in head for marker in self.settings.not_found_markers):
+            return LinkResult(url, "broken", "not_found_marker", status)
+        return LinkResult(url, "ok", None, status)
+
+
+def make_async_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    limit = config.portal.concurrency * max(1, len(config.portal.hosts))
+    return httpx.AsyncClient(
+        headers={"User-Agent": user_agent(config), "Accept": "text/html,application/xhtml+xml"},
+        timeout=httpx.Timeout(config.portal.timeout_seconds), follow_redirects=False, transport=transport,
+        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit))
+
+
+async def check_urls(config: Config, urls: list[str],
+                     transport: httpx.AsyncBaseTransport | None = None) -> tuple[list[LinkResult], str | None]:
+    """Canary first (the portal's home page), then every URL; (results, why the breaker tripped)."""
+    async with make_async_client(config, transport) as client:
+        checker = LinkChecker(config.portal, client)
+        canary = await checker.check(f"https://{config.portal.hosts[0]}/")
+        if canary.outcome != "ok":
+            return [], f"canary https://{config.portal.hosts[0]}/ failed: {canary.reason} (HTTP {canary.status})"
+        results = await asyncio.gather(*(checker.check(url) for url in urls))
+        return list(results), checker.breaker.tripped
+
+
+def posted_links(store: Store, units: Iterable[str]) -> list[str]:
+    """Every link the given units' last full listing read holds, deduplicated."""
+    rows = store.db.query(
+        "SELECT DISTINCT link.value AS url FROM listing_items, json_each(listing_items.links) AS link"
+        " WHERE listing_items.unit IN (SELECT value FROM json_each(?))", [json.dumps(list(units))])
+    return [row["url"] for row in rows]
+
+
+def check_links(config: Config, store: Store, units: Iterable[str], now: datetime,
+                transport: httpx.AsyncBaseTransport | None = None) -> PortalRun:
+    """Check the direct portal links the units post, except those with a fresh stored result."""
+    classify = PortalUrls(config.portal).classify
+    wanted = [url for url in posted_links(store, units) if (link := classify(url)) and link.direct]
+    fresh_since = timestamp(now - timedelta(hours=config.portal.cache_hours))
+    fresh = {row["url"] for row in store.db.query(
+        "SELECT url FROM link_checks WHERE checked_at >= ? AND outcome != 'unknown'", [fresh_since])}
+    to_check = [url for url in wanted if url not in fresh]
+    run = PortalRun(requested=len(to_check), cached=len(wanted) - len(to_check))
+    if to_check:
+        run.results, run.tripped = asyncio.run(check_urls(config, to_check, transport))
+    store_run(store, run, now)
+    return run
+
+
+def store_run(store: Store, run: PortalRun, now: datetime) -> None:
+    """A tripped run stores no link results: what it saw is the portal's trouble, not the links'."""
+    at = timestamp(now)
+    with store.db.conn:
+        store.db.conn.execute(
+            "INSERT INTO portal_runs (checked_at, requested, cached, tripped) VALUES (?,?,?,?)",
+            (at, run.requested, run.cached, run.tripped))
+        if run.tripped:
+            return
+        store.db.conn.executemany(
+            "INSERT OR REPLACE INTO link_checks (url, checked_at, outcome, reason, status, final_url, attempts)"
+            " VALUES (?,?,?,?,?,?,?)",
+            [(r.url, at, r.outcome, r.reason, r.status, r.final_url, r.attempts) for r in run.results])
