@@ -83,6 +83,7 @@ class Breaker:
         self.tripped: str | None = None
 
     def record(self, result: LinkResult) -> None:
+        """One URL's final answer: still failing after its retries counts against the portal."""
         self.recent.append(result.transient)
         if len(self.recent) == self.recent.maxlen and sum(self.recent) >= self.failure_rate * len(self.recent):
             self.tripped = (f"{sum(self.recent)} of the last {len(self.recent)} answers failed"
@@ -129,13 +130,13 @@ class LinkChecker:
                 return LinkResult(url, "unknown", "breaker", attempts=attempt)
             result = await self._follow(url)
             result.attempts = attempt + 1
-            self.breaker.record(result)
             if not result.transient:
-                return result
+                break
             if result.retry_after is not None:
                 self.gate(url).pause(result.retry_after)
             if attempt < self.settings.retries:
                 await asyncio.sleep(result.retry_after or self.settings.backoff_seconds * 2 ** attempt)
+        self.breaker.record(result)  # a URL that worked on retry is the portal being flaky, not down
         if result.reason == "slow_down":
             result.outcome = "unknown"  # the portal asked us to wait, to the end: that says nothing of the link
         return result
