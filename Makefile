@@ -26,6 +26,7 @@ bench: $(STAMP)
 	.venv-bench/bin/pip install --quiet pandas duckdb
 	$(BIN)/python bench/dossiers.py --peer-python .venv-bench/bin/python
 	$(BIN)/python bench/listings.py
+	$(BIN)/python bench/links.py
 
 clean:
 	rm -rf $(VENV) .venv-bench var sample/exports/generated
