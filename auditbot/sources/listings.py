@@ -148,9 +148,7 @@ def read_site(fetcher: PoliteFetcher, config: Config, unit: Unit, url: str,
         result.error = str(exc)
     except httpx.TimeoutException:
         result.error = f"timed out after {config.listings.timeout_seconds:g} s: {page}"
-    except httpx.HTTPError as exc:
-        result.error = f"{type(exc).__name__}: {exc} ({page})"
-    except Exception as exc:  # one odd site must never stop the others
+    except Exception as exc:  # connection errors, and anything odd: one site must never stop the others
         result.error = f"{type(exc).__name__}: {exc} ({page})"
     else:
         result.ok = True
