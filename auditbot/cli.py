@@ -262,6 +262,42 @@ def rates(start: datetime | None, end: datetime | None, by: str, units: tuple[st
 
 
 @cli.command()
+@click.option("--unit", default=None, help="Only this unit's digest (no provincial summary).")
+@click.option("--send", is_flag=True, help="Send through [email] now (at most once per recipient and week).")
+@click.option("--outbox", "outbox", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the letters as .eml files under this folder instead of sending.")
+@config_option
+def report(unit: str | None, send: bool, outbox: Path | None, config_file: str | None) -> None:
+    """Each unit's weekly digest of open findings (annexes I-IV, XLSX attached) and the summary.
+
+    Without --send or --outbox, only lists who would get what. Exit code 1 when some email failed
+    (it stays in the outbox and is retried on the next --send).
+
+    \b
+    Examples:
+        auditbot report --outbox var/outbox
+        auditbot report --unit STP --send
+    """
+    if send and outbox:
+        raise click.UsageError("--send and --outbox exclude each other")
+    config = load(config_file)
+    outcome = app.report(config, unit, send, outbox)
+    for digest in outcome.digests:
+        click.echo(f"{digest.unit.code:10} {digest.state:10} {digest.open_count:6} open {digest.new_count:5} new"
+                   f" {len(digest.fixed):5} fixed {len(digest.escalated):5} escalated")
+    click.echo(f"{outcome.week}: {len(outcome.letters)} letters", err=True)
+    if outbox is not None and outcome.written is not None:
+        click.echo(f"wrote {len(outcome.written)} .eml files under {outbox / outcome.week}", err=True)
+    if outcome.delivery is not None:
+        delivery = outcome.delivery
+        for recipient, error in delivery.failed:
+            click.echo(f"not sent to {recipient}: {error}", err=True)
+        click.echo(f"sent {len(delivery.sent)}, failed {len(delivery.failed)}, waiting to retry {delivery.waiting}",
+                   err=True)
+        sys.exit(1 if delivery.failed else 0)
+
+
+@cli.command()
 @config_option
 def demo(config_file: str | None) -> None:
     """Run the whole job on the bundled sample province, offline, and say where everything is.

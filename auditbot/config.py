@@ -67,6 +67,18 @@ class EmailSettings:
     username: str = ""
     password_env: str = "AUDITBOT_SMTP_PASSWORD"
     centre: tuple[str, ...] = ()
+    ca_file: Path | None = None     # a private CA for the mail server's certificate (default: the system's)
+    timeout_seconds: float = 30
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    templates: Path                 # Jinja2 templates and annexes.toml: the wording, editable without code
+    nothing_open: bool = True       # a unit with nothing open still gets a short confirmation
+    escalate_after_weeks: int = 4   # open longer than this: the digest also goes to the unit's head
+    top_units: int = 10             # units with most open findings, in the summary
+    max_rows_in_body: int = 100     # per table in the email body; the XLSX attachment has every row
+    retry_minutes: float = 15       # first wait before a failed email is tried again; doubles each time
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,7 @@ class Config:
     listings: ListingSettings
     portal: PortalSettings
     email: EmailSettings
+    report: ReportSettings
     schedule: dict[str, str]
     disabled_checks: tuple[str, ...]
     severities: dict[str, str]
@@ -252,7 +265,8 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
                                                   {unit.kind for unit in units})
     portal = _read_portal(reader.table(raw, "", "portal"), reader)
     listings = _read_listings(reader.table(raw, "", "listings"), reader)
-    email = _read_email(reader.table(raw, "", "email"), reader)
+    email = _read_email(reader.table(raw, "", "email"), reader, base)
+    report = _read_report(reader.table(raw, "", "report"), reader, base)
 
     schedule_raw = reader.table(raw, "", "schedule")
     schedule: dict[str, str] = {}
@@ -288,7 +302,8 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         thresholds=Thresholds(**thresholds), kind_thresholds={k: Thresholds(**v) for k, v in kind_thresholds.items()},
         catalogue=base / catalogue if catalogue else None,
         dossier_sources=tuple(base / item for item in dossier_sources),
-        dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email, schedule=schedule,
+        dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
+        report=report, schedule=schedule,
         disabled_checks=disabled, severities=severities,
     )
 
@@ -486,8 +501,9 @@ def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:
     return portal
 
 
-def _read_email(table: dict[str, Any], reader: _Reader) -> EmailSettings:
+def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSettings:
     path = "email"
+    ca_file = reader.take(table, path, "ca_file", str)
     email = EmailSettings(
         sender=reader.take(table, path, "sender", str, ""),
         smtp_host=reader.take(table, path, "smtp_host", str, ""),
@@ -496,7 +512,11 @@ def _read_email(table: dict[str, Any], reader: _Reader) -> EmailSettings:
         username=reader.take(table, path, "username", str, ""),
         password_env=reader.take(table, path, "password_env", str, "AUDITBOT_SMTP_PASSWORD"),
         centre=reader.strings(table, path, "centre"),
+        ca_file=base / ca_file if ca_file else None,
+        timeout_seconds=reader.take(table, path, "timeout_seconds", (int, float), 30),
     )
+    if email.ca_file is not None and not email.ca_file.is_file():
+        reader.problem("email.ca_file", f"file not found: {email.ca_file}")
     if email.security not in SECURITY_MODES:
         reader.problem("email.security", f"expected one of {', '.join(SECURITY_MODES)}, got {email.security!r}")
     if not 0 < email.smtp_port < 65536:
@@ -505,3 +525,32 @@ def _read_email(table: dict[str, Any], reader: _Reader) -> EmailSettings:
         reader.problem("email.sender", f"not an email address: {email.sender!r}")
     reader.leftovers(table, path)
     return email
+
+
+# shipped wording, used when the province keeps no templates/ folder next to rules.toml
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSettings:
+    path = "report"
+    folder = reader.take(table, path, "templates", str)
+    templates = base / folder if folder else base / "templates"
+    if not (templates / "annexes.toml").is_file():
+        if folder:
+            reader.problem("report.templates", f"no annexes.toml in {templates}")
+        templates = BUNDLED_TEMPLATES
+    defaults = ReportSettings(templates)
+    settings = ReportSettings(
+        templates=templates,
+        nothing_open=reader.take(table, path, "nothing_open", bool, defaults.nothing_open),
+        escalate_after_weeks=reader.take(table, path, "escalate_after_weeks", int, defaults.escalate_after_weeks),
+        top_units=reader.take(table, path, "top_units", int, defaults.top_units),
+        max_rows_in_body=reader.take(table, path, "max_rows_in_body", int, defaults.max_rows_in_body),
+        retry_minutes=reader.take(table, path, "retry_minutes", (int, float), defaults.retry_minutes),
+    )
+    if min(settings.escalate_after_weeks, settings.top_units, settings.max_rows_in_body) < 1:
+        reader.problem(path, "escalate_after_weeks, top_units and max_rows_in_body must be ≥ 1")
+    if settings.retry_minutes < 0:
+        reader.problem("report.retry_minutes", "must be ≥ 0")
+    reader.leftovers(table, path)
+    return settings

@@ -62,6 +62,11 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         rates = item.rates()
         echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"
              f" số hóa {vn.percent(rates['digitisation_rate'])}, quá hạn {vn.percent(rates['overdue_rate'])}")
+    outbox = config.path.parent / "var" / "outbox"
+    letters = app.report(config, None, outbox=outbox)
+    echo(f"7. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
+    for digest in letters.digests:
+        echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
     echo(f"\nDatabase: {config.database}")
     echo("Next (after `. .venv/bin/activate`): auditbot check STP --offline · auditbot findings --unit STP ·"
          " auditbot rates --by unit")

@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
   column_name TEXT, reason TEXT NOT NULL, fields TEXT
 );
 CREATE INDEX IF NOT EXISTS rejected_rows_file ON rejected_rows (sha256);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, week TEXT NOT NULL, report TEXT NOT NULL, recipient TEXT NOT NULL, role TEXT NOT NULL,
+  subject TEXT NOT NULL, message BLOB NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT, next_attempt_at TEXT, queued_at TEXT NOT NULL, sent_at TEXT,
+  UNIQUE (week, report, recipient)
+);
 """
 
 

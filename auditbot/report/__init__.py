@@ -1,0 +1,1 @@
+"""Findings -> per-unit weekly digests and the provincial summary: annex tables, XLSX, email."""

@@ -1,0 +1,109 @@
+"""Digests and the summary -> email messages: subject, HTML, a real plain-text part, the XLSX annexes.
+
+All wording comes from the Jinja2 templates in `[report] templates`; HTML templates autoescape,
+because finding titles carry text scraped from websites nobody here controls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import jinja2
+
+from .. import vn
+from ..config import Config
+from .digest import ReportWeek, Summary, UnitDigest
+from .layout import Layout
+from .xlsx import workbook_bytes
+
+SUMMARY = "_summary"  # the report key of the provincial summary in the outbox
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass
+class Letter:
+    """One message to one recipient; the outbox keeps one per (week, report, recipient)."""
+
+    report: str        # unit code, or SUMMARY
+    recipient: str
+    role: str          # unit | head | centre
+    subject: str
+    message: EmailMessage
+
+
+def environment(config: Config) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(config.report.templates),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(number=vn.number, percent=vn.percent, day=vn.day, moment=vn.moment)
+    return env
+
+
+class Composer:
+    def __init__(self, config: Config, layout: Layout, week: ReportWeek) -> None:
+        self.config, self.layout, self.week = config, layout, week
+        self.env = environment(config)
+        labels = layout.labels
+        self.common: dict[str, Any] = {
+            "week": week, "now": week.now, "max_rows": config.report.max_rows_in_body,
+            "escalate_weeks": config.report.escalate_after_weeks, "sender": config.email.sender,
+            "province_office": labels["issuer"].format(province_upper=config.province.upper()),
+            "centre_name": labels["centre"].format(province=config.province), "kind_names": layout.kinds,
+        }
+
+    def digest_letters(self, digest: UnitDigest) -> list[Letter]:
+        """Who hears from us: the unit's addresses, and its head too once findings are overdue for a fix."""
+        if digest.state == "unchecked" or (digest.state == "clean" and not self.config.report.nothing_open):
+            return []
+        escalated = bool(digest.escalated)
+        context = {**self.common, "digest": digest, "escalated": escalated}
+        subject = self._subject("digest_subject.txt", context)
+        attachment = self._attachment(digest.unit.code, digest.tables, digest.unit.name)
+        recipients = [(a, "unit") for a in digest.unit.emails]
+        if escalated:
+            recipients += [(a, "head") for a in digest.unit.head_emails if a not in digest.unit.emails]
+        return [self._letter(digest.unit.code, address, role, subject, "digest", context, attachment)
+                for address, role in recipients]
+
+    def summary_letters(self, summary: Summary) -> list[Letter]:
+        context = {**self.common, "summary": summary}
+        subject = self._subject("summary_subject.txt", context)
+        attachment = self._attachment(SUMMARY, summary.tables, self.config.province)
+        return [self._letter(SUMMARY, address, "centre", subject, "summary", context, attachment)
+                for address in self.config.email.centre]
+
+    def _subject(self, template: str, context: dict[str, Any]) -> str:
+        return " ".join(self.env.get_template(template).render(context).split())
+
+    def _attachment(self, report: str, tables: list[Any], whom: str) -> tuple[str, bytes] | None:
+        if not tables:
+            return None
+        labels = self.layout.labels
+        name = labels["attachment"].format(report=report.strip("_").lower(), week=self.week.key)
+        subtitle = labels["subtitle"].format(week=self.week.label, unit=whom)
+        issuer = labels["issuer"].format(province_upper=self.config.province.upper())
+        return name, workbook_bytes(tables, issuer, subtitle)
+
+    def _letter(self, report: str, recipient: str, role: str, subject: str, template: str,
+                context: dict[str, Any], attachment: tuple[str, bytes] | None) -> Letter:
+        context = {**context, "subject": subject}
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.config.email.sender
+        message["To"] = recipient
+        message["Date"] = formatdate(localtime=True)
+        # the same id for the same letter: a resend after an uncertain failure can be deduplicated
+        token = hashlib.sha1(f"{self.week.key}\x1f{report}\x1f{recipient}".encode()).hexdigest()[:16]
+        domain = self.config.email.sender.rpartition("@")[2] or "auditbot.invalid"
+        message["Message-ID"] = f"<{self.week.key}.{token}@{domain}>"
+        message.set_content(self.env.get_template(f"{template}.txt").render(context))
+        message.add_alternative(self.env.get_template(f"{template}.html").render(context), subtype="html")
+        if attachment:
+            name, data = attachment
+            message.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=name)
+        return Letter(report, recipient, role, subject, message)

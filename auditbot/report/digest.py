@@ -1,0 +1,207 @@
+"""What each unit is told this week, and what the centre is told: read from the findings store only.
+
+A digest holds the unit's open, unmuted findings as annex tables, what was fixed in the last seven
+days, and its state: findings to fix, nothing open (its checks ran and its sources were read),
+sources unreadable, or not checked this week (never reported as "nothing open").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..config import Config, Unit
+from ..store import CENTRE, Store, finding_json, timestamp
+from .. import vn
+from .layout import Column, Layout, Section, display, value_of
+
+# operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
+OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "job.failing"})
+
+
+@dataclass(frozen=True)
+class ReportWeek:
+    now: datetime
+
+    @property
+    def key(self) -> str:
+        year, week, _ = self.now.isocalendar()
+        return f"{year}-W{week:02d}"
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.now.isocalendar()
+        return f"tuần {week}/{year}"
+
+    @property
+    def since(self) -> str:
+        """The report week: the seven days up to now."""
+        return timestamp(self.now - timedelta(days=7))
+
+
+@dataclass
+class Row:
+    values: list[Any]          # typed, for the XLSX
+    texts: list[str]           # as people read them, for the email (the status apart)
+    status: str                # "Mới trong tuần" / "Tồn từ 03/11/2026"
+    fresh: bool
+    finding_id: str
+
+
+@dataclass
+class Table:
+    section: Section
+    headings: list[str]
+    widths: list[float]
+    formats: list[str]
+    rows: list[Row]
+
+    def labelled(self, row: Row) -> list[str]:
+        """"Heading: value" for each filled cell after STT: how a row reads in plain text."""
+        return [f"{heading}: {text}" for heading, text in zip(self.headings[1:], row.texts[1:]) if text]
+
+
+@dataclass
+class UnitDigest:
+    unit: Unit
+    week: ReportWeek
+    tables: list[Table]
+    open_count: int
+    new_count: int
+    fixed: list[dict[str, Any]]
+    unreadable: list[dict[str, Any]]
+    checked: bool
+    escalated: list[dict[str, Any]]
+
+    @property
+    def state(self) -> str:
+        if self.open_count:
+            return "open"
+        if self.unreadable:
+            return "unreadable"
+        return "clean" if self.checked else "unchecked"
+
+
+@dataclass
+class Summary:
+    week: ReportWeek
+    tables: list[Table]
+    open_count: int
+    open_last_week: int
+    new_count: int
+    fixed_count: int
+    by_kind: list[dict[str, Any]]
+    top_units: list[dict[str, Any]]
+    escalated: list[dict[str, Any]]
+    operator: list[dict[str, Any]]
+    unchecked: list[str]
+    rejected_imports: list[dict[str, Any]]
+    digests: list[UnitDigest] = field(default_factory=list)
+
+
+class Reader:
+    """Loads the week's findings once; digests for 200 units are then cut from memory."""
+
+    def __init__(self, config: Config, store: Store, layout: Layout, now: datetime) -> None:
+        self.config, self.store, self.layout = config, store, layout
+        self.week = ReportWeek(now)
+        self.escalate_before = timestamp(now - timedelta(weeks=config.report.escalate_after_weeks))
+        self.open = store.findings(statuses=["open"])
+        self.open_by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for finding in self.open:
+            self.open_by_unit[finding["unit"]].append(finding)
+        self.fixed_by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in store.db.query("SELECT * FROM findings WHERE status = 'resolved' AND resolved_at >= ?"
+                                  " ORDER BY unit, check_id, subject", [self.week.since]):
+            self.fixed_by_unit[row["unit"]].append(finding_json(row))
+        self.checked = self._units_checked()
+
+    def _units_checked(self) -> set[str]:
+        """Units whose latest check run in the week finished without a failing check."""
+        latest: dict[str, str] = {}
+        for row in self.store.db.query(
+                "SELECT runs.status, unit.value AS unit FROM runs, json_each(runs.units) AS unit"
+                " WHERE runs.command = 'check' AND runs.started_at >= ? AND runs.status != 'running'"
+                " ORDER BY runs.id", [self.week.since]):
+            latest[row["unit"]] = row["status"]
+        return {unit for unit, status in latest.items() if status == "ok"}
+
+    def is_new(self, finding: dict[str, Any]) -> bool:
+        return bool(finding["first_seen"] >= self.week.since)
+
+    def tables(self, findings: list[dict[str, Any]], with_unit: bool) -> list[Table]:
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for finding in findings:
+            grouped[self.layout.section_of(finding["check"]).key].append(finding)
+        return [self._table(section, grouped[section.key], with_unit)
+                for section in self.layout.sections if grouped.get(section.key)]
+
+    def _table(self, section: Section, findings: list[dict[str, Any]], with_unit: bool) -> Table:
+        labels = self.layout.labels
+        columns = list(section.columns)
+        if with_unit:
+            columns.insert(0, Column(labels["unit"], "unit_name", "text", 28))
+        rows = []
+        for number, finding in enumerate(findings, 1):
+            finding = {**finding, "unit_name": self.unit_name(finding["unit"])}
+            values = [value_of(finding, column) for column in columns]
+            fresh = self.is_new(finding)
+            status = labels["new"] if fresh else labels["since"].format(date=vn.day(finding["first_seen"]))
+            rows.append(Row([number, *values, status],
+                            [str(number), *(display(v, c.format) for v, c in zip(values, columns))],
+                            status, fresh, finding["id"]))
+        return Table(section, [labels["stt"], *(c.heading for c in columns), labels["status"]],
+                     [6, *(c.width for c in columns), 18], ["number", *(c.format for c in columns), "text"], rows)
+
+    def unit_name(self, code: str) -> str:
+        if code == CENTRE:
+            return "Trung tâm Phục vụ hành chính công"
+        try:
+            return self.config.unit(code).name
+        except KeyError:
+            return code
+
+    def digest(self, unit: Unit) -> UnitDigest:
+        own = self.open_by_unit.get(unit.code, [])
+        findings = [f for f in own if f["check"] not in OPERATOR_CHECKS]
+        return UnitDigest(
+            unit=unit, week=self.week, tables=self.tables(findings, with_unit=False), open_count=len(findings),
+            new_count=sum(self.is_new(f) for f in findings),
+            fixed=[f for f in self.fixed_by_unit.get(unit.code, []) if f["check"] not in OPERATOR_CHECKS],
+            unreadable=[f for f in own if f["check"] == "source.unreadable"],
+            checked=unit.code in self.checked,
+            escalated=[f for f in findings if f["first_seen"] < self.escalate_before])
+
+    def summary(self, digests: list[UnitDigest]) -> Summary:
+        violations = [f for f in self.open if f["check"] not in OPERATOR_CHECKS]
+        kinds: dict[str, Counter[str]] = defaultdict(Counter)
+        for digest in digests:
+            counter = kinds[digest.unit.kind]
+            counter["units"] += 1
+            counter["units_with_open"] += bool(digest.open_count)
+            counter["open"] += digest.open_count
+            counter["new"] += digest.new_count
+        ranked = sorted((d for d in digests if d.open_count), key=lambda d: (-d.open_count, d.unit.code))
+        open_last_week = self.store.db.execute(
+            "SELECT count(*) FROM findings WHERE first_seen < ? AND (resolved_at IS NULL OR resolved_at >= ?)"
+            f" AND check_id NOT IN ({','.join('?' * len(OPERATOR_CHECKS))})",
+            [self.week.since, self.week.since, *sorted(OPERATOR_CHECKS)]).fetchone()[0]
+        rejected = list(self.store.db.query(
+            "SELECT file, imported_at, rows_read, rejected FROM imports WHERE rejected > 0 AND imported_at >= ?"
+            " ORDER BY imported_at", [self.week.since]))
+        return Summary(
+            week=self.week, tables=self.tables(violations, with_unit=True), open_count=len(violations),
+            open_last_week=open_last_week, new_count=sum(self.is_new(f) for f in violations),
+            fixed_count=sum(len(v) for v in self.fixed_by_unit.values()),
+            by_kind=[{"kind": kind, **counter} for kind, counter in sorted(kinds.items())],
+            top_units=[{"code": d.unit.code, "name": d.unit.name, "open": d.open_count, "new": d.new_count}
+                       for d in ranked[:self.config.report.top_units]],
+            escalated=[{"code": d.unit.code, "name": d.unit.name, "count": len(d.escalated),
+                        "oldest": min(f["first_seen"] for f in d.escalated)} for d in digests if d.escalated],
+            operator=[{**f, "unit_name": self.unit_name(f["unit"])} for f in self.open
+                      if f["check"] in OPERATOR_CHECKS],
+            unchecked=[d.unit.name for d in digests if d.state == "unchecked"],
+            rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
+            digests=digests)
