@@ -37,6 +37,10 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
         ("source.unreadable", "SNNMT", "https://snnmt.example.gov.vn/tthc"),
     }
     text = (tmp_path / "var" / "auditbot.db").read_bytes().decode("utf-8", "ignore")
+    # every unit's weekly letter and the centre's summary, as .eml files; no citizen's name in any
+    letters = sorted((tmp_path / "var" / "outbox").rglob("*.eml"))
+    assert len(letters) == 9 and any(p.name.startswith("summary--") for p in letters)
+    text += "".join(p.read_text() for p in letters)
     for name in (*CITIZENS, "Nguyễn Văn A", "Lê Văn C"):
         assert name not in text
     # a second run keeps what is still open: nothing new, nothing resolved

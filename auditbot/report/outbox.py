@@ -15,6 +15,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ class Delivery:
 
 
 def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None:
-    rows = [(week, l.report, l.recipient, l.role, l.subject, l.message.as_bytes(), timestamp(now)) for l in letters]
+    # CRLF line ends, as SMTP wants them: smtplib sends bytes exactly as given
+    rows = [(week, l.report, l.recipient, l.role, l.subject, l.message.as_bytes(policy=SMTP), timestamp(now))
+            for l in letters]
     with store.transaction():
         store.db.conn.executemany(
             "INSERT INTO outbox (week, report, recipient, role, subject, message, status, queued_at)"
@@ -87,7 +90,7 @@ def deliver(config: Config, store: Store, now: datetime, reports: list[str] | No
             delivery.sent.append(row["recipient"])
     finally:
         if client is not None:
-            client.close()
+            _close(client)
     return delivery
 
 
@@ -110,6 +113,9 @@ def _password(config: Config) -> str | None:
     if not password:
         raise UserError(f"[email] username is set but ${config.email.password_env} is empty:"
                         " export the SMTP password in that environment variable")
+    if not password.isascii():  # smtplib sends AUTH credentials as ASCII and would crash mid-batch
+        raise UserError(f"${config.email.password_env} holds non-ASCII characters; SMTP login needs an ASCII"
+                        " password")
     return password
 
 
@@ -126,14 +132,26 @@ def _connect(config: Config, password: str | None) -> yagmail.SMTP:
         port=settings.smtp_port, smtp_ssl=settings.security == "ssl",
         smtp_starttls={"context": context} if settings.security == "starttls" else False,
         smtp_skip_login=not settings.username, soft_email_validation=False, **extra)
+    if settings.username:
+        client.user = settings.username  # yagmail turns a bare login name into "name@gmail.com"
     # yagmail's own send() builds its message from content strings (no real text/plain part) and
     # answers False on failure; the letters are complete MIME messages, so they go through its connection.
-    client.login()
+    try:
+        client.login()
+    except BaseException:
+        _close(client)  # a refused login must not leave the socket open (the daemon runs for months)
+        raise
     return client
 
 
+def _close(client: yagmail.SMTP) -> None:
+    client.close()
+    if client.smtp is not None:
+        client.smtp.close()  # quit() fails on a half-open session; close the socket regardless
+
+
 def _reconnect(config: Config, password: str | None, old: yagmail.SMTP) -> yagmail.SMTP | None:
-    old.close()
+    _close(old)
     try:
         return _connect(config, password)
     except (OSError, smtplib.SMTPException):
