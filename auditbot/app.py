@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from .clock import local_now
 from .config import Config, load_config
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .localsites import LoopbackTransport
+from .lock import writer_lock
 from .periods import Period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, grouped_figures
@@ -20,10 +22,11 @@ from .report.digest import Reader, UnitDigest
 from .report.layout import load_layout
 from .report.outbox import Delivery, deliver, queue, write_eml
 from .sources.catalogue import CatalogueSummary, import_catalogue
+from .sources.common import file_digest
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .sources.listings import fetch_listings
 from .sources.portal import check_links
-from .store import CENTRE, Store
+from .store import CENTRE, Store, pid_alive
 
 OPERATOR_CHECKS = ("job.failing",)
 
@@ -45,12 +48,55 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     period = resolve_period(config.dossiers.period, None, None, now.date())
     store = Store.open(config)
     try:
-        sources = {check.source for check in checks}
-        if not offline and sources & {"listings", "portal"}:
-            fetch_listings(config, store, units, now, transport)
-        if not offline and "portal" in sources:
-            check_links(config, store, units, now, transport)
-        return run_checks(config, store, checks, units, period, now, trigger)
+        with writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
+            sources = {check.source for check in checks}
+            if not offline and sources & {"listings", "portal"}:
+                fetch_listings(config, store, units, now, transport)
+            if not offline and "portal" in sources:
+                check_links(config, store, units, now, transport)
+            return run_checks(config, store, checks, units, period, now, trigger)
+    finally:
+        store.close()
+
+
+def gather_listings(config: Config, transport: LoopbackTransport | None = None) -> None:
+    """The daemon's `listings` job: read every unit's listing pages now."""
+    store = Store.open(config)
+    try:
+        with writer_lock(store, "listings", config.lock_wait_seconds):
+            fetch_listings(config, store, [u.code for u in config.units], local_now(config), transport)
+    finally:
+        store.close()
+
+
+def gather_links(config: Config, transport: LoopbackTransport | None = None) -> None:
+    """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
+    store = Store.open(config)
+    try:
+        with writer_lock(store, "links", config.lock_wait_seconds):
+            check_links(config, store, [u.code for u in config.units], local_now(config), transport)
+    finally:
+        store.close()
+
+
+def import_new_dossiers(config: Config) -> ImportOutcome:
+    """The daemon's `dossiers` job: every export file under [sources].dossiers not imported before
+    (by content: a renamed copy is not read twice)."""
+    store = Store.open(config)
+    try:
+        seen = {row[0] for row in store.db.conn.execute("SELECT sha256 FROM imports WHERE kind = 'dossiers'")}
+    finally:
+        store.close()
+    fresh = [path for path in expand_sources(config.dossier_sources) if file_digest(path) not in seen]
+    return import_dossier_files(config, fresh) if fresh else ImportOutcome([], [])
+
+
+def deliver_outbox(config: Config) -> Delivery:
+    """The daemon's `outbox` job: letters that failed before and are due again."""
+    store = Store.open(config)
+    try:
+        with writer_lock(store, "outbox", config.lock_wait_seconds):
+            return deliver(config, store, local_now(config))
     finally:
         store.close()
 
@@ -69,11 +115,12 @@ def import_dossier_files(config: Config, files: Iterable[Path]) -> ImportOutcome
     outcome = ImportOutcome([], [])
     store = Store.open(config)
     try:
-        for path in paths:
-            try:
-                outcome.summaries.append(import_dossiers(config, store, path, local_now(config)))
-            except InputError as exc:
-                outcome.errors.append(str(exc))
+        with writer_lock(store, "import dossiers", config.lock_wait_seconds):
+            for path in paths:
+                try:
+                    outcome.summaries.append(import_dossiers(config, store, path, local_now(config)))
+                except InputError as exc:
+                    outcome.errors.append(str(exc))
     finally:
         store.close()
     return outcome
@@ -85,7 +132,8 @@ def import_catalogue_file(config: Config, file: Path | None) -> CatalogueSummary
         raise UserError("no catalogue file given, and [sources].catalogue is not set in rules.toml")
     store = Store.open(config)
     try:
-        return import_catalogue(config, store, path, local_now(config))
+        with writer_lock(store, "import catalogue", config.lock_wait_seconds):
+            return import_catalogue(config, store, path, local_now(config))
     finally:
         store.close()
 
@@ -164,11 +212,28 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
         if outbox is not None:
             outcome.written = write_eml(outbox, reader.week.key, letters)
         elif send:
-            queue(store, reader.week.key, letters, now)
-            outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
+            with writer_lock(store, "report --send", config.lock_wait_seconds):
+                queue(store, reader.week.key, letters, now)
+                outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
         return outcome
     finally:
         store.close()
+
+
+def status(config: Config) -> dict[str, Any]:
+    """What `auditbot status` shows: the daemon's heartbeat and each job's last and next run."""
+    now = local_now(config)
+    with Store.open(config) as store:
+        daemon = next(iter(store.db.query("SELECT * FROM daemon WHERE id = 1")), None)
+        jobs = list(store.db.query("SELECT * FROM daemon_jobs ORDER BY next_run"))
+        interrupted = list(store.db.query(
+            "SELECT id, command, started_at, finished_at, error FROM runs WHERE status = 'interrupted'"
+            " ORDER BY id DESC LIMIT 5"))
+    alive = bool(daemon and daemon["pid"] and not daemon["stopped_at"] and pid_alive(daemon["pid"]))
+    beat = datetime.fromisoformat(daemon["heartbeat_at"]) if daemon and daemon["heartbeat_at"] else None
+    return {"daemon": {**(daemon or {}), "running": alive,
+                       "heartbeat_seconds_ago": round((now - beat).total_seconds()) if beat else None},
+            "jobs": jobs, "interrupted_runs": interrupted}
 
 
 def unit_label(config: Config, code: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -13,7 +16,7 @@ import click
 from . import app, vn
 from .config import Config, config_path
 from .errors import UserError
-from .output import format_option, render
+from .output import format_option, render, table
 from .rates import FIELD_ORDER, GROUPINGS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -295,6 +298,59 @@ def report(unit: str | None, send: bool, outbox: Path | None, config_file: str |
         click.echo(f"sent {len(delivery.sent)}, failed {len(delivery.failed)}, waiting to retry {delivery.waiting}",
                    err=True)
         sys.exit(1 if delivery.failed else 0)
+
+
+@cli.command()
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO",
+              show_default=True)
+@config_option
+def run(log_level: str, config_file: str | None) -> None:
+    """The daemon: run every job of [schedule] on time until SIGTERM/SIGINT (then exit 0).
+
+    Logs go to stderr (journald-friendly under systemd). See contrib/auditbot.service.
+
+    \b
+    Example:
+        auditbot run --config /etc/auditbot/rules.toml
+    """
+    from .daemon import Daemon
+    from .logs import setup_logging
+
+    setup_logging(log_level)
+    code = Daemon(load(config_file)).run()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # a job stopped mid-fetch may leave a thread waiting on a hanging site: it stores nothing, so
+    # exit now instead of joining it
+    os._exit(code)
+
+
+@cli.command()
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@config_option
+def status(output_format: str, config_file: str | None) -> None:
+    """The daemon's heartbeat and each job's last run, result, next run and last error."""
+    state = app.status(load(config_file))
+    if output_format == "json":
+        click.echo(json.dumps(state, ensure_ascii=False, indent=2, default=str))
+        return
+    daemon = state["daemon"]
+    if daemon.get("running"):
+        click.echo(f"daemon: running, pid {daemon['pid']} since {daemon['started_at']},"
+                   f" heartbeat {daemon['heartbeat_seconds_ago']} s ago")
+    elif daemon.get("started_at"):
+        click.echo(f"daemon: NOT RUNNING (started {daemon['started_at']}, last heartbeat {daemon['heartbeat_at']},"
+                   f" stopped {daemon['stopped_at'] or 'without a clean stop'})")
+    else:
+        click.echo("daemon: never started on this database")
+    rows = [[j["job"], j["phrase"], j["last_started"] or "-", j["last_status"] or "-", j["next_run"] or "-",
+             str(j["failures"]), (j["last_error"] or "")[:80]] for j in state["jobs"]]
+    click.echo(table(["JOB", "SCHEDULE", "LAST RUN", "RESULT", "NEXT RUN", "FAILS", "LAST ERROR"], rows))
+    for run_row in state["interrupted_runs"]:
+        click.echo(f"interrupted: run {run_row['id']} {run_row['command']} started {run_row['started_at']}"
+                   f" ({run_row['error']})")
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .schedules import parse as parse_phrase
 
 DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"
@@ -138,6 +139,8 @@ class Config:
     email: EmailSettings
     report: ReportSettings
     schedule: dict[str, str]
+    alert_after_failures: int
+    lock_wait_seconds: float
     disabled_checks: tuple[str, ...]
     severities: dict[str, str]
 
@@ -273,7 +276,15 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     for job in SCHEDULE_JOBS:
         phrase = reader.take(schedule_raw, "schedule", job, str)
         if phrase is not None:
+            try:
+                parse_phrase(phrase)
+            except ValueError as exc:
+                reader.problem(f"schedule.{job}", str(exc))
             schedule[job] = phrase
+    alert_after = reader.take(schedule_raw, "schedule", "alert_after_failures", int, 3)
+    lock_wait = reader.take(schedule_raw, "schedule", "lock_wait_seconds", (int, float), 600)
+    if alert_after < 1:
+        reader.problem("schedule.alert_after_failures", "must be ≥ 1")
     reader.leftovers(schedule_raw, "schedule")
 
     checks_raw = reader.table(raw, "", "checks")
@@ -303,7 +314,8 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         catalogue=base / catalogue if catalogue else None,
         dossier_sources=tuple(base / item for item in dossier_sources),
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
-        report=report, schedule=schedule,
+        report=report, schedule=schedule, alert_after_failures=alert_after,
+        lock_wait_seconds=lock_wait,
         disabled_checks=disabled, severities=severities,
     )
 

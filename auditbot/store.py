@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -93,7 +94,30 @@ CREATE TABLE IF NOT EXISTS outbox (
   last_error TEXT, next_attempt_at TEXT, queued_at TEXT NOT NULL, sent_at TEXT,
   UNIQUE (week, report, recipient)
 );
+CREATE TABLE IF NOT EXISTS locks (
+  name TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, purpose TEXT, acquired_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS daemon (
+  id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT, heartbeat_at TEXT, stopped_at TEXT
+);
+CREATE TABLE IF NOT EXISTS daemon_jobs (
+  job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
+  last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0
+);
 """
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process of this machine still runs (runs and locks are only ever taken on one server)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def fingerprint(check: str, unit: str, subject: str) -> str:
@@ -145,6 +169,8 @@ class Store:
         self.db.conn.execute("PRAGMA synchronous = NORMAL")
         self.db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
         self.db.executescript(SCHEMA)
+        if "pid" not in self.db.table("runs").columns_dict:  # databases made before runs knew their process
+            self.db.table("runs").add_column("pid", int)
 
     @classmethod
     def open(cls, config: Config) -> Store:
@@ -154,6 +180,12 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -176,6 +208,7 @@ class Store:
         with self.transaction():
             table.insert({
                 "trigger": trigger, "command": command, "started_at": timestamp(now), "status": "running",
+                "pid": os.getpid(),
                 "checks": json.dumps(sorted(scope.checks)) if scope else None,
                 "units": json.dumps(sorted(scope.units)) if scope else None,
                 "period": scope.period if scope else None,
@@ -184,12 +217,23 @@ class Store:
         return int(table.last_pk)
 
     def finish_run(self, run_id: int, now: datetime, counts: LifecycleCounts | None = None,
-                   error: str | None = None) -> None:
-        values: dict[str, Any] = {"finished_at": timestamp(now), "status": "failed" if error else "ok", "error": error}
+                   error: str | None = None, status: str | None = None) -> None:
+        values: dict[str, Any] = {"finished_at": timestamp(now), "status": status or ("failed" if error else "ok"),
+                                  "error": error}
         if counts:
             values.update(opened=counts.opened, kept=counts.kept, resolved=counts.resolved, reopened=counts.reopened)
         with self.transaction():
             self.db.table("runs").update(run_id, values)
+
+    def interrupt_runs(self, now: datetime, pids: Iterable[int] | None = None, note: str = "interrupted") -> int:
+        """Runs left 'running' by these processes (default: any process not alive) -> 'interrupted'."""
+        rows = list(self.db.query("SELECT id, pid FROM runs WHERE status = 'running'"))
+        wanted = set(pids) if pids is not None else None
+        ids = [r["id"] for r in rows if (r["pid"] in wanted if wanted is not None else not pid_alive(r["pid"]))]
+        with self.transaction():
+            self.db.conn.executemany("UPDATE runs SET status='interrupted', finished_at=?, error=? WHERE id=?",
+                                     [(timestamp(now), note, run_id) for run_id in ids])
+        return len(ids)
 
     # --- findings lifecycle -----------------------------------------------------------------
 

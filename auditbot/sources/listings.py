@@ -170,8 +170,11 @@ def fetch_listings(config: Config, store: Store, units: Iterable[str], now: date
             fetcher = PoliteFetcher(client, config.listings.delay_seconds, config.listings.timeout_seconds)
             return [read_site(fetcher, config, unit, url, cache) for unit, url in host_jobs]
 
-        with ThreadPoolExecutor(max_workers=config.listings.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=config.listings.concurrency)
+        try:
             results = [site for sites in pool.map(read_host, jobs.values()) for site in sites]
+        finally:  # interrupted (the daemon stopping): do not wait for a hanging site; fetches store nothing
+            pool.shutdown(wait=False, cancel_futures=True)
     store_results(store, results, now)
     return results
 

@@ -1,0 +1,195 @@
+"""`auditbot run`: every job of [schedule] on time, one after another, for months, unattended.
+
+A job that raises is logged with its traceback and recorded as a failed run; the loop goes on, and
+after `alert_after_failures` failures in a row the centre gets a `job.failing` finding. SIGTERM and
+SIGINT stop the current job where it is (its transactions roll back), record it as interrupted, and
+exit 0. On start, runs left 'running' by a killed process are marked interrupted, and a weekly report
+whose time passed while the daemon was down is sent once (the outbox never sends a letter twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import schedule
+
+from . import app
+from .clock import local_now
+from .config import Config
+from .model import Finding
+from .schedules import parse
+from .store import CENTRE, Scope, Store, timestamp
+
+log = logging.getLogger(__name__)
+DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when a weekly report is scheduled
+CATCH_UP = ("weekly_report",)
+
+
+class Stopping(BaseException):
+    """Raised in the main thread by SIGTERM/SIGINT: not an Exception, so no job's error handling swallows it."""
+
+
+def job_actions(config: Config) -> dict[str, Callable[[], Any]]:
+    return {
+        "catalogue": lambda: app.import_catalogue_file(config, None),
+        "listings": lambda: app.gather_listings(config),
+        "links": lambda: app.gather_links(config),
+        "dossiers": lambda: _dossiers(config),
+        "checks": lambda: app.check(config, [], True, None, trigger="daemon", offline=True),
+        "weekly_report": lambda: _weekly_report(config),
+        "outbox": lambda: app.deliver_outbox(config),
+    }
+
+
+def _dossiers(config: Config) -> str:
+    outcome = app.import_new_dossiers(config)
+    if outcome.errors:
+        raise RuntimeError("; ".join(outcome.errors))
+    return f"{len(outcome.summaries)} new file(s)"
+
+
+def _weekly_report(config: Config) -> str:
+    outcome = app.report(config, None, send=True)
+    delivery = outcome.delivery
+    assert delivery is not None
+    if delivery.failed:  # they stay in the outbox; the outbox job retries them
+        raise RuntimeError(f"{len(delivery.failed)} of {len(outcome.letters)} letters not sent yet:"
+                           f" {delivery.failed[0][1]}")
+    return f"{len(delivery.sent)} letters sent"
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.phrases = dict(config.schedule)
+        if "weekly_report" in self.phrases:
+            self.phrases = {**DEFAULT_PHRASES, **self.phrases}
+        self.actions = job_actions(config)
+        self.scheduler = schedule.Scheduler()
+
+    def run(self) -> int:
+        if not self.phrases:
+            log.error("no jobs: [schedule] in %s is empty", self.config.path)
+            return 2
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        zone = str(self.config.timezone)
+        for job, phrase in self.phrases.items():
+            parse(phrase).attach(self.scheduler, zone).do(self.fire, job).tag(job)
+        with self._store() as store:
+            orphans = store.interrupt_runs(local_now(self.config), note="interrupted: the process was killed")
+            with store.transaction():
+                store.db.table("daemon").upsert({"id": 1, "pid": os.getpid(), "host": socket.gethostname(),
+                                                 "started_at": timestamp(local_now(self.config)),
+                                                 "stopped_at": None}, pk="id")
+        log.info("started (pid %s): %s; %d interrupted run(s) found", os.getpid(),
+                 ", ".join(f"{j} {p!r}" for j, p in self.phrases.items()), orphans)
+        try:
+            self._catch_up()
+            while True:
+                self.scheduler.run_pending()
+                self._beat()
+                time.sleep(max(0.05, min(1.0, self.scheduler.idle_seconds or 1.0)))
+        except Stopping:
+            log.info("stopping on signal")
+        with self._store() as store, store.transaction():
+            store.db.table("daemon").update(1, {"stopped_at": timestamp(local_now(self.config))})
+        return 0
+
+    def fire(self, job: str) -> None:
+        """Run one job, record it, never let it stop the loop (only a signal does)."""
+        now = local_now(self.config)
+        with self._store() as store:
+            run_id = store.start_run("daemon", f"job:{job}", None, now)
+            self._job_state(store, job, last_started=timestamp(now), last_status="running")
+        log.info("job %s started (run %s)", job, run_id)
+        status, error, note = "ok", None, None
+        try:
+            note = self.actions[job]()
+        except Stopping:
+            status, error = "interrupted", "interrupted: the daemon was stopped"
+            raise
+        except Exception as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            log.error("job %s failed:\n%s", job, traceback.format_exc())
+        finally:
+            with self._store() as store:
+                store.interrupt_runs(local_now(self.config), [os.getpid()], note="interrupted: the daemon was stopped")
+                store.finish_run(run_id, local_now(self.config), error=error, status=status)
+                failures = self._failures(store, job)
+                self._job_state(store, job, last_finished=timestamp(local_now(self.config)), last_status=status,
+                                last_error=error, failures=failures)
+                if status != "interrupted":
+                    self._alert(store, run_id)
+        if status == "ok":
+            log.info("job %s ok%s", job, f": {note}" if isinstance(note, str) else "")
+
+    def _catch_up(self) -> None:
+        """A job at a set time that came due while the daemon was down runs once now."""
+        now = local_now(self.config)
+        for job in CATCH_UP:
+            if job not in self.phrases:
+                continue
+            due = parse(self.phrases[job]).last_due(now)
+            with self._store() as store:
+                row = store.db.execute("SELECT max(started_at) FROM runs WHERE command = ? AND status = 'ok'",
+                                       [f"job:{job}"]).fetchone()
+            if due is not None and (row[0] is None or row[0] < timestamp(due)):
+                log.info("job %s was due %s while the daemon was down: running it now", job, timestamp(due))
+                self.fire(job)
+
+    def _beat(self) -> None:
+        with self._store() as store, store.transaction():
+            store.db.table("daemon").update(1, {"heartbeat_at": timestamp(local_now(self.config))})
+            for job in self.scheduler.jobs:
+                [name] = job.tags
+                next_run = job.next_run.replace(tzinfo=None) if job.next_run else None
+                store.db.conn.execute(
+                    "INSERT INTO daemon_jobs (job, phrase, next_run) VALUES (?,?,?) ON CONFLICT (job) DO UPDATE"
+                    " SET phrase = excluded.phrase, next_run = excluded.next_run",
+                    (name, self.phrases[str(name)], timestamp(self._province_time(next_run)) if next_run else None))
+
+    def _province_time(self, machine_local: datetime) -> datetime:
+        """schedule keeps next_run in the machine's local time; show it in the province's."""
+        return machine_local.astimezone(self.config.timezone).replace(tzinfo=None)
+
+    def _failures(self, store: Store, job: str) -> int:
+        statuses = [r[0] for r in store.db.execute(
+            "SELECT status FROM runs WHERE command = ? AND status != 'running' ORDER BY id DESC LIMIT 100",
+            [f"job:{job}"])]
+        count = 0
+        for status in statuses:
+            if status != "failed":
+                break
+            count += 1
+        return count
+
+    def _alert(self, store: Store, run_id: int) -> None:
+        """One job.failing finding per job failing `alert_after_failures` times in a row; resolved when it recovers."""
+        failing = list(store.db.query("SELECT job, failures, last_error FROM daemon_jobs WHERE failures >= ?",
+                                      [self.config.alert_after_failures]))
+        produced = [Finding("job.failing", CENTRE, row["job"], severity="high",
+                            title=f"Tác vụ {row['job']} lỗi {row['failures']} lần liên tiếp: {row['last_error']}",
+                            details={"job": row["job"], "failures": row["failures"], "error": row["last_error"]})
+                    for row in failing]
+        store.record(run_id, Scope(frozenset({"job.failing"}), frozenset({CENTRE})), produced,
+                     local_now(self.config))
+
+    def _job_state(self, store: Store, job: str, **values: Any) -> None:
+        with store.transaction():
+            store.db.table("daemon_jobs").upsert({"job": job, "phrase": self.phrases[job], **values}, pk="job")
+
+    def _store(self) -> Store:
+        return Store.open(self.config)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        raise Stopping(signal.Signals(signum).name)

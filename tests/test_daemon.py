@@ -1,0 +1,193 @@
+"""The real daemon as a subprocess, on second-level schedules: jobs fire, fail, stop and restart."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from conftest import RULES, Province
+from test_rates_and_checks import HEADER, dossier
+from test_report import Sink, email_rules, free_port
+
+
+def make(tmp_path: Path, schedule: str, sources: str = "", extra: str = "") -> Province:
+    province = Province(tmp_path)
+    text = RULES.format(extra=extra + f"[schedule]\n{schedule}\n")
+    province.rules.write_text(text.replace('dossiers = ["exports/"]', f'dossiers = ["exports/"]\n{sources}'),
+                              encoding="utf-8")
+    return province
+
+
+def write_export(province: Province, name: str, codes: list[str]) -> None:
+    with (province.root / "exports" / name).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(dossier(code) for code in codes)
+
+
+@contextmanager
+def daemon(province: Province) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def query(province: Province, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    with sqlite3.connect(province.db_path, timeout=30) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(sql, params)]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except sqlite3.OperationalError:  # the database is not created yet
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for the daemon")
+
+
+def job_runs(province: Province, job: str) -> list[dict[str, Any]]:
+    return query(province, "SELECT * FROM runs WHERE command = ? ORDER BY id", (f"job:{job}",))
+
+
+def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tmp_path: Path) -> None:
+    province = make(tmp_path, 'dossiers = "every 1 second"\nchecks = "every 2 seconds"\n'
+                              'catalogue = "every 1 second"\nalert_after_failures = 2',
+                    sources='catalogue = "no-such-catalogue.csv"')
+    write_export(province, "week-1.csv", ["HS-1", "HS-2"])
+    with daemon(province) as process:
+        wait_for(lambda: len(job_runs(province, "checks")) >= 2 and len(job_runs(province, "catalogue")) >= 3)
+        write_export(province, "week-2.csv", ["HS-3"])  # dropped into the watched folder while running
+        wait_for(lambda: len(query(province, "SELECT * FROM dossiers")) == 3)
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=30)
+        assert process.returncode == 0
+    assert all(r["status"] == "failed" and "no-such-catalogue.csv" in r["error"] for r in job_runs(province, "catalogue"))
+    assert "Traceback" in log and "<3>auditbot.daemon: ERROR job catalogue failed" in log
+    assert {r["status"] for r in job_runs(province, "checks")} <= {"ok", "interrupted"}
+    assert job_runs(province, "checks")[0]["status"] == "ok"
+    # each export imported once, by content, however often the folder was looked at
+    assert sorted(r["file"].rsplit("/", 1)[-1] for r in query(province, "SELECT file FROM imports")) == [
+        "week-1.csv", "week-2.csv"]
+    assert len(job_runs(province, "dossiers")) >= 3
+    # jobs never overlap: each job run starts after the previous one finished
+    runs = query(province, "SELECT started_at, finished_at FROM runs WHERE command LIKE 'job:%' ORDER BY id")
+    assert all(a["finished_at"] <= b["started_at"] for a, b in zip(runs, runs[1:]))
+    [alert] = query(province, "SELECT * FROM findings WHERE check_id = 'job.failing'")
+    assert alert["unit"] == "_centre" and alert["subject"] == "catalogue" and alert["status"] == "open"
+    status = province.run("status", "--format", "json")
+    state = json.loads(status.stdout)
+    assert state["daemon"]["running"] is False and state["daemon"]["stopped_at"]
+    jobs = {j["job"]: j for j in state["jobs"]}
+    assert jobs["catalogue"]["last_status"] == "failed" and jobs["catalogue"]["failures"] >= 3
+    assert jobs["dossiers"]["next_run"] and jobs["checks"]["last_status"] in ("ok", "interrupted")
+    table = province.run("status").stdout
+    [line] = [line for line in table.splitlines() if line.startswith("catalogue")]
+    assert "daemon: NOT RUNNING" in table and " failed " in line and "Error" in line
+
+
+class Hanging(BaseHTTPRequestHandler):
+    """A unit's site that never answers in time: the listings job is mid-run for as long as we like."""
+
+    def do_GET(self) -> None:
+        time.sleep(60)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_kill_9_mid_job_then_restart_records_the_interrupted_run(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    province = make(tmp_path, 'listings = "every 1 second"',
+                    extra=f"[listings]\ntimeout_seconds = 120\ndelay_seconds = 0\n")
+    province.rules.write_text(province.rules.read_text().replace(
+        'emails = ["stp@example.gov.vn"]',
+        f'emails = ["stp@example.gov.vn"]\nlisting_urls = ["http://127.0.0.1:{server.server_address[1]}/tthc"]'))
+    try:
+        with daemon(province) as first:
+            wait_for(lambda: any(r["status"] == "running" for r in job_runs(province, "listings")))
+            first.kill()  # kill -9 while the job is mid-fetch
+            first.wait(timeout=30)
+        assert [r["status"] for r in job_runs(province, "listings")] == ["running"]
+        with daemon(province) as second:
+            wait_for(lambda: len(job_runs(province, "listings")) == 2)  # the schedule resumed: mid-fetch again
+            runs = job_runs(province, "listings")
+            assert runs[0]["status"] == "interrupted" and "killed" in runs[0]["error"]
+            second.send_signal(signal.SIGTERM)  # SIGTERM during a job: it ends cleanly, exit 0
+            assert second.wait(timeout=30) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    runs = job_runs(province, "listings")
+    assert [r["status"] for r in runs] == ["interrupted", "interrupted"]
+    assert "stopped" in runs[1]["error"] and runs[1]["finished_at"]
+    assert not query(province, "SELECT * FROM runs WHERE status = 'running'")
+    assert not query(province, "SELECT * FROM locks")  # the stale lock of the killed process was taken over
+    status = province.run("status")
+    assert "interrupted: run" in status.stdout
+
+
+def test_a_weekly_report_due_while_down_is_sent_once_after_restart(tmp_path: Path) -> None:
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        province = make(tmp_path, 'weekly_report = "every monday at 07:30"\ndossiers = "every 1 second"',
+                        extra=email_rules(port))
+        for _ in range(2):  # started twice: the first start catches up, the second has nothing to send
+            before = len(job_runs(province, "dossiers")) if province.db_path.exists() else 0
+            with daemon(province) as process:
+                wait_for(lambda: job_runs(province, "weekly_report")
+                         and len(job_runs(province, "dossiers")) >= before + 2)
+                process.send_signal(signal.SIGINT)
+                assert process.wait(timeout=30) == 0
+        # an ad-hoc send the same week adds nothing either
+        assert province.run("report", "--send").exit_code == 0
+    finally:
+        controller.stop()
+    # no unit was checked yet (no "nothing open" without evidence): the centre's summary, exactly once
+    assert [a for rcpt, _ in sink.received for a in rcpt] == ["centre@example.gov.vn"]
+    assert [r["status"] for r in job_runs(province, "weekly_report")] == ["ok"]
+
+
+def test_an_adhoc_check_waits_for_the_daemon_or_says_a_run_is_in_progress(tmp_path: Path) -> None:
+    province = make(tmp_path, 'dossiers = "every 1 second"\nlock_wait_seconds = 1')
+    province.run("findings")  # creates the schema
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # another live process of this machine holds the writer lock
+        with sqlite3.connect(province.db_path) as conn:
+            conn.execute("INSERT INTO locks VALUES ('writer', ?, ?, 'check (daemon)', datetime('now'))",
+                         (holder.pid, os.uname().nodename))
+        result = province.run("check", "--offline")
+        assert result.exit_code == 3
+        assert f"a run is in progress (check (daemon), process {holder.pid}" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert province.run("check", "--offline").exit_code in (0, 1)  # the holder is gone: its lock is stale
