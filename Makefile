@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dossiers.py --peer-python .venv-bench/bin/python
 	$(BIN)/python bench/listings.py
 	$(BIN)/python bench/links.py --peer-bin .venv-bench/bin
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .venv-bench var sample/exports/generated

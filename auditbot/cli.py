@@ -331,7 +331,12 @@ def run(log_level: str, config_file: str | None) -> None:
               show_default=True)
 @config_option
 def status(output_format: str, config_file: str | None) -> None:
-    """The daemon's heartbeat and each job's last run, result, next run and last error."""
+    """The daemon's heartbeat and each job's last run, result, next run and last error.
+
+    \b
+    Example:
+        auditbot status --format json
+    """
     state = app.status(load(config_file))
     if output_format == "json":
         click.echo(json.dumps(state, ensure_ascii=False, indent=2, default=str))

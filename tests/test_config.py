@@ -85,3 +85,28 @@ def test_a_personal_data_column_cannot_be_mapped(tmp_path) -> None:
     result = province.run("validate")
     assert result.exit_code == 2
     assert "dossiers.columns.procedure_name: 'Số CCCD' holds citizens' personal data; it is never read" in result.output
+
+
+def test_schedule_phrases_and_report_settings_are_validated(tmp_path) -> None:
+    province = Province(tmp_path, extra="""
+[schedule]
+checks = "every day at 25:00"
+dossiers = "every 2 mondays"
+listings = "each night"
+weekly_report = "every monday at 07:30"
+alert_after_failures = 0
+
+[report]
+templates = "no-such-folder"
+max_rows_in_body = 0
+""")
+    result = province.run("validate")
+    assert result.exit_code == 2
+    for expected in ("schedule.checks: 'every day at 25:00': 25:00 is not a time of day",
+                     "schedule.dossiers: not a schedule phrase: 'every 2 mondays'",
+                     "schedule.listings: not a schedule phrase: 'each night'",
+                     "schedule.alert_after_failures: must be ≥ 1",
+                     "report.templates: no annexes.toml in",
+                     "report: escalate_after_weeks, top_units and max_rows_in_body must be ≥ 1"):
+        assert expected in result.stderr, result.stderr
+    assert "weekly_report" not in result.stderr
