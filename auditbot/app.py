@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .clock import local_now
 from .config import Config, load_config
@@ -28,6 +28,7 @@ from .sources.listings import fetch_listings
 from .sources.portal import check_links
 from .store import CENTRE, Store, pid_alive
 
+T = TypeVar("T")
 OPERATOR_CHECKS = ("job.failing",)
 
 
@@ -59,24 +60,21 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
         store.close()
 
 
+def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
+    with Store.open(config) as store, writer_lock(store, purpose, config.lock_wait_seconds):
+        return action(store)
+
+
 def gather_listings(config: Config, transport: LoopbackTransport | None = None) -> None:
     """The daemon's `listings` job: read every unit's listing pages now."""
-    store = Store.open(config)
-    try:
-        with writer_lock(store, "listings", config.lock_wait_seconds):
-            fetch_listings(config, store, [u.code for u in config.units], local_now(config), transport)
-    finally:
-        store.close()
+    codes = [u.code for u in config.units]
+    _locked(config, "listings", lambda store: fetch_listings(config, store, codes, local_now(config), transport))
 
 
 def gather_links(config: Config, transport: LoopbackTransport | None = None) -> None:
     """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
-    store = Store.open(config)
-    try:
-        with writer_lock(store, "links", config.lock_wait_seconds):
-            check_links(config, store, [u.code for u in config.units], local_now(config), transport)
-    finally:
-        store.close()
+    codes = [u.code for u in config.units]
+    _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
 
 
 def import_new_dossiers(config: Config) -> ImportOutcome:
@@ -93,12 +91,7 @@ def import_new_dossiers(config: Config) -> ImportOutcome:
 
 def deliver_outbox(config: Config) -> Delivery:
     """The daemon's `outbox` job: letters that failed before and are due again."""
-    store = Store.open(config)
-    try:
-        with writer_lock(store, "outbox", config.lock_wait_seconds):
-            return deliver(config, store, local_now(config))
-    finally:
-        store.close()
+    return _locked(config, "outbox", lambda store: deliver(config, store, local_now(config)))
 
 
 @dataclass

@@ -123,7 +123,8 @@ class Daemon:
             log.error("job %s failed:\n%s", job, traceback.format_exc())
         finally:
             with self._store() as store:
-                store.interrupt_runs(local_now(self.config), [os.getpid()], note="interrupted: the daemon was stopped")
+                if status == "interrupted":  # the job's own inner runs (a check run) stopped with it
+                    store.interrupt_runs(local_now(self.config), [os.getpid()], note=error or "")
                 store.finish_run(run_id, local_now(self.config), error=error, status=status)
                 failures = self._failures(store, job)
                 self._job_state(store, job, last_finished=timestamp(local_now(self.config)), last_status=status,

@@ -69,4 +69,4 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
     echo(f"\nDatabase: {config.database}")
     echo("Next (after `. .venv/bin/activate`): auditbot check STP --offline · auditbot findings --unit STP ·"
-         " auditbot rates --by unit")
+         " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
