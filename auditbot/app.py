@@ -26,7 +26,7 @@ from .sources.common import file_digest
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .sources.listings import fetch_listings
 from .sources.portal import check_links
-from .store import CENTRE, Store, pid_alive
+from .store import Store, pid_alive, unit_label
 
 T = TypeVar("T")
 OPERATOR_CHECKS = ("job.failing",)
@@ -227,12 +227,3 @@ def status(config: Config) -> dict[str, Any]:
     return {"daemon": {**(daemon or {}), "running": alive,
                        "heartbeat_seconds_ago": round((now - beat).total_seconds()) if beat else None},
             "jobs": jobs, "interrupted_runs": interrupted}
-
-
-def unit_label(config: Config, code: str) -> str:
-    if code == CENTRE:
-        return "Trung tâm Phục vụ hành chính công"
-    try:
-        return config.unit(code).name
-    except KeyError:
-        return code

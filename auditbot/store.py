@@ -107,6 +107,16 @@ CREATE TABLE IF NOT EXISTS daemon_jobs (
 """
 
 
+def unit_label(config: Config, code: str) -> str:
+    """A unit's name as people know it; the centre for operator findings."""
+    if code == CENTRE:
+        return "Trung tâm Phục vụ hành chính công"
+    try:
+        return config.unit(code).name
+    except KeyError:
+        return code
+
+
 def pid_alive(pid: int | None) -> bool:
     """Whether a process of this machine still runs (runs and locks are only ever taken on one server)."""
     if pid is None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Config, Unit
-from ..store import CENTRE, Store, finding_json, timestamp
+from ..store import Store, finding_json, timestamp, unit_label
 from .. import vn
 from .layout import Column, Layout, Section, display, value_of
 
@@ -156,12 +156,7 @@ class Reader:
                      [6, *(c.width for c in columns), 18], ["number", *(c.format for c in columns), "text"], rows)
 
     def unit_name(self, code: str) -> str:
-        if code == CENTRE:
-            return "Trung tâm Phục vụ hành chính công"
-        try:
-            return self.config.unit(code).name
-        except KeyError:
-            return code
+        return unit_label(self.config, code)
 
     def digest(self, unit: Unit) -> UnitDigest:
         own = self.open_by_unit.get(unit.code, [])
