@@ -359,6 +359,48 @@ def status(output_format: str, config_file: str | None) -> None:
 
 
 @cli.command()
+@click.option("--host", default=None, help="Address to listen on (default [serve] host, 127.0.0.1). Any"
+              " non-loopback address needs a password hash in the environment.")
+@click.option("--port", type=int, default=None, help="Port (default [serve] port, 8001).")
+@config_option
+def serve(host: str | None, port: int | None, config_file: str | None) -> None:
+    """Browse the findings history in Datasette, read-only, until Ctrl-C.
+
+    \b
+    Examples:
+        auditbot serve                       # http://127.0.0.1:8001/
+        AUDITBOT_SERVE_PASSWORD_HASH="$(auditbot password-hash)" auditbot serve --host 0.0.0.0
+    """
+    from .browse.server import serve as serve_datasette
+    from .logs import setup_logging
+
+    config = load(config_file)
+    setup_logging("INFO")
+    serve_datasette(config, host or config.serve.host, port or config.serve.port)
+
+
+@cli.command(name="password-hash")
+def password_hash() -> None:
+    """Print the hash of a password for `auditbot serve` (put it in $AUDITBOT_SERVE_PASSWORD_HASH).
+
+    Asks twice at a terminal; otherwise reads one line from stdin. The password is never stored.
+
+    \b
+    Example:
+        export AUDITBOT_SERVE_PASSWORD_HASH="$(auditbot password-hash)"
+    """
+    from datasette_auth_passwords.utils import hash_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UserError("an empty password protects nothing")
+    click.echo(hash_password(password))
+
+
+@cli.command()
 @config_option
 def demo(config_file: str | None) -> None:
     """Run the whole job on the bundled sample province, offline, and say where everything is.

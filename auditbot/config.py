@@ -83,6 +83,14 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    host: str = "127.0.0.1"         # Datasette listens here; any other address needs a password
+    port: int = 8001
+    user: str = "trungtam"          # the login name datasette-auth-passwords asks for
+    password_hash_env: str = "AUDITBOT_SERVE_PASSWORD_HASH"  # made by `auditbot password-hash`
+
+
+@dataclass(frozen=True)
 class PortalSettings:
     hosts: tuple[str, ...] = ("dichvucong.gov.vn", "thutuc.dichvucong.gov.vn")
     procedure_urls: tuple[str, ...] = (
@@ -138,6 +146,7 @@ class Config:
     portal: PortalSettings
     email: EmailSettings
     report: ReportSettings
+    serve: ServeSettings
     schedule: dict[str, str]
     alert_after_failures: int
     lock_wait_seconds: float
@@ -270,6 +279,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     listings = _read_listings(reader.table(raw, "", "listings"), reader)
     email = _read_email(reader.table(raw, "", "email"), reader, base)
     report = _read_report(reader.table(raw, "", "report"), reader, base)
+    serve = _read_serve(reader.table(raw, "", "serve"), reader)
 
     schedule_raw = reader.table(raw, "", "schedule")
     schedule: dict[str, str] = {}
@@ -314,7 +324,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         catalogue=base / catalogue if catalogue else None,
         dossier_sources=tuple(base / item for item in dossier_sources),
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
-        report=report, schedule=schedule, alert_after_failures=alert_after,
+        report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait,
         disabled_checks=disabled, severities=severities,
     )
@@ -564,5 +574,21 @@ def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSe
         reader.problem(path, "escalate_after_weeks, top_units and max_rows_in_body must be ≥ 1")
     if settings.retry_minutes < 0:
         reader.problem("report.retry_minutes", "must be ≥ 0")
+    reader.leftovers(table, path)
+    return settings
+
+
+def _read_serve(table: dict[str, Any], reader: _Reader) -> ServeSettings:
+    path, defaults = "serve", ServeSettings()
+    settings = ServeSettings(
+        host=reader.take(table, path, "host", str, defaults.host),
+        port=reader.take(table, path, "port", int, defaults.port),
+        user=reader.take(table, path, "user", str, defaults.user),
+        password_hash_env=reader.take(table, path, "password_hash_env", str, defaults.password_hash_env),
+    )
+    if not 0 < settings.port < 65536:
+        reader.problem("serve.port", f"expected a port number, got {settings.port}")
+    if not settings.user.isidentifier():
+        reader.problem("serve.user", f"letters, digits and _ only, got {settings.user!r}")
     reader.leftovers(table, path)
     return settings

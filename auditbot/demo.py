@@ -70,3 +70,5 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     echo(f"\nDatabase: {config.database}")
     echo("Next (after `. .venv/bin/activate`): auditbot check STP --offline · auditbot findings --unit STP ·"
          " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
+    echo(f"\nBrowse the history: run `.venv/bin/auditbot serve`, then open"
+         f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan")

@@ -14,6 +14,7 @@ from .errors import UserError
 from .model import Check, CheckContext, Finding
 from .periods import Period
 from .plugins import registered_checks
+from .rates import Figures, run_figures
 from .store import CENTRE, LifecycleCounts, Scope, Store
 
 
@@ -68,9 +69,28 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
             result.errors.append(f"{check.id}: {traceback.format_exc(limit=3)}")
             continue
         result.counts.add(store.record(run_id, scope, produced, now))
+    if any(check.family == "rate" for check in checks):
+        store.record_figures(run_id, figure_rows(context), now)
     store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
     result.findings = store.findings(units=[*units, CENTRE], statuses=["open"], checks=[c.id for c in checks])
     return result
+
+
+def figure_rows(context: CheckContext) -> list[dict[str, Any]]:
+    """The run's figures per unit with the thresholds they were held to: the history Datasette charts."""
+    figures = run_figures(context)
+    rows = []
+    for code in context.units:
+        unit = context.config.unit(code)
+        thresholds = context.config.thresholds_for(unit.kind)
+        row = (figures.get(code) or Figures(group=code)).as_row()
+        rows.append({
+            "unit": row.pop("group"), "kind": unit.kind, "period": context.period.label,
+            "period_start": context.period.start.isoformat(), "period_end": context.period.end.isoformat(), **row,
+            "digitisation_min": thresholds.digitisation_min, "online_min": thresholds.online_min,
+            "online_payment_min": thresholds.online_payment_min, "overdue_max": thresholds.overdue_max,
+        })
+    return rows
 
 
 def _with_policy(config: Config, check: Check, finding: Finding) -> Finding:

@@ -8,12 +8,15 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from .config import Config
 from .periods import Period
+
+if TYPE_CHECKING:
+    from .model import CheckContext
 
 COUNTS = ("received", "online", "finished", "on_time", "late", "digitised", "fee_paid", "paid_online",
           "unfinished", "overdue_open")
@@ -132,6 +135,14 @@ def unit_figures(db: sqlite_utils.Database, period: Period, units: Iterable[str]
                 item = Figures(group=row["unit"], **{k: int(row[k] or 0) for k in columns[1:]})
                 item.late = item.finished - item.on_time
                 figures.setdefault(item.group, Figures(group=item.group)).add(item)
+    return figures
+
+
+def run_figures(context: CheckContext) -> dict[str, Figures]:
+    """The run's per-unit figures, computed once and shared by the rate checks and the history."""
+    if "unit_figures" not in context.memo:
+        context.memo["unit_figures"] = unit_figures(context.db, context.period, context.units)
+    figures: dict[str, Figures] = context.memo["unit_figures"]
     return figures
 
 

@@ -32,8 +32,13 @@ CREATE TABLE IF NOT EXISTS runs (
   opened INTEGER DEFAULT 0, kept INTEGER DEFAULT 0, resolved INTEGER DEFAULT 0, reopened INTEGER DEFAULT 0,
   error TEXT
 );
+CREATE TABLE IF NOT EXISTS checks (
+  id TEXT PRIMARY KEY, title TEXT NOT NULL, family TEXT NOT NULL, family_name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unit_kinds (kind TEXT PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS findings (
-  id TEXT PRIMARY KEY, check_id TEXT NOT NULL, unit TEXT NOT NULL, subject TEXT NOT NULL,
+  id TEXT PRIMARY KEY, check_id TEXT NOT NULL REFERENCES checks(id), unit TEXT NOT NULL REFERENCES units(code),
+  subject TEXT NOT NULL,
   title TEXT NOT NULL, severity TEXT NOT NULL, status TEXT NOT NULL, period TEXT,
   first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, resolved_at TEXT, details TEXT,
   muted_reason TEXT, muted_until TEXT, muted_at TEXT, last_run INTEGER
@@ -100,6 +105,16 @@ CREATE TABLE IF NOT EXISTS locks (
 CREATE TABLE IF NOT EXISTS daemon (
   id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT, heartbeat_at TEXT, stopped_at TEXT
 );
+CREATE TABLE IF NOT EXISTS unit_figures (
+  day TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
+  run_id INTEGER, recorded_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
+  received INTEGER, online INTEGER, finished INTEGER, on_time INTEGER, late INTEGER, digitised INTEGER,
+  fee_paid INTEGER, paid_online INTEGER, unfinished INTEGER, overdue_open INTEGER,
+  online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
+  digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
+  PRIMARY KEY (day, period, unit)
+);
+CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
 CREATE TABLE IF NOT EXISTS daemon_jobs (
   job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
   last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0
@@ -179,8 +194,18 @@ class Store:
         self.db.conn.execute("PRAGMA synchronous = NORMAL")
         self.db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
         self.db.executescript(SCHEMA)
-        if "pid" not in self.db.table("runs").columns_dict:  # databases made before runs knew their process
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring databases made by earlier versions up to SCHEMA."""
+        if "pid" not in self.db.table("runs").columns_dict:  # made before runs knew their process
             self.db.table("runs").add_column("pid", int)
+        # made before findings named their unit and check as keys (Datasette shows those keys' labels)
+        have = {(fk.column, fk.other_table) for fk in self.db.table("findings").foreign_keys}
+        wanted = [(c, t, k) for c, t, k in (("unit", "units", "code"), ("check_id", "checks", "id"))
+                  if (c, t) not in have]
+        if wanted:
+            self.db.table("findings").transform(add_foreign_keys=wanted)
 
     @classmethod
     def open(cls, config: Config) -> Store:
@@ -208,8 +233,23 @@ class Store:
             "emails": json.dumps(u.emails), "head_emails": json.dumps(u.head_emails),
             "listing_urls": json.dumps(u.listing_urls),
         } for u in config.units]
+        rows.append({"code": CENTRE, "name": unit_label(config, CENTRE), "kind": CENTRE})
         with self.transaction():
             self.db.table("units").upsert_all(rows, pk="code")
+
+    def sync_names(self, checks: Iterable[dict[str, str]], kinds: dict[str, str]) -> None:
+        """What people call each check and unit kind, for whoever browses the database."""
+        with self.transaction():
+            self.db.table("checks").upsert_all(list(checks), pk="id")
+            self.db.table("unit_kinds").upsert_all([{"kind": k, "name": v} for k, v in kinds.items()], pk="kind")
+
+    def record_figures(self, run_id: int, rows: Iterable[dict[str, Any]], now: datetime) -> int:
+        """Each unit's figures for a period, one row per unit, period and day (the day's last run wins)."""
+        stamped = [{**row, "day": now.date().isoformat(), "run_id": run_id, "recorded_at": timestamp(now)}
+                   for row in rows]
+        with self.transaction():
+            self.db.table("unit_figures").upsert_all(stamped, pk=("day", "period", "unit"))
+        return len(stamped)
 
     # --- runs -------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from auditbot.config import Thresholds
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
-from auditbot.rates import Figures, cut, unit_figures
+from auditbot.rates import Figures, cut, run_figures
 from auditbot.vn import number, percent
 
 
@@ -34,13 +34,6 @@ RULES = (
 )
 
 
-def _figures(context: CheckContext) -> dict[str, Figures]:
-    if "unit_figures" not in context.memo:
-        context.memo["unit_figures"] = unit_figures(context.db, context.period, context.units)
-    figures: dict[str, Figures] = context.memo["unit_figures"]
-    return figures
-
-
 def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float) -> bool:
     """Exact comparison (no rounding): 8.999 of 10.000 is below 90%, 9.000 of 10.000 is not."""
     if rule.minimum:
@@ -50,7 +43,7 @@ def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float)
 
 def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
     def find(context: CheckContext) -> Iterator[Finding]:
-        figures = _figures(context)
+        figures = run_figures(context)
         for code in context.units:
             unit = context.config.unit(code)
             thresholds = context.config.thresholds_for(unit.kind)

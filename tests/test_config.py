@@ -99,6 +99,11 @@ alert_after_failures = 0
 [report]
 templates = "no-such-folder"
 max_rows_in_body = 0
+
+[serve]
+port = 70000
+user = "trung tâm"
+hostname = "0.0.0.0"
 """)
     result = province.run("validate")
     assert result.exit_code == 2
@@ -107,6 +112,9 @@ max_rows_in_body = 0
                      "schedule.listings: not a schedule phrase: 'each night'",
                      "schedule.alert_after_failures: must be ≥ 1",
                      "report.templates: no annexes.toml in",
-                     "report: escalate_after_weeks, top_units and max_rows_in_body must be ≥ 1"):
+                     "report: escalate_after_weeks, top_units and max_rows_in_body must be ≥ 1",
+                     "serve.port: expected a port number, got 70000",
+                     "serve.user: letters, digits and _ only, got 'trung tâm'",
+                     "serve.hostname"):
         assert expected in result.stderr, result.stderr
     assert "weekly_report" not in result.stderr

@@ -24,6 +24,7 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "ho-so-thang-10-2026.xlsx: 60 rows, 60 new" in result.output
     assert f"Database: {tmp_path / 'var' / 'auditbot.db'}" in result.output
+    assert "auditbot serve`, then open" in result.output and "/-/dashboards/tong-quan" in result.output
     db = sqlite_utils.Database(tmp_path / "var" / "auditbot.db")
     checks = {row["check_id"] for row in db.query("SELECT DISTINCT check_id FROM findings")}
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks

@@ -40,6 +40,7 @@ class Layout:
     sections: tuple[Section, ...]
     labels: dict[str, str]
     kinds: dict[str, str]
+    families: dict[str, str]
 
     def section_of(self, check_id: str) -> Section:
         for section in self.sections:
@@ -58,6 +59,7 @@ def load_layout(folder: Path) -> Layout:
             for s in raw["sections"])
         labels = {str(k): str(v) for k, v in raw["labels"].items()}
         kinds = {str(k): str(v) for k, v in raw.get("kinds", {}).items()}
+        families = {str(k): str(v) for k, v in raw.get("families", {}).items()}
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a valid annex layout ({type(exc).__name__}: {exc})") from None
     for section in sections:
@@ -67,7 +69,7 @@ def load_layout(folder: Path) -> Layout:
                                   f" format must be one of {', '.join(FORMATS)}")
     if not sections:
         raise ConfigError(f"{path}: no [[sections]]")
-    return Layout(sections, labels, kinds)
+    return Layout(sections, labels, kinds, families)
 
 
 def value_of(finding: dict[str, Any], column: Column) -> Any:

@@ -1,0 +1,59 @@
+"""A Datasette plugin, registered by `auditbot serve`: cells as people here read them, and province time.
+
+Only the HTML changes: the JSON API keeps ISO dates and raw numbers for machines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from datasette import hookimpl
+
+from .. import vn
+
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?")
+RATE_PREFIXES = ("Tỷ lệ", "Ngưỡng")
+RATE_SUFFIXES = ("_rate", "_min", "_max")
+KEY_COLUMNS = frozenset({"id", "rowid", "row", "source_row", "batch", "pid", "port"})
+
+
+def cell_text(value: Any, column: str) -> str | None:
+    """The Vietnamese display of one cell, or None to leave it to Datasette."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        if column.startswith(RATE_PREFIXES) or column.endswith(RATE_SUFFIXES):
+            return vn.percent(float(value))
+        if column in KEY_COLUMNS or column.endswith("id") or column.startswith("Mã"):
+            return None
+        return vn.number(value)
+    if isinstance(value, str) and ISO_MOMENT.fullmatch(value):
+        try:
+            return vn.moment(value) if " " in value else vn.day(value)
+        except ValueError:
+            return None
+    return None
+
+
+class CellsPlugin:
+    """Holds the province's zone, so SQL can ask `auditbot_now()` for the province's clock."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.__name__ = __name__  # Datasette lists plugins by module name
+
+    def now(self) -> str:
+        return datetime.now(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    @hookimpl
+    def render_cell(self, value: Any, column: str) -> str | None:
+        return cell_text(value, column)
+
+    @hookimpl
+    def prepare_connection(self, conn: Any) -> None:
+        function: Callable[[], str] = self.now
+        conn.create_function("auditbot_now", 0, function)

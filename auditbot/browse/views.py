@@ -1,0 +1,52 @@
+"""Views over the findings store with Vietnamese column names: what leaders browse and facet in Datasette.
+
+Plain SQL only (no functions of auditbot's), so any SQLite client reads them too; Datasette's cells
+plugin shows their ISO dates and raw numbers as 31/10/2026, 1.234 and 99,65%.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+FINDINGS_OVERVIEW = """
+SELECT f.id AS "Mã vi phạm", u.name AS "Đơn vị", coalesce(k.name, u.kind) AS "Loại đơn vị",
+  coalesce(c.family_name, f.check_id) AS "Nhóm", coalesce(c.title, f.check_id) AS "Loại vi phạm",
+  f.title AS "Nội dung",
+  CASE f.status WHEN 'open' THEN 'Đang mở' WHEN 'muted' THEN 'Tạm bỏ qua' ELSE 'Đã khắc phục' END AS "Trạng thái",
+  CASE f.severity WHEN 'high' THEN 'Cao' WHEN 'low' THEN 'Thấp' ELSE 'Trung bình' END AS "Mức độ",
+  f.first_seen AS "Phát hiện lần đầu", f.last_seen AS "Ghi nhận gần nhất", f.resolved_at AS "Khắc phục lúc",
+  CAST(julianday(coalesce(f.resolved_at, f.last_seen)) - julianday(f.first_seen) AS INTEGER) AS "Số ngày tồn tại",
+  f.unit AS "Mã đơn vị", f.check_id AS "Mã kiểm tra"
+FROM findings f
+LEFT JOIN units u ON u.code = f.unit
+LEFT JOIN unit_kinds k ON k.kind = u.kind
+LEFT JOIN checks c ON c.id = f.check_id
+"""
+
+FIGURES_HISTORY = """
+SELECT g.day AS "Ngày", g.period AS "Kỳ", u.name AS "Đơn vị", coalesce(k.name, g.kind) AS "Loại đơn vị",
+  g.received AS "Hồ sơ tiếp nhận", g.online AS "Nộp trực tuyến", g.finished AS "Đã giải quyết",
+  g.digitised AS "Số hóa kết quả", g.fee_paid AS "Có phí, lệ phí", g.paid_online AS "Thanh toán trực tuyến",
+  g.late + g.overdue_open AS "Quá hạn",
+  g.digitisation_rate AS "Tỷ lệ số hóa", g.digitisation_min AS "Ngưỡng số hóa",
+  g.online_rate AS "Tỷ lệ trực tuyến", g.online_min AS "Ngưỡng trực tuyến",
+  g.online_payment_rate AS "Tỷ lệ thanh toán trực tuyến", g.online_payment_min AS "Ngưỡng thanh toán trực tuyến",
+  g.overdue_rate AS "Tỷ lệ quá hạn", g.overdue_max AS "Ngưỡng quá hạn tối đa",
+  g.unit AS "Mã đơn vị"
+FROM unit_figures g
+LEFT JOIN units u ON u.code = g.unit
+LEFT JOIN unit_kinds k ON k.kind = g.kind
+"""
+
+VIEWS = {"findings_overview": FINDINGS_OVERVIEW, "figures_history": FIGURES_HISTORY}
+
+
+def ensure_views(db: sqlite_utils.Database) -> None:
+    """(Re)create each view whose SQL changed; an unchanged schema is left alone (no write, no lock)."""
+    current = {row["name"]: row["sql"] for row in db.query("SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
+    for name, sql in VIEWS.items():
+        wanted = f"CREATE VIEW {name} AS {sql.strip()}"
+        if current.get(name) != wanted:
+            with db.conn:
+                db.conn.execute(f"DROP VIEW IF EXISTS {name}")
+                db.conn.execute(wanted)

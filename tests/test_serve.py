@@ -1,0 +1,333 @@
+"""`auditbot serve`: Datasette started for real on a populated database, read over HTTP and in Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditbot.browse.cells import cell_text
+from auditbot.browse.server import is_loopback, plan
+from auditbot.config import load_config
+from auditbot.engine import run_checks, select_checks
+from auditbot.model import Finding
+from auditbot.periods import current_period
+from auditbot.store import Scope, Store
+
+from browser import dump_dom, ink, screenshot
+from conftest import Province, province_now
+from test_report import free_port
+
+HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'
+CHECKS = ["link.missing", "listing.expired", "listing.unknown", "dossier.overdue", "rate.online"]
+
+
+@dataclass
+class History:
+    province: Province
+    now: datetime
+    ids: dict[str, str]
+
+
+def add_dossiers(store: Store, unit: str, today: datetime, count: int, online: int, digitised: int) -> None:
+    """`count` dossiers received over the last days, all finished on time, some online and digitised."""
+    rows = []
+    for i in range(count):
+        received = today - timedelta(days=1 + i % 5, hours=2)
+        rows.append({
+            "code": f"{unit}-{i:04d}", "unit": unit, "procedure_code": "1.000894", "procedure_name": "Đăng ký kết hôn",
+            "received_at": received.strftime("%Y-%m-%d %H:%M:%S"),
+            "due_at": (received + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S"),
+            "finished_at": (received + timedelta(hours=5)).strftime("%Y-%m-%d %H:%M:%S"), "status": "finished",
+            "channel": "online" if i < online else "direct", "fee": 50000 if i % 2 else 0,
+            "paid_online": 1 if i % 4 == 1 else 0, "digitised": 1 if i < digitised else 0,
+        })
+    store.db.table("dossiers").insert_all(rows)
+
+
+def seed_history(province: Province) -> History:
+    """Five weeks of runs through the real store and engine: opened, kept, fixed, came back, figures per day."""
+    config = load_config(province.rules)
+    now = province_now()
+    store = Store.open(config)
+    units = ["STP", "SXD", "XA_QP"]
+
+    def record(at: datetime, produced: list[Finding], period: str | None = None) -> None:
+        for check in CHECKS:
+            if check.startswith("rate.") != (period is not None):
+                continue  # rate findings belong to their period's runs only
+            scope = Scope(frozenset({check}), frozenset(units), period if check.startswith("rate.") else None)
+            run_id = store.start_run("test", "check", scope, at)
+            store.record(run_id, scope, [f for f in produced if f.check == check], at)
+            store.finish_run(run_id, at)
+
+    link = Finding("link.missing", "STP", "1.000894", "Thủ tục 1.000894 không có liên kết")
+    expired = Finding("listing.expired", "SXD", "1.009999", "Thủ tục 1.009999 đã bãi bỏ vẫn niêm yết")
+    rate_q3 = Finding("rate.online", "XA_QP", "Q3/2026", "Tỷ lệ hồ sơ trực tuyến 40,00% dưới ngưỡng 50,00%",
+                      period="Q3/2026")
+    rate_q4 = Finding("rate.online", "XA_QP", "Q4/2026", "Tỷ lệ hồ sơ trực tuyến 45,00% dưới ngưỡng 50,00%",
+                      period="Q4/2026")
+    unknown = Finding("listing.unknown", "SXD", "la", "Thủ tục niêm yết «Cấp phép lạ» không có trong danh mục")
+    overdue = Finding("dossier.overdue", "STP", "HS-2", HOSTILE)
+
+    record(now - timedelta(weeks=5), [link, expired])
+    record(now - timedelta(weeks=5), [rate_q3], period="Q3/2026")
+    record(now - timedelta(weeks=3), [expired])                     # the link was fixed...
+    record(now - timedelta(days=10), [expired, unknown])
+    record(now - timedelta(days=2), [link, expired, unknown, overdue])  # ...and came back
+    record(now - timedelta(days=2), [rate_q4], period="Q4/2026")
+    record(now - timedelta(days=1), [link, expired, overdue])       # the unknown listing is gone
+
+    add_dossiers(store, "STP", now, 20, online=16, digitised=12)
+    add_dossiers(store, "XA_QP", now, 10, online=4, digitised=10)
+    rate_checks = select_checks(config, ["rate"])
+    for days_ago in (2, 1, 0):
+        at = now - timedelta(days=days_ago)
+        run_checks(config, store, rate_checks, units, current_period("quarter", at.date()), at)
+    ids = {f"{r['check']}:{r['unit']}:{r['subject']}": r["id"] for r in store.findings()}
+    store.close()
+    return History(province, now, ids)
+
+
+def start_server(province: Province, port: int, env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1") -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auditbot.cli", "serve", "--host", host, "--port", str(port),
+         "--config", str(province.rules)],
+        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited {process.returncode}: {process.stdout.read() if process.stdout else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=1):
+                return process
+        except urllib.error.HTTPError as answer:
+            answer.close()
+            return process  # it answers (a login may be required)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("serve did not answer within 30 s")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    return output
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[History, str]]:
+    province = Province(tmp_path_factory.mktemp("serve"))
+    history = seed_history(province)
+    port = free_port()
+    process = start_server(province, port)
+    yield history, f"http://127.0.0.1:{port}"
+    stop(process)
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def get_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return str(response.read().decode("utf-8"))
+
+
+def query(base: str, name: str, **params: str) -> list[dict[str, Any]]:
+    qs = urllib.parse.urlencode({**params, "_shape": "objects", "_size": "max"})
+    data = get_json(f"{base}/audit/{name}.json?{qs}")
+    return list(data["rows"])
+
+
+def test_tables_views_and_vietnamese_metadata(served: tuple[History, str]) -> None:
+    history, base = served
+    database = get_json(f"{base}/audit.json")
+    tables = {t["name"]: t for t in database["tables"]}
+    assert {"findings", "finding_events", "unit_figures", "units", "checks", "runs"} <= set(tables)
+    assert {v["name"] for v in database["views"]} >= {"findings_overview", "figures_history"}
+    assert tables["outbox"]["hidden"] and tables["locks"]["hidden"] and not tables["findings"]["hidden"]
+
+    metadata = get_json(f"{base}/-/metadata.json")
+    meta = metadata["databases"]["audit"]
+    assert metadata["title"] == "Kiểm soát thủ tục hành chính — lịch sử vi phạm"
+    assert meta["tables"]["findings_overview"]["title"] == "Tra cứu vi phạm"
+    assert set(meta["queries"]) == {"open_by_unit", "new_this_week", "resolved_this_week", "open_longest",
+                                    "unit_rates_history", "repeated_violations"}
+
+    # findings name their unit and check: Datasette shows the labels
+    rows = get_json(f"{base}/audit/findings.json?_shape=objects&_labels=on&unit=STP&check_id=link.missing")["rows"]
+    assert rows[0]["unit"] == {"value": "STP", "label": "Sở Tư pháp"}
+    assert rows[0]["check_id"] == {"value": "link.missing", "label": "Thủ tục niêm yết không có liên kết đến Cổng DVCQG"}
+
+    # the overview view's facets come from the metadata: unit, kind, family, check, status
+    overview = get_json(f"{base}/audit/findings_overview.json?_shape=objects")
+    facets = overview["facet_results"]
+    assert set(facets) == {"Trạng thái", "Loại đơn vị", "Nhóm", "Loại vi phạm", "Đơn vị"}
+    status_counts = {item["value"]: item["count"] for item in facets["Trạng thái"]["results"]}
+    assert status_counts == {"Đang mở": 6, "Đã khắc phục": 1}
+    kinds = {item["value"]: item["count"] for item in facets["Loại đơn vị"]["results"]}
+    assert kinds == {"Sở, ban, ngành": 5, "Xã, phường, thị trấn": 2}
+
+
+def test_every_canned_query_returns_the_expected_rows(served: tuple[History, str]) -> None:
+    history, base = served
+    ids = history.ids
+
+    by_unit = {r["Mã đơn vị"]: r for r in query(base, "open_by_unit")}
+    assert set(by_unit) == {"STP", "SXD", "XA_QP"}
+    stp = by_unit["STP"]
+    assert (stp["Vi phạm đang mở"], stp["Liên kết"], stp["Hồ sơ"], stp["Chỉ tiêu"]) == (3, 1, 1, 1)
+    assert stp["Mới trong 7 ngày"] == 2       # the overdue dossier and the digitisation rate; the link came back
+    assert by_unit["SXD"]["Vi phạm đang mở"] == 1 and by_unit["SXD"]["Niêm yết"] == 1
+    assert by_unit["XA_QP"]["Chỉ tiêu"] == 2
+    assert by_unit["XA_QP"]["Đơn vị"] == "Xã Quảng Phú" and by_unit["XA_QP"]["Loại đơn vị"] == "Xã, phường, thị trấn"
+
+    new = {r["Mã vi phạm"] for r in query(base, "new_this_week")}
+    assert new == {ids["dossier.overdue:STP:HS-2"], ids["rate.online:XA_QP:Q4/2026"],
+                   ids[f"rate.digitisation:STP:{current_period('quarter', history.now.date()).label}"]}
+
+    fixed = query(base, "resolved_this_week")
+    assert [r["Mã vi phạm"] for r in fixed] == [ids["listing.unknown:SXD:la"]]
+    assert fixed[0]["Số ngày tồn tại"] == 9
+
+    longest = query(base, "open_longest")
+    assert [r["Mã vi phạm"] for r in longest[:3]] == sorted(
+        [ids["link.missing:STP:1.000894"], ids["listing.expired:SXD:1.009999"], ids["rate.online:XA_QP:Q3/2026"]],
+        key=lambda i: ({ids["link.missing:STP:1.000894"]: "Sở Tư pháp", ids["listing.expired:SXD:1.009999"]: "Sở Xây dựng",
+                        ids["rate.online:XA_QP:Q3/2026"]: "Xã Quảng Phú"}[i], i))
+    assert all(34 <= r["Số ngày tồn tại"] <= 35 for r in longest[:3]) and len(longest) == 6
+
+    days = query(base, "unit_rates_history", unit="STP")
+    assert [r["Ngày"] for r in days] == [(history.now - timedelta(days=d)).date().isoformat() for d in (2, 1, 0)]
+    today = days[-1]
+    assert (today["Hồ sơ tiếp nhận"], today["Tỷ lệ trực tuyến"], today["Tỷ lệ số hóa"]) == (20, 80.0, 60.0)
+    assert (today["Ngưỡng số hóa"], today["Ngưỡng trực tuyến"], today["Ngưỡng thanh toán"]) == (90, 70, 30)
+    assert (today["Số hóa"], today["Trực tuyến"]) == ("Không đạt", "Đạt")
+    xa = query(base, "unit_rates_history", unit="XA_QP")[-1]
+    assert (xa["Tỷ lệ trực tuyến"], xa["Ngưỡng trực tuyến"], xa["Trực tuyến"]) == (40.0, 50, "Không đạt")
+    everyone = query(base, "unit_rates_history", unit="")
+    assert len(everyone) == 9 and {r["Mã đơn vị"] for r in everyone} == {"STP", "SXD", "XA_QP"}
+
+    repeated = {(r["Mã đơn vị"], r["Mã kiểm tra"]): r for r in query(base, "repeated_violations")}
+    assert set(repeated) == {("STP", "link.missing"), ("XA_QP", "rate.online")}
+    assert repeated[("STP", "link.missing")]["Số lần tái phát"] == 1
+    assert repeated[("XA_QP", "rate.online")]["Số kỳ không đạt"] == 2
+
+
+def test_pages_read_in_vietnamese_and_escape_scraped_text(served: tuple[History, str]) -> None:
+    history, base = served
+    page = get_text(f"{base}/audit/findings_overview?" + urllib.parse.urlencode({"Mã kiểm tra": "dossier.overdue"}))
+    assert "Tra cứu vi phạm" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    first_seen = (history.now - timedelta(days=2)).strftime("%d/%m/%Y %H:%M")
+    assert first_seen in page                                   # ISO timestamps shown as dd/mm/yyyy hh:mm
+    figures = get_text(f"{base}/audit/figures_history?" + urllib.parse.urlencode({"Mã đơn vị": "STP"}))
+    assert "80,00%" in figures and "60,00%" in figures and "90,00%" in figures
+
+
+def test_cells_format_numbers_rates_and_dates() -> None:
+    assert cell_text(1234567, "received") == "1.234.567"
+    assert cell_text(99.65, "Tỷ lệ số hóa") == "99,65%" and cell_text(90, "digitisation_min") == "90,00%"
+    assert cell_text(123456, "id") is None and cell_text(5000, "Mã vi phạm") is None
+    assert cell_text("2026-11-23 08:05:00", "first_seen") == "23/11/2026 08:05"
+    assert cell_text("2026-11-23", "day") == "23/11/2026"
+    assert cell_text("Q4/2026", "period") is None and cell_text(True, "ok") is None
+
+
+def test_the_dashboard_draws_its_charts(served: tuple[History, str], tmp_path: Path) -> None:
+    _, base = served
+    url = f"{base}/-/dashboards/tong-quan"
+    dom = dump_dom(url, wait_ms=8000)
+    assert "Tổng quan kiểm soát TTHC" in dom
+    assert dom.count('role="graphics-document"') >= 3           # the weekly, rates and units charts, drawn by Vega
+    assert dom.count("<path") > 10 and "Tuần bắt đầu ngày" in dom and "Xã Quảng Phú" in dom
+    png = screenshot(url, tmp_path / "dashboard.png", width=1300, height=1800, wait_ms=8000)
+    inked, colours = ink(png)
+    assert inked > 0.05 and colours > 50, (inked, colours)
+
+
+def test_a_non_loopback_address_needs_a_password(province: Province) -> None:
+    port = free_port()
+    done = subprocess.run([sys.executable, "-m", "auditbot.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+                           "--config", str(province.rules)], capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k != "AUDITBOT_SERVE_PASSWORD_HASH"})
+    assert done.returncode == 2 and "refusing to serve on 0.0.0.0" in done.stderr
+    assert "Traceback" not in done.stderr
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+    config = load_config(province.rules)
+    os.environ["AUDITBOT_SERVE_PASSWORD_HASH"] = "not-a-hash"
+    try:
+        with pytest.raises(Exception, match="is not a password hash"):
+            plan(config, "0.0.0.0", port)
+    finally:
+        del os.environ["AUDITBOT_SERVE_PASSWORD_HASH"]
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.5") and not is_loopback("server.local")
+
+
+def test_with_a_password_every_page_needs_the_login(province: Province) -> None:
+    hashed = subprocess.run([sys.executable, "-m", "auditbot.cli", "password-hash"], input="mật-khẩu-1\n",
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert hashed.startswith("pbkdf2_sha256$") and "mật-khẩu-1" not in hashed
+    port = free_port()
+    process = start_server(province, port, env={"AUDITBOT_SERVE_PASSWORD_HASH": hashed})
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/audit/findings.json", timeout=10)
+        assert refused.value.code == 403
+        refused.value.close()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
+        def log_in(password: str) -> str:
+            with opener.open(f"http://127.0.0.1:{port}/-/login", timeout=30) as page:
+                form = page.read().decode()
+            token = re.search(r'name="csrftoken" value="([^"]+)"', form)
+            assert token, "the login form carries a CSRF token"
+            data = urllib.parse.urlencode({"username": "trungtam", "password": password, "csrftoken": token[1]})
+            with opener.open(f"http://127.0.0.1:{port}/-/login", data=data.encode(), timeout=30) as answer:
+                return str(answer.read().decode())
+
+        assert "Invalid username or password" in log_in("sai")
+        log_in("mật-khẩu-1")
+        with opener.open(f"http://127.0.0.1:{port}/audit/units.json?_shape=objects", timeout=10) as answer:
+            rows = json.loads(answer.read())
+        assert {"STP", "SXD", "XA_QP"} <= {r["code"] for r in rows["rows"]}
+    finally:
+        output = stop(process)
+    assert hashed not in output and "mật-khẩu-1" not in output
+
+
+def test_findings_of_an_older_database_gain_their_keys(tmp_path: Path, province: Province) -> None:
+    """A database made before findings referenced units and checks keeps its rows and gains the keys."""
+    with sqlite3.connect(province.db_path) as conn:
+        conn.execute("CREATE TABLE findings (id TEXT PRIMARY KEY, check_id TEXT NOT NULL, unit TEXT NOT NULL,"
+                     " subject TEXT NOT NULL, title TEXT NOT NULL, severity TEXT NOT NULL, status TEXT NOT NULL,"
+                     " period TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, resolved_at TEXT,"
+                     " details TEXT, muted_reason TEXT, muted_until TEXT, muted_at TEXT, last_run INTEGER)")
+        conn.execute("INSERT INTO findings (id, check_id, unit, subject, title, severity, status, first_seen,"
+                     " last_seen) VALUES ('abc', 'link.missing', 'STP', 's', 't', 'medium', 'open', '2026-01-01',"
+                     " '2026-01-01')")
+    with Store.open(load_config(province.rules)) as store:
+        keys = {(fk.column, fk.other_table) for fk in store.db.table("findings").foreign_keys}
+        assert keys == {("unit", "units"), ("check_id", "checks")}
+        assert [r["id"] for r in store.findings()] == ["abc"]
