@@ -85,7 +85,8 @@ def import_new_dossiers(config: Config) -> ImportOutcome:
         seen = {row[0] for row in store.db.conn.execute("SELECT sha256 FROM imports WHERE kind = 'dossiers'")}
     finally:
         store.close()
-    fresh = [path for path in expand_sources(config.dossier_sources) if file_digest(path) not in seen]
+    fresh = [path for path in expand_sources(config.dossier_sources)  # too big: reported, never hashed
+             if path.stat().st_size > config.max_file_mb * (1 << 20) or file_digest(path) not in seen]
     return import_dossier_files(config, fresh) if fresh else ImportOutcome([], [])
 
 
@@ -222,8 +223,10 @@ def status(config: Config) -> dict[str, Any]:
         interrupted = list(store.db.query(
             "SELECT id, command, started_at, finished_at, error FROM runs WHERE status = 'interrupted'"
             " ORDER BY id DESC LIMIT 5"))
+        unconfirmed = list(store.db.query(
+            "SELECT id, week, recipient, subject, last_error FROM outbox WHERE status = 'unconfirmed' ORDER BY id"))
     alive = bool(daemon and daemon["pid"] and not daemon["stopped_at"] and pid_alive(daemon["pid"]))
     beat = datetime.fromisoformat(daemon["heartbeat_at"]) if daemon and daemon["heartbeat_at"] else None
     return {"daemon": {**(daemon or {}), "running": alive,
                        "heartbeat_seconds_ago": round((now - beat).total_seconds()) if beat else None},
-            "jobs": jobs, "interrupted_runs": interrupted}
+            "jobs": jobs, "interrupted_runs": interrupted, "unconfirmed_letters": unconfirmed}

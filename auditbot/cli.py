@@ -356,6 +356,9 @@ def status(output_format: str, config_file: str | None) -> None:
     for run_row in state["interrupted_runs"]:
         click.echo(f"interrupted: run {run_row['id']} {run_row['command']} started {run_row['started_at']}"
                    f" ({run_row['error']})")
+    for letter in state["unconfirmed_letters"]:
+        click.echo(f"unconfirmed letter: outbox {letter['id']} ({letter['week']}) to {letter['recipient']}: the"
+                   " process died while sending it; check the recipient's mailbox (it is not resent)")
 
 
 @cli.command()

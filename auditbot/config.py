@@ -140,6 +140,7 @@ class Config:
     kind_thresholds: dict[str, Thresholds]
     catalogue: Path | None
     dossier_sources: tuple[Path, ...]
+    max_file_mb: float          # a bigger export is refused before a byte is read (a runaway or wrong file)
     dossiers: DossierSettings
     catalogue_settings: CatalogueSettings
     listings: ListingSettings
@@ -270,6 +271,9 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     sources = reader.table(raw, "", "sources")
     catalogue = reader.take(sources, "sources", "catalogue", str)
     dossier_sources = reader.strings(sources, "sources", "dossiers")
+    max_file_mb = reader.take(sources, "sources", "max_file_mb", (int, float), 512)
+    if max_file_mb <= 0:
+        reader.problem("sources.max_file_mb", "must be > 0")
     reader.leftovers(sources, "sources")
 
     dossiers = _read_dossier_settings(reader.table(raw, "", "dossiers"), reader)
@@ -322,7 +326,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         path=path, province=province_name, timezone=timezone, database=db_path, units=tuple(units),
         thresholds=Thresholds(**thresholds), kind_thresholds={k: Thresholds(**v) for k, v in kind_thresholds.items()},
         catalogue=base / catalogue if catalogue else None,
-        dossier_sources=tuple(base / item for item in dossier_sources),
+        dossier_sources=tuple(base / item for item in dossier_sources), max_file_mb=max_file_mb,
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait,

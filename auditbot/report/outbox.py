@@ -3,8 +3,10 @@
 One row per (report week, report, recipient). Queuing the same week again refreshes letters not yet
 sent and never touches sent ones, so re-running the weekly job sends nothing twice. Delivery uses one
 SMTP connection per batch; a failed letter waits `retry_minutes`, doubling, and stays visible with its
-error. A letter is marked "sending" before it goes out: if the process dies right then, it is sent
-again next time (at least once, never silently lost) with the same Message-ID.
+error. A letter is marked "sending" before it goes out and "sent" as soon as the server accepts it. A
+letter still "sending" when the next delivery starts (deliveries hold the writer lock, so its process
+died mid-send) may or may not have reached the server: it becomes "unconfirmed" and is never sent
+again by itself, so nobody gets a letter twice; `auditbot status` lists it for a person to check.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .compose import Letter
 
 log = logging.getLogger(__name__)
 MAX_WAIT = timedelta(hours=24)
-UNSENT = ("pending", "failed", "sending")
+UNSENT = ("pending", "failed")
 
 
 @dataclass
@@ -52,6 +54,10 @@ def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None
 
 def deliver(config: Config, store: Store, now: datetime, reports: list[str] | None = None) -> Delivery:
     """Send every unsent letter that is due (of these reports, if given) over one connection."""
+    with store.transaction():
+        store.db.conn.execute(
+            "UPDATE outbox SET status = 'unconfirmed', last_error = ? WHERE status = 'sending'",
+            ["the sending process stopped mid-send: the server may have it; not resent automatically"])
     sql = f"SELECT * FROM outbox WHERE status IN ({','.join('?' * len(UNSENT))})"
     params: list[Any] = list(UNSENT)
     if reports is not None:

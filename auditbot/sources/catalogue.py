@@ -13,7 +13,7 @@ from ..config import Config
 from ..errors import InputError
 from ..store import Store, timestamp
 from ..text import fold, nfc
-from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections
+from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections, within_limit
 from .tables import AliasTable, Cell, locate_header, read_rows
 from .values import ValueMap, parse_when
 
@@ -127,7 +127,7 @@ def import_catalogue(config: Config, store: Store, path: Path, now: datetime) ->
     """One catalogue file in one transaction; rows are upserted by national procedure code."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    sha256 = file_digest(path)
+    sha256 = file_digest(within_limit(path, config.max_file_mb))
     aliases = AliasTable(FIELDS, config.catalogue_settings.columns)
     header, rows = locate_header(read_rows(path), aliases, REQUIRED, path)
     positions = [header.columns.get(name, -1) for name in FIELD_NAMES]

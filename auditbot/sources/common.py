@@ -61,6 +61,18 @@ def cell_text(value: Cell) -> str:
     return str(value).strip()
 
 
+def within_limit(path: Path, limit_mb: float) -> Path:
+    """The file, if it exists and is no bigger than the limit; else a clear InputError (nothing read)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if size > limit_mb * (1 << 20):
+        raise InputError(f"{path}: {size / (1 << 20):,.0f} MB is more than [sources] max_file_mb = {limit_mb:g} MB;"
+                         " not read (split the export, or raise the limit)")
+    return path
+
+
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     try:

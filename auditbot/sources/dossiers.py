@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..store import Store, timestamp
 from ..text import fold, nfc
 from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, REQUIRED, STATUS_VALUES)
-from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections
+from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections, within_limit
 from .tables import AliasTable, Cell, locate_header, read_rows
 from .values import ValueMap, parse_amount, parse_when
 
@@ -261,7 +261,7 @@ def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> 
     """Import one export file in one transaction: all of it (rows stored or rejected) or nothing."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    sha256 = file_digest(path)
+    sha256 = file_digest(within_limit(path, config.max_file_mb))
     rows, labels = _open_rows(path, config)  # fails fast on a file with no usable header
     summary = ImportSummary(file=str(path))
     conn = store.db.conn

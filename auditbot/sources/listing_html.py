@@ -105,6 +105,14 @@ def extract_items(tree: Element, page_url: str, portal_hosts: tuple[str, ...],
     return items
 
 
+def _host_and_port(url: str) -> tuple[str | None, int | None]:
+    try:
+        parts = urlparse(url)
+        return parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None, None
+
+
 def next_page(tree: Element, page_url: str, seen: set[str]) -> str | None:
     """rel=next, "Trang sau", "»", or the link to page N+1; never another host, never a page in `seen`."""
     anchors = [a for a in tree.iter("a") if a.get("href")]
@@ -115,6 +123,6 @@ def next_page(tree: Element, page_url: str, seen: set[str]) -> str | None:
     candidates += [a for a in anchors if wanted.search(a.get("href", ""))]
     for anchor in candidates:
         url = urljoin(page_url, anchor.get("href", "").strip()).split("#")[0]
-        if urlparse(url).hostname == urlparse(page_url).hostname and url not in seen:
+        if _host_and_port(url) == _host_and_port(page_url) and url not in seen:
             return url
     return None

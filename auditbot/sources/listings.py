@@ -21,6 +21,7 @@ from ..config import Config, Unit
 from ..store import Store, timestamp
 from ..text import fold
 from .listing_html import ListedItem, PageError, extract_items, next_page, parse_html
+from .origins import OffLimits, Origins
 
 MAX_BODY = 5 << 20  # a listing page larger than this is cut: no real listing needs more
 
@@ -70,11 +71,16 @@ def user_agent(config: Config) -> str:
 
 
 def make_client(config: Config, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """Listing requests: identifiable, bounded, redirect-following."""
+    """Listing requests: identifiable, bounded, redirect-following, only ever to the listing sites' own hosts."""
+    origins = Origins.of(url for unit in config.units for url in unit.listing_urls)
+
+    def guard(request: httpx.Request) -> None:  # runs before every request, each redirect included
+        origins.check(str(request.url))
+
     return httpx.Client(
         headers={"User-Agent": user_agent(config), "Accept": "text/html,application/xhtml+xml"},
         timeout=httpx.Timeout(config.listings.timeout_seconds), follow_redirects=True, max_redirects=5,
-        transport=transport)
+        transport=transport, event_hooks={"request": [guard]})
 
 
 class PoliteFetcher:
@@ -144,7 +150,7 @@ def read_site(fetcher: PoliteFetcher, config: Config, unit: Unit, url: str,
             page = record.next_url
         if page and page not in seen:  # a half-read listing would make every unread procedure "missing"
             raise SiteError(f"more than {config.listings.max_pages} pages (max_pages): stopped before {page}")
-    except (SiteError, PageError) as exc:
+    except (SiteError, PageError, OffLimits) as exc:
         result.error = str(exc)
     except httpx.TimeoutException:
         result.error = f"timed out after {config.listings.timeout_seconds:g} s: {page}"

@@ -27,6 +27,7 @@ from ..config import Config, PortalSettings
 from ..portal_urls import PortalUrls
 from ..store import Store, timestamp
 from .listings import user_agent
+from .origins import Origins
 
 MAX_REDIRECTS = 5
 SLOW_DOWN = {403, 429}
@@ -115,6 +116,7 @@ class LinkChecker:
         self.settings, self.client = settings, client
         self.gates: dict[str, HostGate] = {}
         self.breaker = Breaker(settings.breaker_window, settings.breaker_failure_rate)
+        self.origins = Origins.of(hosts=settings.hosts)
 
     def gate(self, url: str) -> HostGate:
         host = urlsplit(url).hostname or ""
@@ -144,6 +146,8 @@ class LinkChecker:
     async def _follow(self, url: str) -> LinkResult:
         seen, current = {url}, url
         for _ in range(MAX_REDIRECTS + 1):
+            if not self.origins.allows(current):  # off the portal (another host, port or scheme): never asked
+                return LinkResult(url, "broken", "off_portal", None, current)
             result, location = await self._fetch(current)
             if location is None:
                 if result.outcome == "ok" and current != url and urlsplit(current).path in self.settings.home_paths:
