@@ -33,7 +33,9 @@ from auditbot.config import load_config
 from auditbot.errors import ConfigError, UserError
 from auditbot.samplegen import FLAT, TITLE_ROWS, make_dossiers, windows_1258_form, write_csv, write_xlsx
 from auditbot.sources.listing_html import PageError, extract_items, parse_html
+from auditbot.localsites import LoopbackTransport
 from auditbot.sources.origins import Origins
+from auditbot.sources.portal import check_urls
 
 from conftest import RULES, Province, province_today
 from test_report import email_rules, free_port
@@ -367,7 +369,7 @@ def test_kill_9_during_a_send_batch_never_sends_a_letter_twice(tmp_path: Path) -
 class Recorder(ThreadingHTTPServer):
     def __init__(self, routes: dict[str, tuple[int, dict[str, str], str]]) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
-        self.routes, self.seen = routes, []  # type: ignore[var-annotated]
+        self.routes, self.seen, self.hosts = routes, [], []  # type: ignore[var-annotated]
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -377,6 +379,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.seen.append(self.path)
+        self.server.hosts.append(self.headers.get("Host") or "")
         status, headers, body = self.server.routes.get(self.path.split("?")[0], (404, {}, "không có"))
         self.send_response(status)
         for name, value in headers.items():
@@ -437,3 +440,26 @@ def test_only_the_portals_own_hosts_and_ports_are_allowed() -> None:
     sites = Origins.of(urls=["http://stp.example.gov.vn/tthc", "http://127.0.0.1:8123/x"])
     assert sites.allows("https://www.stp.example.gov.vn/tthc?page=2") and sites.allows("http://127.0.0.1:8123/y")
     assert not sites.allows("http://127.0.0.1:8124/y") and not sites.allows("http://sxd.example.gov.vn/")
+
+
+def test_the_link_checker_asks_the_portal_only(tmp_path: Path) -> None:
+    """A portal redirect to another host, or a posted link on another port, is judged without a request."""
+    portal = Recorder({"/": (200, {}, "Cổng DVCQG"),
+                       "/thu-tuc-hanh-chinh/1.000001": (302, {"Location": "https://trap.example.gov.vn/steal"}, ""),
+                       "/thu-tuc-hanh-chinh/1.000003": (200, {}, "<div>Đăng ký kết hôn</div>")})
+    try:
+        config = load_config(Province(tmp_path).rules)
+        transport = LoopbackTransport(portal.port, ("dichvucong.gov.vn", "example.gov.vn"))
+        urls = ["https://dichvucong.gov.vn/thu-tuc-hanh-chinh/1.000001",
+                "https://dichvucong.gov.vn:8443/thu-tuc-hanh-chinh/1.000002",
+                "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/1.000003"]
+        results, tripped = asyncio.run(check_urls(config, urls, transport))
+        assert tripped is None
+        verdicts = {r.url.rsplit("/", 1)[1]: (r.outcome, r.reason) for r in results}
+        assert verdicts == {"1.000001": ("broken", "off_portal"), "1.000002": ("broken", "off_portal"),
+                            "1.000003": ("ok", None)}
+        assert set(portal.hosts) == {"dichvucong.gov.vn"}, portal.hosts  # never trap.example.gov.vn, never :8443
+        assert sorted(portal.seen) == ["/", "/thu-tuc-hanh-chinh/1.000001", "/thu-tuc-hanh-chinh/1.000003"]
+    finally:
+        portal.shutdown()
+        portal.server_close()

@@ -61,10 +61,11 @@ def _links(node: Element, base: str) -> list[str]:
     found = []
     for anchor in node.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if ABSOLUTE.match(href):
-            found.append(href)
-        elif href and not href.lower().startswith(("javascript:", "mailto:", "tel:", "#")):
-            found.append(urljoin(base, href))
+        if not href or href.startswith("#"):
+            continue
+        url = href if ABSOLUTE.match(href) else urljoin(base, href)
+        if url.lower().startswith(("http://", "https://")):  # javascript:, mailto:, file: lead nowhere we check
+            found.append(url)
     return list(dict.fromkeys(found))
 
 
