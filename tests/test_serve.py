@@ -278,7 +278,7 @@ def test_a_non_loopback_address_needs_a_password(province: Province) -> None:
     os.environ["AUDITBOT_SERVE_PASSWORD_HASH"] = "not-a-hash"
     try:
         with pytest.raises(Exception, match="is not a password hash"):
-            plan(config, "0.0.0.0", port)
+            plan(config, "0.0.0.0")
     finally:
         del os.environ["AUDITBOT_SERVE_PASSWORD_HASH"]
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")

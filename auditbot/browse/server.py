@@ -36,9 +36,6 @@ SETTINGS = {
 class Plan:
     """What will be served, decided before anything listens."""
 
-    host: str
-    port: int
-    database: str
     metadata: dict[str, Any]
     password: bool
 
@@ -62,7 +59,7 @@ def password_hash(config: Config) -> str | None:
     return value
 
 
-def plan(config: Config, host: str, port: int) -> Plan:
+def plan(config: Config, host: str) -> Plan:
     """Refuse a non-loopback address without a password; with one, every page needs the login."""
     hashed = password_hash(config)
     if not is_loopback(host) and hashed is None:
@@ -74,7 +71,7 @@ def plan(config: Config, host: str, port: int) -> Plan:
     database = config.database.stem
     metadata = build_metadata(template, database, config.serve.user if hashed else None,
                               config.serve.password_hash_env if hashed else None)
-    return Plan(host, port, database, metadata, password=hashed is not None)
+    return Plan(metadata, password=hashed is not None)
 
 
 def prepare_database(config: Config) -> None:
@@ -90,7 +87,7 @@ def prepare_database(config: Config) -> None:
 
 
 def serve(config: Config, host: str, port: int) -> None:
-    chosen = plan(config, host, port)
+    chosen = plan(config, host)
     prepare_database(config)
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
