@@ -22,7 +22,7 @@ from .report.digest import Reader, UnitDigest
 from .report.layout import load_layout
 from .report.outbox import Delivery, deliver, queue, write_eml
 from .sources.catalogue import CatalogueSummary, import_catalogue
-from .sources.common import file_digest
+from .sources.common import file_digest, within_limit
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .sources.listings import fetch_listings
 from .sources.portal import check_links
@@ -85,8 +85,14 @@ def import_new_dossiers(config: Config) -> ImportOutcome:
         seen = {row[0] for row in store.db.conn.execute("SELECT sha256 FROM imports WHERE kind = 'dossiers'")}
     finally:
         store.close()
-    fresh = [path for path in expand_sources(config.dossier_sources)  # too big: reported, never hashed
-             if path.stat().st_size > config.max_file_mb * (1 << 20) or file_digest(path) not in seen]
+
+    def unseen(path: Path) -> bool:  # a file too big or unreadable is left to the import to report
+        try:
+            return file_digest(within_limit(path, config.max_file_mb)) not in seen
+        except InputError:
+            return True
+
+    fresh = [path for path in expand_sources(config.dossier_sources) if unseen(path)]
     return import_dossier_files(config, fresh) if fresh else ImportOutcome([], [])
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
-import email
-import email.policy
 import io
 import json
 import os
@@ -37,7 +35,7 @@ from auditbot.sources.origins import Origins
 from auditbot.sources.portal import check_urls
 
 from conftest import RULES, Province, province_today
-from test_report import email_rules, free_port
+from test_report import Sink, email_rules, free_port
 
 UNIT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "UBND xã Quảng Phú"]
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))  # `AUDITBOT_FUZZ_CASES=2000 make test` digs deeper
@@ -253,7 +251,8 @@ def test_planted_personal_data_reaches_no_table_log_email_or_attachment(tmp_path
         texts = {"logs": logs}
         for path in [province.db_path, *province.root.glob("audit.db-*")]:
             texts[path.name] = path.read_bytes().decode("utf-8", errors="ignore")
-        for rcpt, message in sink.received:
+        for rcpts, message in sink.received:
+            rcpt = ", ".join(rcpts)
             for part in message.walk():
                 payload = part.get_payload(decode=True)
                 if not payload:
@@ -272,20 +271,6 @@ def test_planted_personal_data_reaches_no_table_log_email_or_attachment(tmp_path
                 assert secret not in text, f"{secret!r} found in {where}"
     finally:
         controller.stop()
-
-
-class Sink:
-    """aiosmtpd handler keeping what it accepts; `delay` seconds before each answer (a slow server)."""
-
-    def __init__(self, delay: float = 0) -> None:
-        self.delay = delay
-        self.received: list[tuple[str, email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.sleep(self.delay)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.extend((rcpt, message) for rcpt in envelope.rcpt_tos)  # type: ignore[misc]
-        return "250 OK"
 
 
 # --- faults --------------------------------------------------------------------------------------
@@ -350,7 +335,7 @@ def test_kill_9_during_a_send_batch_never_sends_a_letter_twice(tmp_path: Path) -
         assert again.returncode == 0, again.stdout + again.stderr
         third = cli(province, "report", "--send")
         assert third.returncode == 0
-        recipients = [rcpt for rcpt, _ in sink.received]
+        recipients = [rcpt for rcpts, _ in sink.received for rcpt in rcpts]
         twice = {r for r in recipients if recipients.count(r) > 1}
         assert not twice, f"sent twice: {twice}"
         with sqlite3.connect(province.db_path) as conn:

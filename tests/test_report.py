@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import io
@@ -33,13 +34,15 @@ PASSWORD = "mat-khau-thu-9f3c"
 
 
 class Sink:
-    """An aiosmtpd handler that keeps every message it accepts."""
+    """An aiosmtpd handler that keeps every message it accepts, `delay` seconds after receiving it."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.logins: list[tuple[bytes, bytes]] = []
+        self.delay = delay
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.received.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
         return "250 OK"

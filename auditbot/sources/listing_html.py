@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin
 
 from bs4.dammit import UnicodeDammit
 from lxml import etree
@@ -17,6 +17,7 @@ from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
 from ..text import fold, nfc
+from .origins import site
 
 CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?")
 NEXT_TEXTS = {"trang sau", "sau", "tiếp", "tiep", "»", "›", ">", ">>", "next"}
@@ -106,14 +107,6 @@ def extract_items(tree: Element, page_url: str, portal_hosts: tuple[str, ...],
     return items
 
 
-def _host_and_port(url: str) -> tuple[str | None, int | None]:
-    try:
-        parts = urlparse(url)
-        return parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        return None, None
-
-
 def next_page(tree: Element, page_url: str, seen: set[str]) -> str | None:
     """rel=next, "Trang sau", "»", or the link to page N+1; never another host, never a page in `seen`."""
     anchors = [a for a in tree.iter("a") if a.get("href")]
@@ -124,6 +117,6 @@ def next_page(tree: Element, page_url: str, seen: set[str]) -> str | None:
     candidates += [a for a in anchors if wanted.search(a.get("href", ""))]
     for anchor in candidates:
         url = urljoin(page_url, anchor.get("href", "").strip()).split("#")[0]
-        if _host_and_port(url) == _host_and_port(page_url) and url not in seen:
+        if site(url) is not None and site(url) == site(page_url) and url not in seen:
             return url
     return None

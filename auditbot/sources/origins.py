@@ -29,6 +29,12 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower().rstrip("."), port or DEFAULT_PORTS[scheme]
 
 
+def site(url: str) -> tuple[str, int] | None:
+    """(host, port) of a web URL; None for anything else."""
+    origin = _origin(url)
+    return None if origin is None else origin[1:]
+
+
 @dataclass(frozen=True)
 class Origins:
     allowed: frozenset[tuple[str, int]]  # (host, port)
@@ -51,8 +57,7 @@ class Origins:
         return cls(frozenset(allowed))
 
     def allows(self, url: str) -> bool:
-        origin = _origin(url)
-        return origin is not None and (origin[1], origin[2]) in self.allowed
+        return site(url) in self.allowed
 
     def check(self, url: str) -> None:
         if not self.allows(url):
