@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from .clock import local_now
 from .config import Config, load_config
+from .diagnosis import diagnose_listing
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .localsites import LoopbackTransport
@@ -24,7 +25,7 @@ from .report.outbox import Delivery, deliver, queue, write_eml
 from .sources.catalogue import CatalogueSummary, import_catalogue
 from .sources.common import file_digest, within_limit
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
-from .sources.listings import fetch_listings
+from .sources.listings import accept_reading, fetch_listings
 from .sources.portal import check_links
 from .store import Store, pid_alive, unit_label
 
@@ -75,6 +76,19 @@ def gather_links(config: Config, transport: LoopbackTransport | None = None) -> 
     """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
     codes = [u.code for u in config.units]
     _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
+
+
+def listing_reading(config: Config, unit: str, url: str | None, selector: str | None,
+                    transport: LoopbackTransport | None = None) -> list[dict[str, Any]]:
+    """`auditbot listings UNIT`: what the unit's pages give now and how it matched; nothing is stored."""
+    with Store.open(config) as store:
+        return diagnose_listing(config, store, select_units(config, [unit], False)[0], url, selector, transport)
+
+
+def accept_listing(config: Config, unit: str) -> list[dict[str, Any]]:
+    """`auditbot listings accept UNIT`: the unit's latest reading becomes the baseline a collapse is judged by."""
+    code = select_units(config, [unit], False)[0]
+    return _locked(config, f"listings accept {code}", lambda store: accept_reading(store, code, local_now(config)))
 
 
 def import_new_dossiers(config: Config) -> ImportOutcome:

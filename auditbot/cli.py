@@ -34,6 +34,18 @@ class Cli(click.Group):
             ctx.exit(exc.exit_code)
 
 
+class DefaultCommandGroup(click.Group):
+    """A group whose first word may be an argument of its default command: `listings STP` runs
+    `listings show STP`, while `listings accept STP` runs `accept`."""
+
+    default_command = "show"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
 def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                         help="rules.toml to use (default ./rules.toml, or $AUDITBOT_CONFIG).")(fn)
@@ -229,6 +241,88 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
 
 RATE_HEADERS = ["GROUP", "RECEIVED", "ONLINE %", "FINISHED", "ON TIME %", "DIGITISED %", "PAID ONLINE %",
                 "UNFINISHED", "OVERDUE %"]
+
+
+@cli.group(cls=DefaultCommandGroup)
+def listings() -> None:
+    """What a unit's listing pages give, and how each item matched the catalogue.
+
+    \b
+    Examples:
+        auditbot listings STP
+        auditbot listings STP --url https://stp.example.gov.vn/tthc --selector "div.tthc"
+        auditbot listings accept STP
+    """
+
+
+@listings.command(name="show")
+@click.argument("unit")
+@click.option("--url", default=None, help="Read this page instead of the unit's listing_urls.")
+@click.option("--selector", default=None, help="Try a CSS selector of one listed procedure (as listing_selector).")
+@format_option
+@config_option
+def listings_show(unit: str, url: str | None, selector: str | None, output_format: str,
+                  config_file: str | None) -> None:
+    """Read the unit's listing pages now (nothing is stored) and show every item, how it matched the
+    catalogue (by code, name, spelling or a former name; else the nearest candidates), and every row
+    passed over with the reason. Exit 0 when every page was read credibly, 1 when one was not.
+
+    \b
+    Examples:
+        auditbot listings XA_AN
+        auditbot listings SYT --selector "div.the-tthc" --format json
+    """
+    config = load(config_file)
+    sites = app.listing_reading(config, unit, url, selector)
+    if output_format == "json":
+        click.echo(json.dumps(sites, ensure_ascii=False, indent=2))
+    else:
+        rows = [{"url": site["url"], **item} for site in sites for item in site["items"]]
+        if output_format == "csv":
+            click.echo(render(rows, "csv", ["url", "page", "section", "name", "code", "match", "procedure",
+                                            "procedure_name", "links"]))
+        else:
+            for site in sites:
+                click.echo(listing_summary(site))
+                if site["items"]:
+                    click.echo(table(["#", "NAME", "CODE", "MATCH", "PROCEDURE"], [
+                        [str(n), item["name"], item["code"] or "", item["match"] or "none",
+                         item["procedure"] or ", ".join(c["code"] for c in item["nearest"])]
+                        for n, item in enumerate(site["items"], start=1)]))
+                if site["skipped"]:
+                    click.echo("\nrows passed over:")
+                    click.echo(table(["REASON", "TEXT"], [[row["reason"], row["text"]] for row in site["skipped"]]))
+                click.echo()
+    sys.exit(0 if all(site["credible"] for site in sites) else 1)
+
+
+def listing_summary(site: dict[str, Any]) -> str:
+    if site["credible"]:
+        return (f"{site['url']}: read as {site['layout']}, {site['pages']} page(s),"
+                f" {len(site['items'])} procedure(s)")
+    return f"{site['url']}: NOT EVIDENCE ({site['reason']}): {site['error']}"
+
+
+@listings.command(name="accept")
+@click.argument("unit")
+@config_option
+def listings_accept(unit: str, config_file: str | None) -> None:
+    """Confirm the unit's latest reading (e.g. after a site redesign reported as
+    "trang thay đổi cấu trúc"): its counts become the baseline the next readings are judged by.
+    Run `auditbot check UNIT` afterwards.
+
+    \b
+    Examples:
+        auditbot listings accept STP
+    """
+    config = load(config_file)
+    rows = app.accept_listing(config, unit)
+    if not rows:
+        raise UserError(f"unit {unit} has no reading yet: run `auditbot check {unit}` first")
+    for row in rows:
+        state = "accepted" if row["accepted"] else "not accepted (no listing was recognised)"
+        click.echo(f"{row['url']}: {row['items'] or 0} procedure(s): {state}")
+    sys.exit(0 if any(row["accepted"] for row in rows) else 1)
 
 
 @cli.command()

@@ -40,6 +40,7 @@ class Unit:
     head_emails: tuple[str, ...] = ()
     listing_urls: tuple[str, ...] = ()
     listing_selector: str = ""  # CSS selector of one listed procedure, for sites the default misreads
+    render: bool = False        # read the listing through headless Chromium (its rows are built by scripts)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class ListingSettings:
     delay_seconds: float = 1.0      # pause between two requests to the same host
     max_pages: int = 50             # pagination cap per listing URL
     concurrency: int = 8            # hosts read at the same time (each host still one request at a time)
+    max_page_mb: float = 5          # a page larger than this is cut, and a cut page is no evidence
+    collapse_ratio: float = 0.5     # a reading below this share of the last good one is not believed
+    render_seconds: float = 20      # the whole budget of one page read through Chromium
+    chromium: str = ""              # the browser for pages built by scripts; "" finds chromium on PATH
 
 
 @dataclass(frozen=True)
@@ -353,6 +358,8 @@ def _read_thresholds(table: dict[str, Any], reader: _Reader, path: str,
     return values
 
 
+SPREADSHEET_BOOLEANS = {"true": True, "yes": True, "có": True, "x": True, "1": True,
+                        "false": False, "no": False, "không": False, "0": False}
 UNIT_LIST_FIELDS = ("aliases", "emails", "head_emails", "listing_urls")
 
 
@@ -377,6 +384,9 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         kind = reader.take(table, path, "kind", str, "", required=True).strip()
         lists = {key: reader.strings(table, path, key) for key in UNIT_LIST_FIELDS}
         selector = reader.take(table, path, "listing_selector", str, "")
+        render = reader.take(table, path, "render", bool, False)
+        if selector and not _valid_selector(selector):
+            reader.problem(f"{path}.listing_selector", f"not a CSS selector: {selector!r}")
         reader.leftovers(table, path)
         if not lists["emails"]:
             reader.problem(f"{path}.emails", f"unit {code or name!r} has no email address")
@@ -389,10 +399,20 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         for url in lists["listing_urls"]:
             if not url.startswith(("http://", "https://")):
                 reader.problem(f"{path}.listing_urls", f"not an http(s) URL: {url!r}")
-        units.append(Unit(code=code, name=name, kind=kind, listing_selector=selector, **lists))
+        units.append(Unit(code=code, name=name, kind=kind, listing_selector=selector, render=render, **lists))
     if not units:
         reader.problem("units", "no units defined ([[units]] or units_file)")
     return units
+
+
+def _valid_selector(selector: str) -> bool:
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
+    try:
+        CSSSelector(selector)
+    except (SelectorError, ValueError):
+        return False
+    return True
 
 
 def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
@@ -413,6 +433,8 @@ def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, An
             value = (value or "").strip()
             if key in UNIT_LIST_FIELDS:
                 table[key] = [part.strip() for part in value.split(";") if part.strip()]
+            elif key == "render" and value:  # a spreadsheet writes yes/no as words; others stay a type error
+                table[key] = SPREADSHEET_BOOLEANS.get(value.casefold(), value)
             elif value:
                 table[key] = value
         entries.append((f"units_file:{path.name}:row {number}", table))
@@ -491,9 +513,15 @@ def _read_listings(table: dict[str, Any], reader: _Reader) -> ListingSettings:
         delay_seconds=reader.take(table, "listings", "delay_seconds", (int, float), defaults.delay_seconds),
         max_pages=reader.take(table, "listings", "max_pages", int, defaults.max_pages),
         concurrency=reader.take(table, "listings", "concurrency", int, defaults.concurrency),
+        max_page_mb=reader.take(table, "listings", "max_page_mb", (int, float), defaults.max_page_mb),
+        collapse_ratio=reader.take(table, "listings", "collapse_ratio", (int, float), defaults.collapse_ratio),
+        render_seconds=reader.take(table, "listings", "render_seconds", (int, float), defaults.render_seconds),
+        chromium=reader.take(table, "listings", "chromium", str, defaults.chromium),
     )
     if settings.timeout_seconds <= 0 or settings.delay_seconds < 0 or min(settings.max_pages, settings.concurrency) < 1:
         reader.problem("listings", "timeout_seconds must be > 0, delay_seconds ≥ 0, max_pages and concurrency ≥ 1")
+    if settings.max_page_mb <= 0 or settings.render_seconds <= 0 or not 0 <= settings.collapse_ratio <= 1:
+        reader.problem("listings", "max_page_mb and render_seconds must be > 0, collapse_ratio between 0 and 1")
     reader.leftovers(table, "listings")
     return settings
 

@@ -19,6 +19,7 @@ class Match:
     item: dict[str, Any]
     code: str | None
     candidates: tuple[str, ...]
+    via: str | None = None  # code | name | spelling | former_name
 
 
 def read_units(context: CheckContext) -> list[str]:
@@ -38,13 +39,15 @@ def catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
 def matches(context: CheckContext) -> dict[str, list[Match]]:
     """Each read unit's listed items matched to the catalogue, once per run."""
     if "listing_matches" not in context.memo:
-        index = Catalogue((code, row["name_key"]) for code, row in catalogue(context).items())
+        former = [(row["code"], row["name_key"]) for row in context.query(
+            "SELECT code, name_key FROM procedure_former_names")]
+        index = Catalogue(((code, row["name_key"]) for code, row in catalogue(context).items()), former)
         result: dict[str, list[Match]] = {}
         for unit in set(read_units(context)) & set(context.units):
             result[unit] = []
             for item in context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]):
                 identified = index.identify(item["code"], item["name_key"])
-                result[unit].append(Match(item, identified.code, identified.nearest))
+                result[unit].append(Match(item, identified.code, identified.nearest, identified.via))
         context.memo["listing_matches"] = result
     found: dict[str, list[Match]] = context.memo["listing_matches"]
     return found

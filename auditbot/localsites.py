@@ -50,7 +50,9 @@ class SiteFolderHandler(SimpleHTTPRequestHandler):
         return str(target)
 
     def guess_type(self, path: str | Any) -> str:
-        return "text/html"  # no charset: the page's own <meta charset> decides, as on real sites
+        suffix = Path(str(path)).suffix
+        # pages have no charset: the page's own <meta charset> decides, as on real sites
+        return {".js": "text/javascript", ".json": "application/json"}.get(suffix, "text/html")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

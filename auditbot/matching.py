@@ -21,6 +21,7 @@ MIN_SLIP_LENGTH = 4  # shorter words must match exactly (one letter turns "tư" 
 class Identified:
     code: str | None                      # the catalogue code, or None
     nearest: tuple[str, ...] = ()         # when None: the closest catalogue codes, for a person to judge
+    via: str | None = None                # how: code | name | spelling | former_name
 
 
 def _words(key: str) -> list[str]:
@@ -47,9 +48,12 @@ def same_name(listed: str, official: str) -> bool:
 
 
 class Catalogue:
-    """The catalogue's codes and folded names, indexed once per run."""
+    """The catalogue's codes and folded names (and the names procedures had before), indexed once per run."""
 
-    def __init__(self, procedures: Iterable[tuple[str, str]]) -> None:  # (code, folded name)
+    def __init__(self, procedures: Iterable[tuple[str, str]],
+                 former_names: Iterable[tuple[str, str]] = ()) -> None:  # (code, folded name)
+        former = list(former_names)
+        self.former = Catalogue(former) if former else None
         self.codes: set[str] = set()
         self.by_name: dict[str, list[str]] = {}
         self.by_length: dict[int, list[str]] = {}
@@ -61,15 +65,18 @@ class Catalogue:
 
     def identify(self, code: str | None, name_key: str) -> Identified:
         if code:
-            return Identified(code) if code in self.codes else Identified(None, self.nearest(name_key))
+            return Identified(code, via="code") if code in self.codes else Identified(None, self.nearest(name_key))
         exact = self.by_name.get(name_key, [])
         if len(exact) == 1:
-            return Identified(exact[0])
+            return Identified(exact[0], via="name")
         if not exact:
             slips = [key for key in self.by_length.get(len(_words(name_key)), []) if same_name(name_key, key)]
             exact = [code for key in slips for code in self.by_name[key]]
             if len(exact) == 1:
-                return Identified(exact[0])
+                return Identified(exact[0], via="spelling")
+            former = self.former.identify(None, name_key) if self.former and not exact else None
+            if former and former.code and former.code in self.codes:
+                return Identified(former.code, via="former_name")
         return Identified(None, tuple(exact) or self.nearest(name_key))
 
     def nearest(self, name_key: str, count: int = 3) -> tuple[str, ...]:

@@ -61,10 +61,17 @@ CREATE TABLE IF NOT EXISTS procedures (
   status TEXT NOT NULL, effective_from TEXT, effective_to TEXT, decision TEXT, abolished_by TEXT,
   portal_id TEXT, units TEXT NOT NULL, import_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS procedure_former_names (
+  code TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, replaced_at TEXT NOT NULL,
+  PRIMARY KEY (code, name_key)
+);
 CREATE TABLE IF NOT EXISTS listing_fetches (
   id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, unit TEXT NOT NULL, url TEXT NOT NULL, fetched_at TEXT NOT NULL,
   ok INTEGER NOT NULL,
-  pages INTEGER, not_modified INTEGER, items INTEGER, error TEXT, content_hash TEXT
+  pages INTEGER, not_modified INTEGER, items INTEGER, error TEXT, content_hash TEXT, reason TEXT, layout TEXT
+);
+CREATE TABLE IF NOT EXISTS listing_baselines (
+  id INTEGER PRIMARY KEY, unit TEXT NOT NULL, url TEXT NOT NULL, items INTEGER NOT NULL, accepted_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS listing_pages (
   url TEXT PRIMARY KEY, unit TEXT NOT NULL, etag TEXT, last_modified TEXT, content_hash TEXT NOT NULL,
@@ -73,7 +80,7 @@ CREATE TABLE IF NOT EXISTS listing_pages (
 CREATE INDEX IF NOT EXISTS listing_fetches_unit ON listing_fetches (unit, batch);
 CREATE TABLE IF NOT EXISTS listing_items (
   id INTEGER PRIMARY KEY, unit TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, code TEXT,
-  links TEXT, page TEXT, seen_at TEXT NOT NULL
+  links TEXT, page TEXT, seen_at TEXT NOT NULL, section TEXT
 );
 CREATE INDEX IF NOT EXISTS listing_items_unit ON listing_items (unit);
 CREATE TABLE IF NOT EXISTS link_checks (
@@ -198,8 +205,12 @@ class Store:
 
     def _migrate(self) -> None:
         """Bring databases made by earlier versions up to SCHEMA."""
-        if "pid" not in self.db.table("runs").columns_dict:  # made before runs knew their process
-            self.db.table("runs").add_column("pid", int)
+        added = (("runs", "pid", int),  # made before runs knew their process
+                 ("listing_fetches", "reason", str), ("listing_fetches", "layout", str),  # before credibility
+                 ("listing_items", "section", str))
+        for table, column, kind in added:
+            if column not in self.db.table(table).columns_dict:
+                self.db.table(table).add_column(column, kind)
         # made before findings named their unit and check as keys (Datasette shows those keys' labels)
         have = {(fk.column, fk.other_table) for fk in self.db.table("findings").foreign_keys}
         wanted = [(c, t, k) for c, t, k in (("unit", "units", "code"), ("check_id", "checks", "id"))

@@ -52,6 +52,22 @@ def missing(context: CheckContext) -> Iterator[Finding]:
                 details={"code": code, "name": row["name"], "field": row["field"], "decision": row["decision"]})
 
 
+def outdated(context: CheckContext) -> Iterator[Finding]:
+    """Posted under a name the procedure had before the catalogue amended it."""
+    procedures = catalogue(context)
+    for unit, found in matches(context).items():
+        for match in found:
+            row = procedures.get(match.code or "")
+            if match.via != "former_name" or row is None:
+                continue
+            yield Finding(
+                check="listing.outdated", unit=unit, subject=row["code"], severity="medium",
+                title=(f"Thủ tục {row['code']} «{row['name']}» đã được sửa đổi, niêm yết chưa cập nhật"
+                       f" (đang niêm yết «{match.item['name']}»)"),
+                details={"code": row["code"], "name": row["name"], "listed_as": match.item["name"],
+                         "page": match.item["page"]})
+
+
 def unknown(context: CheckContext) -> Iterator[Finding]:
     procedures = catalogue(context)
     for unit, found in matches(context).items():
@@ -86,6 +102,8 @@ def auditbot_checks() -> list[Check]:
         Check("listing.missing", "Thủ tục còn hiệu lực chưa niêm yết", missing, evidence=read_units,
               source="listings"),
         Check("listing.unknown", "Thủ tục niêm yết không có trong danh mục", unknown, evidence=read_units,
+              source="listings"),
+        Check("listing.outdated", "Thủ tục đã được sửa đổi, niêm yết chưa cập nhật", outdated, evidence=read_units,
               source="listings"),
         Check("source.unreadable", "Không đọc được nguồn dữ liệu", unreadable, evidence=fetched_units,
               source="listings"),

@@ -29,7 +29,8 @@ from auditbot import app
 from auditbot.config import load_config
 from auditbot.errors import ConfigError, UserError
 from auditbot.samplegen import FLAT, TITLE_ROWS, make_dossiers, windows_1258_form, write_csv, write_xlsx
-from auditbot.sources.listing_html import PageError, extract_items, parse_html
+from auditbot.sources.listing_html import PageError, parse_html
+from auditbot.sources.listing_reader import read_listing
 from auditbot.localsites import LoopbackTransport
 from auditbot.sources.origins import Origins
 from auditbot.sources.portal import check_urls
@@ -152,7 +153,8 @@ def test_hostile_listing_pages_give_items_or_a_clear_error(pieces: list[str], ra
     for body in ("".join(pieces).encode("utf-8", errors="replace"), raw):
         try:
             tree = parse_html(body, None)
-            items = extract_items(tree, "https://stp.example.gov.vn/tthc", ("dichvucong.gov.vn",), selector)
+            url = "https://stp.example.gov.vn/tthc"
+            items = read_listing(tree, url, url, ("dichvucong.gov.vn",), selector).items
         except PageError as exc:
             assert str(exc)
             continue

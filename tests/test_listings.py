@@ -260,8 +260,8 @@ def test_each_check_fires_where_it_should_and_nowhere_else(listings: ListingProv
     unknown = next(f for f in listings.json("findings", "--unit", "STP") if f["check"] == "listing.unknown")
     assert "1.100002" in [n["code"] for n in unknown["details"]["nearest"]]
     errors = {row["unit"]: row["error"] for row in listings.db.query("SELECT * FROM listing_fetches WHERE NOT ok")}
-    assert errors["XA_DOWN"] == f"HTTP 503 for {listings.trouble}/down"
-    assert errors["XA_SLOW"] == f"timed out after 0.5 s: {listings.trouble}/slow"
+    assert errors["XA_DOWN"] == f"máy chủ trả lời HTTP 503 cho {listings.trouble}/down"
+    assert errors["XA_SLOW"] == f"quá 0,5 giây chưa trả lời xong ({listings.trouble}/slow)"
 
 
 def test_what_was_read_from_each_kind_of_page(listings: ListingProvince) -> None:
@@ -333,7 +333,7 @@ def test_a_listing_longer_than_the_page_cap_is_not_evidence(listings: ListingPro
     found = listings.findings()
     assert ("listing.missing", "SXD", "1.200006") not in found  # half a listing proves nothing missing
     error = next(row["error"] for row in listings.db.query("SELECT error FROM listing_fetches WHERE unit = 'SXD'"))
-    assert error.startswith("more than 2 pages (max_pages)")
+    assert error.startswith("nhiều hơn 2 trang (max_pages)")
 
 
 def test_offline_uses_what_was_last_read(listings: ListingProvince) -> None:

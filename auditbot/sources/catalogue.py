@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,6 +124,17 @@ def _fields(cells: list[Cell]) -> dict[str, str]:
     return {name: cell_text(cells[i])[:200] for i, name in enumerate(FIELD_NAMES) if cell_text(cells[i])}
 
 
+def keep_former_names(conn: sqlite3.Connection, records: dict[str, tuple[Any, ...]], at: str) -> None:
+    """A procedure renamed by this import keeps its former name: a site still posting it is out of date,
+    not posting something unknown."""
+    current = {code: record[3] for code, record in records.items()}  # (code, full_code, name, name_key, ...)
+    stored = conn.execute("SELECT code, name, name_key FROM procedures WHERE code IN (SELECT value FROM json_each(?))",
+                          [json.dumps(list(current))]).fetchall()
+    conn.executemany("INSERT OR IGNORE INTO procedure_former_names (code, name, name_key, replaced_at)"
+                     " VALUES (?,?,?,?)", [(code, name, key, at) for code, name, key in stored if key != current[code]])
+    conn.executemany("DELETE FROM procedure_former_names WHERE code = ? AND name_key = ?", current.items())
+
+
 def import_catalogue(config: Config, store: Store, path: Path, now: datetime) -> CatalogueSummary:
     """One catalogue file in one transaction; rows are upserted by national procedure code."""
     if not path.is_file():
@@ -159,6 +171,7 @@ def import_catalogue(config: Config, store: Store, path: Path, now: datetime) ->
                 records[parsed[0]] = (*parsed, number)
             else:
                 records[parsed[0]] = (*parsed, number)
+        keep_former_names(conn, records, timestamp(now))
         conn.executemany(UPSERT, [record[:-1] for record in records.values()])
         summary.stored = len(records)
         summary.rejected = len(summary.rejections)

@@ -1,4 +1,4 @@
-"""One listing page's HTML -> the procedures it lists (name, code, links) and its next page.
+"""One listing page's bytes -> an HTML tree (bounded), its base URL and its next page.
 
 Parsed with lxml (fast and forgiving of broken markup); bs4's UnicodeDammit finds the encoding the
 way browsers do (HTTP header, BOM, <meta charset>), so old Windows-1258 pages read right, and every
@@ -8,103 +8,65 @@ text is NFC whatever form the page used.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from bs4.dammit import UnicodeDammit
 from lxml import etree
-from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
 from ..text import fold, nfc
+from ..vn import number
 from .origins import site
 
-CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?")
 NEXT_TEXTS = {"trang sau", "sau", "tiếp", "tiep", "»", "›", ">", ">>", "next"}
-ITEMS = "//*[self::tr or self::li or self::article][not(.//tr or .//li or .//article)]"  # innermost only
-NAME_PARTS = ".//a | .//td | .//h3 | .//h4"
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-NUMBERING = re.compile(r"^[\s\-–—:|]*(?:\d+[.)]?\s+)?[\s\-–—:|]*")  # "3. ", "- ", "1 – " before a name
-ABSOLUTE = re.compile(r"^https?://(?:www\.)?([^/:?#]*)", re.IGNORECASE)
 PARSER = etree.HTMLParser(remove_comments=True)  # plain elements: lxml.html's class lookup costs a third
+LONG_TAG = re.compile(r"<[A-Za-z][^<>]{32768}")   # a tag this long is worth counting attributes in
+ATTRIBUTE = re.compile(r"\s[^\s=<>/]+\s*=")
+MAX_ATTRIBUTES = 2000  # libxml2 takes quadratic time in one element's attributes: 100.000 cost 12 s
 
 
 class PageError(Exception):
     """The body is not an HTML page at all."""
 
 
-@dataclass
-class ListedItem:
-    name: str
-    code: str | None
-    links: list[str]
-    page: str
-
-
 def parse_html(body: bytes, charset: str | None) -> Element:
     markup = UnicodeDammit(body, [charset] if charset else [], is_html=True).unicode_markup
     if not markup or not markup.strip():
-        raise PageError("empty page")
+        raise PageError("trang trống")
+    within_parse_budget(markup)
     try:  # lxml refuses str input that still declares an encoding
         tree = etree.fromstring(XML_DECLARATION.sub("", markup), PARSER)
     except (etree.ParserError, ValueError) as exc:
-        raise PageError(f"not HTML: {exc}") from exc
+        raise PageError(f"không đọc được HTML: {exc}") from exc
     if tree is None:
-        raise PageError("not HTML")
+        raise PageError("không đọc được HTML")
     return tree
+
+
+def within_parse_budget(markup: str) -> None:
+    """Refuse, before parsing, a page whose elements carry more attributes than any page needs."""
+    for found in LONG_TAG.finditer(markup):
+        end = markup.find(">", found.start())
+        tag = markup[found.start(): end if end > 0 else len(markup)]
+        count = len(ATTRIBUTE.findall(tag))
+        if count > MAX_ATTRIBUTES:
+            raise PageError(f"trang có một thẻ HTML với {number(count)} thuộc tính"
+                            f" (tối đa {number(MAX_ATTRIBUTES)}): không đọc")
+
+
+def loads_scripts(tree: Element) -> bool:
+    """The page runs scripts: what it shows may be built after it loads."""
+    return bool(tree.xpath("//script[@src or normalize-space(text())]"))
 
 
 def _text(node: Element) -> str:
     return nfc(" ".join(" ".join(node.itertext()).split()))
 
 
-def _links(node: Element, base: str) -> list[str]:
-    found = []
-    for anchor in node.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if not href or href.startswith("#"):
-            continue
-        url = href if ABSOLUTE.match(href) else urljoin(base, href)
-        if url.lower().startswith(("http://", "https://")):  # javascript:, mailto:, file: lead nowhere we check
-            found.append(url)
-    return list(dict.fromkeys(found))
-
-
-def _item_name(node: Element, code: str | None) -> str:
-    """The procedure's name: the longest link text, cell or heading, without codes and numbering."""
-    texts = [_text(part) for part in node.xpath(NAME_PARTS)]
-    texts = [CODE.sub(" ", t) if code else t for t in texts]  # a code cell is no name
-    name = max([t for t in texts if len(t.strip()) >= 8] or [CODE.sub(" ", _text(node))], key=len)
-    return " ".join(NUMBERING.sub("", name).split())
-
-
-def _host(url: str) -> str:
-    found = ABSOLUTE.match(url)
-    return found.group(1).lower() if found else ""
-
-
 def base_url(tree: Element, page_url: str) -> str:
     declared = tree.xpath("//base/@href")
     return urljoin(page_url, str(declared[0]).strip()) if declared else page_url
-
-
-def extract_items(tree: Element, page_url: str, portal_hosts: tuple[str, ...],
-                  selector: str | None = None) -> list[ListedItem]:
-    """Items are the rows, list entries or cards carrying a procedure code or a link to the portal;
-    with a unit's CSS selector, every node it selects."""
-    base = base_url(tree, page_url)
-    candidates = CSSSelector(selector)(tree) if selector else tree.xpath(ITEMS)
-    items = []
-    for node in candidates:
-        links = _links(node, base)
-        match = CODE.search(_text(node))  # a code in a link is the link's claim, judged by the link checks
-        if not (match or selector or any(_host(link) in portal_hosts for link in links)):
-            continue
-        code = match.group(1) if match else None
-        name = _item_name(node, code)
-        if name:
-            items.append(ListedItem(name=name, code=code, links=links, page=page_url))
-    return items
 
 
 def next_page(tree: Element, page_url: str, seen: set[str]) -> str | None:

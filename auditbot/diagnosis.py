@@ -1,0 +1,50 @@
+"""What a unit's listing pages give, page by page, and how each item matched the catalogue: for an
+officer who must see in a minute why a unit's letter says what it says, or try a selector first."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .config import Config
+from .errors import UserError
+from .localsites import LoopbackTransport
+from .matching import Catalogue
+from .sources.listings import baselines, listing_origins, read_sites
+from .store import Store
+from .text import fold
+
+NEAREST = 3
+
+
+def diagnose_listing(config: Config, store: Store, unit_code: str, url: str | None = None,
+                     selector: str | None = None, transport: LoopbackTransport | None = None) -> list[dict[str, Any]]:
+    """Read the unit's listing URLs (or `url`) now, store nothing, and explain every item and skipped row."""
+    unit = config.unit(unit_code)
+    urls = [url] if url else list(unit.listing_urls)
+    if not urls:
+        raise UserError(f"unit {unit.code} has no listing_urls in rules.toml", ["give one with --url"])
+    jobs = {site: [(unit, site)] for site in urls}
+    results = asyncio.run(read_sites(config, jobs, {}, baselines(store, [unit.code]), transport,
+                                     listing_origins(config, urls), selector))
+    procedures = {row["code"]: row for row in store.db.query("SELECT code, name, name_key FROM procedures")}
+    former = [(row["code"], row["name_key"]) for row in store.db.query(
+        "SELECT code, name_key FROM procedure_former_names")]
+    index = Catalogue(((code, row["name_key"]) for code, row in procedures.items()), former)
+    sites = []
+    for result in results:
+        items = []
+        for item in result.items:
+            found = index.identify(item.code, fold(item.name))
+            items.append({
+                "name": item.name, "code": item.code, "section": item.section, "links": item.links,
+                "page": item.page, "match": found.via, "procedure": found.code,
+                "procedure_name": procedures[found.code]["name"] if found.code in procedures else None,
+                "nearest": [{"code": code, "name": procedures[code]["name"]}
+                            for code in found.nearest[:NEAREST] if code in procedures]})
+        sites.append({
+            "url": result.url, "credible": result.ok, "reason": result.reason, "error": result.error,
+            "layout": result.layout, "pages": result.pages, "items": items,
+            "skipped": [{"page": reading.page, "text": row.text, "reason": row.reason}
+                        for reading in result.readings for row in reading.skipped]})
+    return sites
