@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
+from .listed import LATEST_FETCHES
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .localsites import LoopbackTransport
@@ -89,6 +90,12 @@ def accept_listing(config: Config, unit: str) -> list[dict[str, Any]]:
     """`auditbot listings accept UNIT`: the unit's latest reading becomes the baseline a collapse is judged by."""
     code = select_units(config, [unit], False)[0]
     return _locked(config, f"listings accept {code}", lambda store: accept_reading(store, code, local_now(config)))
+
+
+def latest_readings(config: Config) -> list[dict[str, Any]]:
+    """Each listing URL's latest reading: how many items, read how, or why it is no evidence."""
+    with Store.open(config) as store:
+        return list(store.db.query(f"SELECT * FROM ({LATEST_FETCHES}) ORDER BY id"))
 
 
 def import_new_dossiers(config: Config) -> ImportOutcome:

@@ -48,6 +48,9 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
         result = app.check(config, [], True, None, trigger="demo",
                            transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
+    for reading in app.latest_readings(config):
+        how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
+        echo(f"   {app.unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
     echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
          f" {result.counts.opened} new, {result.counts.resolved} resolved")
     by_unit = Counter(f["unit"] for f in result.findings)

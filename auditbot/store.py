@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS procedure_former_names (
 CREATE TABLE IF NOT EXISTS listing_fetches (
   id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, unit TEXT NOT NULL, url TEXT NOT NULL, fetched_at TEXT NOT NULL,
   ok INTEGER NOT NULL,
-  pages INTEGER, not_modified INTEGER, items INTEGER, error TEXT, content_hash TEXT, reason TEXT, layout TEXT
+  pages INTEGER, not_modified INTEGER, items INTEGER, error TEXT, content_hash TEXT, reason TEXT, layout TEXT,
+  rendered INTEGER
 );
 CREATE TABLE IF NOT EXISTS listing_baselines (
   id INTEGER PRIMARY KEY, unit TEXT NOT NULL, url TEXT NOT NULL, items INTEGER NOT NULL, accepted_at TEXT NOT NULL
@@ -207,6 +208,7 @@ class Store:
         """Bring databases made by earlier versions up to SCHEMA."""
         added = (("runs", "pid", int),  # made before runs knew their process
                  ("listing_fetches", "reason", str), ("listing_fetches", "layout", str),  # before credibility
+                 ("listing_fetches", "rendered", int),
                  ("listing_items", "section", str))
         for table, column, kind in added:
             if column not in self.db.table(table).columns_dict:

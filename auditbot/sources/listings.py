@@ -69,6 +69,7 @@ class SiteResult:
     error: str | None = None
     reason: str | None = None
     layout: str | None = None
+    rendered: bool = False  # read in Chromium
     content_hash: str | None = None
     fresh_pages: list[PageRecord] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)  # each fresh page's reading, skipped rows included
@@ -197,7 +198,7 @@ async def read_site(fetcher: PageSource, config: Config, unit: Unit, url: str,
                     cache: dict[str, PageRecord], baseline: int | None, rendered: bool = False,
                     selector: str | None = None) -> SiteResult:
     """Every page of one listing URL, following pagination up to the cap; unchanged pages come from cache."""
-    result = SiteResult(unit=unit.code, url=url, ok=False)
+    result = SiteResult(unit=unit.code, url=url, ok=False, rendered=rendered)
     digest = hashlib.sha256()
     seen: set[str] = set()
     page: str | None = url
@@ -340,9 +341,9 @@ def store_results(store: Store, results: list[SiteResult], now: datetime) -> Non
         for unit, sites in by_unit.items():
             conn.executemany(
                 "INSERT INTO listing_fetches (batch, unit, url, fetched_at, ok, pages, not_modified, items, error,"
-                " content_hash, reason, layout) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " content_hash, reason, layout, rendered) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(batch, unit, site.url, at, int(site.ok), site.pages, site.not_modified, len(site.items), site.error,
-                  site.content_hash, site.reason, site.layout) for site in sites])
+                  site.content_hash, site.reason, site.layout, int(site.rendered)) for site in sites])
             conn.executemany(
                 "INSERT OR REPLACE INTO listing_pages (url, unit, etag, last_modified, content_hash, items, next_url,"
                 " fetched_at) VALUES (?,?,?,?,?,?,?,?)",
