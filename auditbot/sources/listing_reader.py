@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
@@ -36,7 +36,6 @@ NUMBERING = re.compile(
     r"|\d{1,3}\s+(?=[A-ZÀ-ỸĐ])"
     r"|[IVX]{1,5}[.)]\s+(?=[A-ZÀ-ỸĐ]))")
 ROMAN_OR_LETTER = re.compile(r"^(?:[IVXLC]{1,6}|[A-Z]|[a-z])[.)]?$")
-HIERARCHICAL = re.compile(r"^(?:[IVXLC]{1,6}|[A-Z]|\d{1,3})(?:\.\d{1,3})*[.)]\s")
 
 # a line that groups procedures instead of being one (folded, no diacritics)
 SECTION_WORDS = re.compile(
@@ -140,7 +139,11 @@ def links_in(node: Element, base: str) -> list[str]:
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
-        url = href if ABSOLUTE.match(href) else urljoin(base, href)
+        try:
+            url = href if ABSOLUTE.match(href) else urljoin(base, href)
+            urlsplit(url).hostname  # a malformed host ("http://[x") is no link
+        except ValueError:
+            continue
         if url.lower().startswith(("http://", "https://")):  # javascript:, mailto:, file: lead nowhere we check
             found.append(url)
     return list(dict.fromkeys(found))
@@ -318,73 +321,58 @@ def columns_of(grid: Grid) -> tuple[Columns | None, int]:
 
 
 def _on_portal(url: str, portal_hosts: tuple[str, ...]) -> bool:
-    host = re.sub(r"^https?://(?:www\.)?([^/:?#]*).*$", r"\1", url, flags=re.IGNORECASE).lower()
-    return host in portal_hosts
+    return (urlsplit(url).hostname or "").removeprefix("www.") in portal_hosts
 
 
-def read_table(table: Element, grid: Grid, columns: Columns, header_rows: int, page_url: str, base: str,
-               section: str | None, reading: Reading) -> None:
-    header_name = ""
-    for _, cells in grid.rows[:header_rows]:
-        if columns.name < len(cells) and cells[columns.name] is not None:
-            header_name = fold_ascii(text_of(cells[columns.name]))  # type: ignore[arg-type]
+def read_table(grid: Grid, columns: Columns, header_rows: int, page_url: str, base: str, section: str | None,
+               reading: Reading) -> None:
+    header_name = next((fold_ascii(text_of(cell)) for _, cells in grid.rows[:header_rows]
+                        if (cell := _cell(cells, columns.name)) is not None), "")
     for row, cells in grid.rows[header_rows:]:
-        present = [c for c in cells if c is not None]
-        texts = [text_of(c) for c in present]
-        filled = [t for t in texts if t]
-        row_text = " | ".join(filled)
-        if not filled:
+        row_text = " | ".join(t for t in (text_of(c) for c in cells if c is not None) if t)
+        if not row_text:
             continue
-        name_cell = cells[columns.name] if columns.name < len(cells) else None
-        others = [text_of(c) for i, c in enumerate(cells)
-                  if c is not None and i not in (columns.name, columns.number) and text_of(c)]
-        number = text_of(cells[columns.number]) if columns.number is not None and columns.number < len(cells) \
-            and cells[columns.number] is not None else ""  # type: ignore[arg-type]
-        if len(filled) == 1 and (len(present) < grid.width or _span(present[0]) > 1 or len(present) == 1):
-            section = _section_text(present[filled_index(texts)])
-            reading.skip(row_text, "section row")
-            continue
-        if is_header_row(cells) or (name_cell is not None and header_name
-                                    and fold_ascii(text_of(name_cell)) == header_name):
-            reading.skip(row_text, "header row")
-            continue
+        name_cell = _cell(cells, columns.name)
         raw = title_of(name_cell) if name_cell is not None else ""
-        if not raw:
-            reading.skip(row_text, "no name in the name column")
+        passed_over = _passed_over(grid, columns, cells, raw, header_name)
+        if passed_over == "section row":
+            section = raw or row_text
+        if passed_over:
+            reading.skip(row_text, passed_over)
             continue
-        if TOTALS.match(fold_ascii(raw)):
-            reading.skip(row_text, "totals row")
-            continue
-        if (ROMAN_OR_LETTER.match(number) or (not others and (is_section(raw) or HIERARCHICAL.match(raw)
-                                                               and is_section(NUMBERING.sub("", raw))))):
-            section = raw
-            reading.skip(row_text, "section row")
-            continue
-        if not others and is_section(raw):
-            section = raw
-            reading.skip(row_text, "section row")
-            continue
-        code = None
-        if columns.code is not None and columns.code < len(cells) and cells[columns.code] is not None:
-            code = code_in(text_of(cells[columns.code]))  # type: ignore[arg-type]
-        code = code or code_in(raw) or next((code_in(t) for t in texts if CODE.fullmatch(t.strip())), None)
-        name = clean_name(CODE.sub(" ", raw) if code and code_in(raw) else raw)
-        if not name or not any(ch.isalpha() for ch in name):
+        code = code_in(text_of(code_cell)) if (code_cell := _cell(cells, columns.code)) is not None else None
+        code = code or code_in(raw) or next((code_in(t) for t in row_text.split(" | ") if CODE.fullmatch(t)), None)
+        name = clean_name(CODE.sub(" ", raw) if code_in(raw) else raw)
+        if not any(ch.isalpha() for ch in name):
             reading.skip(row_text, "no name in the name column")
             continue
         reading.items.append(ListedItem(name=name, code=code, links=links_in(row, base), page=page_url,
                                         section=section))
 
 
-def filled_index(texts: list[str]) -> int:
-    return next(i for i, t in enumerate(texts) if t)
+def _cell(cells: list[Element | None], index: int | None) -> Element | None:
+    return cells[index] if index is not None and index < len(cells) else None
 
 
-def _section_text(cell: Element) -> str:
-    text = text_of(cell)
-    if cell.xpath(".//ol/li") and not NUMBERING.match(text):  # a Word auto-number: "1." is drawn, not written
-        return text
-    return text
+def _passed_over(grid: Grid, columns: Columns, cells: list[Element | None], raw: str, header_name: str) -> str | None:
+    """Why a table row is not a procedure (a section, header or totals row, no name), or None."""
+    present = [c for c in cells if c is not None]
+    filled = [c for c in present if text_of(c)]
+    if len(filled) == 1 and (_span(filled[0]) > 1 or len(present) < grid.width or len(present) == 1):
+        return "section row"  # one cell across the table
+    if is_header_row(cells) or (header_name and fold_ascii(raw) == header_name):
+        return "header row"
+    if not raw:
+        return "no name in the name column"
+    if TOTALS.match(fold_ascii(raw)):
+        return "totals row"
+    number_cell = _cell(cells, columns.number)
+    number = text_of(number_cell) if number_cell is not None else ""
+    others = [c for i, c in enumerate(cells) if c is not None and i not in (columns.name, columns.number)
+              and text_of(c)]
+    if ROMAN_OR_LETTER.match(number) or (not others and is_section(raw)):
+        return "section row"  # "I", "A." in the STT column, or "Lĩnh vực …" with nothing beside it
+    return None
 
 
 def heading_before(node: Element) -> str | None:
@@ -414,7 +402,7 @@ def read_tables(tree: Element, page_url: str, base: str, portal_hosts: tuple[str
         columns, header_rows = columns_of(grid)
         if columns is None:
             continue
-        read_table(table, grid, columns, header_rows, page_url, base, heading_before(table), reading)
+        read_table(grid, columns, header_rows, page_url, base, heading_before(table), reading)
 
 
 # --- repeated records: cards, list items, definition terms, numbered paragraphs -----------------------
@@ -532,7 +520,7 @@ def read_selected(tree: Element, selector: str, page_url: str, base: str, readin
                 if columns is not None:
                     row = next(((r, c) for r, c in grid.rows if r is node), None)
                     if row is not None:
-                        read_table(table, Grid([row], grid.width), columns, 0, page_url, base, None, reading)
+                        read_table(Grid([row], grid.width), columns, 0, page_url, base, None, reading)
                         continue
         title = title_of(node)
         code = code_in(text_of(node))
