@@ -32,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from auditbot import app  # noqa: E402
 from auditbot.config import load_config  # noqa: E402
 from auditbot.text import fold_ascii  # noqa: E402
-from auditbot.localsites import LoopbackTransport  # noqa: E402
+from auditbot.demo import SAMPLE_DOMAINS  # noqa: E402
+from auditbot.localsites import LoopbackTransport, serve_sites  # noqa: E402
 from auditbot.sources.listing_html import parse_html  # noqa: E402
 from auditbot.sources.listing_reader import read_listing  # noqa: E402
-from auditbot.sources.listings import listing_origins, make_client  # noqa: E402
+from auditbot.sources.listings import listing_origins, make_client, read_sites  # noqa: E402
 
 DOMAIN = "bench.example.gov.vn"
 PORTAL = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc="
@@ -128,6 +129,22 @@ async def fetch_all(config: Any, transport: LoopbackTransport, urls: list[str]) 
         await asyncio.gather(*map(one, urls))
 
 
+def render_cost(pages: int) -> tuple[float, int]:
+    """The demo's scripted board (rows built by a script from JSON) read `pages` times in one run:
+    static read, then Chromium (started once), every browser request through auditbot's client."""
+    root = Path(__file__).resolve().parent.parent
+    config = app.open_config(root / "rules.toml")
+    unit = config.unit("XA_QUANGPHU")
+    with serve_sites(root / "sample" / "sites") as server:
+        transport = LoopbackTransport(server.port, SAMPLE_DOMAINS)
+        jobs = {f"board-{n}": [(unit, unit.listing_urls[0])] for n in range(pages)}
+        start = time.perf_counter()
+        results = asyncio.run(read_sites(config, jobs, {}, {}, transport))
+        elapsed = time.perf_counter() - start
+    assert all(r.ok and r.rendered and len(r.items) == 3 for r in results), [r.error for r in results]
+    return elapsed, len(results)
+
+
 def timed(action, *args):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     value = action(*args)
@@ -172,6 +189,10 @@ def main() -> None:
         assert len(result.findings) == 2 * args.units, len(result.findings)  # the two left out, nothing else
         print(f"check  first run {first:.2f} s   unchanged (304) {again:.2f} s   fetch only {fetch_only:.2f} s"
               f"   ratio first/fetch {first / fetch_only:.2f}   unchanged/first {again / first:.2f}")
+        one, _ = render_cost(1)
+        ten, count = render_cost(10)
+        print(f"render one scripted page, Chromium started for it: {one:.2f} s   {count} pages in one browser:"
+              f" {ten:.2f} s ({ten / count:.2f} s a page)")
 
 
 if __name__ == "__main__":

@@ -68,10 +68,11 @@ VARIANTS = {
             <td>Miễn lệ phí đối với trường hợp đăng ký khai sinh đúng hạn, còn lại 8.000 đồng một lần đăng ký</td></tr>
         <tr><td>I.2. Cấp huyện</td><td></td><td></td><td></td></tr>
         <tr><td>Hộ tịch</td><td>a) Đăng ký kết hôn</td><td>Ngay trong ngày</td><td>Không</td></tr>
+        <tr><td>Hộ tịch</td><td>Công nhận kết quả hòa giải</td><td>05 ngày</td><td>Không</td></tr>
         <tr><td>Lĩnh vực</td><td>Tên thủ tục</td><td>Thời hạn giải quyết</td><td>Phí, lệ phí</td></tr>
         <tr><td>Hộ tịch</td><td></td><td>5 ngày</td><td></td></tr>
         <tr><td>Tổng cộng</td><td>Tổng cộng: 2 thủ tục</td><td></td><td></td></tr></table>""",
-        ["Đăng ký khai sinh", "Đăng ký kết hôn"]),
+        ["Đăng ký khai sinh", "Đăng ký kết hôn", "Công nhận kết quả hòa giải"]),  # "Công …" is no "Cộng"
     "roman and letter STT mark sections": (
         """<table><thead><tr><th>STT</th><th>Tên TTHC</th><th>Cơ quan thực hiện</th></tr></thead>
         <tr><td>I</td><td>Lĩnh vực Hộ tịch</td><td></td></tr><tr><td>1</td><td>Đăng ký khai sinh</td><td>UBND xã</td></tr>

@@ -13,15 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
-from ..text import fold_ascii, nfc
+from ..text import fold, fold_ascii, nfc
 
 CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?")
 ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
+NOT_LETTERS = re.compile(r"[\W\d_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SKIPPED_TEXT = 160  # how much of a skipped row the diagnosis shows
 
@@ -39,10 +42,11 @@ ROMAN_OR_LETTER = re.compile(r"^(?:[IVXLC]{1,6}|[A-Z]|[a-z])[.)]?$")
 
 # a line that groups procedures instead of being one (folded, no diacritics)
 SECTION_WORDS = re.compile(
-    r"^(?:linh vuc|phan [ivxlc\d]|phan thu|nhom|chuong|muc [ivxlc\d]|danh muc|thu tuc hanh chinh cap|"
-    r"tthc cap|thu tuc cap|cap (?:tinh|huyen|xa|trung uong)\b|thu (?:nhat|hai|ba|tu|nam|sau|bay|tam|chin|muoi)\b|"
+    r"^(?:linh vuc|phan (?:[ivxlc]+|\d+|thu)\b|nhom\b|chuong (?:[ivxlc]+|\d+)\b|muc (?:[ivxlc]+|\d+)\b|danh muc|"
+    r"thu tuc hanh chinh cap|tthc cap|thu tuc cap|cap (?:tinh|huyen|xa|trung uong)\b|"
+    r"thu (?:nhat|hai|ba|tu|nam|sau|bay|tam|chin|muoi)\b|"
     r"(?:cac )?thu tuc hanh chinh (?:thuoc|thuc hien|ban hanh|sua doi|bai bo)|co quan thuc hien\b)")
-TOTALS = re.compile(r"^(?:tong cong|tong so|tong|cong)\b")
+TOTALS = re.compile(r"^(?:tổng cộng|tổng số|cộng)\b|^tổng\s*(?:\d|$)")  # with diacritics: "Công nhận" is no total
 ACTIONS = re.compile(  # link texts that are actions, never names
     r"^(?:xem(?: chi tiet| them| tiep)?|chi tiet|nop(?: ho so)?(?: truc tuyen)?(?: muc \d)?|nop ho so muc \d|"
     r"tai(?: ve| xuong)?|download|dang nhap|in|chon|thuc hien|xem thu tuc|bieu mau|van ban)$")
@@ -64,6 +68,8 @@ HEADER_WORDS = ("stt", "tt", "so tt", "ten", "ma", "linh vuc", "co quan", "muc d
                 "dia diem", "cach thuc", "can cu", "chon", "don vi", "thao tac", "luot xem", "noi dung", "tieu de")
 NAME_HEADER_NEGATIVE = ("so ", "ma ", "van ban", "can cu", "co quan", "linh vuc", "thoi han", "muc do", "phi",
                         "le phi", "dia diem", "cach thuc", "bieu mau", "ket qua", "trinh tu", "ghi chu")
+HREFS = etree.XPath(".//a/@href")
+TITLE_PARTS = [etree.XPath(path) for path in (".//h1|.//h2|.//h3|.//h4|.//h5|.//h6", ".//a", ".//strong|.//b")]
 BLOCKS = {"p", "div", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "ul", "ol", "br",
           "section", "article", "header", "footer", "blockquote", "pre"}
 NOISE = ("script", "style", "noscript", "template", "select", "option", "nav", "button", "svg", "iframe")
@@ -102,6 +108,7 @@ def text_of(node: Element) -> str:
     return nfc(" ".join(CONTROL.sub(" ", " ".join(node.itertext())).split()))
 
 
+@lru_cache(maxsize=65536)
 def clean_name(text: str) -> str:
     """The name as a reader sees it: no leading numbering, no final full stop (or list comma), single spaces,
     no control characters (they break the XLSX annexes and mean nothing to a reader)."""
@@ -112,22 +119,24 @@ def clean_name(text: str) -> str:
     return name[:-1].rstrip() if name.endswith((".", ";", ",")) else name
 
 
+@lru_cache(maxsize=65536)
 def is_section(text: str) -> bool:
     folded = fold_ascii(text)
     unnumbered = fold_ascii(NUMBERING.sub("", text, count=1))
     return bool(SECTION_WORDS.match(folded) or SECTION_WORDS.match(unnumbered))
 
 
+@lru_cache(maxsize=65536)  # pure, and asked again for every candidate group
 def name_like(text: str) -> bool:
     """Reads like a procedure's name: several words of prose, not a number, date, code, action or heading."""
     name = clean_name(text)
     words = fold_ascii(name).split()
     if len(words) < 3 or len(name) > 1200 or is_section(name) or ACTIONS.match(" ".join(words)):
         return False
-    letters = sum(ch.isalpha() for ch in name)
-    return letters >= 0.6 * len(name.replace(" ", ""))
+    return len(NOT_LETTERS.sub("", name)) >= 0.6 * len(name.replace(" ", ""))
 
 
+@lru_cache(maxsize=65536)
 def verb_start(text: str) -> bool:
     words = fold_ascii(clean_name(text)).split()
     return bool(words) and (words[0] in PROCEDURE_VERBS or " ".join(words[:2]) in PROCEDURE_VERBS)
@@ -141,7 +150,8 @@ def links_in(node: Element, base: str) -> list[str]:
             continue
         try:
             url = href if ABSOLUTE.match(href) else urljoin(base, href)
-            urlsplit(url).hostname  # a malformed host ("http://[x") is no link
+            if "[" in url:
+                urlsplit(url).hostname  # a malformed IPv6 host ("http://[x") is no link
         except ValueError:
             continue
         if url.lower().startswith(("http://", "https://")):  # javascript:, mailto:, file: lead nowhere we check
@@ -178,8 +188,10 @@ def lines_of(node: Element) -> list[str]:
 def title_of(node: Element) -> str:
     """A cell's or card's title: its heading, its name link, or its first line when a description
     follows; lines that continue a sentence (a lower-case start) are joined back."""
-    for path in (".//h1|.//h2|.//h3|.//h4|.//h5|.//h6", ".//a", ".//strong|.//b"):
-        for part in node.xpath(path):
+    if not len(node):  # no child element: the text is the title
+        return text_of(node)
+    for find in TITLE_PARTS:
+        for part in find(node):
             text = text_of(part)
             if name_like(text) and not ACTIONS.match(fold_ascii(text)):
                 return text
@@ -326,24 +338,25 @@ def _on_portal(url: str, portal_hosts: tuple[str, ...]) -> bool:
 
 def read_table(grid: Grid, columns: Columns, header_rows: int, page_url: str, base: str, section: str | None,
                reading: Reading) -> None:
-    header_name = next((fold_ascii(text_of(cell)) for _, cells in grid.rows[:header_rows]
-                        if (cell := _cell(cells, columns.name)) is not None), "")
+    header = [fold_ascii(text_of(c)) if c is not None else "" for _, cells in grid.rows[header_rows - 1:header_rows]
+              for c in cells] if header_rows else []
     for row, cells in grid.rows[header_rows:]:
-        row_text = " | ".join(t for t in (text_of(c) for c in cells if c is not None) if t)
+        texts = [text_of(c) if c is not None else "" for c in cells]
+        row_text = " | ".join(t for t in texts if t)
         if not row_text:
             continue
         name_cell = _cell(cells, columns.name)
         raw = title_of(name_cell) if name_cell is not None else ""
-        passed_over = _passed_over(grid, columns, cells, raw, header_name)
+        passed_over = _passed_over(grid, columns, cells, texts, raw, header)
         if passed_over == "section row":
             section = raw or row_text
         if passed_over:
             reading.skip(row_text, passed_over)
             continue
-        code = code_in(text_of(code_cell)) if (code_cell := _cell(cells, columns.code)) is not None else None
-        code = code or code_in(raw) or next((code_in(t) for t in row_text.split(" | ") if CODE.fullmatch(t)), None)
+        code = code_in(texts[columns.code]) if columns.code is not None and columns.code < len(texts) else None
+        code = code or code_in(raw) or next((code_in(t) for t in texts if CODE.fullmatch(t)), None)
         name = clean_name(CODE.sub(" ", raw) if code_in(raw) else raw)
-        if not any(ch.isalpha() for ch in name):
+        if not NOT_LETTERS.sub("", name):
             reading.skip(row_text, "no name in the name column")
             continue
         reading.items.append(ListedItem(name=name, code=code, links=links_in(row, base), page=page_url,
@@ -354,22 +367,22 @@ def _cell(cells: list[Element | None], index: int | None) -> Element | None:
     return cells[index] if index is not None and index < len(cells) else None
 
 
-def _passed_over(grid: Grid, columns: Columns, cells: list[Element | None], raw: str, header_name: str) -> str | None:
+def _passed_over(grid: Grid, columns: Columns, cells: list[Element | None], texts: list[str], raw: str,
+                 header: list[str]) -> str | None:
     """Why a table row is not a procedure (a section, header or totals row, no name), or None."""
     present = [c for c in cells if c is not None]
-    filled = [c for c in present if text_of(c)]
-    if len(filled) == 1 and (_span(filled[0]) > 1 or len(present) < grid.width or len(present) == 1):
+    filled = [i for i, t in enumerate(texts) if t]
+    only = cells[filled[0]] if len(filled) == 1 else None
+    if only is not None and (_span(only) > 1 or len(present) < grid.width or len(present) == 1):
         return "section row"  # one cell across the table
-    if is_header_row(cells) or (header_name and fold_ascii(raw) == header_name):
-        return "header row"
+    if all(c.tag == "th" for c in present) or (header and [fold_ascii(t) for t in texts] == header):
+        return "header row"  # the header again, further down
     if not raw:
         return "no name in the name column"
-    if TOTALS.match(fold_ascii(raw)):
+    if TOTALS.match(fold(raw)):
         return "totals row"
-    number_cell = _cell(cells, columns.number)
-    number = text_of(number_cell) if number_cell is not None else ""
-    others = [c for i, c in enumerate(cells) if c is not None and i not in (columns.name, columns.number)
-              and text_of(c)]
+    number = texts[columns.number] if columns.number is not None and columns.number < len(texts) else ""
+    others = [i for i in filled if i not in (columns.name, columns.number)]
     if ROMAN_OR_LETTER.match(number) or (not others and is_section(raw)):
         return "section row"  # "I", "A." in the STT column, or "Lĩnh vực …" with nothing beside it
     return None
@@ -442,7 +455,7 @@ def read_records(tree: Element, page_url: str, base: str, portal_hosts: tuple[st
         like = [(m, t) for m, t in zip(group.members, titles) if _record_title(t, group.prose)]
         if not like or len(like) < 0.6 * len([t for t in titles if t and not is_section(t)]):
             continue
-        marked = sum(1 for m, t in like if code_in(t) or any(_on_portal(u, portal_hosts) for u in links_in(m, base)))
+        marked = sum(1 for m, t in like if code_in(t) or any(_on_portal(u, portal_hosts) for u in _hrefs(m)))
         strong = marked + sum(1 for _, t in like if verb_start(t))
         if (len(like) >= 2 and strong >= max(2, 0.5 * len(like))) or marked == len(like) == 1:
             chosen.append((group, titles))  # a lone item (a listing's last page) only with a code or portal link
@@ -469,6 +482,11 @@ def read_records(tree: Element, page_url: str, base: str, portal_hosts: tuple[st
     reading.items += [item for _, item in found]
     if not reading.items:
         read_lines(tree, page_url, reading)
+
+
+def _hrefs(node: Element) -> list[str]:
+    """The raw href values below a node: enough to see a portal host without resolving every link."""
+    return [href for href in HREFS(node) if isinstance(href, str)]
 
 
 def _record_title(title: str, prose: bool) -> bool:
