@@ -199,10 +199,12 @@ def test_a_page_built_by_scripts_is_read_in_chromium_through_the_guard(evidence:
     server.routes["/xa-b/tthc"] = page(SCRIPTED)
     server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
                                             "application/json")
+    before = browsers()
     started = time.monotonic()
     found = evidence.findings()
     assert time.monotonic() - started < 30
     assert set(found) == {("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+    assert browsers() == before  # the browser and its helpers are gone once the run is done
     assert "/xa-b/data.json" in server.asked  # the browser's request went through auditbot's own client
     items = [row["name"] for row in evidence_db(evidence).query("SELECT name FROM listing_items WHERE unit = 'XA_B'")]
     assert items == ["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]
@@ -238,6 +240,20 @@ def test_a_procedure_posted_under_its_former_name_is_outdated(evidence: Evidence
     assert found[("listing.outdated", "XA_A", "1.000001")] == (
         "Thủ tục 1.000001 «Đăng ký khai sinh cho trẻ em» đã được sửa đổi, niêm yết chưa cập nhật"
         " (đang niêm yết «Đăng ký khai sinh»)")
+
+
+def browsers() -> set[int]:
+    """Live Chromium processes on the machine (exited ones waiting to be reaped do not count)."""
+    live = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" ", 1)
+        except OSError:
+            continue
+        name, _, fields = rest.rpartition(") ")
+        if name.startswith("(chromium") and not fields.startswith("Z"):
+            live.add(int(pid))
+    return live
 
 
 def evidence_db(evidence: EvidenceProvince) -> Any:
