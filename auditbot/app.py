@@ -28,7 +28,7 @@ from .sources.common import file_digest, within_limit
 from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
 from .sources.listings import accept_reading, fetch_listings
 from .sources.portal import check_links
-from .store import Store, pid_alive, unit_label
+from .store import CENTRE, Store, pid_alive, unit_label
 
 T = TypeVar("T")
 OPERATOR_CHECKS = ("job.failing",)
@@ -177,7 +177,7 @@ def list_findings(config: Config, unit: str | None, status: str, check_ids: Iter
     try:
         store.expire_mutes(local_now(config))
         statuses = None if status == "all" else [status]
-        units = None if unit is None else select_units(config, [unit], False)
+        units = None if unit is None else [CENTRE] if unit == CENTRE else select_units(config, [unit], False)
         return store.findings(units=units, statuses=statuses, checks=check_ids)
     finally:
         store.close()

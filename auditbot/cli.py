@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +24,13 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DATE = click.DateTime(formats=["%d/%m/%Y", "%Y-%m-%d"])
 
 
+UNEXPECTED = 4  # exit code of a failure nobody foresaw (0/1: findings, 2: usage or input, 3: a run in progress)
+
+
 class Cli(click.Group):
-    """Turns UserError into a plain message and exit code 2, never a traceback."""
+    """Turns UserError into a plain message and exit code 2, and anything unforeseen into one line and
+    exit code 4: never a traceback. That line names the error's kind and place, not its text (which
+    could quote an export's cell); AUDITBOT_DEBUG=1 lets the traceback through."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -32,6 +38,16 @@ class Cli(click.Group):
         except UserError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("AUDITBOT_DEBUG"):
+                raise
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            click.echo(f"Error: unexpected {type(exc).__name__} in {Path(where.filename).name}:{where.lineno};"
+                       " what was stored before it stays. Run again with AUDITBOT_DEBUG=1 for the traceback,"
+                       " and report it.", err=True)
+            ctx.exit(UNEXPECTED)
 
 
 class DefaultCommandGroup(click.Group):
@@ -237,6 +253,9 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
         click.echo(f"  row {rejection.row}, column {rejection.column!r}: {rejection.reason}")
     if summary.rejected > 5:
         click.echo(f"  … {summary.rejected - 5} more in the rejected_rows table")
+    if not summary.has_portal_ids:
+        click.echo("  no column of portal ids (ID, ID trên Cổng DVCQG, formalityId…): links that name a procedure"
+                   " by the portal's id can be verified only where the portal page shows the code")
 
 
 RATE_HEADERS = ["GROUP", "RECEIVED", "ONLINE %", "FINISHED", "ON TIME %", "DIGITISED %", "PAID ONLINE %",

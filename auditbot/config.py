@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cssselect import SelectorError
+from lxml.cssselect import CSSSelector
+
 from .errors import ConfigError
 from .schedules import parse as parse_phrase
+from .sources.origins import Origins
 
 DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"
@@ -97,8 +101,10 @@ class ServeSettings:
 
 @dataclass(frozen=True)
 class PortalSettings:
-    hosts: tuple[str, ...] = ("dichvucong.gov.vn", "thutuc.dichvucong.gov.vn")
+    home: str = "https://dichvucong.gov.vn/"  # the canary, and what "the portal" is
+    hosts: tuple[str, ...] = ("dichvucong.gov.vn", "thutuc.dichvucong.gov.vn")  # "host" or "host:port"
     procedure_urls: tuple[str, ...] = (
+        "/tim-kiem-thu-tuc-hanh-chinh?formalityId={id}",  # the 2026 portal; without formalityId: a search
         "/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc={id}",
         "/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_tthc={id}",
         "/thu-tuc-hanh-chinh/{id}",
@@ -115,6 +121,9 @@ class PortalSettings:
     max_body_kb: int = 256          # procedure pages can exceed 10 MB; markers sit near the top
     breaker_window: int = 20        # the last N answers ...
     breaker_failure_rate: float = 0.5  # ... failing at this rate mean the portal is down: stop
+    max_retry_after_seconds: float = 300  # a longer Retry-After means "stop": the breaker trips
+    max_links_per_unit: int = 2000  # distinct links asked for one unit in one run (the rest: next runs)
+    max_links_per_run: int = 20000  # ... and for the whole province
 
 
 @dataclass(frozen=True)
@@ -406,8 +415,6 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
 
 
 def _valid_selector(selector: str) -> bool:
-    from cssselect import SelectorError
-    from lxml.cssselect import CSSSelector
     try:
         CSSSelector(selector)
     except (SelectorError, ValueError):
@@ -527,13 +534,15 @@ def _read_listings(table: dict[str, Any], reader: _Reader) -> ListingSettings:
 
 
 PORTAL_NUMBERS = ("concurrency", "rate_per_second", "timeout_seconds", "retries", "backoff_seconds", "cache_hours",
-                  "max_body_kb", "breaker_window", "breaker_failure_rate")
-PORTAL_INTS = ("concurrency", "retries", "max_body_kb", "breaker_window")
+                  "max_body_kb", "breaker_window", "breaker_failure_rate", "max_retry_after_seconds",
+                  "max_links_per_unit", "max_links_per_run")
+PORTAL_INTS = ("concurrency", "retries", "max_body_kb", "breaker_window", "max_links_per_unit", "max_links_per_run")
 
 
 def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:
     defaults = PortalSettings()
     portal = PortalSettings(
+        home=reader.take(table, "portal", "home", str, defaults.home),
         hosts=reader.strings(table, "portal", "hosts", defaults.hosts),
         procedure_urls=reader.strings(table, "portal", "procedure_urls", defaults.procedure_urls),
         not_found_markers=reader.strings(table, "portal", "not_found_markers", defaults.not_found_markers),
@@ -551,6 +560,9 @@ def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:
             reader.problem(f"portal.{key}", "must be ≥ 0" if zero_ok else "must be > 0")
     if portal.breaker_failure_rate > 1:
         reader.problem("portal.breaker_failure_rate", "a rate between 0 and 1")
+    if not Origins.of(hosts=portal.hosts).allows(portal.home):
+        reader.problem("portal.home", f"{portal.home!r} must be an http(s) address on one of [portal] hosts"
+                                      f" ({', '.join(portal.hosts)})")
     reader.leftovers(table, "portal")
     return portal
 

@@ -10,6 +10,7 @@ from .config import Config
 from .errors import UserError
 from .localsites import LoopbackTransport
 from .matching import Catalogue
+from .portal_urls import PortalLink, PortalUrls, link_target, portal_ids
 from .sources.listings import baselines, listing_origins, read_sites
 from .store import Store
 from .text import fold
@@ -27,7 +28,10 @@ def diagnose_listing(config: Config, store: Store, unit_code: str, url: str | No
     jobs = {site: [(unit, site)] for site in urls}
     results = asyncio.run(read_sites(config, jobs, {}, baselines(store, [unit.code]), transport,
                                      listing_origins(config, urls), selector))
-    procedures = {row["code"]: row for row in store.db.query("SELECT code, name, name_key FROM procedures")}
+    procedures = {row["code"]: row for row in store.db.query("SELECT code, name, name_key, portal_id FROM procedures")}
+    by_portal_id = portal_ids(procedures)
+    page_codes = {row["url"]: row["page_code"] for row in store.db.query("SELECT url, page_code FROM link_checks")}
+    portal = PortalUrls(config.portal)
     former = [(row["code"], row["name_key"]) for row in store.db.query(
         "SELECT code, name_key FROM procedure_former_names")]
     index = Catalogue(((code, row["name_key"]) for code, row in procedures.items()), former)
@@ -41,10 +45,20 @@ def diagnose_listing(config: Config, store: Store, unit_code: str, url: str | No
                 "page": item.page, "match": found.via, "procedure": found.code,
                 "procedure_name": procedures[found.code]["name"] if found.code in procedures else None,
                 "nearest": [{"code": code, "name": procedures[code]["name"]}
-                            for code in found.nearest[:NEAREST] if code in procedures]})
+                            for code in found.nearest[:NEAREST] if code in procedures],
+                "portal_links": [portal_link(link, procedures, by_portal_id, page_codes)
+                                 for url in item.links if (link := portal.classify(url))]})
         sites.append({
             "url": result.url, "credible": result.ok, "reason": result.reason, "error": result.error,
             "layout": result.layout, "pages": result.pages, "items": items,
             "skipped": [{"page": reading.page, "text": row.text, "reason": row.reason}
                         for reading in result.readings for row in reading.skipped]})
     return sites
+
+
+def portal_link(link: PortalLink, procedures: dict[str, Any], by_portal_id: dict[str, str],
+                page_codes: dict[str, str | None]) -> dict[str, Any]:
+    """A posted portal link as the link checks see it; `verified` false: nobody could place its id."""
+    target = link_target(link, procedures, by_portal_id, page_codes.get(link.url)) if link.direct else None
+    return {"url": link.url, "direct": link.direct, "id": link.ref, "procedure": target,
+            "verified": target is not None}

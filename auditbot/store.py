@@ -86,10 +86,10 @@ CREATE TABLE IF NOT EXISTS listing_items (
 CREATE INDEX IF NOT EXISTS listing_items_unit ON listing_items (unit);
 CREATE TABLE IF NOT EXISTS link_checks (
   url TEXT PRIMARY KEY, checked_at TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, status INTEGER,
-  final_url TEXT, attempts INTEGER
+  final_url TEXT, attempts INTEGER, page_code TEXT
 );
 CREATE TABLE IF NOT EXISTS portal_runs (
-  id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, requested INTEGER, cached INTEGER, tripped TEXT
+  id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, requested INTEGER, cached INTEGER, tripped TEXT, deferred TEXT
 );
 CREATE TABLE IF NOT EXISTS imports (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
@@ -209,6 +209,7 @@ class Store:
         added = (("runs", "pid", int),  # made before runs knew their process
                  ("listing_fetches", "reason", str), ("listing_fetches", "layout", str),  # before credibility
                  ("listing_fetches", "rendered", int),
+                 ("link_checks", "page_code", str), ("portal_runs", "deferred", str),  # before evidence from pages
                  ("listing_items", "section", str))
         for table, column, kind in added:
             if column not in self.db.table(table).columns_dict:

@@ -10,14 +10,15 @@ from typing import Any
 from auditbot.listed import Match, catalogue, matches, read_units
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
-from auditbot.portal_urls import PortalLink, PortalUrls
+from auditbot.portal_urls import PortalLink, PortalUrls, link_target, portal_ids, procedure_url
 from auditbot.store import CENTRE
 
 REASONS = {  # why a link is broken, as the unit reads it
     "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
     "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
     "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "not_found_marker": "Cổng báo không tìm thấy thủ tục",
+    "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
+    "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia",
 }
 
 
@@ -58,34 +59,34 @@ def not_direct(context: CheckContext) -> Iterator[Finding]:
 
 
 def _target(context: CheckContext, link: PortalLink) -> str | None:
-    """The catalogue code a direct link names, or None when the catalogue does not know it."""
+    """The catalogue code a direct link names, on evidence only; None when unverified."""
     procedures = catalogue(context)
-    if link.code:
-        return link.code if link.code in procedures else None
-    by_portal_id = context.memo.setdefault(
-        "by_portal_id", {row["portal_id"]: code for code, row in procedures.items() if row["portal_id"]})
-    found: str | None = by_portal_id.get(link.portal_id)
-    return found
+    by_portal_id = context.memo.setdefault("by_portal_id", portal_ids(procedures))
+    checked = _link_results(context).get(link.url)
+    return link_target(link, procedures, by_portal_id, checked["page_code"] if checked else None)
 
 
 def mismatch(context: CheckContext) -> Iterator[Finding]:
+    """A direct link that the catalogue (or the portal page itself) says is another procedure's page.
+    A link whose id nobody can place is unverified: shown to the centre, never in a unit's letter."""
     procedures = catalogue(context)
     for unit, found in matches(context).items():
         for match in found:
+            if not match.code:
+                continue
             wrong = []
             for link in _portal_links(context, match):
-                if not link.direct:
-                    continue
-                target = _target(context, link)
-                if target is None or (match.code and target != match.code):
+                target = _target(context, link) if link.direct else None
+                if target and target != match.code:
                     wrong.append({"url": link.url, "id": link.ref, "points_to": target,
-                                  "points_to_name": procedures[target]["name"] if target else None})
+                                  "points_to_name": procedures[target]["name"],
+                                  "correct_url": procedure_url(context.config.portal, match.code,
+                                                               procedures[match.code]["portal_id"])})
             if wrong:
-                known = wrong[0]["points_to"]
                 yield Finding(
                     check="link.mismatch", unit=unit, subject=_subject(match),
-                    title=(f"Liên kết của thủ tục {_label(match)} dẫn đến "
-                           + (f"thủ tục khác ({known})" if known else f"mã {wrong[0]['id']} không có trong danh mục")),
+                    title=(f"Liên kết của thủ tục {_label(match)} dẫn đến thủ tục khác ({wrong[0]['points_to']}"
+                           f" «{wrong[0]['points_to_name']}»)"),
                     details=_details(match, wrong_links=wrong))
 
 
@@ -141,6 +142,26 @@ def portal_unavailable(context: CheckContext) -> Iterator[Finding]:
                       details={"reason": tripped["tripped"], "checked_at": tripped["checked_at"]})
 
 
+def unchecked(context: CheckContext) -> Iterator[Finding]:
+    """For the centre: a unit posting more links than one run may ask the portal about."""
+    rows = list(context.query("SELECT deferred, checked_at FROM portal_runs ORDER BY id DESC LIMIT 1"))
+    deferred = json.loads(rows[0]["deferred"] or "{}") if rows else {}
+    for unit, count in deferred.items():
+        if unit in context.units:
+            yield Finding(
+                check="link.unchecked", unit=unit, subject="links", severity="medium",
+                title=(f"Trang niêm yết có quá nhiều liên kết đến Cổng DVCQG: {count} liên kết chưa kiểm tra"
+                       f" trong lượt này (giới hạn {context.config.portal.max_links_per_unit} mỗi đơn vị),"
+                       " sẽ kiểm tra dần ở các lượt sau"),
+                details={"deferred": count, "limit": context.config.portal.max_links_per_unit,
+                         "checked_at": rows[0]["checked_at"]})
+
+
+def portal_read_units(context: CheckContext) -> list[str]:
+    """Units read in full, once the portal has been asked at least once."""
+    return read_units(context) if portal_checked(context) else []
+
+
 def portal_checked(context: CheckContext) -> list[str]:
     return [CENTRE] if list(context.query("SELECT 1 FROM portal_runs LIMIT 1")) else []
 
@@ -156,4 +177,6 @@ def auditbot_checks() -> list[Check]:
         Check("link.broken", "Liên kết bị lỗi", broken, severity="high", evidence=checked_units, source="portal"),
         Check("portal.unavailable", "Cổng DVCQG không kiểm tra được", portal_unavailable, severity="high",
               evidence=portal_checked, source="portal"),
+        Check("link.unchecked", "Liên kết chưa kiểm tra hết (vượt giới hạn mỗi lượt)", unchecked,
+              evidence=portal_read_units, source="portal"),
     ]

@@ -22,6 +22,9 @@ from auditbot.portal_urls import PortalUrls
 
 PAGE = "/thu-tuc-hanh-chinh/"
 OLD = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html"
+NEW = "https://dichvucong.gov.vn/tim-kiem-thu-tuc-hanh-chinh"
+UUID = {code: f"019d2bfe-0000-4000-8000-0000000000{code[-2:]}" for code in ("1.000014", "1.000017", "1.000018")}
+SHOWS = {UUID["1.000014"]: "1.000014", UUID["1.000017"]: "1.000017", UUID["1.000018"]: "1.000001"}
 
 # subject -> the link its listing item carries (None: no portal link at all)
 POSTED = {
@@ -36,14 +39,22 @@ POSTED = {
     "1.000009": f"{OLD}?ma_tthc=1.000009.000.00.00.H56&open_popup=1",  # fine (older pattern, agency suffix)
     "1.000010": "https://dichvucong.gov.vn/p/home/dvc-trang-chu.html",  # not direct: the home page
     "1.000011": f"{OLD}?ma_thu_tuc=1.000001",                   # another procedure's page
-    "1.000012": f"https://dichvucong.gov.vn{PAGE}999999",       # an id the catalogue does not know
+    "1.000012": f"https://dichvucong.gov.vn{PAGE}999999",       # an id nobody can place: unverified, no finding
     "1.000013": None,                                           # no portal link
+    "1.000014": f"{NEW}?pageIndex=1&formalityId={UUID['1.000014'].upper()}",  # 2026 form, UUID the catalogue has
+    "1.000015": f"{NEW}?keyword=1.000015",                      # a search, not the procedure's page
+    "1.000016": f"https://www.dichvucong.gov.vn{PAGE}1.000016",  # www. is the portal too
+    "1.000017": f"{NEW}?formalityId={UUID['1.000017']}&tab=1",   # a UUID the catalogue lacks; the page names it
+    "1.000018": f"{NEW}?formalityId={UUID['1.000018']}",         # ... a page that names another procedure
+    "1.000019": f"https://dichvucong.gov.vn{PAGE}1.0000\t19",   # a TAB inside the address
+    "1.000020": f"https://dichvucong.gov.vn{PAGE}1.000020?q={'a' * 70_000}",  # longer than any URL may be
 }
 
 EXPECTED = {
     ("link.broken", "1.000002"), ("link.broken", "1.000003"), ("link.broken", "1.000004"),
     ("link.broken", "1.000005"), ("link.broken", "1.000006"), ("link.not_direct", "1.000010"),
-    ("link.mismatch", "1.000011"), ("link.mismatch", "1.000012"), ("link.missing", "1.000013"),
+    ("link.mismatch", "1.000011"), ("link.missing", "1.000013"), ("link.not_direct", "1.000015"),
+    ("link.mismatch", "1.000018"), ("link.broken", "1.000019"), ("link.broken", "1.000020"),
 }
 
 
@@ -55,11 +66,20 @@ class StandIn(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         host = (self.headers.get("Host") or "").split(":")[0]
         self.server.seen.append((host, self.path, time.monotonic()))
+        if host == "many.example.gov.vn":  # one page posting thousands of distinct portal ids
+            rows = "".join(f'<tr><td><a href="https://dichvucong.gov.vn{PAGE}{900000 + n}">Đăng ký khai sinh'
+                           f" loại {n}</a></td></tr>" for n in range(self.server.many))
+            return self.reply(200, f"<html><body><table>{rows}</table></body></html>")
         if host.endswith("example.gov.vn"):
             return self.reply(200, self.listing())
+        if self.server.mode == "stop" and self.path != "/":
+            return self.reply(429, "Too Many Requests", {"Retry-After": "86400"})
         if self.server.mode == "down" or (self.server.mode == "pages_down" and self.path != "/"):
             return self.reply(503, "Service Unavailable")
         attempts = Counter(path for h, path, _ in self.server.seen if h == host)[self.path]
+        if self.path.startswith("/tim-kiem-thu-tuc-hanh-chinh"):
+            shown = next((code for uuid, code in SHOWS.items() if uuid in self.path.lower()), None)
+            return self.reply(200, f"<h1>Chi tiết thủ tục</h1><p>Mã thủ tục: <b>{shown}</b></p>" if shown else "…")
         code = self.path.removeprefix(PAGE)
         if code == "1.000002":
             return self.reply(200, "<div>Không tìm thấy thủ tục hành chính</div>")
@@ -104,6 +124,7 @@ class StandInServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), StandIn)
         self.seen: list[tuple[str, str, float]] = []
         self.mode = "up"
+        self.many = 0
 
     def portal_requests(self) -> Counter[str]:
         return Counter(path for host, path, _ in self.seen if host == "dichvucong.gov.vn")
@@ -148,19 +169,20 @@ class Portal:
         self.root, self.server = root, server
         with (root / "catalogue.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["Mã thủ tục", "Tên thủ tục", "Cấp thực hiện", "Tình trạng"])
-            writer.writerows((code, f"Thủ tục số {code[-2:]}", "Cấp xã", "Còn hiệu lực") for code in POSTED)
+            writer.writerow(["Mã thủ tục", "Tên thủ tục", "Cấp thực hiện", "Tình trạng", "ID trên Cổng DVCQG"])
+            writer.writerows((code, f"Thủ tục số {code[-2:]}", "Cấp xã", "Còn hiệu lực",
+                              UUID[code] if code == "1.000014" else "") for code in POSTED)
         self.config = self.configure(cache_hours=24)
         app.import_catalogue_file(self.config, None)
 
-    def configure(self, cache_hours: float) -> Config:
-        (self.root / "rules.toml").write_text(RULES.format(cache_hours=cache_hours), encoding="utf-8")
+    def configure(self, cache_hours: float, extra: str = "") -> Config:
+        (self.root / "rules.toml").write_text(RULES.format(cache_hours=cache_hours) + extra, encoding="utf-8")
         self.config = load_config(self.root / "rules.toml")
         return self.config
 
-    def check(self) -> set[tuple[str, str, str]]:
+    def check(self, checks: tuple[str, ...] = ("link", "portal")) -> set[tuple[str, str, str]]:
         transport = LoopbackTransport(self.server.server_address[1], ("example.gov.vn", "dichvucong.gov.vn"))
-        result = app.check(self.config, [], True, ["link", "portal"], transport=transport)
+        result = app.check(self.config, [], True, list(checks), transport=transport)
         assert not result.errors, result.errors
         return {(f["check"], f["unit"], f["subject"]) for f in result.findings}
 
@@ -195,7 +217,12 @@ def test_every_failure_class_and_nothing_else(portal: Portal) -> None:
     assert "bị lỗi: chuyển hướng về trang chủ Cổng" in broken["1.000003"]["title"]
     mismatch = {f["subject"]: f for f in app.list_findings(portal.config, "XA_A", "open", ["link.mismatch"])}
     assert mismatch["1.000011"]["details"]["wrong_links"][0]["points_to"] == "1.000001"
-    assert "mã 999999 không có trong danh mục" in mismatch["1.000012"]["title"]
+    wrong = mismatch["1.000018"]["details"]["wrong_links"][0]  # the portal's own page named another procedure
+    assert wrong["points_to"] == "1.000001" and wrong["correct_url"] == f"{OLD}?ma_thu_tuc=1.000018"
+    assert reasons["1.0000\t19"] == "invalid_url" and reasons["1.000016"] is None  # www.: asked, and fine
+    assert "bị lỗi: địa chỉ liên kết không hợp lệ" in broken["1.000019"]["title"]
+    codes = {r["url"]: r["page_code"] for r in db.query("SELECT * FROM link_checks WHERE page_code IS NOT NULL")}
+    assert set(codes.values()) == {"1.000014", "1.000017", "1.000001"}
 
 
 def test_each_distinct_url_is_asked_once_and_the_portal_is_treated_politely(portal: Portal) -> None:
@@ -247,6 +274,10 @@ def test_a_failing_portal_gives_one_operator_finding_and_resolves_nothing(portal
     (f"{OLD}?ma_thu_tuc=", False, None, None),
     ("https://dichvucong.gov.vn/p/home/dvc-tra-cuu-thu-tuc.html?keyword=khai+sinh", False, None, None),
     ("https://dichvucong.gov.vn/", False, None, None),
+    (f"{NEW}?pageIndex=2&FormalityId=019D2BFE-AAAA-4BBB-8CCC-DDDDEEEEFFFF", True, None,
+     "019d2bfe-aaaa-4bbb-8ccc-ddddeeeeffff"),
+    (f"{NEW}?keyword=1.001193", False, None, None),
+    (f"{NEW}?keyword=khai+sinh&formalityId=", False, None, None),
 ])
 def test_portal_links_are_classified_from_the_url(url: str, direct: bool, code: str | None,
                                                   portal_id: str | None) -> None:
@@ -258,3 +289,71 @@ def test_links_elsewhere_are_not_portal_links() -> None:
     urls = PortalUrls(PortalSettings())
     assert urls.classify("https://stp.example.gov.vn/thu-tuc-hanh-chinh/1.001108") is None
     assert urls.classify("https://dichvucong.gov.vn.example.com/thu-tuc-hanh-chinh/1.001108") is None
+
+
+def test_a_day_long_retry_after_trips_the_breaker_instead_of_sleeping(portal: Portal) -> None:
+    first = portal.check()
+    portal.configure(cache_hours=0)
+    portal.server.mode = "stop"  # every procedure page: 429, Retry-After: 86400
+    started = time.monotonic()
+    found = portal.check()
+    assert time.monotonic() - started < 10
+    assert ("portal.unavailable", "_centre", "portal") in found
+    assert {f for f in found if f[0] == "link.broken"} == {f for f in first if f[0] == "link.broken"}
+    title = app.list_findings(portal.config, "_centre", "open", ["portal.unavailable"])[0]["title"]
+    assert "Retry-After" in title and "86400" in title
+
+
+def test_no_page_can_turn_auditbot_into_a_load_generator(portal: Portal) -> None:
+    portal.server.many = 3000
+    portal.configure(cache_hours=24, extra=(
+        '[[units]]\ncode = "XA_C"\nname = "Xã Cát"\nkind = "xa"\nemails = ["cat@example.gov.vn"]\n'
+        'listing_urls = ["https://many.example.gov.vn/tthc"]\n'))
+    rules = portal.root / "rules.toml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(
+        "[portal]\n", "[portal]\nmax_links_per_unit = 40\nmax_links_per_run = 100\n"), encoding="utf-8")
+    portal.config = load_config(rules)
+    found = portal.check()
+    asked = {path for host, path, _ in portal.server.seen if path.startswith(f"{PAGE}90")}
+    assert len(asked) == 40  # XA_C's own cap, out of 3.000 distinct ids on its page
+    assert ("link.unchecked", "XA_C", "links") in found
+    assert per_unit(EXPECTED) <= found  # the other communes' links were judged as always
+    deferred = sqlite_utils.Database(portal.root / "audit.db").execute(
+        "SELECT deferred FROM portal_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert deferred == '{"XA_C": 2960}'
+
+
+def test_the_portal_is_one_notion_for_classifier_guard_and_canary() -> None:
+    from auditbot.sources.origins import Origins
+    settings = PortalSettings(home="https://localhost:8443/", hosts=("localhost:8443", "dichvucong.gov.vn"))
+    guard = Origins.of(hosts=settings.hosts)
+    assert guard.allows(settings.home) and not guard.allows("https://localhost/")
+    assert guard.allows("https://www.dichvucong.gov.vn/x") and not guard.allows("https://dichvucong.gov.vn:8080/x")
+    urls = PortalUrls(settings)
+    assert urls.classify("https://localhost:8443/thu-tuc-hanh-chinh/1.001193") is not None
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_4(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+    from auditbot.cli import cli
+
+    def explode(*args: Any) -> None:
+        raise RuntimeError("Nguyễn Văn A 0912345678")  # a message that must never be printed
+
+    monkeypatch.setattr(app, "fetch_listings", explode)
+    monkeypatch.delenv("AUDITBOT_DEBUG", raising=False)
+    result = CliRunner().invoke(cli, ["check", "--config", str(portal.root / "rules.toml")])
+    assert result.exit_code == 4
+    assert "unexpected RuntimeError in test_links.py" in result.output and "Nguyễn" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unverified_link_is_shown_to_the_centre_not_to_the_unit(portal: Portal) -> None:
+    portal.check()
+    transport = LoopbackTransport(portal.server.server_address[1], ("example.gov.vn", "dichvucong.gov.vn"))
+    [site] = app.listing_reading(portal.config, "XA_A", None, None, transport)
+    links = {item["procedure"]: item["portal_links"] for item in site["items"]}
+    assert links["1.000012"] == [{"url": POSTED["1.000012"], "direct": True, "id": "999999", "procedure": None,
+                                  "verified": False}]
+    assert links["1.000017"][0]["procedure"] == "1.000017" and links["1.000017"][0]["verified"]  # by its page
+    assert links["1.000014"][0]["procedure"] == "1.000014"  # by the catalogue's UUID, whatever the case

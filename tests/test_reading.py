@@ -84,6 +84,9 @@ VARIANTS = {
         <tr><td>2</td><td>Cấp bản sao trích lục hộ tịch</td><td>Hộ tịch</td></tr>
         <tr><td>3</td><td>Đăng ký kết hôn trong nước</td><td>Hộ tịch</td></tr></table>""",
         ["Đăng ký khai sinh cho trẻ em", "Cấp bản sao trích lục hộ tịch", "Đăng ký kết hôn trong nước"]),
+    "a one-column table": (
+        """<table><tr><td>Đăng ký khai sinh</td></tr><tr><td>Đăng ký kết hôn</td></tr></table>""",
+        ["Đăng ký khai sinh", "Đăng ký kết hôn"]),
     "a layout table of menu entries is no listing": (
         """<table><tr><td><a href=/>Trang chủ</a></td><td>Giới thiệu chung về đơn vị</td></tr>
         <tr><td>Tin tức sự kiện nổi bật</td><td>Liên hệ với chúng tôi</td></tr></table>""", []),

@@ -18,7 +18,7 @@ from .. import vn
 from .layout import Column, Layout, Section, display, value_of
 
 # operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
-OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "job.failing"})
+OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "link.unchecked", "job.failing"})
 
 
 @dataclass(frozen=True)

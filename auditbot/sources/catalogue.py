@@ -29,7 +29,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "effective_to": ("Ngày hết hiệu lực", "Hiệu lực đến"),
     "decision": ("Quyết định công bố", "Số quyết định", "Quyết định"),
     "abolished_by": ("Quyết định bãi bỏ", "Văn bản bãi bỏ"),
-    "portal_id": ("ID Cổng DVCQG", "ID thủ tục", "Mã trên Cổng", "ID"),
+    "portal_id": ("ID Cổng DVCQG", "ID trên Cổng DVCQG", "ID trên Cổng", "ID thủ tục", "Mã trên Cổng",
+                  "formalityId", "Mã định danh", "ID"),
 }
 REQUIRED = ("code", "name", "status")
 FIELD_NAMES = tuple(FIELDS)
@@ -61,6 +62,7 @@ class CatalogueSummary:
     stored: int = 0
     rejected: int = 0
     skipped: int = 0
+    has_portal_ids: bool = True   # the file has a column of the portal's own ids (numeric or UUID)
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -117,7 +119,7 @@ class ProcedureParser:
         return (match.group(), full_code, name, fold(name), cell_text(values["field"]) or None,
                 cell_text(values["level"]) or None, status, effective_from, effective_to,
                 cell_text(values["decision"]) or None, cell_text(values["abolished_by"]) or None,
-                cell_text(values["portal_id"]) or None, json.dumps(units), import_id)
+                cell_text(values["portal_id"]).lower() or None, json.dumps(units), import_id)
 
 
 def _fields(cells: list[Cell]) -> dict[str, str]:
@@ -144,7 +146,7 @@ def import_catalogue(config: Config, store: Store, path: Path, now: datetime) ->
     header, rows = locate_header(read_rows(path), aliases, REQUIRED, path)
     positions = [header.columns.get(name, -1) for name in FIELD_NAMES]
     parser = ProcedureParser(config)
-    summary = CatalogueSummary(file=str(path))
+    summary = CatalogueSummary(file=str(path), has_portal_ids="portal_id" in header.columns)
     conn = store.db.conn
     with conn:
         import_id = conn.execute(

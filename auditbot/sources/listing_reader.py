@@ -372,9 +372,9 @@ def _passed_over(grid: Grid, columns: Columns, cells: list[Element | None], text
     """Why a table row is not a procedure (a section, header or totals row, no name), or None."""
     present = [c for c in cells if c is not None]
     filled = [i for i, t in enumerate(texts) if t]
-    only = cells[filled[0]] if len(filled) == 1 else None
+    only = cells[filled[0]] if len(filled) == 1 and grid.width > 1 else None
     if only is not None and (_span(only) > 1 or len(present) < grid.width or len(present) == 1):
-        return "section row"  # one cell across the table
+        return "section row"  # one cell across a table of several columns
     if all(c.tag == "th" for c in present) or (header and [fold_ascii(t) for t in texts] == header):
         return "header row"  # the header again, further down
     if not raw:

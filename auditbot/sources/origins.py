@@ -29,6 +29,14 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower().rstrip("."), port or DEFAULT_PORTS[scheme]
 
 
+def split_host(entry: str) -> tuple[str, int | None]:
+    """"host" or "host:port", as rules.toml writes a portal host."""
+    host, _, port = entry.strip().lower().rpartition(":")
+    if host and port.isdigit():
+        return host, int(port)
+    return entry.strip().lower(), None
+
+
 def site(url: str) -> tuple[str, int] | None:
     """(host, port) of a web URL; None for anything else."""
     origin = _origin(url)
@@ -42,7 +50,7 @@ class Origins:
     @classmethod
     def of(cls, urls: Iterable[str] = (), hosts: Iterable[str] = ()) -> Origins:
         """Each URL's host and port; a site on a default port may also move between http and https and
-        add or drop "www."; bare hosts (the portal's) on the default ports only."""
+        add or drop "www."; bare hosts (the portal's) with their www. on the default ports, "host:port" exactly."""
         allowed: set[tuple[str, int]] = set()
         for url in urls:
             origin = _origin(url)
@@ -52,8 +60,13 @@ class Origins:
             ports = {port} | (set(DEFAULT_PORTS.values()) if port in DEFAULT_PORTS.values() else set())
             bare = host.removeprefix("www.")
             allowed |= {(name, p) for name in (bare, f"www.{bare}") for p in ports}
-        for host in hosts:
-            allowed |= {(host.lower(), p) for p in DEFAULT_PORTS.values()}
+        for entry in hosts:  # "dichvucong.gov.vn" (and its www.) on the default ports, or "host:port" exactly
+            name, fixed = split_host(entry)
+            if fixed is not None:
+                allowed.add((name, fixed))
+            else:
+                bare = name.removeprefix("www.")
+                allowed |= {(each, p) for each in (bare, f"www.{bare}") for p in DEFAULT_PORTS.values()}
         return cls(frozenset(allowed))
 
     def allows(self, url: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -30,6 +31,9 @@ from .listings import user_agent
 from .origins import Origins
 
 MAX_REDIRECTS = 5
+PAGE_CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?(?![\d])")
+LABELLED_CODE = re.compile(r"(?:Mã thủ tục|Mã TTHC|Mã số)\s*(?:<[^>]*>\s*)*:?\s*(?:<[^>]*>\s*)*(\d\.\d{6})",
+                           re.IGNORECASE)
 SLOW_DOWN = {403, 429}
 
 
@@ -43,6 +47,7 @@ class LinkResult:
     attempts: int = 0
     transient: bool = False       # worth retrying: timeout, connection failure, 5xx, slow down
     retry_after: float | None = None
+    page_code: str | None = None  # the national code the page itself names, when it names one
 
 
 @dataclass
@@ -51,6 +56,7 @@ class PortalRun:
     cached: int = 0               # distinct URLs answered from stored results
     tripped: str | None = None    # why the breaker stopped the run
     results: list[LinkResult] = field(default_factory=list)
+    deferred: dict[str, int] = field(default_factory=dict)  # unit -> links left for later runs (over the caps)
 
 
 class HostGate:
@@ -102,6 +108,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def code_named(page: str) -> str | None:
+    """The national code a procedure page shows as its own: the one labelled "Mã thủ tục" (or "Mã TTHC",
+    "Mã số"), else the only code on the page; None when the page is silent or names several."""
+    labelled = LABELLED_CODE.search(page)
+    if labelled:
+        return labelled.group(1)
+    codes = set(PAGE_CODE.findall(page))
+    return codes.pop() if len(codes) == 1 else None
+
+
 def _connect_reason(exc: Exception) -> str:
     text = str(exc).lower()
     if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "resolve" in text:
@@ -134,6 +150,11 @@ class LinkChecker:
             result.attempts = attempt + 1
             if not result.transient:
                 break
+            if result.retry_after is not None and result.retry_after > self.settings.max_retry_after_seconds:
+                # a day-long wait is the portal asking us to stop: the centre hears of it, nobody sleeps a day
+                self.breaker.tripped = (f"the portal asked to wait {result.retry_after:.0f} s (Retry-After) at"
+                                        f" {url}; more than max_retry_after_seconds")
+                return LinkResult(url, "unknown", "breaker", result.status, attempts=attempt + 1)
             if result.retry_after is not None:
                 self.gate(url).pause(result.retry_after)
             if attempt < self.settings.retries:
@@ -163,9 +184,12 @@ class LinkChecker:
     async def _fetch(self, url: str) -> tuple[LinkResult, str | None]:
         """One request; (result, redirect location or None)."""
         try:
+            request = self.client.build_request("GET", url)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):
+            return LinkResult(url, "broken", "invalid_url"), None  # a TAB, a control character, 70.000 characters
+        try:
             async with self.gate(url):
                 async with asyncio.timeout(self.settings.timeout_seconds):  # from the real start, not the queue
-                    request = self.client.build_request("GET", url)
                     response = await self.client.send(request, stream=True)
                     try:
                         if response.is_redirect:
@@ -197,7 +221,7 @@ class LinkChecker:
             return LinkResult(url, "broken", f"http_{status}", status, transient=status >= 500)
         if any(marker in head for marker in self.settings.not_found_markers):
             return LinkResult(url, "broken", "not_found_marker", status)
-        return LinkResult(url, "ok", None, status)
+        return LinkResult(url, "ok", None, status, page_code=code_named(head))
 
 
 def make_async_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -213,31 +237,58 @@ async def check_urls(config: Config, urls: list[str],
     """Canary first (the portal's home page), then every URL; (results, why the breaker tripped)."""
     async with make_async_client(config, transport) as client:
         checker = LinkChecker(config.portal, client)
-        canary = await checker.check(f"https://{config.portal.hosts[0]}/")
+        canary = await checker.check(config.portal.home)
         if canary.outcome != "ok":
-            return [], f"canary https://{config.portal.hosts[0]}/ failed: {canary.reason} (HTTP {canary.status})"
+            return [], checker.breaker.tripped or (f"canary {config.portal.home} failed: {canary.reason}"
+                                                   f" (HTTP {canary.status})")
         results = await asyncio.gather(*(checker.check(url) for url in urls))
         return list(results), checker.breaker.tripped
 
 
-def posted_links(store: Store, units: Iterable[str]) -> list[str]:
-    """Every link the given units' last full listing read holds, deduplicated."""
+def posted_links(store: Store, units: Iterable[str]) -> dict[str, list[str]]:
+    """Every link each of the given units' last full listing read holds, deduplicated per unit."""
     rows = store.db.query(
-        "SELECT DISTINCT link.value AS url FROM listing_items, json_each(listing_items.links) AS link"
-        " WHERE listing_items.unit IN (SELECT value FROM json_each(?))", [json.dumps(list(units))])
-    return [row["url"] for row in rows]
+        "SELECT DISTINCT listing_items.unit, link.value AS url FROM listing_items, json_each(listing_items.links)"
+        " AS link WHERE listing_items.unit IN (SELECT value FROM json_each(?)) ORDER BY listing_items.id",
+        [json.dumps(list(units))])
+    links: dict[str, list[str]] = {}
+    for row in rows:
+        links.setdefault(row["unit"], []).append(row["url"])
+    return links
+
+
+def within_caps(settings: PortalSettings, wanted: dict[str, list[str]]) -> tuple[list[str], dict[str, int]]:
+    """The URLs this run may ask (at most max_links_per_unit new ones per unit, max_links_per_run in all),
+    and for each unit over a cap how many were left for later runs: no site can make auditbot a load
+    generator against the national portal."""
+    chosen: dict[str, None] = {}
+    deferred: dict[str, int] = {}
+    for unit, urls in wanted.items():
+        taken = 0
+        for url in urls:
+            if url in chosen:
+                continue
+            if taken >= settings.max_links_per_unit or len(chosen) >= settings.max_links_per_run:
+                deferred[unit] = deferred.get(unit, 0) + 1
+                continue
+            chosen[url] = None
+            taken += 1
+    return list(chosen), deferred
 
 
 def check_links(config: Config, store: Store, units: Iterable[str], now: datetime,
                 transport: httpx.AsyncBaseTransport | None = None) -> PortalRun:
-    """Check the direct portal links the units post, except those with a fresh stored result."""
+    """Check the direct portal links the units post, except those with a fresh stored result, within the caps."""
     classify = PortalUrls(config.portal).classify
-    wanted = [url for url in posted_links(store, units) if (link := classify(url)) and link.direct]
     fresh_since = timestamp(now - timedelta(hours=config.portal.cache_hours))
     fresh = {row["url"] for row in store.db.query(
         "SELECT url FROM link_checks WHERE checked_at >= ? AND outcome != 'unknown'", [fresh_since])}
-    to_check = [url for url in wanted if url not in fresh]
-    run = PortalRun(requested=len(to_check), cached=len(wanted) - len(to_check))
+    direct = {unit: [url for url in urls if (link := classify(url)) and link.direct]
+              for unit, urls in posted_links(store, units).items()}
+    wanted = {unit: [url for url in urls if url not in fresh] for unit, urls in direct.items()}
+    to_check, deferred = within_caps(config.portal, wanted)
+    distinct = {url for urls in direct.values() for url in urls}
+    run = PortalRun(requested=len(to_check), cached=len(distinct & fresh), deferred=deferred)
     if to_check:
         run.results, run.tripped = asyncio.run(check_urls(config, to_check, transport))
     store_run(store, run, now)
@@ -249,11 +300,11 @@ def store_run(store: Store, run: PortalRun, now: datetime) -> None:
     at = timestamp(now)
     with store.db.conn:
         store.db.conn.execute(
-            "INSERT INTO portal_runs (checked_at, requested, cached, tripped) VALUES (?,?,?,?)",
-            (at, run.requested, run.cached, run.tripped))
+            "INSERT INTO portal_runs (checked_at, requested, cached, tripped, deferred) VALUES (?,?,?,?,?)",
+            (at, run.requested, run.cached, run.tripped, json.dumps(run.deferred)))
         if run.tripped:
             return
         store.db.conn.executemany(
-            "INSERT OR REPLACE INTO link_checks (url, checked_at, outcome, reason, status, final_url, attempts)"
-            " VALUES (?,?,?,?,?,?,?)",
-            [(r.url, at, r.outcome, r.reason, r.status, r.final_url, r.attempts) for r in run.results])
+            "INSERT OR REPLACE INTO link_checks (url, checked_at, outcome, reason, status, final_url, attempts,"
+            " page_code) VALUES (?,?,?,?,?,?,?,?)",
+            [(r.url, at, r.outcome, r.reason, r.status, r.final_url, r.attempts, r.page_code) for r in run.results])
