@@ -102,3 +102,16 @@ def test_catalogue_without_a_file_is_a_usage_error(province) -> None:
     assert result.exit_code == 2 and "[sources].catalogue is not set" in result.output
     result = province.run("import", "catalogue", str(province.root / "nope.xlsx"))
     assert result.exit_code == 2 and "nope.xlsx: no such file" in result.output
+
+
+def test_a_catalogue_without_portal_ids_says_links_are_verified_by_code_only(province) -> None:
+    with_ids = province.root / "co-id.xlsx"
+    write_xlsx(with_ids)
+    assert "no column of portal ids" not in province.run("import", "catalogue", str(with_ids)).output
+    without = province.root / "khong-id.xlsx"
+    book = Workbook()
+    book.active.append(HEADER[:-1])
+    book.active.append(ROWS[0][:-1])
+    book.save(without)
+    result = province.run("import", "catalogue", str(without))
+    assert result.exit_code == 0 and "no column of portal ids" in result.output
