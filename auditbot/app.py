@@ -23,9 +23,10 @@ from .report.compose import SUMMARY, Composer, Letter
 from .report.digest import Reader, UnitDigest
 from .report.layout import load_layout
 from .report.outbox import Delivery, deliver, queue, write_eml
-from .sources.catalogue import CatalogueSummary, import_catalogue
+from .sources.catalogue import import_catalogue
 from .sources.common import file_digest, within_limit
-from .sources.dossiers import ImportSummary, expand_sources, import_dossiers
+from .sources.dossiers import expand_sources, import_dossiers
+from .sources.pipeline import ImportSummary
 from .sources.listings import accept_reading, fetch_listings
 from .sources.portal import check_links
 from .store import CENTRE, Store, pid_alive, unit_label
@@ -128,12 +129,20 @@ class ImportOutcome:
     errors: list[str]
 
 
-def import_dossier_files(config: Config, files: Iterable[Path]) -> ImportOutcome:
-    """Each file in its own transaction; an unreadable file is reported and the others still import."""
+def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = False) -> ImportOutcome:
+    """Each file in its own transaction; an unreadable file is reported and the others still import.
+    A dry run reads and types every row and writes nothing, not even to the database."""
     paths = expand_sources(files) if files else expand_sources(config.dossier_sources)
     if not paths:
         raise UserError("no dossier export files given, and none found under [sources].dossiers")
     outcome = ImportOutcome([], [])
+    if dry_run:
+        for path in paths:
+            try:
+                outcome.summaries.append(import_dossiers(config, None, path, local_now(config), dry_run=True))
+            except InputError as exc:
+                outcome.errors.append(str(exc))
+        return outcome
     store = Store.open(config)
     try:
         with writer_lock(store, "import dossiers", config.lock_wait_seconds):
@@ -147,7 +156,7 @@ def import_dossier_files(config: Config, files: Iterable[Path]) -> ImportOutcome
     return outcome
 
 
-def import_catalogue_file(config: Config, file: Path | None) -> CatalogueSummary:
+def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
     path = file or config.catalogue
     if path is None:
         raise UserError("no catalogue file given, and [sources].catalogue is not set in rules.toml")

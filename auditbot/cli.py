@@ -17,8 +17,10 @@ import click
 from . import app, vn
 from .config import Config, config_path
 from .errors import UserError
+from .imported import summary_lines
 from .output import format_option, render, table
-from .rates import FIELD_ORDER, GROUPINGS
+from .sources.pipeline import ImportSummary
+from .rates import FIELD_ORDER, GROUPINGS, rate_text
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DATE = click.DateTime(formats=["%d/%m/%Y", "%Y-%m-%d"])
@@ -203,59 +205,55 @@ def import_group() -> None:
 
 @import_group.command(name="dossiers")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show the column mapping, missing fields and first rows; write nothing.")
 @config_option
-def import_dossiers(files: tuple[Path, ...], config_file: str | None) -> None:
-    """Import dossier exports: CSV, XLSX/XLS/ODS, or portal sync JSON (DongBoHoSoMC).
+def import_dossiers(files: tuple[Path, ...], dry_run: bool, config_file: str | None) -> None:
+    """Import dossier exports: CSV, XLSX/XLS/ODS (also HTML or XML Spreadsheet saved as .xls), or the
+    portal's sync JSON (DongBoHoSoMC bodies, HoSoDongBoDVC lists).
 
-    Without FILES, imports everything under [sources].dossiers. Personal-data columns are
-    never read. Exit code 2 when a file could not be read (the others are still imported).
+    Without FILES, imports everything under [sources].dossiers. Personal-data columns are never read.
+    Exit code 1 when a file's rows were all rejected, 2 when a file could not be read (the others are
+    still imported).
 
     \b
     Examples:
         auditbot import dossiers exports/thang-10.xlsx
+        auditbot import dossiers exports/thang-10.xls --dry-run
         auditbot import dossiers
     """
     config = load(config_file)
-    outcome = app.import_dossier_files(config, files)
-    for summary in outcome.summaries:
-        click.echo(f"{summary.file}: read {summary.rows_read}, stored {summary.stored}, updated {summary.updated},"
-                   f" unchanged {summary.unchanged}, rejected {summary.rejected}, skipped {summary.skipped}"
-                   f" title/footer rows")
-        for name, count in summary.unknown_units.most_common():
-            click.echo(f"  unknown unit {name!r}: {count} rows (add it to a unit's aliases in rules.toml)")
-        for rejection in summary.rejections[:5]:
-            click.echo(f"  row {rejection.row}, column {rejection.column!r}: {rejection.reason}")
-        if summary.rejected > 5:
-            click.echo(f"  … {summary.rejected - 5} more in the rejected_rows table")
-    for error in outcome.errors:
-        click.echo(f"Error: {error}", err=True)
-    if outcome.errors:
-        sys.exit(2)
+    outcome = app.import_dossier_files(config, files, dry_run=dry_run)
+    _report_imports(outcome.summaries, outcome.errors)
 
 
 @import_group.command(name="catalogue")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @config_option
 def import_catalogue(file: Path | None, config_file: str | None) -> None:
-    """Import the official procedure catalogue (CSV/XLSX): codes, names, status, validity, levels.
+    """Import the official procedure catalogue (CSV/XLSX/…): codes, names, status, validity, agencies.
 
-    Without FILE, imports [sources].catalogue. A procedure applies to the unit its row names, or to
-    every unit of the kinds its level maps to under [catalogue.levels].
+    Without FILE, imports [sources].catalogue. A procedure applies to each unit its agency cell names,
+    to every unit of a generic agency's kinds ("UBND cấp xã"), or, without an agency, to the kinds its
+    level maps to under [catalogue.levels]. Exit code 1 when no procedure applies to any unit.
 
     \b
     Example:
         auditbot import catalogue data/danh-muc-tthc.xlsx
     """
-    summary = app.import_catalogue_file(load(config_file), file)
-    click.echo(f"{summary.file}: read {summary.rows_read}, stored {summary.stored} procedures,"
-               f" rejected {summary.rejected}, skipped {summary.skipped} title/footer rows")
-    for rejection in summary.rejections[:5]:
-        click.echo(f"  row {rejection.row}, column {rejection.column!r}: {rejection.reason}")
-    if summary.rejected > 5:
-        click.echo(f"  … {summary.rejected - 5} more in the rejected_rows table")
-    if not summary.has_portal_ids:
-        click.echo("  no column of portal ids (ID, ID trên Cổng DVCQG, formalityId…): links that name a procedure"
-                   " by the portal's id can be verified only where the portal page shows the code")
+    _report_imports([app.import_catalogue_file(load(config_file), file)], [])
+
+
+def _report_imports(summaries: list[ImportSummary], errors: list[str]) -> None:
+    for summary in summaries:
+        click.echo("\n".join(summary_lines(summary)))
+        for problem in summary.problems:
+            click.echo(f"Problem: {summary.file}: {problem}", err=True)
+    for error in errors:
+        click.echo(f"Error: {error}", err=True)
+    if errors:
+        sys.exit(2)
+    if any(summary.failed for summary in summaries):
+        sys.exit(1)
 
 
 RATE_HEADERS = ["GROUP", "RECEIVED", "ONLINE %", "FINISHED", "ON TIME %", "DIGITISED %", "PAID ONLINE %",
@@ -368,9 +366,9 @@ def rates(start: datetime | None, end: datetime | None, by: str, units: tuple[st
 
     def cells(row: dict[str, Any]) -> list[str]:
         label = app.unit_label(config, row["group"]) if by == "unit" else row["group"]
-        return [label, vn.number(row["received"]), vn.percent(row["online_rate"]), vn.number(row["finished"]),
-                vn.percent(row["on_time_rate"]), vn.percent(row["digitisation_rate"]),
-                vn.percent(row["online_payment_rate"]), vn.number(row["unfinished"]), vn.percent(row["overdue_rate"])]
+        return [label, vn.number(row["received"]), rate_text(row, "online_rate"), vn.number(row["finished"]),
+                rate_text(row, "on_time_rate"), rate_text(row, "digitisation_rate"),
+                rate_text(row, "online_payment_rate"), vn.number(row["unfinished"]), rate_text(row, "overdue_rate")]
 
     if output_format == "table":
         click.echo(f"{config.province}: {vn.day(period.start)} – {vn.day(period.end)}")

@@ -141,6 +141,8 @@ class CatalogueSettings:
     # a procedure of this level applies to every unit of these kinds (unless the row names its unit)
     levels: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {"Cấp tỉnh": ("so",), "Cấp xã": ("xa",), "Cấp huyện": ()})
+    # an agency the catalogue names generically -> the unit kinds it stands for ("Công an cấp xã" = [])
+    agencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class Config:
     catalogue: Path | None
     dossier_sources: tuple[Path, ...]
     max_file_mb: float          # a bigger export is refused before a byte is read (a runaway or wrong file)
+    max_memory_mb: float        # what reading one workbook may take; a file that needs more is refused
     dossiers: DossierSettings
     catalogue_settings: CatalogueSettings
     listings: ListingSettings
@@ -288,6 +291,9 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     max_file_mb = reader.take(sources, "sources", "max_file_mb", (int, float), 512)
     if max_file_mb <= 0:
         reader.problem("sources.max_file_mb", "must be > 0")
+    max_memory_mb = reader.take(sources, "sources", "max_memory_mb", (int, float), 2048)
+    if max_memory_mb < 64:
+        reader.problem("sources.max_memory_mb", "must be at least 64")
     reader.leftovers(sources, "sources")
 
     dossiers = _read_dossier_settings(reader.table(raw, "", "dossiers"), reader)
@@ -341,6 +347,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         thresholds=Thresholds(**thresholds), kind_thresholds={k: Thresholds(**v) for k, v in kind_thresholds.items()},
         catalogue=base / catalogue if catalogue else None,
         dossier_sources=tuple(base / item for item in dossier_sources), max_file_mb=max_file_mb,
+        max_memory_mb=max_memory_mb,
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait,
@@ -509,8 +516,16 @@ def _read_catalogue_settings(table: dict[str, Any], reader: _Reader, kinds: set[
         for kind in levels[level]:
             if kind not in kinds:
                 reader.problem(f"{path}.levels.{level}", f"no unit has kind {kind!r}")
+    agencies_raw = reader.table(table, path, "agencies")
+    agencies: dict[str, tuple[str, ...]] = {}
+    for agency in list(agencies_raw):
+        agencies[agency] = reader.strings(agencies_raw, f"{path}.agencies", agency)
+        for kind in agencies[agency]:
+            if kind not in kinds:
+                reader.problem(f"{path}.agencies.{agency}", f"no unit has kind {kind!r}")
     reader.leftovers(table, path)
-    return CatalogueSettings(columns=columns, statuses={str(k): str(v) for k, v in statuses.items()}, levels=levels)
+    return CatalogueSettings(columns=columns, statuses={str(k): str(v) for k, v in statuses.items()}, levels=levels,
+                             agencies=agencies)
 
 
 def _read_listings(table: dict[str, Any], reader: _Reader) -> ListingSettings:

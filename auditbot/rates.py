@@ -14,14 +14,19 @@ import sqlite_utils
 
 from .config import Config
 from .periods import Period
+from .vn import percent
 
 if TYPE_CHECKING:
     from .model import CheckContext
 
 COUNTS = ("received", "online", "finished", "on_time", "late", "digitised", "fee_paid", "paid_online",
           "unfinished", "overdue_open")
+# how many dossiers of each figure's base had its input at all (an export without a channel column has
+# none): a figure is computed over those, and is unknown (null) when there are none
+KNOWN = ("channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known")
 RATES = ("online_rate", "on_time_rate", "digitisation_rate", "online_payment_rate", "overdue_rate")
 GROUPINGS = ("unit", "kind", "province")
+UNKNOWN_TEXT = "không có dữ liệu"
 
 # One pass over the dossiers; :start/:end are the period's first and last second. The inner query turns
 # each row into a few 0/1 flags, and LIMIT -1 keeps SQLite from flattening it, so the GROUP BY sorts
@@ -29,24 +34,31 @@ GROUPINGS = ("unit", "kind", "province")
 FIGURES_SQL = """
 SELECT unit,
   sum(in_period) AS received,
-  sum(in_period AND online) AS online,
+  sum(in_period AND ch AND online) AS online,
   sum(done) AS finished,
-  sum(done AND on_time) AS on_time,
-  sum(done AND digitised) AS digitised,
-  sum(in_period AND fee_paid) AS fee_paid,
-  sum(in_period AND paid_online) AS paid_online,
+  sum(done AND due AND on_time) AS on_time,
+  sum(done AND dig AND digitised) AS digitised,
+  sum(in_period AND pay AND fee_paid) AS fee_paid,
+  sum(in_period AND pay AND paid_online) AS paid_online,
   sum(open_at_end) AS unfinished,
-  sum(open_at_end AND due_passed) AS overdue_open
+  sum(open_at_end AND due AND due_passed) AS overdue_open,
+  sum(in_period AND ch) AS channel_known,
+  sum(done AND due) AS due_known,
+  sum(done AND dig) AS digitised_known,
+  sum(in_period AND pay) AS payment_known,
+  sum(open_at_end AND due) AS unfinished_due_known
 FROM (
   SELECT unit,
     received_at >= :start AS in_period,
+    known & 1 AS ch, known & 2 AS due, known & 4 AS dig, known & 8 AS pay,
     channel = 'online' AS online,
     status = 'finished' AND finished_at BETWEEN :start AND :end AS done,
     due_at IS NULL OR finished_at <= due_at AS on_time,
     digitised,
     fee > 0 OR paid_online AS fee_paid,
     paid_online,
-    NOT (status IN ('finished', 'rejected', 'withdrawn') AND coalesce(finished_at, '') <= :end) AS open_at_end,
+    NOT (status IN ('finished', 'rejected', 'withdrawn', 'stopped') AND coalesce(finished_at, '') <= :end)
+      AS open_at_end,
     coalesce(due_at < :end, 0) AS due_passed
   FROM dossiers
   WHERE received_at <= :end AND rowid BETWEEN :first AND :last {unit_filter}
@@ -76,9 +88,14 @@ class Figures:
     paid_online: int = 0
     unfinished: int = 0
     overdue_open: int = 0
+    channel_known: int = 0
+    due_known: int = 0
+    digitised_known: int = 0
+    payment_known: int = 0
+    unfinished_due_known: int = 0
 
     def add(self, other: Figures) -> None:
-        for name in COUNTS:
+        for name in (*COUNTS, *KNOWN):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
@@ -87,19 +104,33 @@ class Figures:
 
     @property
     def overdue_base(self) -> int:
-        return self.finished + self.unfinished
+        return self.due_known + self.unfinished_due_known
 
     def rates(self) -> dict[str, float | None]:
         return {
-            "online_rate": cut(self.online, self.received),
-            "on_time_rate": cut(self.on_time, self.finished),
-            "digitisation_rate": cut(self.digitised, self.finished),
-            "online_payment_rate": cut(self.paid_online, self.fee_paid),
+            "online_rate": cut(self.online, self.channel_known),
+            "on_time_rate": cut(self.on_time, self.due_known),
+            "digitisation_rate": cut(self.digitised, self.digitised_known),
+            "online_payment_rate": cut(self.paid_online, self.fee_paid) if self.payment_known else None,
             "overdue_rate": cut(self.overdue, self.overdue_base),
         }
 
+    def unknown(self) -> set[str]:
+        """The counts whose base has dossiers, none of which had the input: not 0, unknown."""
+        absent = {
+            ("online",): self.received and not self.channel_known,
+            ("on_time", "late"): self.finished and not self.due_known,
+            ("digitised",): self.finished and not self.digitised_known,
+            ("fee_paid", "paid_online"): self.received and not self.payment_known,
+            ("overdue_open",): self.unfinished and not self.unfinished_due_known,
+        }
+        return {name for names, missing in absent.items() if missing for name in names}
+
     def as_row(self) -> dict[str, Any]:
-        return {**asdict(self), **self.rates()}
+        row: dict[str, Any] = {**asdict(self), **self.rates()}
+        for name in self.unknown():
+            row[name] = None
+        return row
 
 
 def unit_figures(db: sqlite_utils.Database, period: Period, units: Iterable[str] | None = None) -> dict[str, Figures]:
@@ -126,14 +157,14 @@ def unit_figures(db: sqlite_utils.Database, period: Period, units: Iterable[str]
         with closing(sqlite3.connect(path)) as conn:
             return conn.execute(sql, {**params, "first": bound[0], "last": bound[1]}).fetchall()
 
-    columns = ["unit", *(k for k in COUNTS if k != "late")]
+    columns = ["unit", *(k for k in COUNTS if k != "late"), *KNOWN]
     figures: dict[str, Figures] = {}
     with ThreadPoolExecutor(max_workers=slices) as pool:
         for rows in pool.map(scan, bounds):
             for values in rows:
                 row = dict(zip(columns, values))
                 item = Figures(group=row["unit"], **{k: int(row[k] or 0) for k in columns[1:]})
-                item.late = item.finished - item.on_time
+                item.late = item.due_known - item.on_time
                 figures.setdefault(item.group, Figures(group=item.group)).add(item)
     return figures
 
@@ -162,5 +193,14 @@ def grouped_figures(config: Config, db: sqlite_utils.Database, period: Period, b
     return list(groups.values())
 
 
-FIELD_ORDER = ("group", *COUNTS, *RATES)
-assert {f.name for f in fields(Figures)} == {"group", *COUNTS}
+FIELD_ORDER = ("group", *COUNTS, *RATES, *KNOWN)
+RATE_INPUT = {"online_rate": "online", "on_time_rate": "on_time", "digitisation_rate": "digitised",
+              "online_payment_rate": "paid_online", "overdue_rate": "overdue_open"}
+assert {f.name for f in fields(Figures)} == {"group", *COUNTS, *KNOWN}
+
+
+def rate_text(row: dict[str, Any], rate: str) -> str:
+    """A rate as people read it: 99,65%; "—" with no dossiers; "không có dữ liệu" when the exports lack its input."""
+    if row[rate] is None and row[RATE_INPUT[rate]] is None:
+        return UNKNOWN_TEXT
+    return percent(row[rate])

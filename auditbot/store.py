@@ -52,8 +52,10 @@ CREATE INDEX IF NOT EXISTS finding_events_finding ON finding_events (finding_id)
 CREATE TABLE IF NOT EXISTS dossiers (
   code TEXT PRIMARY KEY, unit TEXT NOT NULL, procedure_code TEXT, procedure_name TEXT,
   received_at TEXT NOT NULL, due_at TEXT, finished_at TEXT, status TEXT NOT NULL, channel TEXT,
-  fee REAL, paid_online INTEGER NOT NULL, digitised INTEGER NOT NULL, result_ref TEXT,
-  import_id INTEGER, source_row INTEGER
+  fee REAL, paid_online INTEGER, digitised INTEGER, result_ref TEXT,
+  import_id INTEGER, source_row INTEGER,
+  known INTEGER, state_at TEXT, inputs_digitised INTEGER, documents INTEGER, documents_digitised INTEGER,
+  documents_reused INTEGER, supplements TEXT
 );
 CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
 CREATE TABLE IF NOT EXISTS procedures (
@@ -94,7 +96,7 @@ CREATE TABLE IF NOT EXISTS portal_runs (
 CREATE TABLE IF NOT EXISTS imports (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
   imported_at TEXT NOT NULL, rows_read INTEGER, stored INTEGER, updated INTEGER, unchanged INTEGER,
-  rejected INTEGER, skipped INTEGER, unknown_units TEXT
+  rejected INTEGER, skipped INTEGER, unknown_units TEXT, format TEXT, summary TEXT, covered_to TEXT
 );
 CREATE TABLE IF NOT EXISTS rejected_rows (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, row INTEGER,
@@ -120,6 +122,8 @@ CREATE TABLE IF NOT EXISTS unit_figures (
   fee_paid INTEGER, paid_online INTEGER, unfinished INTEGER, overdue_open INTEGER,
   online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
   digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
+  channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
+  unfinished_due_known INTEGER,
   PRIMARY KEY (day, period, unit)
 );
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
@@ -210,10 +214,22 @@ class Store:
                  ("listing_fetches", "reason", str), ("listing_fetches", "layout", str),  # before credibility
                  ("listing_fetches", "rendered", int),
                  ("link_checks", "page_code", str), ("portal_runs", "deferred", str),  # before evidence from pages
-                 ("listing_items", "section", str))
+                 ("listing_items", "section", str),
+                 ("imports", "format", str), ("imports", "summary", str), ("imports", "covered_to", str),  # before one import pipeline
+                 *(("dossiers", column, kind) for column, kind in (
+                     ("known", int), ("state_at", str), ("inputs_digitised", int), ("documents", int),
+                     ("documents_digitised", int), ("documents_reused", int), ("supplements", str))),
+                 *(("unit_figures", column, int) for column in (
+                     "channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known")))
         for table, column, kind in added:
             if column not in self.db.table(table).columns_dict:
                 self.db.table(table).add_column(column, kind)
+                if (table, column) == ("dossiers", "known"):  # earlier imports took every field as known
+                    self.db.execute("UPDATE dossiers SET known = 31, state_at = max(received_at,"
+                                    " coalesce(finished_at, ''))")
+        # made when an absent column was stored as "no": now it is unknown (NULL)
+        if any(c.notnull for c in self.db.table("dossiers").columns if c.name in ("paid_online", "digitised")):
+            self.db.table("dossiers").transform(not_null={"paid_online": False, "digitised": False})
         # made before findings named their unit and check as keys (Datasette shows those keys' labels)
         have = {(fk.column, fk.other_table) for fk in self.db.table("findings").foreign_keys}
         wanted = [(c, t, k) for c, t, k in (("unit", "units", "code"), ("check_id", "checks", "id"))

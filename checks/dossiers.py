@@ -8,7 +8,10 @@ from datetime import datetime
 
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
+from auditbot.sources.dossier_fields import CLOSED_STATUSES, KNOWN_RESULT
 from auditbot.vn import day
+
+CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 
 
 def _units_clause(context: CheckContext) -> tuple[str, list[str]]:
@@ -21,7 +24,7 @@ def overdue(context: CheckContext) -> Iterator[Finding]:
     now = context.now.strftime("%Y-%m-%d %H:%M:%S")
     rows = context.query(
         f"SELECT code, unit, procedure_code, procedure_name, received_at, due_at FROM dossiers"
-        f" WHERE {clause} AND status NOT IN ('finished', 'rejected', 'withdrawn') AND due_at < ?",
+        f" WHERE {clause} AND status NOT IN ({CLOSED}) AND due_at < ?",
         [*params, now])
     for row in rows:
         days = max(1, (context.now.date() - datetime.fromisoformat(row["due_at"]).date()).days)
@@ -39,7 +42,8 @@ def closed_without_result(context: CheckContext) -> Iterator[Finding]:
     clause, params = _units_clause(context)
     rows = context.query(
         f"SELECT code, unit, procedure_code, procedure_name, received_at, finished_at FROM dossiers"
-        f" WHERE {clause} AND status = 'finished' AND result_ref IS NULL AND NOT digitised", params)
+        f" WHERE {clause} AND status = 'finished' AND result_ref IS NULL AND digitised = 0"
+        f" AND known & {KNOWN_RESULT}", params)  # both known: an export without them is no evidence
     for row in rows:
         yield Finding(
             check="dossier.closed_without_result", unit=row["unit"], subject=row["code"],
@@ -61,9 +65,11 @@ def shared_result(context: CheckContext) -> Iterator[Finding]:
         if row["unit"] in in_scope:
             by_unit[(row["unit"], row["result_ref"])].append(row["code"])
     for (unit, ref), codes in by_unit.items():
+        # a file reference is only a digest of the file's name: the letter names the dossiers, not the file
+        named = "Một tệp kết quả" if ref.startswith("tệp#") else f"Kết quả {ref}"
         yield Finding(
             check="dossier.shared_result", unit=unit, subject=ref, severity="high",
-            title=f"Kết quả {ref} được gắn cho {shared_by[ref]} hồ sơ",
+            title=f"{named} được gắn cho {shared_by[ref]} hồ sơ ({', '.join(codes[:5])})",
             details={"result_ref": ref, "dossiers": codes, "dossiers_in_province": shared_by[ref]})
 
 

@@ -27,7 +27,8 @@ def expired(context: CheckContext) -> Iterator[Finding]:
     for unit, found in matches(context).items():
         for match in found:
             row = procedures.get(match.code or "")
-            if row is None or _in_force(row, now) or (row["effective_from"] or "") > now:
+            if row is None or _in_force(row, now) or (row["effective_from"] or "") > now \
+                    or row["status"] == "pending":  # not yet in force: posting it early is no violation
                 continue
             yield Finding(
                 check="listing.expired", unit=unit, subject=row["code"], severity="high",

@@ -23,11 +23,12 @@ class RateRule:
 
 
 RULES = (
-    RateRule("rate.digitisation", "Tỷ lệ số hóa kết quả", lambda f: f.digitised, lambda f: f.finished,
+    RateRule("rate.digitisation", "Tỷ lệ số hóa kết quả", lambda f: f.digitised, lambda f: f.digitised_known,
              lambda t: t.digitisation_min, True),
-    RateRule("rate.online", "Tỷ lệ hồ sơ trực tuyến", lambda f: f.online, lambda f: f.received,
+    RateRule("rate.online", "Tỷ lệ hồ sơ trực tuyến", lambda f: f.online, lambda f: f.channel_known,
              lambda t: t.online_min, True),
-    RateRule("rate.online_payment", "Tỷ lệ thanh toán trực tuyến", lambda f: f.paid_online, lambda f: f.fee_paid,
+    RateRule("rate.online_payment", "Tỷ lệ thanh toán trực tuyến", lambda f: f.paid_online,
+             lambda f: f.fee_paid if f.payment_known else 0,
              lambda t: t.online_payment_min, True),
     RateRule("rate.overdue", "Tỷ lệ hồ sơ quá hạn", lambda f: f.overdue, lambda f: f.overdue_base,
              lambda t: t.overdue_max, False),

@@ -171,7 +171,7 @@ def test_unreadable_file_is_exit_2_and_changes_nothing(province) -> None:
     no_header.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     result = province.run("import", "dossiers", str(junk), str(no_header), str(good))
     assert result.exit_code == 2
-    assert "junk.xlsx: not a readable spreadsheet" in result.output
+    assert "junk.xlsx: not a readable workbook" in result.output
     assert "noheader.csv: no header row found" in result.output
     assert len(stored(province)) == 10  # the good file still imported
 

@@ -54,7 +54,7 @@ def add_dossiers(store: Store, unit: str, today: datetime, count: int, online: i
             "due_at": (received + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S"),
             "finished_at": (received + timedelta(hours=5)).strftime("%Y-%m-%d %H:%M:%S"), "status": "finished",
             "channel": "online" if i < online else "direct", "fee": 50000 if i % 2 else 0,
-            "paid_online": 1 if i % 4 == 1 else 0, "digitised": 1 if i < digitised else 0,
+            "paid_online": 1 if i % 4 == 1 else 0, "digitised": 1 if i < digitised else 0, "known": 31,
         })
     store.db.table("dossiers").insert_all(rows)
 

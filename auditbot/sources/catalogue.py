@@ -1,26 +1,33 @@
-"""The official procedure catalogue (CSV/XLSX) -> `procedures` and the units each applies to."""
+"""The official procedure catalogue (CSV/XLSX/…) -> `procedures` and the units each applies to.
+
+The national catalogue names implementing agencies generically ("Ủy ban nhân dân cấp xã", "Sở Tư pháp",
+"Cục …"), often several per cell, and may have no status or level column at all. A named unit is that
+unit; a generic commune or district agency is every unit of the kinds its level maps to; an agency of
+another government (a ministry's department) is nobody here, and that is no error."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import re
-from dataclasses import dataclass, field
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..errors import InputError
-from ..store import Store, timestamp
+from ..store import Store
 from ..text import fold, nfc
-from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections, within_limit
-from .tables import AliasTable, Cell, locate_header, read_rows
+from .common import Rejection, UnitResolver, cell_text
+from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
+from .tables import Cell
 from .values import ValueMap, parse_when
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("Mã thủ tục", "Mã TTHC", "Mã thủ tục hành chính", "Mã số", "Mã"),
-    "name": ("Tên thủ tục", "Tên TTHC", "Tên thủ tục hành chính"),
+    "name": ("Tên thủ tục", "Tên TTHC", "Tên thủ tục hành chính", "Tên"),
     "field": ("Lĩnh vực",),
     "level": ("Cấp thực hiện", "Cấp", "Cấp thẩm quyền"),
     "unit": ("Cơ quan thực hiện", "Đơn vị thực hiện", "Cơ quan giải quyết"),
@@ -32,17 +39,29 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "portal_id": ("ID Cổng DVCQG", "ID trên Cổng DVCQG", "ID trên Cổng", "ID thủ tục", "Mã trên Cổng",
                   "formalityId", "Mã định danh", "ID"),
 }
-REQUIRED = ("code", "name", "status")
+REQUIRED = ("code", "name")
 FIELD_NAMES = tuple(FIELDS)
+INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
 
 STATUS_VALUES = {
     "Còn hiệu lực": "in_force", "Đang áp dụng": "in_force", "Có hiệu lực": "in_force", "Đang có hiệu lực": "in_force",
     "Đã bãi bỏ": "abolished", "Bãi bỏ": "abolished", "Bị bãi bỏ": "abolished",
     "Hết hiệu lực": "expired", "Đã hết hiệu lực": "expired",
     "Bị thay thế": "replaced", "Đã thay thế": "replaced", "Được thay thế": "replaced",
+    "Chưa có hiệu lực": "pending", "Sắp có hiệu lực": "pending", "Chưa hiệu lực": "pending",
 }
 # the national code is the leading d.dddddd; agency suffixes (1.000110.000.00.00.H01) follow it
 NATIONAL_CODE = re.compile(r"\d\.\d{6}")
+
+# "Ủy ban nhân dân cấp xã", "UBND xã, phường, thị trấn", "Chủ tịch Ủy ban nhân dân cấp huyện": an agency
+# named by its level alone, not one office. Folded text: the head, then nothing but level words.
+_GENERIC_HEAD = re.compile(r"^(?:chu tich )?(?:uy ban nhan dan|ubnd)\b")
+_LEVEL_WORDS = {
+    "Cấp xã": ("xa", "phuong", "thi tran", "dac khu"),
+    "Cấp huyện": ("huyen", "quan", "thi xa", "thanh pho thuoc tinh"),
+    "Cấp tỉnh": ("tinh", "thanh pho truc thuoc trung uong"),
+}
+_FILLER = re.compile(r"\b(?:cap|va|thanh pho)\b|[,;/&()-]")
 
 UPSERT = """
 INSERT INTO procedures (code, full_code, name, name_key, field, level, status, effective_from, effective_to,
@@ -55,78 +74,161 @@ ON CONFLICT(code) DO UPDATE SET full_code=excluded.full_code, name=excluded.name
 """
 
 
-@dataclass
-class CatalogueSummary:
-    file: str
-    rows_read: int = 0
-    stored: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    has_portal_ids: bool = True   # the file has a column of the portal's own ids (numeric or UUID)
-    rejections: list[Rejection] = field(default_factory=list)
+def generic_level(agency: str) -> str | None:
+    """The level an agency named only by its level stands for ("UBND cấp xã" -> "Cấp xã"), else None."""
+    key = fold(agency)
+    head = _GENERIC_HEAD.match(key)
+    if not head:
+        return None
+    rest = _FILLER.sub(" ", key[head.end():])
+    for level, words in _LEVEL_WORDS.items():
+        remaining = rest
+        for word in sorted(words, key=len, reverse=True):
+            remaining = re.sub(rf"\b{word}\b", " ", remaining)
+        if not remaining.strip() and rest.strip():
+            return level
+    return None
 
 
 class ProcedureParser:
     """A catalogue row -> a `procedures` record, with the unit codes it applies to."""
 
-    def __init__(self, config: Config) -> None:
-        self.status = ValueMap("status", STATUS_VALUES, config.catalogue_settings.statuses)
+    def __init__(self, config: Config, found: set[str], import_id: int) -> None:
+        settings = config.catalogue_settings
+        self.status = ValueMap("status", STATUS_VALUES, settings.statuses, section="catalogue.statuses")
         self.units = UnitResolver(config)
-        self.kinds = {fold(level): kinds for level, kinds in config.catalogue_settings.levels.items()}
+        self.import_id = import_id
+        self.has_status = "status" in found
+        self.kinds_of_level = {fold(level): kinds for level, kinds in settings.levels.items()}
+        self.agencies = {fold(name): kinds for name, kinds in settings.agencies.items()}
         self.units_of_kind: dict[str, list[str]] = {}
         for unit in config.units:
             self.units_of_kind.setdefault(unit.kind, []).append(unit.code)
+        self.elsewhere: Counter[str] = Counter()  # agencies that are no unit of this province
+        self.applying = 0
 
-    def applies_to(self, unit_name: str, level: str) -> list[str]:
-        """The unit the row names, else every unit of the kinds its level names."""
-        if unit_name:
-            code = self.units(unit_name)
-            if code is None:
-                raise LookupError(unit_name)
-            return [code]
-        codes: list[str] = []
-        for part in re.split(r"[,;/]", level):
-            for kind in self.kinds.get(fold(part), ()):
-                codes += self.units_of_kind.get(kind, [])
-        return sorted(set(codes))
+    def _of_kinds(self, kinds: tuple[str, ...]) -> list[str]:
+        return [code for kind in kinds for code in self.units_of_kind.get(kind, ())]
 
-    def parse(self, cells: list[Cell], import_id: int, row: int, labels: dict[str, str]) -> tuple[Any, ...] | Rejection:
-        values = dict(zip(FIELD_NAMES, cells))
+    def applies_to(self, agencies: str, level: str) -> list[str]:
+        """Each agency the cell names: a unit, or a generic agency's units; no agency: its level's units.
+        An agency text that names nobody here never falls back to the level (that would charge every
+        department with another office's procedure)."""
+        named = [part.strip() for part in re.split(r"[\n;]+", agencies) if part.strip()]
+        if not named:
+            return sorted({code for part in re.split(r"[,;/]", level)
+                           for code in self._of_kinds(self.kinds_of_level.get(fold(part), ()))})
+        codes: set[str] = set()
+        for agency in named:
+            key = fold(agency)
+            if key in self.agencies:
+                codes.update(self._of_kinds(self.agencies[key]))
+            elif (unit := self.units(agency)) is not None:
+                codes.add(unit)
+            elif (generic := generic_level(agency)) is not None:
+                codes.update(self._of_kinds(self.kinds_of_level.get(fold(generic), ())))
+            else:
+                self.elsewhere[" ".join(agency.split())[:120]] += 1
+        return sorted(codes)
+
+    def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
         column = "code"
         try:
-            full_code = cell_text(values["code"])
+            full_code = cell_text(cells[0])
             match = NATIONAL_CODE.match(full_code)
             if not match:
                 raise ValueError(f"{full_code!r} is not a procedure code like 1.001234")
             column = "name"
-            name = nfc(cell_text(values["name"]))
+            name = nfc(" ".join(cell_text(cells[1]).split()))
             if not name:
                 raise ValueError("the procedure name is empty")
             column = "status"
-            status = self.status(values["status"])
+            status = self.status(cells[INDEX["status"]]) if self.has_status else "in_force"
             if status is None:
                 raise ValueError("the status is empty")
             column = "effective_from"
-            effective_from = parse_when(values["effective_from"])
+            effective_from = parse_when(cells[INDEX["effective_from"]])
             column = "effective_to"
-            effective_to = parse_when(values["effective_to"], end_of_day=True)
-            column = "unit"
-            units = self.applies_to(cell_text(values["unit"]), cell_text(values["level"]))
-        except LookupError as exc:
-            return Rejection(row, labels.get("unit", "unit"), f"unknown unit {exc.args[0]!r}", _fields(cells))
+            effective_to = parse_when(cells[INDEX["effective_to"]], end_of_day=True)
         except ValueError as exc:
-            return Rejection(row, labels.get(column, column), str(exc), _fields(cells))
-        return (match.group(), full_code, name, fold(name), cell_text(values["field"]) or None,
-                cell_text(values["level"]) or None, status, effective_from, effective_to,
-                cell_text(values["decision"]) or None, cell_text(values["abolished_by"]) or None,
-                cell_text(values["portal_id"]).lower() or None, json.dumps(units), import_id)
+            return Rejection(row, "", str(exc), mapped_fields(FIELD_NAMES, cells), field=column)
+        if status == "pending" and effective_from is not None:
+            status = "in_force"  # in force from its start date: effective_from says when
+        units = self.applies_to(cell_text(cells[INDEX["unit"]]), cell_text(cells[INDEX["level"]]))
+        self.applying += bool(units)
+        return (match.group(), full_code, name, fold(name), cell_text(cells[INDEX["field"]]) or None,
+                cell_text(cells[INDEX["level"]]) or None, status, effective_from, effective_to,
+                cell_text(cells[INDEX["decision"]]) or None, cell_text(cells[INDEX["abolished_by"]]) or None,
+                cell_text(cells[INDEX["portal_id"]]).lower() or None, json.dumps(units), self.import_id, row)
+
+    def report(self) -> dict[str, Any]:
+        return {"elsewhere": dict(self.elsewhere.most_common(10)), "agencies_elsewhere": len(self.elsewhere),
+                "applying": self.applying}
 
 
-def _fields(cells: list[Cell]) -> dict[str, str]:
-    return {name: cell_text(cells[i])[:200] for i, name in enumerate(FIELD_NAMES) if cell_text(cells[i])}
+class CatalogueSpec:
+    kind = "catalogue"
+    section = "catalogue.columns"
+    fields = FIELDS
+    required: tuple[str, ...] = REQUIRED
+    personal: tuple[str, ...] = ()
+    min_cells = 2
+
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+        self.repeats: list[Rejection] = []
+
+    def extra_aliases(self, config: Config) -> dict[str, tuple[str, ...]]:
+        return config.catalogue_settings.columns
+
+    def json_rows(self, path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
+        raise InputError(f"{path}: a catalogue is a table (CSV or a spreadsheet), not JSON")
+
+    def parser(self, config: Config, found: set[str], import_id: int) -> ProcedureParser:
+        return ProcedureParser(config, found, import_id)
+
+    def preview(self, record: Record) -> dict[str, Any]:
+        return {"code": record[0], "name": record[2], "status": record[6], "units": json.loads(record[12])}
+
+    def begin(self, conn: sqlite3.Connection) -> None:
+        self.records.clear()
+        self.repeats.clear()
+
+    def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
+        for record in batch:  # a code listed twice: the later row is kept, the earlier reported
+            if record[0] in self.records:
+                self.repeats.append(Rejection(self.records[record[0]][-1], "", f"procedure {record[0]} listed again"
+                                              f" at row {record[-1]}; that row kept", {}, field="code"))
+            self.records[record[0]] = record
+
+    def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
+        keep_former_names(conn, self.records, now.isoformat(" ", "seconds"))
+        conn.executemany(UPSERT, [record[:-1] for record in self.records.values()])
+        summary.stored = len(self.records)
+        for repeat in self.repeats:
+            repeat.column = summary.columns.get("code", "code")
+        summary.rejections += self.repeats
+
+    def judge(self, summary: ImportSummary, report: dict[str, Any]) -> None:
+        summary.extra["has_portal_ids"] = "portal_id" in summary.columns
+        if "status" not in summary.columns:
+            summary.notes.append("no status column: every procedure is taken as in force (the national catalogue"
+                                 " lists the procedures in force)")
+        if report.get("agencies_elsewhere"):
+            named = ", ".join(f"{name!r} ({count})" for name, count in report["elsewhere"].items())
+            summary.notes.append(f"{report['agencies_elsewhere']} agencies are no unit of this province"
+                                 f" (e.g. {named}); add a unit's aliases or [catalogue.agencies] if one is")
+        valid = summary.rows_read - summary.rejected
+        if valid and not report.get("applying"):
+            summary.problems.append(
+                f"none of the {valid} procedures applies to any unit: the file has no level column"
+                " and no agency this province has; listing.missing cannot be checked (map the file's levels"
+                " under [catalogue.levels] or its agencies under [catalogue.agencies])")
+        elif summary.rows_read and not valid:
+            summary.problems.append(f"every one of the {summary.rows_read} rows was rejected")
 
 
-def keep_former_names(conn: sqlite3.Connection, records: dict[str, tuple[Any, ...]], at: str) -> None:
+def keep_former_names(conn: sqlite3.Connection, records: dict[str, Record], at: str) -> None:
     """A procedure renamed by this import keeps its former name: a site still posting it is out of date,
     not posting something unknown."""
     current = {code: record[3] for code, record in records.items()}  # (code, full_code, name, name_key, ...)
@@ -137,47 +239,7 @@ def keep_former_names(conn: sqlite3.Connection, records: dict[str, tuple[Any, ..
     conn.executemany("DELETE FROM procedure_former_names WHERE code = ? AND name_key = ?", current.items())
 
 
-def import_catalogue(config: Config, store: Store, path: Path, now: datetime) -> CatalogueSummary:
+def import_catalogue(config: Config, store: Store | None, path: Path, now: datetime,
+                     dry_run: bool = False) -> ImportSummary:
     """One catalogue file in one transaction; rows are upserted by national procedure code."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    sha256 = file_digest(within_limit(path, config.max_file_mb))
-    aliases = AliasTable(FIELDS, config.catalogue_settings.columns)
-    header, rows = locate_header(read_rows(path), aliases, REQUIRED, path)
-    positions = [header.columns.get(name, -1) for name in FIELD_NAMES]
-    parser = ProcedureParser(config)
-    summary = CatalogueSummary(file=str(path), has_portal_ids="portal_id" in header.columns)
-    conn = store.db.conn
-    with conn:
-        import_id = conn.execute(
-            "INSERT INTO imports (kind, file, sha256, size, imported_at) VALUES ('catalogue', ?, ?, ?, ?)",
-            (str(path), sha256, path.stat().st_size, timestamp(now))).lastrowid
-        assert import_id is not None
-        records: dict[str, tuple[Any, ...]] = {}
-        for number, raw in rows:
-            if not any(raw):
-                continue
-            raw = [*raw, None]
-            cells = [raw[p] if p < len(raw) else None for p in positions]
-            if not cells[0] and sum(1 for c in cells if c not in (None, "")) < 2:
-                summary.skipped += 1
-                continue
-            summary.rows_read += 1
-            parsed = parser.parse(cells, import_id, number, header.labels)
-            if isinstance(parsed, Rejection):
-                summary.rejections.append(parsed)
-            elif parsed[0] in records:
-                summary.rejections.append(Rejection(
-                    records[parsed[0]][-1], header.labels.get("code", "code"),
-                    f"procedure {parsed[0]} listed again at row {number}; that row kept", {}))
-                records[parsed[0]] = (*parsed, number)
-            else:
-                records[parsed[0]] = (*parsed, number)
-        keep_former_names(conn, records, timestamp(now))
-        conn.executemany(UPSERT, [record[:-1] for record in records.values()])
-        summary.stored = len(records)
-        summary.rejected = len(summary.rejections)
-        keep_rejections(conn, "catalogue", path, sha256, summary.rejections)
-        conn.execute("UPDATE imports SET rows_read=?, stored=?, rejected=?, skipped=? WHERE id=?",
-                     (summary.rows_read, summary.stored, summary.rejected, summary.skipped, import_id))
-    return summary
+    return run_import(config, store, path, CatalogueSpec(), now, dry_run)

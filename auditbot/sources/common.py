@@ -18,9 +18,11 @@ from .tables import Cell
 @dataclass
 class Rejection:
     row: int
-    column: str
+    column: str                  # the header text as written ("" until the pipeline fills it from `field`)
     reason: str
-    fields: dict[str, str]
+    fields: dict[str, str]       # the row's mapped fields; empty when which value is where is in doubt
+    field: str = ""              # the canonical field at fault
+    unknown_unit: str | None = None
 
 
 class UnitResolver:

@@ -10,7 +10,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "unit": ("Đơn vị", "Đơn vị tiếp nhận", "Cơ quan tiếp nhận", "Cơ quan giải quyết", "Đơn vị giải quyết",
              "Đơn vị xử lý", "Cơ quan thực hiện", "DonViXuLy"),
     "received_at": ("Ngày tiếp nhận", "Ngày nhận", "Thời gian tiếp nhận", "NgayTiepNhan"),
-    "due_at": ("Ngày hẹn trả", "Hạn xử lý", "Hạn giải quyết", "Ngày hẹn trả kết quả", "NgayHenTra"),
+    "due_at": ("Ngày hẹn trả", "Hạn xử lý", "Hạn giải quyết", "Ngày hẹn trả kết quả", "Hạn trả kết quả",
+               "Hạn trả", "Thời hạn giải quyết", "Hạn hoàn thành", "NgayHenTra"),
     "finished_at": ("Ngày có kết quả", "Ngày kết thúc", "Ngày hoàn thành", "Ngày trả kết quả",
                     "Ngày kết thúc xử lý", "NgayKetThucXuLy"),
     "status": ("Trạng thái", "Tình trạng", "Trạng thái hồ sơ", "TrangThaiHoSo"),
@@ -20,6 +21,17 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "digitised": ("Số hóa kết quả", "Đã số hóa kết quả", "Kết quả số hóa"),
     "result_ref": ("Số kết quả", "Ký hiệu kết quả", "Tệp kết quả", "Mã kết quả", "MaKetQua"),
 }
+# read from the portal's sync records only (no export column carries them)
+SYNC_ONLY = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements", "known")
+
+# which inputs a dossier's record has: a figure over dossiers none of which has its input is unknown, not 0
+KNOWN_CHANNEL, KNOWN_DUE, KNOWN_DIGITISED, KNOWN_PAYMENT, KNOWN_RESULT = 1, 2, 4, 8, 16
+KNOWN_BITS = {"channel": KNOWN_CHANNEL, "due_at": KNOWN_DUE, "digitised": KNOWN_DIGITISED,
+              "payment": KNOWN_PAYMENT, "result_ref": KNOWN_RESULT}
+# figure -> the input it needs (as the import summary names them)
+FIGURE_INPUTS = {"online_rate": KNOWN_CHANNEL, "on_time_rate": KNOWN_DUE, "overdue_rate": KNOWN_DUE,
+                 "digitisation_rate": KNOWN_DIGITISED, "online_payment_rate": KNOWN_PAYMENT,
+                 "dossier.closed_without_result": KNOWN_RESULT | KNOWN_DIGITISED}
 
 REQUIRED = ("code", "unit", "received_at", "status")
 
@@ -28,27 +40,33 @@ PERSONAL = ("Chủ hồ sơ", "Người nộp", "Người đứng tên", "Họ v
             "CCCD", "CMND", "Số CCCD/CMND", "Số giấy tờ", "Số điện thoại", "Điện thoại", "SĐT", "Địa chỉ",
             "Email", "Thư điện tử", "ChuHoSo", "SoDienThoai", "SoGiayToChuHoSo", "DiaChi")
 
-STATUSES = ("received", "processing", "supplement", "suspended", "finished", "rejected", "withdrawn")
-CLOSED_STATUSES = ("finished", "rejected", "withdrawn")
+STATUSES = ("registered", "received", "processing", "supplement", "suspended", "stopped", "finished", "rejected",
+            "withdrawn")
+# closed without being finished: refused at reception, withdrawn by the citizen, stopped by the office
+CLOSED_STATUSES = ("finished", "rejected", "withdrawn", "stopped")
+NOT_RECEIVED = "registered"  # registered online, not received yet: no dossier for the figures (skipped, counted)
 CHANNELS = ("online", "direct", "post")
 
 STATUS_VALUES: dict[str, str] = {
-    # national sync codes (TrangThaiHoSo)
-    "1": "received", "2": "received", "3": "rejected", "4": "processing", "5": "supplement",
-    "6": "processing", "7": "withdrawn", "8": "suspended", "9": "finished", "10": "finished",
-    "Mới đăng ký": "received", "Mới tiếp nhận": "received", "Đã tiếp nhận": "received", "Tiếp nhận": "received",
-    "Chờ tiếp nhận": "received", "Được tiếp nhận": "received",
+    # the ten national statuses (TrangThaiHoSo 1-10), by code and by name
+    "1": "registered", "2": "received", "3": "rejected", "4": "processing", "5": "supplement",
+    "6": "processing", "7": "withdrawn", "8": "stopped", "9": "finished", "10": "finished",
+    "Mới đăng ký": "registered", "Được tiếp nhận": "received", "Không được tiếp nhận": "rejected",
+    "Yêu cầu bổ sung giấy tờ": "supplement", "Yêu cầu thực hiện nghĩa vụ tài chính": "processing",
+    "Công dân yêu cầu rút hồ sơ": "withdrawn", "Dừng xử lý": "stopped",
+    "Chờ tiếp nhận": "registered", "Đăng ký mới": "registered",
+    "Mới tiếp nhận": "received", "Đã tiếp nhận": "received", "Tiếp nhận": "received",
     "Đang xử lý": "processing", "Đang giải quyết": "processing", "Chờ xử lý": "processing",
     "Đang thẩm định": "processing", "Chờ phê duyệt": "processing", "Chờ trả kết quả": "processing",
     "Yêu cầu nghĩa vụ tài chính": "processing", "Chờ thực hiện nghĩa vụ tài chính": "processing",
     "Chờ bổ sung": "supplement", "Yêu cầu bổ sung": "supplement", "Bổ sung hồ sơ": "supplement",
-    "Tạm dừng": "suspended", "Dừng xử lý": "suspended", "Tạm dừng xử lý": "suspended",
+    "Tạm dừng": "suspended", "Tạm dừng xử lý": "suspended", "Đã dừng xử lý": "stopped",
     "Đã trả kết quả": "finished", "Hoàn thành": "finished", "Đã hoàn thành": "finished",
     "Đã xử lý xong": "finished", "Đã giải quyết": "finished", "Đã có kết quả": "finished",
     "Kết thúc": "finished", "Đã kết thúc": "finished", "Trả kết quả": "finished",
-    "Từ chối": "rejected", "Trả lại hồ sơ": "rejected", "Không được tiếp nhận": "rejected",
+    "Từ chối": "rejected", "Trả lại hồ sơ": "rejected",
     "Không tiếp nhận": "rejected", "Từ chối tiếp nhận": "rejected", "Đã từ chối": "rejected",
-    "Rút hồ sơ": "withdrawn", "Công dân rút": "withdrawn", "Đã rút": "withdrawn", "Công dân rút hồ sơ": "withdrawn",
+    "Rút hồ sơ": "withdrawn", "Yêu cầu rút hồ sơ": "withdrawn", "Công dân rút": "withdrawn", "Đã rút": "withdrawn", "Công dân rút hồ sơ": "withdrawn",
 }
 
 CHANNEL_VALUES: dict[str, str] = {

@@ -1,58 +1,67 @@
-"""Dossier exports (CSV/XLSX/XLS/JSON) -> the `dossiers` table, never a citizen's personal data.
+"""Dossier exports (CSV/XLSX/XLS/ODS, HTML or XML Spreadsheet under .xls, portal sync JSON) -> the
+`dossiers` table, never a citizen's personal data.
 
-Only the columns named in dossier_fields.FIELDS are ever read out of a row; everything else
-(names, ID numbers, phones, addresses) is left where it was found.
-"""
+Only the columns named in dossier_fields.FIELDS are ever read out of a row; everything else (names, ID
+numbers, phones, addresses) is left where it was found. A field the export has no column for is unknown
+(NULL), never a "no": the figures that need it are then unknown too."""
 
 from __future__ import annotations
 
 import glob
 import hashlib
 import json
-import multiprocessing
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import InputError
-from ..store import Store, timestamp
-from ..text import fold, nfc
-from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, REQUIRED, STATUS_VALUES)
-from .common import Rejection, UnitResolver, cell_text, file_digest, keep_rejections, within_limit
-from .tables import AliasTable, Cell, locate_header, read_rows
+from ..store import Store
+from ..text import nfc
+from .catalogue import NATIONAL_CODE
+from .common import Rejection, UnitResolver, cell_text
+from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, FIGURE_INPUTS, KNOWN_BITS, KNOWN_PAYMENT,
+                             NOT_RECEIVED, PERSONAL, REQUIRED, STATUS_VALUES, SYNC_ONLY)
+from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
+from .sync_json import sync_rows
+from .tables import Cell
 from .values import ValueMap, parse_amount, parse_when
 
-FIELD_NAMES = tuple(FIELDS)
+FIELD_NAMES = (*FIELDS, *SYNC_ONLY)
+TABULAR = tuple(FIELDS)
 INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
 PLACEHOLDER_REFS = {"", "0", "-", "--", ".", "x", "không", "khong", "n/a", "na", "null", "none"}
-BATCH = 20_000
-PARALLEL_FROM_BYTES = 8 << 20  # exports this big are parsed in a child process
-# a row with no dossier code and fewer filled cells than this is a title, subtotal or signature line
-MIN_CELLS_FOR_A_DOSSIER = 3
-EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".json")
+EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".json", ".xml", ".htm",
+                   ".html")
+# a result reference is an identifier: one token, no file extension, no scheme, not too long
+_FILE_LIKE = re.compile(r"(?i)(^[a-z][a-z0-9+.-]*://)|\\|(\.[a-z0-9]{2,5}$)")
+MAX_REFERENCE = 64
 
-UPSERT = """
-INSERT INTO dossiers (code, unit, procedure_code, procedure_name, received_at, due_at, finished_at, status,
-                      channel, fee, paid_online, digitised, result_ref, import_id, source_row)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-ON CONFLICT(code) DO UPDATE SET
-  unit=excluded.unit, procedure_code=excluded.procedure_code, procedure_name=excluded.procedure_name,
-  received_at=excluded.received_at, due_at=excluded.due_at, finished_at=excluded.finished_at,
-  status=excluded.status, channel=excluded.channel, fee=excluded.fee, paid_online=excluded.paid_online,
-  digitised=excluded.digitised, result_ref=excluded.result_ref, import_id=excluded.import_id,
-  source_row=excluded.source_row
-WHERE dossiers.import_id = excluded.import_id
-   OR (dossiers.unit, dossiers.procedure_code, dossiers.procedure_name, dossiers.received_at, dossiers.due_at,
-       dossiers.finished_at, dossiers.status, dossiers.channel, dossiers.fee, dossiers.paid_online,
-       dossiers.digitised, dossiers.result_ref)
-  IS NOT (excluded.unit, excluded.procedure_code, excluded.procedure_name, excluded.received_at,
-          excluded.due_at, excluded.finished_at, excluded.status, excluded.channel, excluded.fee,
-          excluded.paid_online, excluded.digitised, excluded.result_ref)
+COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
+           "channel", "fee", "paid_online", "digitised", "result_ref", "import_id", "source_row", "known",
+           "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements")
+_COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
+_CHANGED = (f"({', '.join(f'dossiers.{c}' for c in _COMPARED)})"
+            f" IS NOT ({', '.join(f'excluded.{c}' for c in _COMPARED)})")
+_UPSERT = f"""
+INSERT INTO dossiers ({", ".join(COLUMNS)}) VALUES ({", ".join("?" * len(COLUMNS))})
+ON CONFLICT(code) DO UPDATE SET {", ".join(f"{c}=excluded.{c}" for c in COLUMNS[1:])}
+WHERE {{guard}}
 """
+UPSERT = _UPSERT.format(guard=f"dossiers.import_id = excluded.import_id OR {_CHANGED}")
+
+# Which export is newer is told by what the files cover, not their names or the order they come in: a row
+# showing an earlier state than the stored one (September's "processing" after October's "finished") is
+# held back, and applied at the end only if this file covers at least as late as the one that wrote the
+# stored state (a corrected re-export of October does; September's export never does).
+OLDER_CODES = """
+SELECT d.code FROM dossiers d JOIN json_each(?) j ON d.code = j.value ->> 0
+WHERE d.state_at > j.value ->> 1 AND d.import_id IS NOT ?
+"""
+UPSERT_HELD = _UPSERT.format(guard=f"? >= coalesce((SELECT covered_to FROM imports WHERE id = dossiers.import_id),"
+                                   f" '') AND {_CHANGED}")  # parameters: the record, then this file's coverage
 
 # Rows of one file that repeat a dossier code: the later row wins, the earlier is reported.
 SUPERSEDED_TRIGGER = """
@@ -64,48 +73,62 @@ END
 """
 
 
-@dataclass
-class ImportSummary:
-    file: str
-    rows_read: int = 0
-    stored: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    unknown_units: Counter[str] = field(default_factory=Counter)
-    rejections: list[Rejection] = field(default_factory=list)
+def result_reference(value: Cell) -> str | None:
+    """What identifies a result: a code or id as written; a path, file name or prose (which can carry the
+    citizen's name) only as a digest, equal for equal values, never readable."""
+    text = cell_text(value)
+    if text.casefold() in PLACEHOLDER_REFS:
+        return None
+    if len(text) <= MAX_REFERENCE and not any(ch.isspace() for ch in text) and not _FILE_LIKE.search(text):
+        return text
+    return "tệp#" + hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()[:16]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "rows_read": self.rows_read, "stored": self.stored, "updated": self.updated,
-                "unchanged": self.unchanged, "rejected": self.rejected, "skipped": self.skipped,
-                "unknown_units": dict(self.unknown_units.most_common())}
+
+def national_code(value: Cell) -> str | None:
+    """MaTTHC as the catalogue knows it: 1.001193.000.00.00.H31 -> 1.001193."""
+    text = cell_text(value)
+    match = NATIONAL_CODE.match(text)
+    return match.group() if match else (text or None)
 
 
 class DossierParser:
     """One row of canonical-field cells -> a `dossiers` record, or the reason it cannot be one."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, found: set[str], import_id: int) -> None:
         values = config.dossiers.values
         self.status = ValueMap("status", STATUS_VALUES, values.get("status"))
         self.channel = ValueMap("channel", CHANNEL_VALUES, values.get("channel"))
         self.boolean = ValueMap("boolean", BOOLEAN_VALUES, values.get("boolean"), blank=False)
         self.units = UnitResolver(config)
+        self.import_id = import_id
+        # a tabular export knows a field when it has its column; a sync record says so itself (last cell)
+        self.column_known = sum(bit for name, bit in KNOWN_BITS.items() if name in found)
+        if {"fee", "paid_online"} <= found:
+            self.column_known |= KNOWN_PAYMENT
+        else:
+            self.column_known &= ~KNOWN_PAYMENT
+        self.seen_known = 0
 
-    def parse(self, cells: list[Cell], import_id: int, row: int,
-              labels: dict[str, str]) -> tuple[Any, ...] | Rejection:
+    def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
         column = "code"
         try:
             code = cells[0].strip() if type(cells[0]) is str else cell_text(cells[0])
             if not code:
                 raise ValueError("the dossier code is empty")
+            column = "status"
+            status = self.status(cells[7])
+            if status is None:
+                raise ValueError("the status is empty")
+            if status == NOT_RECEIVED:
+                return "registered online, not received yet"
             column = "unit"
             unit_name = cells[3].strip() if type(cells[3]) is str else cell_text(cells[3])
             if not unit_name:
                 raise ValueError("the unit is empty")
             unit = self.units(unit_name)
             if unit is None:
-                raise LookupError(unit_name)
+                return Rejection(row, "", f"unknown unit {unit_name!r}", mapped_fields(TABULAR, cells),
+                                 field="unit", unknown_unit=unit_name)
             column = "received_at"
             received_at = parse_when(cells[4])
             if received_at is None:
@@ -114,12 +137,7 @@ class DossierParser:
             due_at = parse_when(cells[5], end_of_day=True)
             column = "finished_at"
             finished_at = parse_when(cells[6])
-            column = "status"
-            status = self.status(cells[7])
-            if status is None:
-                raise ValueError("the status is empty")
             if status == "finished" and finished_at is None:
-                column = "finished_at"
                 raise ValueError("a finished dossier has no finish date")
             column = "channel"
             channel = self.channel(cells[8])
@@ -129,117 +147,105 @@ class DossierParser:
             paid_online = self.boolean(cells[10])
             column = "digitised"
             digitised = self.boolean(cells[11])
-        except LookupError as exc:
-            return Rejection(row, labels.get("unit", "unit"), f"unknown unit {exc.args[0]!r}", _fields(cells))
+            column = "supplements"
+            supplements = cells[17] if len(cells) > 17 else None
         except ValueError as exc:
-            return Rejection(row, labels.get(column, column), str(exc), _fields(cells))
-        result_ref = cell_text(cells[12])
-        if result_ref.casefold() in PLACEHOLDER_REFS:
-            result_ref = ""
-        return (code, unit, cell_text(cells[1]) or None, nfc(cell_text(cells[2])) or None, received_at, due_at,
-                finished_at, status, channel, fee, int(bool(paid_online)), int(bool(digitised)),
-                result_ref or None, import_id, row)
+            return Rejection(row, "", str(exc), mapped_fields(TABULAR, cells), field=column)
+        known = cells[18] if len(cells) > 18 and cells[18] is not None else self.column_known
+        assert isinstance(known, int)
+        if channel is None:
+            known &= ~KNOWN_BITS["channel"]
+        self.seen_known |= known
+        state_at = max(received_at, finished_at or "")
+        if isinstance(supplements, str):
+            state_at = max([state_at, *re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", supplements)])
+        paid = int(bool(paid_online)) if known & KNOWN_PAYMENT else None
+        return (code, unit, national_code(cells[1]), nfc(cell_text(cells[2])) or None, received_at, due_at,
+                finished_at, status, channel, fee, paid,
+                int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
+                result_reference(cells[12]), self.import_id, row, known, state_at,
+                *(cells[13:18] if len(cells) > 17 else (None,) * 5))
+
+    def report(self) -> dict[str, Any]:
+        return {"known": self.seen_known}
 
 
-def _fields(cells: list[Cell]) -> dict[str, str]:
-    """What a rejected row said, field by field: only the mapped, non-personal fields."""
-    return {name: cell_text(cells[i])[:200] for i, name in enumerate(FIELD_NAMES) if cell_text(cells[i])}
+class DossierSpec:
+    kind = "dossiers"
+    section = "dossiers.columns"
+    fields = {**FIELDS, **{name: () for name in SYNC_ONLY}}
+    required: tuple[str, ...] = REQUIRED
+    personal: tuple[str, ...] = PERSONAL
+    min_cells = 3
 
+    def __init__(self) -> None:
+        self.held: list[Record] = []  # rows showing an earlier state than the stored one
+        self.older = 0                # of those, rows not applied: the stored state came from a later export
+        self.covered_to = ""          # the latest moment any row of this file shows
+        self.before = 0               # dossiers stored before this import
+        self.changes = 0              # the connection's total_changes before this import
+        self.had_rows = False
 
-# --- reading files into canonical-field rows ---------------------------------------------------
+    def extra_aliases(self, config: Config) -> dict[str, tuple[str, ...]]:
+        return config.dossiers.columns
 
-CanonicalRow = tuple[int, list[Cell]]
+    def json_rows(self, path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
+        return sync_rows(path)
 
+    def parser(self, config: Config, found: set[str], import_id: int) -> DossierParser:
+        return DossierParser(config, found, import_id)
 
-def _tabular_rows(path: Path, config: Config) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
-    aliases = AliasTable(FIELDS, config.dossiers.columns)
-    header, rows = locate_header(read_rows(path), aliases, REQUIRED, path)
-    positions = [header.columns.get(name, -1) for name in FIELD_NAMES]  # -1: the None appended to each row
-    needed = max(positions) + 1
+    def preview(self, record: Record) -> dict[str, Any]:
+        return dict(zip(COLUMNS, record))
 
-    def canonical() -> Iterator[CanonicalRow]:
-        for number, cells in rows:
-            if not any(cells):
-                continue  # blank lines are layout, not rows
-            cells.append(None)
-            if len(cells) <= needed:  # a short row: pad it, the missing cells are empty
-                cells[-1:] = [None] * (needed - len(cells) + 2)
-            yield number, [cells[p] for p in positions]
+    def begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS superseded_rows (code TEXT, row INTEGER, by_row INTEGER)")
+        conn.execute(SUPERSEDED_TRIGGER)
+        conn.execute("DELETE FROM temp.superseded_rows")
+        self.before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
+        self.changes = conn.total_changes
+        self.had_rows = bool(self.before)
 
-    return canonical(), header.labels
+    def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
+        if not batch:
+            return
+        self.covered_to = max(self.covered_to, max(record[16] for record in batch))
+        if self.had_rows:
+            pairs = json.dumps([[record[0], record[16]] for record in batch])
+            older = {code for (code,) in conn.execute(OLDER_CODES, (pairs, batch[0][13]))}
+            if older:
+                self.held += [record for record in batch if record[0] in older]
+                batch = [record for record in batch if record[0] not in older]
+        conn.executemany(UPSERT, batch)
 
+    def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
+        import_id = summary.extra["import_id"]
+        conn.execute("UPDATE imports SET covered_to = ? WHERE id = ?", (self.covered_to or None, import_id))
+        changes = conn.total_changes
+        conn.executemany(UPSERT_HELD, [(*record, self.covered_to) for record in self.held])
+        self.older = len(self.held) - (conn.total_changes - changes)
+        written = conn.total_changes - self.changes
+        superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
+        summary.stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - self.before
+        # total_changes also counts the trigger's own insert for each superseded row, and the imports update
+        summary.updated = written - 1 - summary.stored - 2 * len(superseded)
+        summary.rejections += [
+            Rejection(row, summary.columns.get("code", "code"), f"dossier code {code!r} repeated; row {by_row} kept",
+                      {}, field="code")
+            for code, row, by_row in superseded]
+        summary.unchanged = summary.rows_read - len(summary.rejections) - summary.stored - summary.updated \
+            - sum(summary.skipped_because.values())
+        summary.extra["older"] = self.older
 
-# the national portal's sync records (DongBoHoSoMC): field -> key, or a function of the record
-def _json_fee(record: dict[str, Any]) -> Cell:
-    fees = record.get("DanhSachLePhi") or []
-    if not isinstance(fees, list):
-        raise ValueError("DanhSachLePhi is not a list")
-    return sum(float(item.get("Gia") or 0) for item in fees if isinstance(item, dict))
-
-
-def _json_paid_online(record: dict[str, Any]) -> Cell:
-    return str(record.get("DuocThanhToanTrucTuyen", "")).strip() in ("1", "2")
-
-
-def _json_result(record: dict[str, Any]) -> Cell:
-    if record.get("MaKetQua"):
-        return record["MaKetQua"]
-    documents = record.get("DanhSachGiayToKetQua") or []
-    for item in documents if isinstance(documents, list) else []:
-        if isinstance(item, dict):
-            reference = item.get("MaGiayTo") or item.get("SoKyHieu") or item.get("TenTepDinhKem")
-            if reference:
-                return reference
-    return None
-
-
-def _json_digitised(record: dict[str, Any]) -> Cell:
-    documents = record.get("DanhSachGiayToKetQua") or []
-    return bool(isinstance(documents, list) and documents)
-
-
-JSON_FIELDS: dict[str, Any] = {
-    "code": "MaHoSo", "procedure_code": "MaTTHC", "procedure_name": "TenTTHC", "unit": "DonViXuLy",
-    "received_at": "NgayTiepNhan", "due_at": "NgayHenTra",
-    "finished_at": lambda r: r.get("NgayKetThucXuLy") or r.get("NgayTra"),
-    "status": "TrangThaiHoSo", "channel": "KenhThucHien", "fee": _json_fee, "paid_online": _json_paid_online,
-    "digitised": _json_digitised, "result_ref": _json_result,
-}
-JSON_LABELS = {name: key if isinstance(key, str) else name for name, key in JSON_FIELDS.items()}
-
-
-def _json_records(path: Path) -> list[Any]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not readable as JSON: {exc}") from None
-    if isinstance(data, dict):
-        lists = [v for v in data.values() if isinstance(v, list)]
-        data = lists[0] if len(lists) == 1 else data.get("data", data.get("HoSo"))
-    if not isinstance(data, list):
-        raise InputError(f"{path}: expected a list of dossier records (DongBoHoSoMC), or an object holding one")
-    return data
-
-
-def _json_rows(path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
-    records = _json_records(path)
-
-    def canonical() -> Iterator[CanonicalRow]:
-        for number, record in enumerate(records, start=1):
-            if not isinstance(record, dict):
-                yield number, [None] * len(FIELD_NAMES)
-                continue
-            cells: list[Cell] = []
-            for name in FIELD_NAMES:
-                source = JSON_FIELDS[name]
-                try:
-                    value = record.get(source) if isinstance(source, str) else source(record)
-                except (TypeError, ValueError, AttributeError):
-                    value = "<unreadable>"
-                cells.append(value if isinstance(value, (str, int, float, bool)) or value is None else str(value))
-            yield number, cells
-
-    return canonical(), JSON_LABELS
+    def judge(self, summary: ImportSummary, report: dict[str, Any]) -> None:
+        known = report.get("known", 0)
+        summary.unknown_figures = [figure for figure, bit in FIGURE_INPUTS.items() if not known & bit == bit]
+        if self.older:
+            summary.notes.append(f"{self.older} rows show an earlier state than the one stored from a later export:"
+                                 " the later state is kept")
+        valid = summary.rows_read - summary.rejected
+        if summary.rows_read and not valid:
+            summary.problems.append(f"every one of the {summary.rows_read} rows was rejected")
 
 
 # --- the import ------------------------------------------------------------------------------
@@ -257,110 +263,7 @@ def expand_sources(sources: Iterable[Path]) -> list[Path]:
     return files
 
 
-def import_dossiers(config: Config, store: Store, path: Path, now: datetime) -> ImportSummary:
+def import_dossiers(config: Config, store: Store | None, path: Path, now: datetime,
+                    dry_run: bool = False) -> ImportSummary:
     """Import one export file in one transaction: all of it (rows stored or rejected) or nothing."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    sha256 = file_digest(within_limit(path, config.max_file_mb))
-    rows, labels = _open_rows(path, config)  # fails fast on a file with no usable header
-    summary = ImportSummary(file=str(path))
-    conn = store.db.conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS superseded_rows (code TEXT, row INTEGER, by_row INTEGER)")
-    conn.execute(SUPERSEDED_TRIGGER)
-    try:
-        with conn:
-            conn.execute("DELETE FROM temp.superseded_rows")
-            import_id = conn.execute(
-                "INSERT INTO imports (kind, file, sha256, size, imported_at) VALUES ('dossiers', ?, ?, ?, ?)",
-                (str(path), sha256, path.stat().st_size, timestamp(now))).lastrowid
-            assert import_id is not None
-            before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
-            changes = conn.total_changes
-            if path.stat().st_size >= PARALLEL_FROM_BYTES:
-                _parse_in_child(path, config, import_id, summary, lambda batch: conn.executemany(UPSERT, batch))
-            else:
-                parse_rows(rows, DossierParser(config), import_id, labels, summary,
-                           lambda batch: conn.executemany(UPSERT, batch))
-            written = conn.total_changes - changes
-            superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
-            summary.stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - before
-            # total_changes also counts the trigger's own insert for each superseded row
-            summary.updated = written - summary.stored - 2 * len(superseded)
-            summary.rejections += [
-                Rejection(row, labels.get("code", "code"), f"dossier code {code!r} repeated; row {by_row} kept", {})
-                for code, row, by_row in superseded]
-            summary.rejected = len(summary.rejections)
-            summary.unchanged = summary.rows_read - summary.rejected - summary.stored - summary.updated
-            keep_rejections(conn, "dossiers", path, sha256, summary.rejections)
-            conn.execute(
-                "UPDATE imports SET rows_read=?, stored=?, updated=?, unchanged=?, rejected=?, skipped=?,"
-                " unknown_units=? WHERE id=?",
-                (summary.rows_read, summary.stored, summary.updated, summary.unchanged, summary.rejected,
-                 summary.skipped, json.dumps(dict(summary.unknown_units), ensure_ascii=False), import_id))
-    except InputError:
-        raise
-    except (ValueError, TypeError, OSError) as exc:  # a file that stops making sense half-way: nothing kept
-        raise InputError(f"{path}: import stopped, nothing changed: {exc}") from None
-    return summary
-
-
-def parse_rows(rows: Iterator[CanonicalRow], parser: DossierParser, import_id: int, labels: dict[str, str],
-               summary: ImportSummary, store_batch: Callable[[list[tuple[Any, ...]]], Any]) -> None:
-    batch: list[tuple[Any, ...]] = []
-    for number, cells in rows:
-        if not cells[0] and sum(1 for c in cells if c not in (None, "")) < MIN_CELLS_FOR_A_DOSSIER:
-            summary.skipped += 1
-            continue
-        summary.rows_read += 1
-        parsed = parser.parse(cells, import_id, number, labels)
-        if isinstance(parsed, Rejection):
-            summary.rejections.append(parsed)
-            if parsed.reason.startswith("unknown unit"):
-                summary.unknown_units[cell_text(cells[3])] += 1
-            continue
-        batch.append(parsed)
-        if len(batch) >= BATCH:
-            store_batch(batch)
-            batch = []
-    store_batch(batch)
-
-
-def _open_rows(path: Path, config: Config) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
-    return _json_rows(path) if path.suffix.lower() == ".json" else _tabular_rows(path, config)
-
-
-def _child_parse(path: Path, config: Config, import_id: int, channel: Any) -> None:
-    """In a child process: read and parse, sending batches back; the parent only stores them."""
-    try:
-        rows, labels = _open_rows(path, config)
-        summary = ImportSummary(file=str(path))
-        parse_rows(rows, DossierParser(config), import_id, labels, summary, lambda b: channel.put(("batch", b)))
-        channel.put(("done", summary))
-    except InputError as exc:
-        channel.put(("error", str(exc)))
-    except Exception as exc:  # anything else still reaches the parent as a message, not a hang
-        channel.put(("error", f"{path}: import stopped: {exc!r}"))
-
-
-def _parse_in_child(path: Path, config: Config, import_id: int, summary: ImportSummary,
-                    store_batch: Callable[[list[tuple[Any, ...]]], Any]) -> None:
-    """Big exports: parsing (the CPU-heavy half) runs on the second core while this one writes SQLite."""
-    context = multiprocessing.get_context("fork")
-    channel = context.Queue(maxsize=4)
-    child = context.Process(target=_child_parse, args=(path, config, import_id, channel), daemon=True)
-    child.start()
-    try:
-        while True:
-            kind, payload = channel.get()
-            if kind == "batch":
-                store_batch(payload)
-            elif kind == "done":
-                for name in ("rows_read", "skipped", "rejections", "unknown_units"):
-                    setattr(summary, name, getattr(payload, name))
-                return
-            else:
-                raise InputError(payload)
-    finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
+    return run_import(config, store, path, DossierSpec(), now, dry_run)

@@ -144,8 +144,9 @@ class ValueMap:
     """Written values -> canonical ones, accent- and case-insensitive; blank maps to `blank`."""
 
     def __init__(self, name: str, values: Mapping[str, object], overrides: Mapping[str, object] | None = None,
-                 blank: object = None) -> None:
+                 blank: object = None, section: str | None = None) -> None:
         self.name = name
+        self.section = section or f"dossiers.values.{name}"
         self.blank = blank
         self.mapping = {text_key(k): v for k, v in values.items()}
         self.mapping.update({text_key(k): v for k, v in (overrides or {}).items()})
@@ -170,4 +171,4 @@ class ValueMap:
 
     def _unknown(self, value: Cell) -> object:
         raise ValueError(f"unknown {self.name} {value!r} (expected e.g. {', '.join(self.known[:8])};"
-                         f" add it under [dossiers.values.{self.name}] in rules.toml)")
+                         f" add it under [{self.section}] in rules.toml)")

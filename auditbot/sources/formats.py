@@ -1,0 +1,225 @@
+"""What an export really is, told from its bytes, not its name: one-door systems save an HTML <table>, an
+XML Spreadsheet 2003 or plain CSV under an ".xls" name as often as a real workbook.
+
+Each reader streams (row number, cells). Workbooks (XLSX/XLS/ODS) go through `workbook.py`, which bounds
+what they declare and reads them in a child process; the text formats here are read in this process with
+parsers that never expand entities, fetch anything or grow past a row's width."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import cast
+
+from lxml import etree
+
+from ..errors import InputError
+from .tables import HEADER_SCAN_ROWS, Cell, Row
+
+CSV, WORKBOOK, HTML, XML_SPREADSHEET, JSON = "csv", "workbook", "html", "xml-spreadsheet", "json"
+SNIFF_BYTES = 4096
+MAX_COLUMNS = 16_384  # Excel's own width; a wider row is a damaged or hostile file
+MAX_SPAN = 1_000      # the HTML standard's own cap on colspan
+csv.field_size_limit(1 << 20)
+
+_XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
+_HTML_START = re.compile(rb"<\s*(!doctype\s+html|html|table|head|body|meta)\b", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
+
+
+def sniff(path: Path) -> str:
+    """The format of the file's content, whatever its suffix says."""
+    try:
+        with path.open("rb") as raw:
+            head = raw.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if not head.strip():
+        raise InputError(f"{path}: the file is empty")
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return WORKBOOK
+    encoding = detect_encoding(head)
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n").encode("utf-8", errors="ignore")
+    if text.startswith((b"{", b"[")):
+        return JSON
+    if text.startswith(b"<"):
+        if _XML_SPREADSHEET in text:
+            return XML_SPREADSHEET
+        if _HTML_START.search(text):
+            return HTML
+    return CSV
+
+
+def detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
+        return "utf-16-le"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1258"  # Vietnamese Windows: what Excel writes for "CSV" on an office PC
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def _sniff_delimiter(sample: str) -> str:
+    lines = [line for line in sample.splitlines()[:HEADER_SCAN_ROWS] if line.strip()]
+    counts = {d: sum(line.count(d) for line in lines) for d in ("\t", ";", ",", "|")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def csv_rows(path: Path) -> Iterator[Row]:
+    with path.open("rb") as raw:
+        head = raw.read(65536)
+    encoding = detect_encoding(head)
+    delimiter = _sniff_delimiter(head.decode(encoding, errors="ignore"))
+    return _csv_iter(path, encoding, delimiter)
+
+
+def _csv_iter(path: Path, encoding: str, delimiter: str) -> Iterator[Row]:
+    with path.open(encoding=encoding, newline="", errors="strict") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            for number, cells in enumerate(reader, start=1):
+                yield number, cast(list[Cell], cells)  # str cells; no copy on the hot path
+        except UnicodeDecodeError as exc:
+            # the decoder reads ahead, so the bad bytes are somewhere after the last row read
+            raise InputError(f"{path}: after row {reader.line_num}: bytes that are not {encoding} text"
+                             f" ({exc.reason})") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}: row {reader.line_num}: not readable as CSV ({exc})") from None
+
+
+# --- an HTML table saved as .xls ------------------------------------------------------------
+
+def _html_encoding(head: bytes) -> str:
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return detect_encoding(head)
+    declared = _META_CHARSET.search(head)
+    if declared:
+        try:
+            return codecs.lookup(declared.group(1).decode("ascii")).name
+        except LookupError:
+            pass
+    return detect_encoding(head)
+
+
+def _let_go(element: etree._Element) -> None:
+    """Free a row once read, and the rows before it: a 300 MB export is read in constant memory."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    while parent is not None and element.getprevious() is not None:
+        del parent[0]
+
+
+def _span(element: etree._Element, name: str, limit: int) -> int:
+    try:
+        return max(1, min(int(str(element.get(name, "1")).strip() or 1), limit))
+    except ValueError:
+        return 1
+
+
+def html_rows(path: Path) -> Iterator[Row]:
+    """Every <tr> of the document in order, merged cells laid out as a workbook lays them: the value in the
+    first cell of the span, blanks in the rest (so a two-row header reads as it does from Excel)."""
+    with path.open("rb") as raw:
+        encoding = _html_encoding(raw.read(SNIFF_BYTES))
+    carried: dict[int, int] = {}  # column -> rows a rowspan above still covers
+    number = 0
+    try:
+        for _, element in etree.iterparse(str(path), events=("end",), tag="tr", html=True, encoding=encoding,
+                                          no_network=True, remove_comments=True, huge_tree=False):
+            number += 1
+            cells: list[Cell] = []
+            for cell in element:
+                if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+                    continue
+                while carried.get(len(cells), 0) > 0:
+                    carried[len(cells)] -= 1
+                    cells.append("")
+                colspan, rowspan = _span(cell, "colspan", MAX_SPAN), _span(cell, "rowspan", 65_534)
+                if rowspan > 1:
+                    for column in range(len(cells), len(cells) + colspan):
+                        carried[column] = rowspan - 1
+                cells.append(" ".join("".join(cell.itertext()).split()))
+                cells += [""] * (colspan - 1)
+                if len(cells) > MAX_COLUMNS:
+                    raise InputError(f"{path}: table row {number}: more than {MAX_COLUMNS:,} columns")
+            for column in [c for c, left in carried.items() if left > 0 and c >= len(cells)]:
+                carried[column] -= 1
+            _let_go(element)
+            yield number, cells
+    except etree.LxmlError as exc:
+        raise InputError(f"{path}: after table row {number}: not readable as HTML ({type(exc).__name__})") from None
+
+
+# --- XML Spreadsheet 2003 -------------------------------------------------------------------
+
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+
+
+def _ss_int(element: etree._Element, name: str, path: Path, row: int) -> int | None:
+    value = element.get(_SS + name)
+    if value is None:
+        return None
+    if not value.strip().isdigit() or not 0 < int(value) <= MAX_COLUMNS * 64:
+        raise InputError(f"{path}: row {row}: ss:{name} is not a position (expected a number up to"
+                         f" {MAX_COLUMNS:,})")
+    return int(value)
+
+
+def _ss_value(cell: etree._Element) -> Cell:
+    data = cell.find(_SS + "Data")
+    if data is None:
+        return None
+    text = "".join(data.itertext())
+    kind = data.get(_SS + "Type", "String")
+    try:
+        if kind == "Number":
+            return float(text)
+        if kind == "DateTime":
+            return datetime.fromisoformat(text.strip()[:19])
+        if kind == "Boolean":
+            return text.strip() == "1"
+    except ValueError:
+        pass  # left as text: the field's own parser says what it expected
+    return text
+
+
+def xml_spreadsheet_rows(path: Path) -> Iterator[Row]:
+    """The first worksheet of an XML Spreadsheet 2003 (what "Save as XML Spreadsheet" and many .NET exports
+    write), honouring ss:Index (skipped cells and rows) and ss:MergeAcross."""
+    number = 0
+    parser_options = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        for _, element in etree.iterparse(str(path), events=("end",), tag=(_SS + "Row", _SS + "Worksheet"),
+                                          **parser_options):  # type: ignore[arg-type]
+            if element.tag == _SS + "Worksheet":
+                if number:
+                    return  # exports put the data first, notes after
+                continue
+            number = _ss_int(element, "Index", path, number + 1) or number + 1
+            cells: list[Cell] = []
+            for cell in element.iterchildren(_SS + "Cell"):
+                index = _ss_int(cell, "Index", path, number)
+                if index is not None:
+                    if index > MAX_COLUMNS:
+                        raise InputError(f"{path}: row {number}: a cell beyond column {MAX_COLUMNS:,}")
+                    cells += [None] * max(0, index - 1 - len(cells))
+                cells.append(_ss_value(cell))
+                cells += [None] * min(_ss_int(cell, "MergeAcross", path, number) or 0, MAX_COLUMNS)
+                if len(cells) > MAX_COLUMNS:
+                    raise InputError(f"{path}: row {number}: more than {MAX_COLUMNS:,} columns")
+            _let_go(element)
+            yield number, cells
+    except etree.LxmlError as exc:
+        raise InputError(f"{path}: after row {number}: not a readable XML Spreadsheet ({type(exc).__name__})") \
+            from None

@@ -1,0 +1,347 @@
+"""The one import pipeline every source file goes through.
+
+    sniff the real format -> read rows -> locate the header -> map columns by alias (never a person's
+    column) -> type each row (a parser per source) -> keep rejections without personal data -> write in one
+    transaction -> say what was mapped, what is missing and what cannot be computed.
+
+A source (dossier exports, the catalogue, later feedback exports) is an `ImportSpec`: its fields and
+aliases, a row parser, and how its records are written. Workbooks and big files are read and parsed in a
+child process with a memory cap: whatever a hostile file does to a reader there is one refused file here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import multiprocessing
+import resource
+import signal
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..config import Config
+from ..errors import InputError
+from ..store import Store, timestamp
+from . import formats
+from .common import Rejection, cell_text, file_digest, keep_rejections, within_limit
+from .tables import AliasTable, Cell, Header, Row, locate_header
+from .workbook import check_declared, workbook_rows
+
+BATCH = 20_000
+PARALLEL_FROM_BYTES = 8 << 20  # text exports this big are parsed in a child process, on the second core
+PREVIEW_ROWS = 5
+
+CanonicalRow = tuple[int, "list[Cell] | Rejection"]
+Record = tuple[Any, ...]
+
+
+class RowParser(Protocol):
+    def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
+        """A record to store, a rejection with its reason, or the reason the row is skipped (not an error)."""
+
+    def report(self) -> dict[str, Any]:
+        """What the parser learnt over the whole file (e.g. which inputs any record had), for `judge`."""
+
+
+class ImportSpec(Protocol):
+    kind: str                               # imports.kind
+    section: str                            # where rules.toml adds header aliases
+    fields: dict[str, tuple[str, ...]]      # canonical field -> header aliases, most specific first
+    required: tuple[str, ...]
+    personal: tuple[str, ...]               # header words that mark a citizen's column
+    min_cells: int                          # a row without a key and fewer filled cells is layout
+
+    def extra_aliases(self, config: Config) -> dict[str, tuple[str, ...]]: ...
+    def json_rows(self, path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]: ...
+    def parser(self, config: Config, found: set[str], import_id: int) -> RowParser: ...
+    def preview(self, record: Record) -> dict[str, Any]: ...
+    def begin(self, conn: sqlite3.Connection) -> None: ...
+    def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None: ...
+    def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None: ...
+    def judge(self, summary: ImportSummary, report: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    file: str
+    format: str = ""
+    rows_read: int = 0
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    skipped_because: Counter[str] = field(default_factory=Counter)   # reason -> rows (e.g. not yet received)
+    unknown_units: Counter[str] = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)             # field -> the header text as written
+    missing: list[str] = field(default_factory=list)                  # fields the file has no column for
+    unknown_figures: list[str] = field(default_factory=list)          # figures this file cannot give
+    problems: list[str] = field(default_factory=list)                 # loud lines: the import did not do its job
+    notes: list[str] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)               # what one source alone reports
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file": self.file, "format": self.format, "rows_read": self.rows_read,
+                "stored": self.stored, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected, "skipped": self.skipped,
+                "skipped_because": dict(self.skipped_because), "unknown_units": dict(self.unknown_units.most_common()),
+                "columns": self.columns, "missing": self.missing, "unknown_figures": self.unknown_figures,
+                "problems": self.problems, "notes": self.notes}
+
+
+# --- rows out of a file ------------------------------------------------------------------------
+
+def _rows(path: Path, kind: str) -> Iterator[Row]:
+    if kind == formats.WORKBOOK:
+        return workbook_rows(path)
+    if kind == formats.HTML:
+        return formats.html_rows(path)
+    if kind == formats.XML_SPREADSHEET:
+        return formats.xml_spreadsheet_rows(path)
+    return formats.csv_rows(path)
+
+
+def _tabular(path: Path, kind: str, spec: ImportSpec, config: Config) -> tuple[Iterator[CanonicalRow], Header]:
+    aliases = AliasTable(spec.fields, spec.extra_aliases(config), spec.personal, spec.section)
+    header, rows = locate_header(_rows(path, kind), aliases, spec.required, path)
+    names = tuple(spec.fields)
+    positions = [header.columns.get(name, -1) for name in names]  # -1: the None appended to each row
+    needed = max(positions) + 1
+    # a delimited row with more or fewer cells than its header has shifted: which value is in which column
+    # is in doubt, so nothing of it is kept (one unquoted comma puts a phone number in the unit column)
+    strict = kind == formats.CSV
+    width = header.width
+
+    def canonical() -> Iterator[CanonicalRow]:
+        for number, cells in rows:
+            if not any(cells):
+                continue  # blank lines are layout, not rows
+            if strict and len(cells) != width:
+                if sum(1 for c in cells if c not in (None, "")) < spec.min_cells:
+                    yield number, []  # a title, subtotal or signature line
+                    continue
+                yield number, Rejection(number, "", f"the row has {len(cells)} cells where the header has {width};"
+                                        " its values may be in the wrong columns, so none is kept", {})
+                continue
+            cells.append(None)
+            if len(cells) <= needed:  # a short row: pad it, the missing cells are empty
+                cells[-1:] = [None] * (needed - len(cells) + 2)
+            yield number, [cells[p] for p in positions]
+
+    return canonical(), header
+
+
+def mapped_fields(names: tuple[str, ...], cells: list[Cell]) -> dict[str, str]:
+    """What a rejected row said, field by field: only mapped fields, which are never a person's."""
+    return {name: cell_text(cells[i])[:200] for i, name in enumerate(names) if cell_text(cells[i])}
+
+
+# --- parsing, here or in a child -----------------------------------------------------------------
+
+@dataclass
+class _Counts:
+    rows_read: int = 0
+    skipped: int = 0
+    skipped_because: Counter[str] = field(default_factory=Counter)
+    unknown_units: Counter[str] = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+    preview: list[Record] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
+           on_header: Callable[[dict[str, str], list[str]], None],
+           on_batch: Callable[[list[Record]], None]) -> _Counts:
+    if kind == formats.JSON:
+        rows, labels = spec.json_rows(path)
+        found = set(labels)
+    else:
+        rows, header = _tabular(path, kind, spec, config)
+        labels, found = header.labels, set(header.columns)
+    on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
+    parser = spec.parser(config, found, import_id)
+    counts = _Counts()
+    batch: list[Record] = []
+    for number, cells in rows:
+        if isinstance(cells, Rejection):
+            counts.rows_read += 1
+            counts.rejections.append(cells)
+            continue
+        if not cells or (not cells[0] and sum(1 for c in cells if c not in (None, "")) < spec.min_cells):
+            counts.skipped += 1
+            continue
+        counts.rows_read += 1
+        parsed = parser.parse(cells, number)
+        if isinstance(parsed, Rejection):
+            if not parsed.column:
+                parsed.column = labels.get(parsed.field, parsed.field)
+            counts.rejections.append(parsed)
+            if parsed.unknown_unit:
+                counts.unknown_units[parsed.unknown_unit] += 1
+        elif isinstance(parsed, str):
+            counts.skipped_because[parsed] += 1
+        else:
+            batch.append(parsed)
+            if len(counts.preview) < PREVIEW_ROWS:
+                counts.preview.append(parsed)
+            if len(batch) >= BATCH:
+                on_batch(batch)
+                batch = []
+    on_batch(batch)
+    counts.report = parser.report()
+    return counts
+
+
+def _die_with_parent() -> None:
+    """The child must not outlive an import that was killed (PR_SET_PDEATHSIG = 1)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _cap_memory(megabytes: float) -> None:
+    """Address space for this child: what it has now plus the cap. A reader that asks for more gets an
+    allocation failure (Rust aborts on one: the parent sees a dead child, not a swapping machine)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            current = int(statm.read().split()[0]) * resource.getpagesize()
+        limit = current + int(megabytes * (1 << 20))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError):
+        pass
+
+
+def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: Any) -> None:
+    _die_with_parent()
+    _cap_memory(config.max_memory_mb)
+    try:
+        counts = _parse(path, kind, spec, config, import_id,
+                        lambda labels, missing: channel.put(("header", (labels, missing))),
+                        lambda batch: channel.put(("batch", batch)))
+        channel.put(("done", counts))
+    except InputError as exc:
+        channel.put(("error", str(exc)))
+    except MemoryError:
+        channel.put(("error", f"{path}: reading it needs more than [sources] max_memory_mb ="
+                              f" {config.max_memory_mb:g} MB; not imported"))
+    except BaseException as exc:  # noqa: BLE001 - anything else is still one message, never a cell's content
+        channel.put(("error", f"{path}: import stopped ({type(exc).__name__})"))
+
+
+def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
+                    on_header: Callable[[dict[str, str], list[str]], None],
+                    on_batch: Callable[[list[Record]], None]) -> _Counts:
+    context = multiprocessing.get_context("fork")
+    channel = context.Queue(maxsize=4)
+    child = context.Process(target=_child, args=(path, kind, spec, config, import_id, channel), daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                message, payload = channel.get(timeout=1.0)
+            except Exception:  # queue.Empty: is the child still there?
+                if child.is_alive():
+                    continue
+                child.join()
+                raise InputError(f"{path}: the reader stopped ({_how_it_died(child.exitcode)}): the file is"
+                                 " damaged or declares more than it holds; not imported") from None
+            if message == "header":
+                on_header(*payload)
+            elif message == "batch":
+                on_batch(payload)
+            elif message == "done":
+                counts: _Counts = payload
+                return counts
+            else:
+                raise InputError(payload)
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _how_it_died(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+# --- the import -----------------------------------------------------------------------------------
+
+def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec, now: datetime,
+               dry_run: bool = False) -> ImportSummary:
+    """One file, in one transaction: all of it (rows stored or rejected) or nothing. A dry run reads and
+    types every row, and writes nothing at all."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    sha256 = file_digest(within_limit(path, config.max_file_mb))
+    kind = formats.sniff(path)
+    if kind == formats.WORKBOOK:
+        check_declared(path, config.max_memory_mb)
+    summary = ImportSummary(kind=spec.kind, file=str(path), format=kind, dry_run=dry_run)
+    isolated = kind == formats.WORKBOOK or path.stat().st_size >= PARALLEL_FROM_BYTES
+    parse = _parse_in_child if isolated else _parse
+
+    def on_header(labels: dict[str, str], missing: list[str]) -> None:
+        summary.columns, summary.missing = dict(labels), list(missing)
+
+    if dry_run or store is None:
+        counts = parse(path, kind, spec, config, 0, on_header, lambda batch: None)
+        _take_counts(summary, counts, spec)
+        summary.stored = summary.rows_read - summary.rejected - sum(summary.skipped_because.values())
+        spec.judge(summary, counts.report)
+        return summary
+
+    conn = store.db.conn
+    try:
+        with conn:
+            import_id = conn.execute(
+                "INSERT INTO imports (kind, file, sha256, size, imported_at, format) VALUES (?, ?, ?, ?, ?, ?)",
+                (spec.kind, str(path), sha256, path.stat().st_size, timestamp(now), kind)).lastrowid
+            assert import_id is not None
+            spec.begin(conn)
+            counts = parse(path, kind, spec, config, import_id, on_header, lambda batch: spec.write(conn, batch))
+            _take_counts(summary, counts, spec)
+            summary.extra["import_id"] = import_id
+            spec.finish(conn, summary, now)
+            spec.judge(summary, counts.report)
+            summary.rejected = len(summary.rejections)
+            keep_rejections(conn, spec.kind, path, sha256, summary.rejections)
+            conn.execute(
+                "UPDATE imports SET rows_read=?, stored=?, updated=?, unchanged=?, rejected=?, skipped=?,"
+                " unknown_units=?, summary=? WHERE id=?",
+                (summary.rows_read, summary.stored, summary.updated, summary.unchanged, summary.rejected,
+                 summary.skipped, json.dumps(dict(summary.unknown_units), ensure_ascii=False),
+                 json.dumps({k: v for k, v in summary.as_dict().items()
+                             if k in ("columns", "missing", "unknown_figures", "problems", "notes",
+                                      "skipped_because")}, ensure_ascii=False), import_id))
+    except InputError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:  # a file that stops making sense half-way: nothing kept
+        raise InputError(f"{path}: import stopped, nothing changed ({type(exc).__name__})") from None
+    return summary
+
+
+def _take_counts(summary: ImportSummary, counts: _Counts, spec: ImportSpec) -> None:
+    summary.rows_read, summary.skipped = counts.rows_read, counts.skipped
+    summary.skipped_because, summary.unknown_units = counts.skipped_because, counts.unknown_units
+    summary.rejections = counts.rejections
+    summary.rejected = len(counts.rejections)
+    summary.preview = [spec.preview(record) for record in counts.preview]
