@@ -19,7 +19,7 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from ..store import Store
-from ..text import fold, nfc
+from ..text import fold, fold_ascii, nfc
 from .common import Rejection, UnitResolver, cell_text
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .tables import Cell
@@ -56,10 +56,10 @@ NATIONAL_CODE = re.compile(r"\d\.\d{6}")
 # "Ủy ban nhân dân cấp xã", "UBND xã, phường, thị trấn", "Chủ tịch Ủy ban nhân dân cấp huyện": an agency
 # named by its level alone, not one office. Folded text: the head, then nothing but level words.
 _GENERIC_HEAD = re.compile(r"^(?:chu tich )?(?:uy ban nhan dan|ubnd)\b")
+# (the provincial committee itself, "UBND cấp tỉnh", is no department: it stands for no unit kind)
 _LEVEL_WORDS = {
     "Cấp xã": ("xa", "phuong", "thi tran", "dac khu"),
     "Cấp huyện": ("huyen", "quan", "thi xa", "thanh pho thuoc tinh"),
-    "Cấp tỉnh": ("tinh", "thanh pho truc thuoc trung uong"),
 }
 _FILLER = re.compile(r"\b(?:cap|va|thanh pho)\b|[,;/&()-]")
 
@@ -76,7 +76,7 @@ ON CONFLICT(code) DO UPDATE SET full_code=excluded.full_code, name=excluded.name
 
 def generic_level(agency: str) -> str | None:
     """The level an agency named only by its level stands for ("UBND cấp xã" -> "Cấp xã"), else None."""
-    key = fold(agency)
+    key = fold_ascii(agency)
     head = _GENERIC_HEAD.match(key)
     if not head:
         return None
@@ -99,8 +99,8 @@ class ProcedureParser:
         self.units = UnitResolver(config)
         self.import_id = import_id
         self.has_status = "status" in found
-        self.kinds_of_level = {fold(level): kinds for level, kinds in settings.levels.items()}
-        self.agencies = {fold(name): kinds for name, kinds in settings.agencies.items()}
+        self.kinds_of_level = {fold_ascii(level): kinds for level, kinds in settings.levels.items()}
+        self.agencies = {fold_ascii(name): kinds for name, kinds in settings.agencies.items()}
         self.units_of_kind: dict[str, list[str]] = {}
         for unit in config.units:
             self.units_of_kind.setdefault(unit.kind, []).append(unit.code)
@@ -117,16 +117,16 @@ class ProcedureParser:
         named = [part.strip() for part in re.split(r"[\n;]+", agencies) if part.strip()]
         if not named:
             return sorted({code for part in re.split(r"[,;/]", level)
-                           for code in self._of_kinds(self.kinds_of_level.get(fold(part), ()))})
+                           for code in self._of_kinds(self.kinds_of_level.get(fold_ascii(part), ()))})
         codes: set[str] = set()
         for agency in named:
-            key = fold(agency)
+            key = fold_ascii(agency)
             if key in self.agencies:
                 codes.update(self._of_kinds(self.agencies[key]))
             elif (unit := self.units(agency)) is not None:
                 codes.add(unit)
             elif (generic := generic_level(agency)) is not None:
-                codes.update(self._of_kinds(self.kinds_of_level.get(fold(generic), ())))
+                codes.update(self._of_kinds(self.kinds_of_level.get(fold_ascii(generic), ())))
             else:
                 self.elsewhere[" ".join(agency.split())[:120]] += 1
         return sorted(codes)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
 from lxml import etree
 
@@ -130,35 +130,56 @@ def _span(element: etree._Element, name: str, limit: int) -> int:
 def html_rows(path: Path) -> Iterator[Row]:
     """Every <tr> of the document in order, merged cells laid out as a workbook lays them: the value in the
     first cell of the span, blanks in the rest (so a two-row header reads as it does from Excel)."""
-    with path.open("rb") as raw:
-        encoding = _html_encoding(raw.read(SNIFF_BYTES))
-    carried: dict[int, int] = {}  # column -> rows a rowspan above still covers
-    number = 0
-    try:
-        for _, element in etree.iterparse(str(path), events=("end",), tag="tr", html=True, encoding=encoding,
-                                          no_network=True, remove_comments=True, huge_tree=False):
-            number += 1
-            cells: list[Cell] = []
-            for cell in element:
-                if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
-                    continue
-                while carried.get(len(cells), 0) > 0:
-                    carried[len(cells)] -= 1
-                    cells.append("")
-                colspan, rowspan = _span(cell, "colspan", MAX_SPAN), _span(cell, "rowspan", 65_534)
-                if rowspan > 1:
-                    for column in range(len(cells), len(cells) + colspan):
-                        carried[column] = rowspan - 1
-                cells.append(" ".join("".join(cell.itertext()).split()))
-                cells += [""] * (colspan - 1)
-                if len(cells) > MAX_COLUMNS:
-                    raise InputError(f"{path}: table row {number}: more than {MAX_COLUMNS:,} columns")
-            for column in [c for c, left in carried.items() if left > 0 and c >= len(cells)]:
-                carried[column] -= 1
-            _let_go(element)
-            yield number, cells
-    except etree.LxmlError as exc:
-        raise InputError(f"{path}: after table row {number}: not readable as HTML ({type(exc).__name__})") from None
+    with path.open("rb") as handle:
+        encoding = _html_encoding(handle.read(SNIFF_BYTES))
+        handle.seek(0)
+        number, spans = 0, _Spans()
+        try:
+            for number, (_, row) in enumerate(etree.iterparse(
+                    handle, events=("end",), tag="tr", html=True, encoding=encoding, no_network=True,
+                    remove_comments=True, huge_tree=False), start=1):
+                yield number, _html_cells(path, number, row, spans)
+                _let_go(row)
+        except etree.LxmlError as exc:
+            raise InputError(f"{path}: after table row {number}: not readable as HTML ({type(exc).__name__})") \
+                from None
+
+
+class _Spans:
+    """Columns a rowspan above still covers, row after row."""
+
+    def __init__(self) -> None:
+        self.carried: dict[int, int] = {}
+
+    def skip(self, cells: list[Cell]) -> None:
+        while self.carried.get(len(cells), 0) > 0:
+            self.carried[len(cells)] -= 1
+            cells.append("")
+
+    def cover(self, first: int, colspan: int, rowspan: int) -> None:
+        for column in range(first, first + colspan):
+            self.carried[column] = rowspan - 1
+
+    def end_row(self, width: int) -> None:
+        for column in [c for c, left in self.carried.items() if left > 0 and c >= width]:
+            self.carried[column] -= 1
+
+
+def _html_cells(path: Path, number: int, row: etree._Element, spans: _Spans) -> list[Cell]:
+    cells: list[Cell] = []
+    for cell in row:
+        if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+            continue
+        spans.skip(cells)
+        colspan, rowspan = _span(cell, "colspan", MAX_SPAN), _span(cell, "rowspan", 65_534)
+        if rowspan > 1:
+            spans.cover(len(cells), colspan, rowspan)
+        cells.append(" ".join("".join(cell.itertext()).split()))
+        cells += [""] * (colspan - 1)
+        if len(cells) > MAX_COLUMNS:
+            raise InputError(f"{path}: table row {number}: more than {MAX_COLUMNS:,} columns")
+    spans.end_row(len(cells))
+    return cells
 
 
 # --- XML Spreadsheet 2003 -------------------------------------------------------------------
@@ -197,10 +218,15 @@ def _ss_value(cell: etree._Element) -> Cell:
 def xml_spreadsheet_rows(path: Path) -> Iterator[Row]:
     """The first worksheet of an XML Spreadsheet 2003 (what "Save as XML Spreadsheet" and many .NET exports
     write), honouring ss:Index (skipped cells and rows) and ss:MergeAcross."""
+    with path.open("rb") as handle:
+        yield from _xml_spreadsheet_rows(path, handle)
+
+
+def _xml_spreadsheet_rows(path: Path, handle: IO[bytes]) -> Iterator[Row]:
     number = 0
     parser_options = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
-        for _, element in etree.iterparse(str(path), events=("end",), tag=(_SS + "Row", _SS + "Worksheet"),
+        for _, element in etree.iterparse(handle, events=("end",), tag=(_SS + "Row", _SS + "Worksheet"),
                                           **parser_options):  # type: ignore[arg-type]
             if element.tag == _SS + "Worksheet":
                 if number:
