@@ -91,6 +91,14 @@ def national_code(value: Cell) -> str | None:
     return match.group() if match else (text or None)
 
 
+def _fields(cells: list[Cell]) -> dict[str, str]:
+    """A rejected row's mapped fields, its result reference reduced as it would be stored."""
+    fields = mapped_fields(TABULAR, cells)
+    if "result_ref" in fields:
+        fields["result_ref"] = result_reference(cells[INDEX["result_ref"]]) or ""
+    return fields
+
+
 class DossierParser:
     """One row of canonical-field cells -> a `dossiers` record, or the reason it cannot be one."""
 
@@ -127,7 +135,7 @@ class DossierParser:
                 raise ValueError("the unit is empty")
             unit = self.units(unit_name)
             if unit is None:
-                return Rejection(row, "", f"unknown unit {unit_name!r}", mapped_fields(TABULAR, cells),
+                return Rejection(row, "", f"unknown unit {unit_name!r}", _fields(cells),
                                  field="unit", unknown_unit=unit_name)
             column = "received_at"
             received_at = parse_when(cells[4])
@@ -150,7 +158,7 @@ class DossierParser:
             column = "supplements"
             supplements = cells[17] if len(cells) > 17 else None
         except ValueError as exc:
-            return Rejection(row, "", str(exc), mapped_fields(TABULAR, cells), field=column)
+            return Rejection(row, "", str(exc), _fields(cells), field=column)
         known = cells[18] if len(cells) > 18 and cells[18] is not None else self.column_known
         assert isinstance(known, int)
         if channel is None:

@@ -12,8 +12,10 @@ child process with a memory cap: whatever a hostile file does to a reader there 
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import json
 import multiprocessing
+import os
 import resource
 import signal
 import sqlite3
@@ -225,9 +227,18 @@ def _cap_memory(megabytes: float) -> None:
         pass
 
 
+def _quiet_stderr() -> None:
+    """A reader that aborts prints its own backtrace; the parent already says what happened, in one line."""
+    faulthandler.disable()  # it writes to its own copy of stderr (pytest and PYTHONFAULTHANDLER enable it)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: Any) -> None:
     _die_with_parent()
     _cap_memory(config.max_memory_mb)
+    _quiet_stderr()
     try:
         counts = _parse(path, kind, spec, config, import_id,
                         lambda labels, missing: channel.put(("header", (labels, missing))),
