@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ PLACEHOLDER_REFS = {"", "0", "-", "--", ".", "x", "không", "khong", "n/a", "na"
 EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".json", ".xml", ".htm",
                    ".html")
 # a result reference is an identifier: one token, no file extension, no scheme, not too long
-_FILE_LIKE = re.compile(r"(?i)(^[a-z][a-z0-9+.-]*://)|\\|(\.[a-z0-9]{2,5}$)")
+_NOT_AN_IDENTIFIER = re.compile(r"\s|\\|://|\.[A-Za-z0-9]{2,5}$")
 MAX_REFERENCE = 64
 
 COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
@@ -76,14 +77,15 @@ END
 def result_reference(value: Cell) -> str | None:
     """What identifies a result: a code or id as written; a path, file name or prose (which can carry the
     citizen's name) only as a digest, equal for equal values, never readable."""
-    text = cell_text(value)
-    if text.casefold() in PLACEHOLDER_REFS:
+    text = value.strip() if type(value) is str else cell_text(value)
+    if len(text) <= 4 and text.casefold() in PLACEHOLDER_REFS:
         return None
-    if len(text) <= MAX_REFERENCE and not any(ch.isspace() for ch in text) and not _FILE_LIKE.search(text):
+    if len(text) <= MAX_REFERENCE and not _NOT_AN_IDENTIFIER.search(text):
         return text
     return "tệp#" + hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=1 << 14)
 def national_code(value: Cell) -> str | None:
     """MaTTHC as the catalogue knows it: 1.001193.000.00.00.H31 -> 1.001193."""
     text = cell_text(value)
