@@ -9,6 +9,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from conftest import Province, province_now
 from openpyxl import Workbook
@@ -246,14 +247,19 @@ def test_an_older_export_never_regresses_a_dossier(tmp_path) -> None:
     assert db["dossiers"].get("HS-9")["finished_at"] == "2026-10-04 10:00:00"
 
 
-def test_every_row_rejected_is_exit_1(tmp_path) -> None:
+@pytest.mark.parametrize("kind,content,message", [
+    ("dossiers", "Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Trạng thái\nA,Sở Lạ,01/11/2026 08:00,Đang xử lý\n"
+                 "B,Sở Lạ,01/11/2026 08:00,Đang xử lý\n", "every one of the 2 rows was rejected"),
+    ("catalogue", "Mã TTHC,Tên thủ tục,Trạng thái\n1.000001,Thủ tục một,Còn hiệu lực\n"
+                  "1.000002,Thủ tục hai,Còn hiệu lực\n", "none of the 2 procedures applies to any unit"),
+])
+def test_an_import_that_did_not_do_its_job_is_loud_and_exit_1(tmp_path, kind, content, message) -> None:
     province = Province(tmp_path)
     path = province.root / "exports" / "bad.csv"
-    path.write_text("Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Trạng thái\nA,Sở Lạ,01/11/2026 08:00,Đang xử lý\n"
-                    "B,Sở Lạ,01/11/2026 08:00,Đang xử lý\n", encoding="utf-8")
-    result = province.run("import", "dossiers", str(path))
+    path.write_text(content, encoding="utf-8")
+    result = province.run("import", kind, str(path))
     assert result.exit_code == 1
-    assert "every one of the 2 rows was rejected" in result.output
+    assert message in result.output
 
 
 def test_datasette_serves_none_of_the_planted_values(tmp_path) -> None:

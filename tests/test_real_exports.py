@@ -235,16 +235,6 @@ def test_catalogue_with_generic_agencies_and_no_level_or_status_column(tmp_path)
     assert db["procedures"].get("2.002516")["status"] == "in_force"
 
 
-def test_catalogue_applying_to_no_unit_is_loud_and_exit_1(tmp_path) -> None:
-    province = Province(tmp_path)
-    path = province.root / "danh-muc.csv"
-    path.write_text("Mã TTHC,Tên thủ tục,Trạng thái\n1.000001,Thủ tục một,Còn hiệu lực\n"
-                    "1.000002,Thủ tục hai,Còn hiệu lực\n", encoding="utf-8")
-    result = province.run("import", "catalogue", str(path))
-    assert result.exit_code == 1
-    assert "none of the 2 procedures applies to any unit" in result.output
-
-
 def test_not_yet_in_force_is_a_status_with_a_start_date(tmp_path) -> None:
     province = Province(tmp_path)
     path = province.root / "danh-muc.csv"
