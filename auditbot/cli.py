@@ -23,7 +23,28 @@ from .sources.pipeline import ImportSummary
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-DATE = click.DateTime(formats=["%d/%m/%Y", "%Y-%m-%d"])
+class VietnameseDate(click.ParamType):
+    """A date as people here write it (31/10/2026; 2026-10-31 also taken), with errors in their words."""
+
+    name = "dd/mm/yyyy"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        for shape in ("%d/%m/%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(text, shape)
+            except ValueError as exc:
+                if "unconverted" not in str(exc) and "does not match" not in str(exc):
+                    self.fail(f"{text} is not a real date", param, ctx)  # 31/02/2026: the shape is right
+        self.fail(f"{text!r} is not a date like 31/10/2026 (dd/mm/yyyy)", param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "DD/MM/YYYY"
+
+
+DATE = VietnameseDate()
 
 
 UNEXPECTED = 4  # exit code of a failure nobody foresaw (0/1: findings, 2: usage or input, 3: a run in progress)

@@ -287,6 +287,19 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
 ROWS = 300_000
 
 
+def processes_reading(path: Path) -> list[int]:
+    """Processes whose command line names the export (a forked child keeps its parent's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(path).encode() in (entry / "cmdline").read_bytes() \
+                    and (entry / "stat").read_text().split()[2] != "Z":
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_kill_9_during_an_import_loses_nothing_and_the_next_run_completes(province: Province) -> None:
     path = province.root / "exports" / "ca-quy.csv"
     write_csv(path, list(make_dossiers(ROWS, UNIT_NAMES, province_today(), days=90)))
@@ -303,8 +316,11 @@ def test_kill_9_during_an_import_loses_nothing_and_the_next_run_completes(provin
     wait_for(importing, 60, "the import to start")
     time.sleep(1.0)
     assert process.poll() is None, "the import finished before it could be killed: make the file bigger"
+    assert len(processes_reading(path)) == 2  # the import and its parsing child (a 50 MB export)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    # the parsing child dies with its parent, instead of holding the export and the database forever
+    wait_for(lambda: not processes_reading(path), 10, "the parsing child to die with its parent")
     with sqlite3.connect(province.db_path) as conn:  # the file's one transaction rolled back: nothing half-done
         assert conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
