@@ -157,10 +157,9 @@ class DossierParser:
             paid_online = self.boolean(cells[10])
             column = "digitised"
             digitised = self.boolean(cells[11])
-            column = "supplements"
-            supplements = cells[17] if len(cells) > 17 else None
         except ValueError as exc:
             return Rejection(row, "", str(exc), _fields(cells), field=column)
+        supplements = cells[17] if len(cells) > 17 else None
         known = cells[18] if len(cells) > 18 and cells[18] is not None else self.column_known
         assert isinstance(known, int)
         if channel is None:
@@ -194,7 +193,6 @@ class DossierSpec:
         self.covered_to = ""          # the latest moment any row of this file shows
         self.before = 0               # dossiers stored before this import
         self.changes = 0              # the connection's total_changes before this import
-        self.had_rows = False
 
     def extra_aliases(self, config: Config) -> dict[str, tuple[str, ...]]:
         return config.dossiers.columns
@@ -214,13 +212,12 @@ class DossierSpec:
         conn.execute("DELETE FROM temp.superseded_rows")
         self.before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
         self.changes = conn.total_changes
-        self.had_rows = bool(self.before)
 
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         if not batch:
             return
         self.covered_to = max(self.covered_to, max(record[16] for record in batch))
-        if self.had_rows:
+        if self.before:  # only a database with dossiers can hold a newer state
             pairs = json.dumps([[record[0], record[16]] for record in batch])
             older = {code for (code,) in conn.execute(OLDER_CODES, (pairs, batch[0][13]))}
             if older:
@@ -245,7 +242,6 @@ class DossierSpec:
             for code, row, by_row in superseded]
         summary.unchanged = summary.rows_read - len(summary.rejections) - summary.stored - summary.updated \
             - sum(summary.skipped_because.values())
-        summary.extra["older"] = self.older
 
     def judge(self, summary: ImportSummary, report: dict[str, Any]) -> None:
         known = report.get("known", 0)
