@@ -23,7 +23,7 @@ demo: $(STAMP) chromium
 	$(BIN)/auditbot demo
 
 test: $(STAMP) chromium
-	$(BIN)/mypy -p auditbot -p checks
+	$(BIN)/mypy -p auditbot
 	$(BIN)/python -m pytest
 
 # the peers (pandas, DuckDB) live in their own venv: auditbot is timed as it is deployed, without them
@@ -36,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 
 clean:
-	rm -rf $(VENV) .venv-bench var sample/exports/generated
+	rm -rf $(VENV) .venv-bench var auditbot-demo

@@ -23,6 +23,8 @@ from .sources.pipeline import ImportSummary
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
 class VietnameseDate(click.ParamType):
     """A date as people here write it (31/10/2026; 2026-10-31 also taken), with errors in their words."""
 
@@ -536,18 +538,24 @@ def password_hash() -> None:
 
 
 @cli.command()
-@config_option
-def demo(config_file: str | None) -> None:
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default="auditbot-demo",
+              show_default=True, help="Where the sample province is copied (kept between runs) and audited.")
+def demo(folder: Path) -> None:
     """Run the whole job on the bundled sample province, offline, and say where everything is.
+
+    The sample province (rules.toml, units, catalogue, exports, the units' websites) is copied into
+    --dir the first time; files already there are kept, so edits survive a second run.
 
     \b
     Example:
         auditbot demo
+        cd auditbot-demo && auditbot check STP --offline
     """
-    from .demo import run_demo
+    from .demo import prepare_workspace, run_demo
 
-    config = load(config_file)
-    run_demo(config, click.echo)
+    copied = prepare_workspace(folder)
+    click.echo(f"{'Copied the sample province into' if copied else 'Using the sample province in'} {folder}/")
+    run_demo(app.open_config(folder / "rules.toml"), click.echo)
 
 
 if __name__ == "__main__":

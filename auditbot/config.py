@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
+from . import bundled
 from .errors import ConfigError
 from .schedules import parse as parse_phrase
 from .sources.origins import Origins
@@ -608,8 +609,6 @@ def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSett
     return email
 
 
-# shipped wording, used when the province keeps no templates/ folder next to rules.toml
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSettings:
@@ -619,7 +618,7 @@ def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSe
     if not (templates / "annexes.toml").is_file():
         if folder:
             reader.problem("report.templates", f"no annexes.toml in {templates}")
-        templates = BUNDLED_TEMPLATES
+        templates = bundled.templates()  # the shipped wording
     defaults = ReportSettings(templates)
     settings = ReportSettings(
         templates=templates,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from . import app, vn
+from . import app, bundled, vn
 from .clock import local_now
 from .config import Config
+from .errors import InputError
 from .localsites import LoopbackTransport, serve_sites
 from .samplegen import make_dossiers, write_sync_json, write_xlsx
 
@@ -17,10 +19,30 @@ GENERATED = "generated"
 SAMPLE_DOMAINS = ("example.gov.vn", "dichvucong.gov.vn")
 
 
+def prepare_workspace(folder: Path) -> bool:
+    """Copy the bundled sample province into `folder`; what is already there is kept (a person may have edited it).
+
+    Returns whether anything was copied. A non-empty folder that is not a sample province is refused.
+    """
+    rules = folder / "rules.toml"
+    if folder.is_dir() and any(folder.iterdir()) and not rules.is_file():
+        raise InputError(f"{folder}: not empty and holds no rules.toml; choose another folder with --dir")
+    copied = False
+    source = bundled.sample_province()
+    for path in sorted(source.rglob("*")):
+        target = folder / path.relative_to(source)
+        if path.is_dir() or target.exists() or "__pycache__" in path.parts:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        copied = True
+    return copied
+
+
 def write_sample_exports(config: Config) -> list[Path]:
     """Fresh exports dated up to today, so the current period always has figures to show."""
     folders = [p for p in config.dossier_sources if p.suffix == ""]
-    folder = (folders[0] if folders else config.path.parent / "sample" / "exports") / GENERATED
+    folder = (folders[0] if folders else config.path.parent / "exports") / GENERATED
     folder.mkdir(parents=True, exist_ok=True)
     today = local_now(config).date()
     names = [alias for unit in config.units for alias in (unit.aliases[:1] or (unit.name,))]
@@ -43,7 +65,7 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
              f" {summary.updated} updated, {summary.rejected} rejected")
     for error in outcome.errors:
         echo(f"   error: {error}")
-    sites = config.path.parent / "sample" / "sites"
+    sites = config.path.parent / "sites"
     with serve_sites(sites) as server:
         echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
         result = app.check(config, [], True, None, trigger="demo",
@@ -71,7 +93,7 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     for digest in letters.digests:
         echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
     echo(f"\nDatabase: {config.database}")
-    echo("Next (after `. .venv/bin/activate`): auditbot check STP --offline · auditbot findings --unit STP ·"
+    echo(f"Next, in {config.path.parent}: auditbot check STP --offline · auditbot findings --unit STP ·"
          " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
-    echo(f"\nBrowse the history: run `.venv/bin/auditbot serve`, then open"
+    echo(f"\nBrowse the history: run `auditbot serve` there, then open"
          f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan")

@@ -1,4 +1,4 @@
-"""Checks are plugins: every module in the `checks` package registers through one pluggy hook."""
+"""Checks are plugins: every module in the `auditbot.checks` package registers through one pluggy hook."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ class CheckSpec:
 def plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager("auditbot")
     manager.add_hookspecs(CheckSpec)
-    import checks
+    from . import checks
 
-    for module in pkgutil.iter_modules(checks.__path__, prefix="checks."):
+    for module in pkgutil.iter_modules(checks.__path__, prefix=f"{checks.__name__}."):
         manager.register(importlib.import_module(module.name))
     manager.load_setuptools_entrypoints("auditbot")  # third-party checks, if any are installed
     return manager

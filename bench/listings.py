@@ -30,6 +30,7 @@ import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from auditbot import app  # noqa: E402
+from auditbot.bundled import sample_province  # noqa: E402
 from auditbot.config import load_config  # noqa: E402
 from auditbot.text import fold_ascii  # noqa: E402
 from auditbot.demo import SAMPLE_DOMAINS  # noqa: E402
@@ -132,10 +133,10 @@ async def fetch_all(config: Any, transport: LoopbackTransport, urls: list[str]) 
 def render_cost(pages: int) -> tuple[float, int]:
     """The demo's scripted board (rows built by a script from JSON) read `pages` times in one run:
     static read, then Chromium (started once), every browser request through auditbot's client."""
-    root = Path(__file__).resolve().parent.parent
+    root = sample_province()
     config = app.open_config(root / "rules.toml")
     unit = config.unit("XA_QUANGPHU")
-    with serve_sites(root / "sample" / "sites") as server:
+    with serve_sites(root / "sites") as server:
         transport = LoopbackTransport(server.port, SAMPLE_DOMAINS)
         jobs = {f"board-{n}": [(unit, unit.listing_urls[0])] for n in range(pages)}
         start = time.perf_counter()

@@ -10,7 +10,9 @@ def test_validate_accepts_the_bundled_rules() -> None:
 
     from auditbot.cli import cli
 
-    result = CliRunner().invoke(cli, ["validate", "--config", "rules.toml"])
+    from auditbot.bundled import sample_province
+
+    result = CliRunner().invoke(cli, ["validate", "--config", str(sample_province() / "rules.toml")])
     assert result.exit_code == 0, result.output
     assert "8 units" in result.output
 

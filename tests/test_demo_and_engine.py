@@ -18,14 +18,13 @@ ROOT = Path(__file__).parents[1]
 
 
 def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
-    shutil.copy(ROOT / "rules.toml", tmp_path / "rules.toml")
-    shutil.copytree(ROOT / "sample", tmp_path / "sample", ignore=shutil.ignore_patterns("generated"))
-    result = CliRunner().invoke(cli, ["demo", "--config", str(tmp_path / "rules.toml")], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert f"Copied the sample province into {tmp_path}/" in result.output
     assert "ho-so-thang-10-2026.xlsx: 60 rows, 60 new" in result.output
     assert "Xã Quảng Phú: 3 thủ tục (table, qua Chromium)" in result.output
     assert f"Database: {tmp_path / 'var' / 'auditbot.db'}" in result.output
-    assert "auditbot serve`, then open" in result.output and "/-/dashboards/tong-quan" in result.output
+    assert "run `auditbot serve` there, then open" in result.output and "/-/dashboards/tong-quan" in result.output
     db = sqlite_utils.Database(tmp_path / "var" / "auditbot.db")
     checks = {row["check_id"] for row in db.query("SELECT DISTINCT check_id FROM findings")}
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks
@@ -51,7 +50,11 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     for name in (*CITIZENS, "Nguyễn Văn A", "Lê Văn C"):
         assert name not in text
     # a second run keeps what is still open: nothing new, nothing resolved
-    again = CliRunner().invoke(cli, ["demo", "--config", str(tmp_path / "rules.toml")], catch_exceptions=False)
+    (tmp_path / "rules.toml").write_text((tmp_path / "rules.toml").read_text(encoding="utf-8") + "\n# edited\n",
+                                         encoding="utf-8")
+    again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
+    assert f"Using the sample province in {tmp_path}/" in again.output
+    assert (tmp_path / "rules.toml").read_text(encoding="utf-8").endswith("# edited\n")  # a person's edit is kept
     assert " 0 new, 0 resolved" in again.output
     # ... and asked every unchanged listing page conditionally: 304s, nothing parsed again; a page built by
     # scripts is read in full each time (its data can change behind an unchanged page)
@@ -59,6 +62,13 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     assert all(row["not_modified"] == row["pages"] for row in fetches if row["ok"] and not row["rendered"])
     assert [row["unit"] for row in fetches if row["rendered"]] == ["XA_QUANGPHU"]
     assert sum(row["pages"] for row in fetches) == 7
+
+
+def test_demo_refuses_a_folder_that_is_not_a_sample_province(tmp_path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "holds no rules.toml" in result.output and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
 class BrokenChecks:

@@ -8,6 +8,7 @@ import pytest
 import sqlite_utils
 from openpyxl import Workbook
 
+from auditbot.bundled import sample_province
 from auditbot.samplegen import make_dossiers, write_csv, write_sync_json, write_xlsx
 
 UNITS = ["Sở Tư pháp", "UBND xã Quảng Phú", "Sở Xây dựng", "Sở Tư Pháp tỉnh Thử Nghiệm"]
@@ -226,7 +227,7 @@ def test_the_shared_real_shaped_sample_imports_completely(tmp_path) -> None:
     text += '\n[[units]]\ncode = "DT"\nname = "Xã Đông Tiến"\nkind = "xa"\naliases = ["UBND xã Đông Tiến"]\nemails = ["dt@example.gov.vn"]\n'
     text += '\n[[units]]\ncode = "HT"\nname = "Phường Hạc Thành"\nkind = "xa"\nemails = ["ht@example.gov.vn"]\n'
     province.rules.write_text(text, encoding="utf-8")
-    sample = Path(__file__).parents[1] / "sample" / "exports" / "ho-so-thang-10-2026.xlsx"
+    sample = sample_province() / "exports" / "ho-so-thang-10-2026.xlsx"
     result = province.run("import", "dossiers", str(sample))
     assert result.exit_code == 0, result.output
     assert "read 60, stored 60, updated 0, unchanged 0, rejected 0" in result.output

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from .. import bundled
 from ..errors import ConfigError
 
 TEMPLATE = "datasette.yaml"
@@ -17,7 +18,7 @@ TEMPLATE_DATABASE = "auditbot"  # the database key the template is written for
 def load_template(templates: Path) -> dict[str, Any]:
     path = templates / TEMPLATE
     if not path.is_file():
-        path = Path(__file__).resolve().parents[2] / "templates" / TEMPLATE
+        path = bundled.templates() / TEMPLATE  # a province folder without it uses the shipped one
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

@@ -1,0 +1,1 @@
+"""auditbot: audits a province's administrative procedures and dossiers, and alerts each unit."""

@@ -1,0 +1,64 @@
+"""auditbot as a province installs it: a built wheel in a fresh venv, run from a folder that is not the repository."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG")}
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_another_folder(tmp_path) -> None:
+    dist = tmp_path / "dist"
+    built = run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                "--wheel-dir", dist, ROOT, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    wheel = next(dist.glob("auditbot-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    # one top-level package (no `checks` beside it), with its wording and sample province inside
+    assert {name.split("/")[0] for name in names} == {"auditbot", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
+    assert {"auditbot/templates/annexes.toml", "auditbot/sample/rules.toml", "auditbot/checks/links.py",
+            "auditbot/sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh"} <= set(names)
+
+    # a fresh venv; its dependencies come from the test venv's site-packages (no network), while
+    # auditbot itself comes only from the wheel (the test venv's editable install is not visible there)
+    fresh = tmp_path / "venv"
+    venv.create(fresh, with_pip=True)
+    python = fresh / "bin" / "python"
+    site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path)
+    (Path(site.stdout.strip()) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    installed = run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", wheel, cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr
+    where = run(python, "-c", "import auditbot; print(auditbot.__file__)", cwd=tmp_path)
+    assert where.stdout.startswith(str(fresh)), where.stdout
+
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    auditbot = fresh / "bin" / "auditbot"
+    demo = run(auditbot, "demo", cwd=elsewhere)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "7. weekly letters" in demo.stdout and (elsewhere / "auditbot-demo" / "rules.toml").is_file()
+    outbox = tmp_path / "outbox"
+    report = run(auditbot, "report", "--outbox", outbox, "--config", elsewhere / "auditbot-demo" / "rules.toml",
+                 cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    letters = list(outbox.rglob("*.eml"))
+    assert len(letters) == 9
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in letters]
+    attached = [part.get_filename() for m in messages for part in m.iter_attachments()]
+    assert any(name and name.endswith(".xlsx") for name in attached)  # the annexes, from the shipped layout
+    assert any("THÔNG BÁO KẾT QUẢ KIỂM SOÁT TTHC" in m.get_body(("plain",)).get_content() for m in messages)
+    checks = run(auditbot, "validate", "--config", elsewhere / "auditbot-demo" / "rules.toml", cwd=tmp_path)
+    assert checks.returncode == 0, checks.stderr
