@@ -29,7 +29,7 @@ from .sources.dossiers import expand_sources, import_dossiers
 from .sources.pipeline import ImportSummary
 from .sources.listings import accept_reading, fetch_listings
 from .sources.portal import check_links
-from .store import CENTRE, Store, pid_alive, unit_label
+from .store import CENTRE, Store, daemon_mark, pid_alive, unit_label
 
 T = TypeVar("T")
 OPERATOR_CHECKS = ("job.failing",)
@@ -253,6 +253,9 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
 def status(config: Config) -> dict[str, Any]:
     """What `auditbot status` shows: the daemon's heartbeat and each job's last and next run."""
     now = local_now(config)
+    if not config.database.exists() and not daemon_mark(config.database).exists():
+        return {"daemon": {"running": False, "database": "missing"}, "jobs": [], "interrupted_runs": [],
+                "unconfirmed_letters": []}  # nothing ever ran: status creates nothing
     with Store.open(config) as store:
         daemon = next(iter(store.db.query("SELECT * FROM daemon WHERE id = 1")), None)
         jobs = list(store.db.query("SELECT * FROM daemon_jobs ORDER BY next_run"))

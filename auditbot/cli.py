@@ -471,7 +471,8 @@ def status(output_format: str, config_file: str | None) -> None:
     Example:
         auditbot status --format json
     """
-    state = app.status(load(config_file))
+    config = load(config_file)
+    state = app.status(config)
     if output_format == "json":
         click.echo(json.dumps(state, ensure_ascii=False, indent=2, default=str))
         return
@@ -482,11 +483,19 @@ def status(output_format: str, config_file: str | None) -> None:
     elif daemon.get("started_at"):
         click.echo(f"daemon: NOT RUNNING (started {daemon['started_at']}, last heartbeat {daemon['heartbeat_at']},"
                    f" stopped {daemon['stopped_at'] or 'without a clean stop'})")
+    elif daemon.get("database") == "missing":
+        click.echo(f"daemon: never started (no database at {config.database} yet)")
     else:
         click.echo("daemon: never started on this database")
+    if daemon.get("busy_waited_seconds"):
+        click.echo(f"database: busy (another process held its write lock) for {daemon['busy_waited_seconds']} s,"
+                   f" last at {daemon['busy_waited_at']}; the daemon waited")
     rows = [[j["job"], j["phrase"], j["last_started"] or "-", j["last_status"] or "-", j["next_run"] or "-",
              str(j["failures"]), (j["last_error"] or "")[:80]] for j in state["jobs"]]
     click.echo(table(["JOB", "SCHEDULE", "LAST RUN", "RESULT", "NEXT RUN", "FAILS", "LAST ERROR"], rows))
+    for job in state["jobs"]:
+        if job.get("note"):
+            click.echo(f"{job['job']}: {job['note']}")
     for run_row in state["interrupted_runs"]:
         click.echo(f"interrupted: run {run_row['id']} {run_row['command']} started {run_row['started_at']}"
                    f" ({run_row['error']})")

@@ -169,6 +169,7 @@ class Config:
     schedule: dict[str, str]
     alert_after_failures: int
     lock_wait_seconds: float
+    busy_timeout_seconds: float  # how long one statement waits for another process's write lock
     disabled_checks: tuple[str, ...]
     severities: dict[str, str]
 
@@ -272,6 +273,9 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
 
     database = reader.table(raw, "", "database")
     db_path = base / reader.take(database, "database", "path", str, "auditbot.db")
+    busy_timeout = reader.take(database, "database", "busy_timeout_seconds", (int, float), 30)
+    if not 0 < busy_timeout <= 3600:
+        reader.problem("database.busy_timeout_seconds", f"expected 0 < seconds ≤ 3600, got {busy_timeout}")
     reader.leftovers(database, "database")
 
     units = _read_units(raw, reader, base)
@@ -351,7 +355,7 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         max_memory_mb=max_memory_mb,
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
-        lock_wait_seconds=lock_wait,
+        lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
         disabled_checks=disabled, severities=severities,
     )
 

@@ -113,7 +113,8 @@ CREATE TABLE IF NOT EXISTS locks (
   name TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, purpose TEXT, acquired_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS daemon (
-  id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT, heartbeat_at TEXT, stopped_at TEXT
+  id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT, heartbeat_at TEXT, stopped_at TEXT,
+  busy_waited_seconds REAL, busy_waited_at TEXT
 );
 CREATE TABLE IF NOT EXISTS unit_figures (
   day TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
@@ -129,9 +130,32 @@ CREATE TABLE IF NOT EXISTS unit_figures (
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
 CREATE TABLE IF NOT EXISTS daemon_jobs (
   job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
-  last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0
+  last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, note TEXT
 );
 """
+
+
+def _usable_or_raise(path: Path) -> None:
+    if not path.exists():
+        mark = daemon_mark(path)
+        if mark.exists():
+            raise DatabaseUnusable(f"{path}: the database is missing, though the daemon has run on it ({mark});"
+                                   f" restore it from a backup, or delete {mark.name} to start an empty one")
+        return
+    if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise DatabaseUnusable(f"{path}: the database (or its folder) is not writable for this user;"
+                               " auditbot records every run, so it needs both")
+
+
+def unusable(path: Path, exc: sqlite3.DatabaseError) -> sqlite3.DatabaseError | DatabaseUnusable:
+    """A busy database is waited out by whoever asked; anything else about the file is a person's job."""
+    if is_busy(exc):
+        return exc
+    return DatabaseUnusable(f"{path}: not a usable SQLite database ({exc}); restore it from a backup")
+
+
+def is_busy(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def unit_label(config: Config, code: str) -> str:
@@ -195,18 +219,35 @@ class LifecycleCounts:
         self.ids += other.ids
 
 
+class DatabaseUnusable(UserError):
+    """The database is gone, damaged or not writable: nothing runs on it. Its own exit code, so systemd
+    restarts the daemon with a backoff while a person restores the file."""
+
+    exit_code = 5
+
+
+def daemon_mark(database: Path) -> Path:
+    """Written beside the database by the first `auditbot run`: from then on a missing database is an
+    accident to repair, never a reason to start an empty one."""
+    return database.with_name(database.name + ".daemon")
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, busy_seconds: float = 30) -> None:
         self.path = path
-        # check_same_thread off: an import stores batches on a second thread while the first parses
-        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
-        self.db.conn.execute("PRAGMA busy_timeout = 30000")
-        self.db.enable_wal()
-        self.db.conn.execute("PRAGMA synchronous = NORMAL")
-        self.db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        _usable_or_raise(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # check_same_thread off: an import stores batches on a second thread while the first parses
+            self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+            self.db.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+            self.db.enable_wal()
+            self.db.conn.execute("PRAGMA synchronous = NORMAL")
+            self.db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
+            self.db.executescript(SCHEMA)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise unusable(path, exc) from None
 
     def _migrate(self) -> None:
         """Bring databases made by earlier versions up to SCHEMA."""
@@ -215,6 +256,8 @@ class Store:
                  ("listing_fetches", "rendered", int),
                  ("link_checks", "page_code", str), ("portal_runs", "deferred", str),  # before evidence from pages
                  ("listing_items", "section", str),
+                 ("daemon", "busy_waited_seconds", float), ("daemon", "busy_waited_at", str),  # before busy waits
+                 ("daemon_jobs", "note", str),
                  ("imports", "format", str), ("imports", "summary", str), ("imports", "covered_to", str),  # before one import pipeline
                  *(("dossiers", column, kind) for column, kind in (
                      ("known", int), ("state_at", str), ("inputs_digitised", int), ("documents", int),
@@ -239,7 +282,7 @@ class Store:
 
     @classmethod
     def open(cls, config: Config) -> Store:
-        store = cls(config.database)
+        store = cls(config.database, config.busy_timeout_seconds)
         store.sync_units(config)
         return store
 

@@ -52,7 +52,8 @@ def daemon(province: Province) -> Iterator[subprocess.Popen[str]]:
 
 
 def query(province: Province, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    with sqlite3.connect(province.db_path, timeout=30) as conn:
+    # mode=rw: looking never creates the database (the daemon's first start must be the one that does)
+    with sqlite3.connect(f"file:{province.db_path}?mode=rw", uri=True, timeout=30) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(sql, params)]
 
@@ -87,7 +88,9 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
         _, log = process.communicate(timeout=30)
         assert process.returncode == 0
     assert all(r["status"] == "failed" and "no-such-catalogue.csv" in r["error"] for r in job_runs(province, "catalogue"))
-    assert "Traceback" in log and "<3>auditbot.daemon: ERROR job catalogue failed" in log
+    # a missing file is a person's to fix: one line that names it, no traceback
+    assert "Traceback" not in log and "<3>auditbot.daemon: ERROR job catalogue failed: " in log
+    assert "no-such-catalogue.csv" in log
     assert {r["status"] for r in job_runs(province, "checks")} <= {"ok", "interrupted"}
     assert job_runs(province, "checks")[0]["status"] == "ok"
     # each export imported once, by content, however often the folder was looked at
@@ -107,7 +110,7 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
     assert jobs["dossiers"]["next_run"] and jobs["checks"]["last_status"] in ("ok", "interrupted")
     table = province.run("status").stdout
     [line] = [line for line in table.splitlines() if line.startswith("catalogue")]
-    assert "daemon: NOT RUNNING" in table and " failed " in line and "Error" in line
+    assert "daemon: NOT RUNNING" in table and " failed " in line and "no-such" in line
 
 
 class Hanging(BaseHTTPRequestHandler):
@@ -153,20 +156,34 @@ def test_kill_9_mid_job_then_restart_records_the_interrupted_run(tmp_path: Path)
     assert "interrupted: run" in status.stdout
 
 
-def test_a_weekly_report_due_while_down_is_sent_once_after_restart(tmp_path: Path) -> None:
+def test_a_first_start_sends_nothing_and_a_report_due_while_down_is_sent_once_after_restart(tmp_path: Path) -> None:
     sink, port = Sink(), free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
+
+    def start_and_stop() -> str:
+        before = len(job_runs(province, "dossiers")) if province.db_path.exists() else 0
+        with daemon(province) as process:
+            wait_for(lambda: len(job_runs(province, "dossiers")) >= before + 2)
+            process.send_signal(signal.SIGINT)
+            _, log = process.communicate(timeout=30)
+            assert process.returncode == 0
+        return log
+
     try:
         province = make(tmp_path, 'weekly_report = "every monday at 07:30"\ndossiers = "every 1 second"',
                         extra=email_rules(port))
-        for _ in range(2):  # started twice: the first start catches up, the second has nothing to send
-            before = len(job_runs(province, "dossiers")) if province.db_path.exists() else 0
-            with daemon(province) as process:
-                wait_for(lambda: job_runs(province, "weekly_report")
-                         and len(job_runs(province, "dossiers")) >= before + 2)
-                process.send_signal(signal.SIGINT)
-                assert process.wait(timeout=30) == 0
+        # the first start on a new database: last Monday's report is not "due while down"
+        log = start_and_stop()
+        assert sink.received == [] and job_runs(province, "weekly_report") == []
+        assert "first start: created the database" in log
+        status = province.run("status").stdout
+        assert "weekly_report: first start: nothing caught up" in status and "next scheduled time" in status
+        # a daemon that ran before last Monday and was down then: its report goes out once at restart
+        with sqlite3.connect(province.db_path) as conn:
+            conn.execute("UPDATE daemon SET started_at = '2020-01-06T07:00:00'")
+        start_and_stop()
+        start_and_stop()  # the third start has nothing to send
         # an ad-hoc send the same week adds nothing either
         assert province.run("report", "--send").exit_code == 0
     finally:
@@ -174,8 +191,100 @@ def test_a_weekly_report_due_while_down_is_sent_once_after_restart(tmp_path: Pat
     # no unit was checked yet (no "nothing open" without evidence): the centre's summary, exactly once
     assert [a for rcpt, _ in sink.received for a in rcpt] == ["centre@example.gov.vn"]
     assert [r["status"] for r in job_runs(province, "weekly_report")] == ["ok"]
+    assert "nothing caught up" not in province.run("status").stdout
 
 
+def test_a_second_daemon_on_the_same_database_refuses_to_start_naming_the_first(tmp_path: Path) -> None:
+    province = make(tmp_path, 'dossiers = "every 1 second"')
+    with daemon(province) as first:
+        wait_for(lambda: job_runs(province, "dossiers"))
+        second = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 3
+        assert f"already running on {province.db_path}: pid {first.pid} on {os.uname().nodename}" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert first.poll() is None and json.loads(province.run("status", "--format", "json").stdout)[
+            "daemon"]["pid"] == first.pid  # the second start left no trace in the records
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    with daemon(province) as again:  # the lock went with the first process: a restart is not blocked
+        wait_for(lambda: json.loads(province.run("status", "--format", "json").stdout)["daemon"].get("pid")
+                 == again.pid)
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=30) == 0
+
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("ROLLBACK")
+"""
+
+
+def test_the_daemon_waits_out_a_database_locked_longer_than_the_busy_timeout(tmp_path: Path) -> None:
+    province = make(tmp_path, 'dossiers = "every 1 second"', extra="")
+    province.rules.write_text(province.rules.read_text().replace(
+        "[database]\n", "[database]\nbusy_timeout_seconds = 0.5\n"), encoding="utf-8")
+    with daemon(province) as process:
+        wait_for(lambda: job_runs(province, "dossiers"))
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(province.db_path), "4"],
+                                  stdout=subprocess.PIPE, text=True)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        holder.communicate(timeout=30)
+        assert holder.returncode == 0
+        before = len(job_runs(province, "dossiers"))
+        wait_for(lambda: len(job_runs(province, "dossiers")) >= before + 2)  # the schedule went on
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=30)
+        assert process.returncode == 0
+    assert "database busy (another process holds its write lock): waiting" in log
+    assert "database free again after waiting" in log and "Traceback" not in log
+    [record] = query(province, "SELECT busy_waited_seconds FROM daemon")
+    assert record["busy_waited_seconds"] >= 2
+    assert "database: busy (another process held its write lock) for" in province.run("status").stdout
+
+
+def test_a_missing_damaged_or_read_only_database_stops_the_daemon_with_one_line_never_recreated(
+        tmp_path: Path) -> None:
+    province = make(tmp_path, 'dossiers = "every 1 second"')
+    with daemon(province) as process:
+        wait_for(lambda: job_runs(province, "dossiers"))
+        province.db_path.unlink()  # deleted under the running daemon
+        _, log = process.communicate(timeout=30)
+    assert process.returncode == 5 and "the database is missing, though the daemon has run on it" in log
+    assert "Traceback" not in log and not province.db_path.exists()
+    restart = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
+                             capture_output=True, text=True, timeout=60)
+    assert restart.returncode == 5 and not province.db_path.exists()  # never an empty one in its place
+    status = province.run("status")
+    assert status.exit_code == 5 and "restore it from a backup" in status.stderr
+
+    province.db_path.write_bytes(b"this is not SQLite " * 1000)  # damaged
+    damaged = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
+                             capture_output=True, text=True, timeout=60)
+    assert damaged.returncode == 5 and "not a usable SQLite database" in damaged.stderr
+    assert "Traceback" not in damaged.stderr and len(damaged.stderr.strip().splitlines()) == 1
+    assert province.run("status").exit_code == 5
+
+
+def test_a_read_only_database_is_refused_in_one_line(tmp_path: Path) -> None:
+    province = make(tmp_path, 'dossiers = "every 1 second"')
+    assert province.run("findings").exit_code == 0  # creates the database
+    # root writes any file by its mode bits: the immutable flag makes it read-only for root too
+    protect = ["chattr", "+i"] if os.geteuid() == 0 else ["chmod", "a-w"]
+    subprocess.run([*protect, str(province.db_path)], check=True)
+    try:
+        result = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["chattr", "-i", str(province.db_path)] if os.geteuid() == 0
+                       else ["chmod", "u+w", str(province.db_path)], check=True)
+    assert result.returncode == 5, result.stderr
+    assert "is not writable for this user" in result.stderr and "Traceback" not in result.stderr
 def test_an_adhoc_check_waits_for_the_daemon_or_says_a_run_is_in_progress(tmp_path: Path) -> None:
     province = make(tmp_path, 'dossiers = "every 1 second"\nlock_wait_seconds = 1')
     province.run("findings")  # creates the schema
