@@ -22,7 +22,7 @@ from .rates import Figures, grouped_figures
 from .report.compose import SUMMARY, Composer, Letter
 from .report.digest import Reader, UnitDigest
 from .report.layout import load_layout
-from .report.outbox import Delivery, deliver, queue, write_eml
+from .report.outbox import Delivery, deliver, queue, smtp_password, write_eml
 from .sources.catalogue import import_catalogue
 from .sources.common import file_digest, within_limit
 from .sources.dossiers import expand_sources, import_dossiers
@@ -41,6 +41,15 @@ def known_check_ids() -> set[str]:
 
 def open_config(path: Path) -> Config:
     return load_config(path, known_check_ids)
+
+
+def environment_problems(config: Config) -> list[str]:
+    """What rules.toml cannot say by itself: whether this environment can do what it asks."""
+    try:
+        smtp_password(config)
+    except UserError as exc:
+        return [f"email.username: {exc}"]
+    return []
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,

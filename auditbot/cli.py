@@ -16,7 +16,7 @@ import click
 
 from . import app, vn
 from .config import Config, config_path
-from .errors import UserError
+from .errors import ConfigError, UserError
 from .imported import summary_lines
 from .output import format_option, render, table
 from .sources.pipeline import ImportSummary
@@ -216,6 +216,9 @@ def validate(config_file: str | None) -> None:
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
         click.echo(f"warning: source not found (yet): {path}", err=True)
+    problems = app.environment_problems(config)
+    if problems:
+        raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
     kinds = sorted({u.kind for u in config.units})
     click.echo(f"{config.path}: OK — {config.province}: {len(config.units)} units ({', '.join(kinds)}),"
                f" database {config.database}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cssselect import SelectorError
+from email_validator import EmailNotValidError, validate_email
 from lxml.cssselect import CSSSelector
 
 from . import bundled
@@ -320,6 +322,13 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
             except ValueError as exc:
                 reader.problem(f"schedule.{job}", str(exc))
             schedule[job] = phrase
+    if "weekly_report" in schedule:  # letters from findings nobody refreshes would tell units stale news
+        if "checks" not in schedule:
+            reader.problem("schedule.weekly_report", "sends letters, but [schedule] never runs `checks`:"
+                           " the letters would carry stale findings")
+        if not {"dossiers", "listings", "links"} & set(schedule):
+            reader.problem("schedule.weekly_report", "sends letters, but [schedule] never imports `dossiers`"
+                           " nor reads `listings` or `links`: the findings would never be refreshed")
     alert_after = reader.take(schedule_raw, "schedule", "alert_after_failures", int, 3)
     lock_wait = reader.take(schedule_raw, "schedule", "lock_wait_seconds", (int, float), 600)
     if alert_after < 1:
@@ -404,6 +413,11 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         name = reader.take(table, path, "name", str, "", required=True).strip()
         kind = reader.take(table, path, "kind", str, "", required=True).strip()
         lists = {key: reader.strings(table, path, key) for key in UNIT_LIST_FIELDS}
+        for key in ("emails", "head_emails"):
+            lists[key] = _addresses(reader, f"{path}.{key}", lists[key])
+        if code and not UNIT_CODE.match(code):
+            reader.problem(f"{path}.code", f"{code!r}: letters, digits, _ - and . only, starting with a letter or"
+                                           " digit (it names files and folders)")
         selector = reader.take(table, path, "listing_selector", str, "")
         render = reader.take(table, path, "render", bool, False)
         if selector and not _valid_selector(selector):
@@ -411,9 +425,6 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         reader.leftovers(table, path)
         if not lists["emails"]:
             reader.problem(f"{path}.emails", f"unit {code or name!r} has no email address")
-        for address in lists["emails"] + lists["head_emails"]:
-            if "@" not in address:
-                reader.problem(f"{path}.emails", f"not an email address: {address!r}")
         if code in seen:
             reader.problem(f"{path}.code", f"duplicate unit code {code!r} (also at {seen[code]})")
         seen[code] = path
@@ -424,6 +435,22 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
     if not units:
         reader.problem("units", "no units defined ([[units]] or units_file)")
     return units
+
+
+UNIT_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*")
+
+
+def _addresses(reader: _Reader, path: str, addresses: tuple[str, ...]) -> tuple[str, ...]:
+    """Addresses as the SMTP server will take them: checked by email-validator, Vietnamese domain names
+    IDNA-encoded (an address an officer types with diacritics in its domain is kept, not refused)."""
+    accepted: list[str] = []
+    for address in addresses:
+        try:
+            valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+            accepted.append(valid.ascii_email or valid.normalized)  # ascii_email is set: SMTPUTF8 is not allowed
+        except EmailNotValidError as exc:
+            reader.problem(path, f"not an email address: {address!r} ({exc})")
+    return tuple(accepted)
 
 
 def _valid_selector(selector: str) -> bool:
@@ -590,14 +617,15 @@ def _read_portal(table: dict[str, Any], reader: _Reader) -> PortalSettings:
 def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSettings:
     path = "email"
     ca_file = reader.take(table, path, "ca_file", str)
+    sender = reader.take(table, path, "sender", str, "").strip()
     email = EmailSettings(
-        sender=reader.take(table, path, "sender", str, ""),
+        sender=next(iter(_addresses(reader, "email.sender", (sender,) if sender else ())), ""),
         smtp_host=reader.take(table, path, "smtp_host", str, ""),
         smtp_port=reader.take(table, path, "smtp_port", int, 587),
         security=reader.take(table, path, "security", str, "starttls"),
         username=reader.take(table, path, "username", str, ""),
         password_env=reader.take(table, path, "password_env", str, "AUDITBOT_SMTP_PASSWORD"),
-        centre=reader.strings(table, path, "centre"),
+        centre=_addresses(reader, "email.centre", reader.strings(table, path, "centre")),
         ca_file=base / ca_file if ca_file else None,
         timeout_seconds=reader.take(table, path, "timeout_seconds", (int, float), 30),
     )
@@ -607,8 +635,6 @@ def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSett
         reader.problem("email.security", f"expected one of {', '.join(SECURITY_MODES)}, got {email.security!r}")
     if not 0 < email.smtp_port < 65536:
         reader.problem("email.smtp_port", f"expected a port number, got {email.smtp_port}")
-    if email.sender and "@" not in email.sender:
-        reader.problem("email.sender", f"not an email address: {email.sender!r}")
     reader.leftovers(table, path)
     return email
 

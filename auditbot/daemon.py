@@ -31,7 +31,7 @@ import schedule
 from . import app
 from .clock import local_now
 from .config import Config
-from .errors import UserError
+from .errors import ConfigError, UserError
 from .model import Finding
 from .schedules import parse
 from .singleton import only_daemon
@@ -97,6 +97,10 @@ class Daemon:
             return exc.exit_code
 
     def _run(self) -> int:
+        if {"weekly_report", "outbox"} & set(self.phrases):
+            problems = app.environment_problems(self.config)
+            if problems:  # found now, not on Monday morning by the first letter
+                raise ConfigError(f"{self.config.path}: cannot send letters: {'; '.join(problems)}")
         database = self.config.database
         first_start = not database.exists() and not daemon_mark(database).exists()
         started_at = timestamp(local_now(self.config))

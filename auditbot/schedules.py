@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import schedule
 
+LONGEST = timedelta(days=366)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 UNITS = {"second": "seconds", "minute": "minutes", "hour": "hours", "day": "days", "week": "weeks"}
 PHRASE = re.compile(
@@ -59,4 +60,7 @@ def parse(phrase: str) -> When:
         if hour > 23 or minute > 59:
             raise ValueError(f"{phrase!r}: {at} is not a time of day")
         return When(1, "days", f"{hour:02d}:{minute:02d}")
-    return When(count, UNITS[unit.rstrip("s")], None)
+    unit = UNITS[unit.rstrip("s")]
+    if count > LONGEST / timedelta(**{unit: 1}):  # `every 99999999999 days` would overflow the scheduler
+        raise ValueError(f"{phrase!r}: the interval is longer than a year")
+    return When(count, unit, None)

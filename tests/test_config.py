@@ -5,14 +5,19 @@ from auditbot.config import load_config
 from conftest import Province
 
 
-def test_validate_accepts_the_bundled_rules() -> None:
+def test_validate_accepts_the_bundled_rules_where_the_smtp_password_is_set(monkeypatch) -> None:
     from click.testing import CliRunner
 
+    from auditbot.bundled import sample_province
     from auditbot.cli import cli
 
-    from auditbot.bundled import sample_province
-
-    result = CliRunner().invoke(cli, ["validate", "--config", str(sample_province() / "rules.toml")])
+    rules = str(sample_province() / "rules.toml")
+    monkeypatch.delenv("AUDITBOT_SMTP_PASSWORD", raising=False)
+    result = CliRunner().invoke(cli, ["validate", "--config", rules])
+    assert result.exit_code == 2  # it logs in to SMTP: a daemon here would fail its first weekly report
+    assert "email.username: [email] username is set but $AUDITBOT_SMTP_PASSWORD is empty" in result.output
+    monkeypatch.setenv("AUDITBOT_SMTP_PASSWORD", "s3cret")
+    result = CliRunner().invoke(cli, ["validate", "--config", rules])
     assert result.exit_code == 0, result.output
     assert "8 units" in result.output
 
@@ -119,4 +124,35 @@ hostname = "0.0.0.0"
                      "serve.user: letters, digits and _ only, got 'trung tâm'",
                      "serve.hostname"):
         assert expected in result.stderr, result.stderr
-    assert "weekly_report" not in result.stderr
+    assert "schedule.weekly_report" not in result.stderr  # checks and dossiers are scheduled (if misspelt)
+
+
+def test_validate_refuses_what_the_daemon_or_the_outbox_would_fail_on_later(tmp_path) -> None:
+    province = Province(tmp_path, extra="""
+[schedule]
+weekly_report = "every monday at 07:30"
+catalogue = "every 99999999999 days"
+""")
+    text = province.rules.read_text(encoding="utf-8")
+    text = text.replace('code = "STP"', 'code = "../STP"').replace(
+        'emails = ["sxd@example.gov.vn"]', 'emails = ["sxd@example.gov.vn\\nBcc: all@example.gov.vn", "nguyễn@sxd.vn"]')
+    province.rules.write_text(text, encoding="utf-8")
+    result = province.run("validate")
+    assert result.exit_code == 2
+    for expected in ("schedule.catalogue: 'every 99999999999 days': the interval is longer than a year",
+                     "schedule.weekly_report: sends letters, but [schedule] never runs `checks`",
+                     "schedule.weekly_report: sends letters, but [schedule] never imports `dossiers`",
+                     "units[0].code: '../STP': letters, digits, _ - and . only",
+                     "units[1].emails: not an email address: 'sxd@example.gov.vn\\nBcc: all@example.gov.vn'",
+                     "units[1].emails: not an email address: 'nguyễn@sxd.vn' (Internationalized characters"):
+        assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_address_with_a_vietnamese_domain_is_kept_idna_encoded(tmp_path) -> None:
+    province = Province(tmp_path)
+    text = province.rules.read_text(encoding="utf-8").replace(
+        'emails = ["sxd@example.gov.vn"]', 'emails = ["vanthu@sởxâydựng.gov.vn"]')
+    province.rules.write_text(text, encoding="utf-8")
+    config = load_config(province.rules)
+    assert config.unit("SXD").emails == ("vanthu@xn--sxydng-xta8252d0ea.gov.vn",)

@@ -300,3 +300,16 @@ def test_an_adhoc_check_waits_for_the_daemon_or_says_a_run_is_in_progress(tmp_pa
         holder.kill()
         holder.wait()
     assert province.run("check", "--offline").exit_code in (0, 1)  # the holder is gone: its lock is stale
+
+
+def test_a_daemon_that_would_send_letters_without_its_smtp_password_refuses_to_start(tmp_path: Path) -> None:
+    province = make(tmp_path, 'weekly_report = "every monday at 07:30"\nchecks = "every day at 05:00"\n'
+                              'dossiers = "every 1 hour"',
+                    extra=email_rules(free_port()).replace("[email]\n", '[email]\nusername = "kiemsoat"\n'))
+    env = {k: v for k, v in os.environ.items() if k != "AUDITBOT_SMTP_PASSWORD"}
+    result = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert "cannot send letters: email.username: [email] username is set but $AUDITBOT_SMTP_PASSWORD is empty" \
+        in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

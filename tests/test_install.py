@@ -17,6 +17,7 @@ ROOT = Path(__file__).parents[1]
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG")}
+    env["AUDITBOT_SMTP_PASSWORD"] = "s3cret"  # the sample province logs in to its (never contacted) SMTP server
     return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 

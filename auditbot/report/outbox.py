@@ -68,7 +68,7 @@ def deliver(config: Config, store: Store, now: datetime, reports: list[str] | No
     delivery = Delivery(waiting=len(rows) - len(due))
     if not due:
         return delivery
-    password = _password(config)
+    password = smtp_password(config)
     try:
         client = _connect(config, password)
     except (OSError, smtplib.SMTPException) as exc:
@@ -112,7 +112,7 @@ def write_eml(folder: Path, week: str, letters: list[Letter]) -> list[Path]:
     return paths
 
 
-def _password(config: Config) -> str | None:
+def smtp_password(config: Config) -> str | None:
     if not config.email.username:
         return None
     password = os.environ.get(config.email.password_env)
