@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import logging
+import traceback
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,26 +19,25 @@ from .errors import InputError, UserError
 from .localsites import LoopbackTransport
 from .lock import writer_lock
 from .periods import Period, resolve_period
+from .model import OPERATOR_CHECK_TITLES, Finding
 from .plugins import registered_checks
 from .rates import Figures, grouped_figures
 from .report.compose import SUMMARY, Composer, Letter
 from .report.digest import Reader, UnitDigest
 from .report.layout import load_layout
-from .report.outbox import Delivery, deliver, queue, smtp_password, write_eml
+from .report.outbox import Delivery, deliver, queue, resend, smtp_password, write_eml
 from .sources.catalogue import import_catalogue
 from .sources.common import file_digest, within_limit
 from .sources.dossiers import expand_sources, import_dossiers
 from .sources.pipeline import ImportSummary
 from .sources.listings import accept_reading, fetch_listings
 from .sources.portal import check_links
-from .store import CENTRE, Store, daemon_mark, pid_alive, unit_label
+from .store import CENTRE, Scope, Store, daemon_mark, pid_alive, unit_label
 
 T = TypeVar("T")
-OPERATOR_CHECKS = ("job.failing",)
-
-
+log = logging.getLogger(__name__)
 def known_check_ids() -> set[str]:
-    return set(registered_checks()) | set(OPERATOR_CHECKS)
+    return set(registered_checks()) | set(OPERATOR_CHECK_TITLES)
 
 
 def open_config(path: Path) -> Config:
@@ -227,6 +228,7 @@ class ReportOutcome:
     letters: list[Letter]
     delivery: Delivery | None = None
     written: list[Path] | None = None
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (unit code, what went wrong), letters not made
 
 
 def report(config: Config, unit: str | None, send: bool = False, outbox: Path | None = None) -> ReportOutcome:
@@ -243,20 +245,48 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
         reader = Reader(config, store, layout, now)
         composer = Composer(config, layout, reader.week)
         codes = select_units(config, [unit] if unit else [], unit is None)
-        digests = [reader.digest(config.unit(code)) for code in codes]
-        letters = [letter for digest in digests for letter in composer.digest_letters(digest)]
+        digests, letters, failed = [], [], []
+        for code in codes:
+            try:
+                digest = reader.digest(config.unit(code))
+                letters += composer.digest_letters(digest)
+                digests.append(digest)
+            except Exception as exc:  # one unit's bad value never stops the other units' letters
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                failed.append((code, f"{type(exc).__name__} ({Path(where.filename).name}:{where.lineno})"))
+                log.error("the weekly letter of %s could not be made: %s", code, failed[-1][1])
         if unit is None:
-            letters += composer.summary_letters(reader.summary(digests))
-        outcome = ReportOutcome(reader.week.key, digests, letters)
+            letters += composer.summary_letters(reader.summary(digests, failed))
+        outcome = ReportOutcome(reader.week.key, digests, letters, failed=failed)
         if outbox is not None:
             outcome.written = write_eml(outbox, reader.week.key, letters)
         elif send:
             with writer_lock(store, "report --send", config.lock_wait_seconds):
+                if unit is None:  # recorded for the centre; resolved by the first full report that makes them all
+                    record_operator_findings(store, "letter.failed", [
+                        Finding("letter.failed", CENTRE, code, severity="high",
+                                title=f"Không lập được thư tuần của {unit_label(config, code)} (lỗi {error});"
+                                      " các đơn vị khác vẫn nhận thư", details={"error": error})
+                        for code, error in failed], now)
                 queue(store, reader.week.key, letters, now)
                 outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
         return outcome
     finally:
         store.close()
+
+
+def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Delivery]:
+    """Send one unconfirmed or failed letter again, now: a person's decision after checking the mailbox."""
+    with Store.open(config) as store, writer_lock(store, "report --resend", config.lock_wait_seconds):
+        letter = resend(store, letter_id)
+        return letter, deliver(config, store, local_now(config), letter_ids=[letter_id])
+
+
+def record_operator_findings(store: Store, check_id: str, produced: list[Finding], now: datetime) -> None:
+    """The centre's own findings of one kind, as a run of their own: open what is produced, resolve the rest."""
+    run_id = store.start_run("report", check_id, None, now)
+    store.record(run_id, Scope(frozenset({check_id}), frozenset({CENTRE})), produced, now)
+    store.finish_run(run_id, now)
 
 
 def status(config: Config) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .config import Config, config_path
 from .errors import ConfigError, UserError
 from .imported import summary_lines
 from .output import format_option, render, table
+from .report.outbox import Delivery
 from .sources.pipeline import ImportSummary
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
 
@@ -406,35 +407,56 @@ def rates(start: datetime | None, end: datetime | None, by: str, units: tuple[st
 @click.option("--send", is_flag=True, help="Send through [email] now (at most once per recipient and week).")
 @click.option("--outbox", "outbox", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the letters as .eml files under this folder instead of sending.")
+@click.option("--resend", "resend_id", type=int, default=None, metavar="LETTER_ID",
+              help="Send one unconfirmed or failed letter again (after checking it did not arrive).")
 @config_option
-def report(unit: str | None, send: bool, outbox: Path | None, config_file: str | None) -> None:
+def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | None, config_file: str | None) -> None:
     """Each unit's weekly digest of open findings (annexes I-IV, XLSX attached) and the summary.
 
     Without --send or --outbox, only lists who would get what. Exit code 1 when some email failed
-    (it stays in the outbox and is retried on the next --send).
+    (it stays in the outbox and is retried on the next --send), was not confirmed by the server (never
+    resent by itself: check the mailbox, then --resend it), or a unit's letter could not be made.
 
     \b
     Examples:
         auditbot report --outbox var/outbox
         auditbot report --unit STP --send
+        auditbot report --resend 42
     """
-    if send and outbox:
-        raise click.UsageError("--send and --outbox exclude each other")
+    if sum(bool(x) for x in (send, outbox, resend_id is not None)) > 1 or (resend_id is not None and unit):
+        raise click.UsageError("--send, --outbox and --resend exclude each other (and --resend takes no --unit)")
+    if resend_id is not None:
+        letter, delivery = app.resend_letter(load(config_file), resend_id)
+        click.echo(f"letter {resend_id} ({letter['week']}, {letter['report']}) to {letter['recipient']},"
+                   f" {letter['status']} before: ", nl=False, err=True)
+        _report_delivery(delivery)
+        return
     config = load(config_file)
     outcome = app.report(config, unit, send, outbox)
     for digest in outcome.digests:
         click.echo(f"{digest.unit.code:10} {digest.state:10} {digest.open_count:6} open {digest.new_count:5} new"
                    f" {len(digest.fixed):5} fixed {len(digest.escalated):5} escalated")
     click.echo(f"{outcome.week}: {len(outcome.letters)} letters", err=True)
+    for code, error in outcome.failed:
+        click.echo(f"no letter for {code}: it could not be made ({error}); the other units' letters are"
+                   " unaffected", err=True)
     if outbox is not None and outcome.written is not None:
         click.echo(f"wrote {len(outcome.written)} .eml files under {outbox / outcome.week}", err=True)
     if outcome.delivery is not None:
-        delivery = outcome.delivery
-        for recipient, error in delivery.failed:
-            click.echo(f"not sent to {recipient}: {error}", err=True)
-        click.echo(f"sent {len(delivery.sent)}, failed {len(delivery.failed)}, waiting to retry {delivery.waiting}",
-                   err=True)
-        sys.exit(1 if delivery.failed else 0)
+        _report_delivery(outcome.delivery, letters_failed=bool(outcome.failed))
+    if outcome.failed:
+        sys.exit(1)
+
+
+def _report_delivery(delivery: Delivery, letters_failed: bool = False) -> None:
+    for recipient, error in delivery.failed:
+        click.echo(f"not sent to {recipient}: {error}", err=True)
+    for letter_id, recipient in delivery.unconfirmed:
+        click.echo(f"unconfirmed: letter {letter_id} to {recipient} reached the server, which never confirmed it;"
+                   f" not resent by itself (check, then `auditbot report --resend {letter_id}`)", err=True)
+    click.echo(f"sent {len(delivery.sent)}, failed {len(delivery.failed)}, unconfirmed {len(delivery.unconfirmed)},"
+               f" waiting to retry {delivery.waiting}", err=True)
+    sys.exit(1 if delivery.failed or delivery.unconfirmed or letters_failed else 0)
 
 
 @cli.command()
@@ -503,8 +525,7 @@ def status(output_format: str, config_file: str | None) -> None:
         click.echo(f"interrupted: run {run_row['id']} {run_row['command']} started {run_row['started_at']}"
                    f" ({run_row['error']})")
     for letter in state["unconfirmed_letters"]:
-        click.echo(f"unconfirmed letter: outbox {letter['id']} ({letter['week']}) to {letter['recipient']}: the"
-                   " process died while sending it; check the recipient's mailbox (it is not resent)")
+        click.echo(f"unconfirmed letter {letter['id']} ({letter['week']}) to {letter['recipient']}: {letter['last_error']}")
 
 
 @cli.command()

@@ -74,6 +74,9 @@ def _weekly_report(config: Config) -> str:
     if delivery.failed:  # they stay in the outbox; the outbox job retries them
         raise RuntimeError(f"{len(delivery.failed)} of {len(outcome.letters)} letters not sent yet:"
                            f" {delivery.failed[0][1]}")
+    if outcome.failed:  # the others went out; the centre has a letter.failed finding for each
+        raise RuntimeError(f"{len(delivery.sent)} letters sent, but none could be made for"
+                           f" {', '.join(code for code, _ in outcome.failed)}")
     return f"{len(delivery.sent)} letters sent"
 
 

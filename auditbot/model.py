@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from .periods import Period
 
 
+# findings for the centre that no check plugin makes: the daemon's and the weekly report's own
+OPERATOR_CHECK_TITLES = {
+    "job.failing": "Tác vụ định kỳ lỗi nhiều lần liên tiếp",
+    "letter.failed": "Không lập được thư tuần của một đơn vị",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One violation at one unit about one subject."""

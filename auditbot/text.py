@@ -7,11 +7,19 @@ import unicodedata
 from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PUNCT = re.compile(r"[^\w\s]")
 
 
 def nfc(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def without_controls(text: str) -> str:
+    """Control characters mean nothing to a reader and break XML (the XLSX annexes): each becomes a space."""
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return " ".join(CONTROL.sub(" ", text).split())
 
 
 @lru_cache(maxsize=65536)

@@ -284,3 +284,121 @@ def test_outbox_folder_and_the_digest_as_a_person_sees_it(tmp_path: Path) -> Non
     shot = screenshot(page.as_uri(), tmp_path / "digest.png")
     inked, colours = ink(shot)
     assert inked > 0.05 and colours > 20, (inked, colours)  # tables, header colours and text, not a blank page
+
+
+class LosesTheAnswer(Sink):
+    """Receives the whole letter, then for one recipient drops the connection and for another never answers
+    the final dot; everyone else gets "250"."""
+
+    def __init__(self, drop: str, hang: str) -> None:
+        super().__init__()
+        self.drop, self.hang = drop, hang
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.drop in envelope.rcpt_tos:
+            server.transport.close()
+        elif self.hang in envelope.rcpt_tos:
+            await asyncio.sleep(20)
+        return answer
+
+
+def test_a_lost_250_leaves_the_letter_unconfirmed_never_resent_until_a_person_says_so(tmp_path: Path) -> None:
+    sink, port = LosesTheAnswer(drop="stp@example.gov.vn", hang="sxd@example.gov.vn"), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        province = make_province(tmp_path, port)
+        province.rules.write_text(province.rules.read_text(encoding="utf-8").replace(
+            "timeout_seconds = 5", "timeout_seconds = 1"), encoding="utf-8")
+        seed(province)
+        first = province.run("report", "--send")
+        assert first.exit_code == 1
+        rows = {r["recipient"]: r for r in outbox_rows(province)}
+        assert rows["stp@example.gov.vn"]["status"] == rows["sxd@example.gov.vn"]["status"] == "unconfirmed"
+        assert {r["status"] for a, r in rows.items() if a not in ("stp@example.gov.vn", "sxd@example.gov.vn")} == {
+            "sent"}  # the others went out over a fresh connection
+        assert "unconfirmed 2" in first.stderr and "auditbot report --resend" in first.stderr
+        received = sorted(a for rcpt, _ in sink.received for a in rcpt)
+        assert received == sorted(rows)  # every letter reached the server exactly once
+        # the next send (and the daemon's outbox job) leaves them alone: nobody gets two copies
+        again = province.run("report", "--send")
+        assert again.exit_code == 0 and len(sink.received) == len(received)
+        status = province.run("status").stdout
+        [line] = [line for line in status.splitlines() if "unconfirmed letter" in line and "stp@" in line]
+        assert "did not confirm it" in line and "--resend" in line
+        # a person checked the mailbox: the letter is sent again, once, and only that one
+        letter_id = next(r["id"] for r in province_outbox(province) if r["recipient"] == "stp@example.gov.vn")
+        sink.drop = "nobody"
+        resent = province.run("report", "--resend", str(letter_id))
+        assert resent.exit_code == 0, resent.stderr
+        assert "unconfirmed before" in resent.stderr and "sent 1, failed 0" in resent.stderr
+        assert len(sink.received) == len(received) + 1 and sink.received[-1][0] == ["stp@example.gov.vn"]
+        refused = province.run("report", "--resend", str(letter_id))
+        assert refused.exit_code == 2 and "is sent at" in refused.stderr
+        assert province.run("report", "--resend", "99999").exit_code == 2
+    finally:
+        controller.stop()
+
+
+def province_outbox(province: Province) -> list[dict[str, Any]]:
+    with sqlite3.connect(province.db_path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT id, recipient, status FROM outbox ORDER BY id")]
+
+
+def test_a_control_character_in_one_value_never_stops_the_weeks_letters(tmp_path: Path,
+                                                                        smtp: tuple[Sink, int]) -> None:
+    sink, port = smtp
+    province = make_province(tmp_path, port)
+    seed(province)
+    config = load_config(province.rules)
+    with Store.open(config) as store:
+        scope = Scope(frozenset({"dossier.overdue"}), frozenset({"SXD"}))
+        now = province_now()
+        run_id = store.start_run("test", "check", scope, now)
+        store.record(run_id, scope, [Finding(
+            "dossier.overdue", "SXD", "HS\x02-9", "Hồ sơ HS\x02-9 quá hạn 2 ngày",
+            details={"code": "HS\x02-9", "procedure_name": "Cấp phép\x0b xây dựng _x0041_", "days_overdue": 2,
+                     "received_at": "2026-11-01 08:00:00", "due_at": "2026-11-05 17:00:00"})], now)
+        store.finish_run(run_id, now)
+    result = province.run("report", "--send")
+    assert result.exit_code == 0, result.stderr
+    [letter] = sink.to("sxd@example.gov.vn")
+    sheet = attachment_book(letter).worksheets[0]
+    texts = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert any(t.startswith("HS") and t.endswith("-9") for t in texts)  # kept, escaped as Excel does
+    assert any("_x0041_" in t for t in texts)  # a literal that looks like an escape reads back as written
+    assert len(sink.received) == 5  # every letter, as on a week without the control character
+
+
+def test_one_units_letter_failing_never_stops_the_others(tmp_path: Path, smtp: tuple[Sink, int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditbot.report.compose import Composer
+
+    sink, port = smtp
+    province = make_province(tmp_path, port)
+    seed(province)
+    made = Composer.digest_letters
+
+    def fails_for_stp(self: Composer, digest: Any) -> Any:  # a fault nobody foresaw, in one unit's letter
+        if digest.unit.code == "STP":
+            raise KeyError("a value no template expected")
+        return made(self, digest)
+
+    monkeypatch.setattr(Composer, "digest_letters", fails_for_stp)
+    result = province.run("report", "--send")
+    assert result.exit_code == 1
+    assert "no letter for STP: it could not be made (KeyError" in result.stderr
+    assert not sink.to("stp@example.gov.vn") and sink.to("sxd@example.gov.vn")
+    [summary] = sink.to("centre@example.gov.vn")
+    assert "Sở Tư pháp: không lập được thư tuần này (lỗi KeyError" in summary.get_body(("plain",)).get_content()
+    with sqlite3.connect(province.db_path) as conn:
+        [(status, subject)] = conn.execute(
+            "SELECT status, subject FROM findings WHERE check_id = 'letter.failed'").fetchall()
+    assert (status, subject) == ("open", "STP")
+    monkeypatch.setattr(Composer, "digest_letters", made)
+    assert province.run("report", "--send").exit_code == 0  # fixed: STP's letter goes, the finding resolves
+    assert sink.to("stp@example.gov.vn")
+    with sqlite3.connect(province.db_path) as conn:
+        assert conn.execute("SELECT status FROM findings WHERE check_id = 'letter.failed'").fetchone() == ("resolved",)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import UserError
+from ..model import OPERATOR_CHECK_TITLES
 from ..plugins import registered_checks
 from ..report.layout import load_layout
 from ..store import Store
@@ -22,8 +23,6 @@ from .views import ensure_views
 log = logging.getLogger(__name__)
 
 HASH_PREFIX = "pbkdf2_sha256$"
-# checks recorded outside the registry (the daemon's own), so their findings still read as words
-UNREGISTERED_CHECKS = {"job.failing": "Tác vụ định kỳ lỗi nhiều lần liên tiếp"}
 SETTINGS = {
     "allow_download": False,      # the live file is being written; a copy mid-write helps nobody
     "default_page_size": 50,
@@ -80,7 +79,7 @@ def prepare_database(config: Config) -> None:
     checks = [{"id": c.id, "title": c.title, "family": c.family,
                "family_name": layout.families.get(c.family, c.family)} for c in registered_checks().values()]
     checks += [{"id": cid, "title": title, "family": cid.split(".")[0],
-                "family_name": layout.families.get(cid.split(".")[0], cid)} for cid, title in UNREGISTERED_CHECKS.items()]
+                "family_name": layout.families.get(cid.split(".")[0], cid)} for cid, title in OPERATOR_CHECK_TITLES.items()]
     with Store.open(config) as store:
         store.sync_names(checks, {**layout.kinds, "_centre": "Trung tâm"})
         ensure_views(store.db)

@@ -8,17 +8,19 @@ sources unreadable, or not checked this week (never reported as "nothing open").
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Config, Unit
+from ..model import OPERATOR_CHECK_TITLES
 from ..store import Store, finding_json, timestamp, unit_label
 from .. import vn
 from .layout import Column, Layout, Section, display, value_of
 
 # operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
-OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "link.unchecked", "job.failing"})
+OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "link.unchecked", *OPERATOR_CHECK_TITLES})
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Summary:
     operator: list[dict[str, Any]]
     unchecked: list[str]
     rejected_imports: list[dict[str, Any]]
+    unsent: list[dict[str, str]]  # units whose letter could not be made this week, and why
     digests: list[UnitDigest] = field(default_factory=list)
 
 
@@ -169,7 +172,7 @@ class Reader:
             checked=unit.code in self.checked,
             escalated=[f for f in findings if f["first_seen"] < self.escalate_before])
 
-    def summary(self, digests: list[UnitDigest]) -> Summary:
+    def summary(self, digests: list[UnitDigest], failed: Sequence[tuple[str, str]] = ()) -> Summary:
         violations = [f for f in self.open if f["check"] not in OPERATOR_CHECKS]
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for digest in digests:
@@ -199,4 +202,5 @@ class Reader:
                       if f["check"] in OPERATOR_CHECKS],
             unchecked=[d.unit.name for d in digests if d.state == "unchecked"],
             rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
+            unsent=[{"name": self.unit_name(code), "error": error} for code, error in failed],
             digests=digests)

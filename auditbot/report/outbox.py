@@ -7,12 +7,16 @@ error. A letter is marked "sending" before it goes out and "sent" as soon as the
 letter still "sending" when the next delivery starts (deliveries hold the writer lock, so its process
 died mid-send) may or may not have reached the server: it becomes "unconfirmed" and is never sent
 again by itself, so nobody gets a letter twice; `auditbot status` lists it for a person to check.
+The same holds for a letter whose whole text reached the server but whose "250" never came back (the
+connection dropped, or the server never answered the final dot). After checking the recipient's
+mailbox, a person sends it again with `auditbot report --resend LETTER_ID`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -37,7 +41,12 @@ UNSENT = ("pending", "failed")
 class Delivery:
     sent: list[str] = field(default_factory=list)          # recipients, in order
     failed: list[tuple[str, str]] = field(default_factory=list)  # (recipient, error)
+    unconfirmed: list[tuple[int, str]] = field(default_factory=list)  # (letter id, recipient): maybe delivered
     waiting: int = 0                                         # failed earlier, not yet due again
+
+
+class Unconfirmed(Exception):
+    """The server got the whole letter, but its answer was lost: it may have accepted it."""
 
 
 def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None:
@@ -52,17 +61,22 @@ def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None
             " WHERE outbox.status != 'sent'", rows)
 
 
-def deliver(config: Config, store: Store, now: datetime, reports: list[str] | None = None) -> Delivery:
-    """Send every unsent letter that is due (of these reports, if given) over one connection."""
+def deliver(config: Config, store: Store, now: datetime, reports: list[str] | None = None,
+            letter_ids: list[int] | None = None) -> Delivery:
+    """Send every unsent letter that is due (of these reports, or with these ids, if given) over one connection."""
     with store.transaction():
         store.db.conn.execute(
-            "UPDATE outbox SET status = 'unconfirmed', last_error = ? WHERE status = 'sending'",
-            ["the sending process stopped mid-send: the server may have it; not resent automatically"])
+            "UPDATE outbox SET status = 'unconfirmed', last_error = ? || id || '`' WHERE status = 'sending'",
+            ["the sending process stopped mid-send: the server may have it; it is not resent by itself:"
+             " check, then `auditbot report --resend "])
     sql = f"SELECT * FROM outbox WHERE status IN ({','.join('?' * len(UNSENT))})"
     params: list[Any] = list(UNSENT)
     if reports is not None:
         sql += f" AND report IN ({','.join('?' * len(reports))})"
         params += reports
+    if letter_ids is not None:
+        sql += f" AND id IN ({','.join('?' * len(letter_ids))})"
+        params += letter_ids
     rows = list(store.db.query(sql + " ORDER BY id", params))
     due = [r for r in rows if not r["next_attempt_at"] or r["next_attempt_at"] <= timestamp(now)]
     delivery = Delivery(waiting=len(rows) - len(due))
@@ -81,7 +95,20 @@ def deliver(config: Config, store: Store, now: datetime, reports: list[str] | No
         for row in due:
             _mark(store, row["id"], status="sending")
             try:
-                client.smtp.sendmail(config.email.sender, [row["recipient"]], row["message"])
+                _transmit(client.smtp, config.email.sender, row["recipient"], row["message"])
+            except Unconfirmed as exc:
+                _mark(store, row["id"], status="unconfirmed", attempts=row["attempts"] + 1, next_attempt_at=None,
+                      last_error=f"the server received the whole letter but did not confirm it ({exc});"
+                                 " it is not resent by itself: check, then `auditbot report --resend"
+                                 f" {row['id']}`")
+                log.warning("letter %s to %s unconfirmed: %s", row["id"], row["recipient"], exc)
+                delivery.unconfirmed.append((row["id"], row["recipient"]))
+                client = _reconnect(config, password, client)
+                if client is None:
+                    for rest in due[due.index(row) + 1:]:
+                        _failed(store, config, rest, "not attempted: connection lost", now, delivery)
+                    break
+                continue
             except (OSError, smtplib.SMTPException) as exc:
                 _failed(store, config, row, _describe(exc, password), now, delivery)
                 if not isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)):
@@ -123,6 +150,46 @@ def smtp_password(config: Config) -> str | None:
         raise UserError(f"${config.email.password_env} holds non-ASCII characters; SMTP login needs an ASCII"
                         " password")
     return password
+
+
+def _transmit(smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes) -> None:
+    """smtplib's sendmail, with the one moment it cannot tell apart made visible: once the final dot
+    is out, a lost connection or a missing answer means the letter may have arrived (Unconfirmed)."""
+    smtp.ehlo_or_helo_if_needed()
+    code, reply = smtp.mail(sender)
+    if code != 250:
+        smtp.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        smtp.rset()
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.docmd("data")
+    if code != 354:
+        smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    body = re.sub(rb"(?m)^\.", b"..", message)  # a line starting with "." is doubled (RFC 5321 4.5.2)
+    smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")  # fails before the dot: not received
+    try:
+        code, reply = smtp.getreply()
+    except (OSError, smtplib.SMTPServerDisconnected) as exc:
+        raise Unconfirmed(f"{type(exc).__name__} after the end of the letter") from None
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def resend(store: Store, letter_id: int) -> dict[str, Any]:
+    """Put an unconfirmed or failed letter back in the queue, due now; a person asked, after checking."""
+    row = next(iter(store.db.query("SELECT id, status, recipient, week, report, sent_at FROM outbox WHERE id = ?",
+                                   [letter_id])), None)
+    if row is None:
+        raise UserError(f"no letter {letter_id} in the outbox (`auditbot status` lists unconfirmed ones)")
+    if row["status"] not in ("unconfirmed", "failed"):
+        raise UserError(f"letter {letter_id} to {row['recipient']} is {row['status']}"
+                        f"{' at ' + row['sent_at'] if row['sent_at'] else ''}: only an unconfirmed or failed"
+                        " letter is sent again")
+    _mark(store, letter_id, status="pending", next_attempt_at=None)
+    return row
 
 
 def _connect(config: Config, password: str | None) -> yagmail.SMTP:

@@ -7,6 +7,7 @@ with = + - @ stays text and never becomes a formula.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -64,5 +65,20 @@ def _put(cell: Any, value: Any, kind: str) -> None:
 
 
 def _text(cell: Any, text: str) -> None:
-    cell.value = text
+    cell.value = excel_escaped(text)
     cell.data_type = "s"  # openpyxl would read a leading "=" as a formula; this is data, never code
+
+
+# XML cannot carry most control characters; Excel writes them as _xHHHH_ (and a literal "_x0041_" as
+# "_x005F_x0041_", so it reads back as written). Without this one \x02 in one dossier code stops the week.
+_EXCEL_ESCAPES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def excel_escaped(text: str) -> str:
+    if text.isprintable() and "_x" not in text:  # nearly every value: nothing to look for
+        return text
+    return _EXCEL_ESCAPES.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"_x{ord(match.group()):04X}_"

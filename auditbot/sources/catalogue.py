@@ -19,7 +19,7 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from ..store import Store
-from ..text import fold, fold_ascii, nfc
+from ..text import fold, fold_ascii, nfc, without_controls
 from .common import Rejection, UnitResolver, cell_text
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .tables import Cell
@@ -139,7 +139,7 @@ class ProcedureParser:
             if not match:
                 raise ValueError(f"{full_code!r} is not a procedure code like 1.001234")
             column = "name"
-            name = nfc(" ".join(cell_text(cells[1]).split()))
+            name = nfc(" ".join(without_controls(cell_text(cells[1])).split()))
             if not name:
                 raise ValueError("the procedure name is empty")
             column = "status"

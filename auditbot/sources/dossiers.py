@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import Config
 from ..store import Store
-from ..text import nfc
+from ..text import nfc, without_controls
 from .catalogue import NATIONAL_CODE
 from .common import Rejection, UnitResolver, cell_text
 from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, FIGURE_INPUTS, KNOWN_BITS, KNOWN_PAYMENT,
@@ -122,7 +122,7 @@ class DossierParser:
     def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
         column = "code"
         try:
-            code = cells[0].strip() if type(cells[0]) is str else cell_text(cells[0])
+            code = without_controls(cells[0].strip() if type(cells[0]) is str else cell_text(cells[0]))
             if not code:
                 raise ValueError("the dossier code is empty")
             column = "status"
@@ -169,7 +169,8 @@ class DossierParser:
         if isinstance(supplements, str):
             state_at = max([state_at, *re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", supplements)])
         paid = int(bool(paid_online)) if known & KNOWN_PAYMENT else None
-        return (code, unit, national_code(cells[1]), nfc(cell_text(cells[2])) or None, received_at, due_at,
+        return (code, unit, national_code(cells[1]), nfc(without_controls(cell_text(cells[2]))) or None,
+                received_at, due_at,
                 finished_at, status, channel, fee, paid,
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
                 result_reference(cells[12]), self.import_id, row, known, state_at,

@@ -20,12 +20,11 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
-from ..text import fold, fold_ascii, nfc
+from ..text import CONTROL, fold, fold_ascii, nfc
 
 CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?")
 ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 NOT_LETTERS = re.compile(r"[\W\d_]+")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SKIPPED_TEXT = 160  # how much of a skipped row the diagnosis shows
 
 # numbering a page puts before a name: "35.1. ", "12.2a. ", "1) ", "(3) ", "(3 ", "a) ", "- ";
