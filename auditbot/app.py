@@ -14,6 +14,7 @@ from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
 from .listed import LATEST_FETCHES
+from . import selection
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .localsites import LoopbackTransport
@@ -196,19 +197,20 @@ def list_findings(config: Config, unit: str | None, status: str, check_ids: Iter
     try:
         store.expire_mutes(local_now(config))
         statuses = None if status == "all" else [status]
-        units = None if unit is None else [CENTRE] if unit == CENTRE else select_units(config, [unit], False)
-        return store.findings(units=units, statuses=statuses, checks=check_ids)
+        units = selection.units(config, [unit], with_centre=True) if unit else None
+        return store.findings(units=units, statuses=statuses, checks=selection.checks(check_ids, known_check_ids()))
     finally:
         store.close()
 
 
-def mute(config: Config, finding_id: str, reason: str, until: date | None) -> None:
+def mute(config: Config, finding_id: str, reason: str, until: date | None) -> dict[str, Any] | None:
+    """Mute a finding; the mute it replaces, if any, so the person is told what changed."""
     now = local_now(config)
     if until is not None and until < now.date():
         raise UserError(f"--until {until:%d/%m/%Y} is in the past")
     store = Store.open(config)
     try:
-        store.mute(finding_id, reason, until, now)
+        return store.mute(finding_id, reason, until, now)
     finally:
         store.close()
 

@@ -186,8 +186,18 @@ def mute(finding_id: str, reason: str, until: datetime | None, config_file: str 
     Example:
         auditbot mute 3f2a9c1d0b7e --reason "Sở đã có văn bản giải trình" --until 31/12/2026
     """
-    app.mute(load(config_file), finding_id, reason, until.date() if until else None)
-    click.echo(f"muted {finding_id}")
+    before = app.mute(load(config_file), finding_id, reason, until.date() if until else None)
+    now_until = f"until {until:%d/%m/%Y}" if until else "with no end date"
+    if before is None:
+        click.echo(f"muted {finding_id} {now_until}")
+        return
+    was_until = f"until {vn.day(before['until'])}" if before["until"] else "with no end date"
+    changes = [f"{was_until} -> {now_until}" if was_until != now_until else f"still {now_until}"]
+    if before["reason"] != reason:
+        changes.append(f"reason {before['reason']!r} -> {reason!r}")
+    click.echo(f"{finding_id} was already muted; changed: {'; '.join(changes)}")
+    if before["until"] and until is None:
+        click.echo("  (it will not come back by itself now; give --until to keep an end date)", err=True)
 
 
 @cli.command()
@@ -516,7 +526,7 @@ def status(output_format: str, config_file: str | None) -> None:
         click.echo(f"database: busy (another process held its write lock) for {daemon['busy_waited_seconds']} s,"
                    f" last at {daemon['busy_waited_at']}; the daemon waited")
     rows = [[j["job"], j["phrase"], j["last_started"] or "-", j["last_status"] or "-", j["next_run"] or "-",
-             str(j["failures"]), (j["last_error"] or "")[:80]] for j in state["jobs"]]
+             str(j["failures"]), j["last_error"] or ""] for j in state["jobs"]]
     click.echo(table(["JOB", "SCHEDULE", "LAST RUN", "RESULT", "NEXT RUN", "FAILS", "LAST ERROR"], rows))
     for job in state["jobs"]:
         if job.get("note"):

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import selection
 from .clock import local_now
 from .config import Config
-from .errors import UserError
 from .model import Check, CheckContext, Finding
 from .periods import Period
 from .plugins import registered_checks
@@ -27,28 +27,16 @@ class CheckRun:
 
 
 def select_checks(config: Config, requested: Iterable[str] | None) -> list[Check]:
+    """The checks asked for (ids or families, any case); without any, every check not disabled."""
     available = registered_checks()
-    if requested:
-        wanted = [c.strip() for c in requested if c.strip()]
-        unknown = [c for c in wanted if c not in available and not any(k.startswith(c + ".") for k in available)]
-        if unknown:
-            raise UserError(f"unknown check id(s): {', '.join(unknown)}",
-                            [f"known: {', '.join(available)}"])
-        # a family name ("rate") selects all of its checks
-        return [check for cid, check in available.items()
-                if any(cid == w or cid.startswith(w + ".") for w in wanted)]
-    return [check for cid, check in available.items() if cid not in config.disabled_checks]
+    chosen = selection.checks(requested, available)
+    if chosen is None:
+        return [check for cid, check in available.items() if cid not in config.disabled_checks]
+    return [available[cid] for cid in chosen]
 
 
 def select_units(config: Config, codes: Iterable[str], all_units: bool) -> list[str]:
-    known = [unit.code for unit in config.units]
-    codes = list(codes)
-    if all_units or not codes:
-        return known
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise UserError(f"unknown unit code(s): {', '.join(unknown)}", [f"known: {', '.join(known)}"])
-    return codes
+    return selection.units(config, [] if all_units else codes)
 
 
 def run_checks(config: Config, store: Store, checks: list[Check], units: list[str], period: Period,

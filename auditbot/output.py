@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,10 +45,28 @@ def _csv_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def table(headers: list[str], rows: list[list[str]], max_width: int = 70) -> str:
-    clipped = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in clipped)) if clipped else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
+    """Aligned columns as wide as the terminal allows: when the rows do not fit, the widest columns (titles,
+    errors) are cut with "…" until they do. Piped output (no terminal) is never cut."""
+    natural = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    room = (width or terminal_width()) - 2 * (len(headers) - 1)
+    widths = list(natural)
+    while room > 0 and sum(widths) > room:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        if widths[widest] <= MIN_CUT:
+            break
+        widths[widest] = max(MIN_CUT, widths[widest] - (sum(widths) - room))
+    clipped = [[c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(row, widths)] for row in rows]
+    lines = ["  ".join(h[:w].ljust(w) for h, w in zip(headers, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in clipped]
     return "\n".join(lines)
+
+
+MIN_CUT = 16  # a column is never cut narrower than this (better a wrapped line than unreadable words)
+
+
+def terminal_width() -> int:
+    if not sys.stdout.isatty():
+        return 1 << 30  # piped to a file or grep: whole values
+    return shutil.get_terminal_size().columns

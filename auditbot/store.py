@@ -427,8 +427,10 @@ class Store:
 
     # --- muting -----------------------------------------------------------------------------
 
-    def mute(self, finding_id: str, reason: str, until: date | None, now: datetime) -> None:
-        row = self.db.conn.execute("SELECT status FROM findings WHERE id = ?", (finding_id,)).fetchone()
+    def mute(self, finding_id: str, reason: str, until: date | None, now: datetime) -> dict[str, Any] | None:
+        """Mute a finding; return the mute it replaces (reason, until), if it was muted already."""
+        row = self.db.conn.execute("SELECT status, muted_reason, muted_until FROM findings WHERE id = ?",
+                                   (finding_id,)).fetchone()
         if row is None:
             raise UserError(f"no finding with id {finding_id!r} (see `auditbot findings --status all`)")
         if row[0] == "resolved":
@@ -442,6 +444,7 @@ class Store:
                 "UPDATE findings SET status='muted', muted_reason=?, muted_until=?, muted_at=? WHERE id=?",
                 (reason, until.isoformat() if until else None, at, finding_id))
             self._event(finding_id, at, "muted", note)
+        return {"reason": row[1], "until": row[2]} if row[0] == "muted" else None
 
     def unmute(self, finding_id: str, now: datetime, note: str | None = None) -> None:
         row = self.db.conn.execute("SELECT status FROM findings WHERE id = ?", (finding_id,)).fetchone()

@@ -257,7 +257,7 @@ def test_a_failing_portal_gives_one_operator_finding_and_resolves_nothing(portal
     assert set(portal.status("link.broken").values()) == {"open"}  # nothing resolved on missing evidence
     tripped = sqlite_utils.Database(portal.root / "audit.db").execute(
         "SELECT tripped FROM portal_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
-    assert tripped.startswith("canary" if mode == "down" else "6 of the last 6 answers failed")
+    assert tripped.startswith("trang chủ Cổng" if mode == "down" else "6/6 lần hỏi gần nhất bị lỗi")
     portal.server.mode = "up"
     again = portal.check()
     assert ("portal.unavailable", "_centre", "portal") not in again

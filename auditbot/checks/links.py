@@ -11,15 +11,9 @@ from auditbot.listed import Match, catalogue, matches, read_units
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
 from auditbot.portal_urls import PortalLink, PortalUrls, link_target, portal_ids, procedure_url
+from auditbot.sources.portal import reason_words
 from auditbot.store import CENTRE
 
-REASONS = {  # why a link is broken, as the unit reads it
-    "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
-    "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
-    "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
-    "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia",
-}
 
 
 def _subject(match: Match) -> str:
@@ -35,8 +29,13 @@ def _portal_links(context: CheckContext, match: Match) -> list[PortalLink]:
     return [link for url in json.loads(match.item["links"]) if (link := urls.classify(url))]
 
 
-def _details(match: Match, **extra: Any) -> dict[str, Any]:
-    return {"code": match.code, "name": match.item["name"], "page": match.item["page"], **extra}
+def _details(context: CheckContext, match: Match, posted: list[str], **extra: Any) -> dict[str, Any]:
+    """What the unit needs to fix it without asking: the link it posts and the procedure's own portal page."""
+    procedures = catalogue(context)
+    correct = (procedure_url(context.config.portal, match.code, procedures[match.code]["portal_id"])
+               if match.code in procedures else None)
+    return {"code": match.code, "name": match.item["name"], "page": match.item["page"], "posted": posted,
+            "correct_url": correct, **extra}
 
 
 def missing(context: CheckContext) -> Iterator[Finding]:
@@ -45,7 +44,7 @@ def missing(context: CheckContext) -> Iterator[Finding]:
             if not _portal_links(context, match):
                 yield Finding(check="link.missing", unit=unit, subject=_subject(match),
                               title=f"Thủ tục {_label(match)} không có liên kết đến Cổng Dịch vụ công quốc gia",
-                              details=_details(match, links=json.loads(match.item["links"])))
+                              details=_details(context, match, posted=[]))
 
 
 def not_direct(context: CheckContext) -> Iterator[Finding]:
@@ -55,7 +54,7 @@ def not_direct(context: CheckContext) -> Iterator[Finding]:
             if links and not any(link.direct for link in links):
                 yield Finding(check="link.not_direct", unit=unit, subject=_subject(match),
                               title=f"Liên kết của thủ tục {_label(match)} không dẫn thẳng đến trang thủ tục",
-                              details=_details(match, links=[link.url for link in links]))
+                              details=_details(context, match, posted=[link.url for link in links]))
 
 
 def _target(context: CheckContext, link: PortalLink) -> str | None:
@@ -87,7 +86,7 @@ def mismatch(context: CheckContext) -> Iterator[Finding]:
                     check="link.mismatch", unit=unit, subject=_subject(match),
                     title=(f"Liên kết của thủ tục {_label(match)} dẫn đến thủ tục khác ({wrong[0]['points_to']}"
                            f" «{wrong[0]['points_to_name']}»)"),
-                    details=_details(match, wrong_links=wrong))
+                    details=_details(context, match, posted=[w["url"] for w in wrong], wrong_links=wrong))
 
 
 def _link_results(context: CheckContext) -> dict[str, dict[str, Any]]:
@@ -125,11 +124,11 @@ def broken(context: CheckContext) -> Iterator[Finding]:
                       if link.direct and results[link.url]["outcome"] == "broken"]
             if failed:
                 first = failed[0]
-                why = REASONS.get(first["reason"], f"lỗi HTTP {first['status']}" if first["status"] else first["reason"])
+                why = reason_words(first["reason"], first["status"])
                 yield Finding(
                     check="link.broken", unit=unit, subject=_subject(match), severity="high",
                     title=f"Liên kết của thủ tục {_label(match)} bị lỗi: {why}",
-                    details=_details(match, broken_links=[
+                    details=_details(context, match, posted=[r["url"] for r in failed], broken_links=[
                         {"url": r["url"], "reason": r["reason"], "status": r["status"], "final_url": r["final_url"],
                          "checked_at": r["checked_at"]} for r in failed]))
 

@@ -34,6 +34,19 @@ MAINTENANCE = ("bao tri", "nang cap he thong", "tam ngung", "maintenance", "unde
                "service unavailable", "dang cap nhat du lieu")
 
 
+CONNECTION_WORDS = (  # what went wrong on the wire, as the unit reads it in its letter
+    (("ssl", "certificate", "tls"), "lỗi chứng chỉ TLS"), (("timeout",), "quá thời gian chờ"),
+    (("name or service", "nodename", "getaddrinfo", "resolve"), "không phân giải được tên miền"),
+    (("refused",), "máy chủ từ chối kết nối"), (("protocol", "disconnect"), "máy chủ ngắt hoặc trả lời sai giao thức"),
+)
+
+
+def connection_words(exc: Exception) -> str:
+    said = f"{type(exc).__name__} {exc}".casefold()
+    return next((words for keys, words in CONNECTION_WORDS if any(key in said for key in keys)),
+                f"lỗi kết nối ({type(exc).__name__})")
+
+
 class SiteError(Exception):
     """The site answered, but not with a credible listing. `reason` is a short key; the text is for people."""
 
@@ -230,10 +243,10 @@ async def read_site(fetcher: PageSource, config: Config, unit: Unit, url: str,
         result.error, result.reason = str(exc), exc.reason
     except (PageError, ExchangeError) as exc:
         result.error, result.reason = f"{exc} ({page})", "unreadable"
-    except OffLimits as exc:
-        result.error, result.reason = str(exc), "off_limits"
+    except OffLimits:
+        result.error, result.reason = f"trang dẫn đến địa chỉ ngoài các tên miền được phép hỏi ({page})", "off_limits"
     except Exception as exc:  # connection errors, and anything odd: one site must never stop the others
-        result.error, result.reason = f"không kết nối được: {type(exc).__name__} ({page})", "connection"
+        result.error, result.reason = f"không kết nối được: {connection_words(exc)} ({page})", "connection"
     else:
         result.ok = True
         result.content_hash = digest.hexdigest()

@@ -83,6 +83,21 @@ class HostGate:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
 
+REASONS = {  # why a link (or the portal) failed, as the unit or the centre reads it
+    "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
+    "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
+    "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
+    "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
+    "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia", "slow_down": "Cổng yêu cầu hỏi chậm lại",
+}
+
+
+def reason_words(reason: str | None, status: int | None) -> str:
+    if reason in REASONS:
+        return REASONS[reason]
+    return f"máy chủ trả lời HTTP {status}" if status else "lỗi kết nối không xác định"
+
+
 class Breaker:
     def __init__(self, window: int, failure_rate: float) -> None:
         self.recent: deque[bool] = deque(maxlen=window)
@@ -93,8 +108,8 @@ class Breaker:
         """One URL's final answer: still failing after its retries counts against the portal."""
         self.recent.append(result.transient)
         if len(self.recent) == self.recent.maxlen and sum(self.recent) >= self.failure_rate * len(self.recent):
-            self.tripped = (f"{sum(self.recent)} of the last {len(self.recent)} answers failed"
-                            f" (last: {result.reason} {result.url})")
+            self.tripped = (f"{sum(self.recent)}/{len(self.recent)} lần hỏi gần nhất bị lỗi (lần cuối:"
+                            f" {reason_words(result.reason, result.status)} tại {result.url})")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -152,8 +167,8 @@ class LinkChecker:
                 break
             if result.retry_after is not None and result.retry_after > self.settings.max_retry_after_seconds:
                 # a day-long wait is the portal asking us to stop: the centre hears of it, nobody sleeps a day
-                self.breaker.tripped = (f"the portal asked to wait {result.retry_after:.0f} s (Retry-After) at"
-                                        f" {url}; more than max_retry_after_seconds")
+                self.breaker.tripped = (f"Cổng yêu cầu chờ {result.retry_after:.0f} giây (Retry-After) tại {url},"
+                                        " quá giới hạn max_retry_after_seconds")
                 return LinkResult(url, "unknown", "breaker", result.status, attempts=attempt + 1)
             if result.retry_after is not None:
                 self.gate(url).pause(result.retry_after)
@@ -239,8 +254,8 @@ async def check_urls(config: Config, urls: list[str],
         checker = LinkChecker(config.portal, client)
         canary = await checker.check(config.portal.home)
         if canary.outcome != "ok":
-            return [], checker.breaker.tripped or (f"canary {config.portal.home} failed: {canary.reason}"
-                                                   f" (HTTP {canary.status})")
+            return [], checker.breaker.tripped or (f"trang chủ Cổng {config.portal.home} không trả lời đúng:"
+                                                   f" {reason_words(canary.reason, canary.status)}")
         results = await asyncio.gather(*(checker.check(url) for url in urls))
         return list(results), checker.breaker.tripped
 
