@@ -171,7 +171,8 @@ def test_a_first_start_sends_nothing_and_a_report_due_while_down_is_sent_once_af
         return log
 
     try:
-        province = make(tmp_path, 'weekly_report = "every monday at 07:30"\ndossiers = "every 1 second"',
+        province = make(tmp_path, 'weekly_report = "every monday at 07:30"\ndossiers = "every 1 second"\n'
+                                  'checks = "every day at 05:00"',
                         extra=email_rules(port))
         # the first start on a new database: last Monday's report is not "due while down"
         log = start_and_stop()

@@ -219,6 +219,14 @@ def test_every_failure_class_and_nothing_else(portal: Portal) -> None:
     assert mismatch["1.000011"]["details"]["wrong_links"][0]["points_to"] == "1.000001"
     wrong = mismatch["1.000018"]["details"]["wrong_links"][0]  # the portal's own page named another procedure
     assert wrong["points_to"] == "1.000001" and wrong["correct_url"] == f"{OLD}?ma_thu_tuc=1.000018"
+    # every link finding names the link posted and, where the catalogue knows it, the address to post instead
+    assert mismatch["1.000018"]["details"]["posted"] == [wrong["url"]]
+    assert mismatch["1.000018"]["details"]["correct_url"] == wrong["correct_url"]
+    assert broken["1.000003"]["details"]["posted"] == [broken["1.000003"]["details"]["broken_links"][0]["url"]]
+    assert broken["1.000003"]["details"]["correct_url"].startswith("https://dichvucong.gov.vn/")
+    missing = {f["subject"]: f for f in app.list_findings(portal.config, "XA_A", "open", ["link.missing"])}
+    assert missing["1.000013"]["details"]["posted"] == []
+    assert missing["1.000013"]["details"]["correct_url"].startswith("https://dichvucong.gov.vn/")
     assert reasons["1.0000\t19"] == "invalid_url" and reasons["1.000016"] is None  # www.: asked, and fine
     assert "bị lỗi: địa chỉ liên kết không hợp lệ" in broken["1.000019"]["title"]
     codes = {r["url"]: r["page_code"] for r in db.query("SELECT * FROM link_checks WHERE page_code IS NOT NULL")}
