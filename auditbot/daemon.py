@@ -154,9 +154,9 @@ class Daemon:
                     if waiting_since is not None:
                         waited = round(time.monotonic() - waiting_since, 1)
                         log.warning("database free again after waiting %s s", waited)
-                        with store.transaction():
-                            store.db.table("daemon").update(1, {
-                                "busy_waited_seconds": waited, "busy_waited_at": timestamp(local_now(self.config))})
+                        with store.transaction():  # (no daemon row yet if it was busy at the very start)
+                            store.db.execute("UPDATE daemon SET busy_waited_seconds = ?, busy_waited_at = ?"
+                                             " WHERE id = 1", [waited, timestamp(local_now(self.config))])
                     return result
             except sqlite3.DatabaseError as exc:
                 problem = unusable(self.config.database, exc)
