@@ -23,13 +23,15 @@ from .sources.origins import Origins
 DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"
 
-THRESHOLD_KEYS = ("digitisation_min", "online_min", "online_payment_min", "overdue_max", "min_dossiers")
+THRESHOLD_KEYS = ("digitisation_min", "online_min", "online_payment_min", "overdue_max", "min_dossiers",
+                  "min_period_elapsed")
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "digitisation_min": 90,
     "online_min": 70,
     "online_payment_min": 30,
     "overdue_max": 5,
     "min_dossiers": 10,
+    "min_period_elapsed": 33,  # % of a running period gone before its rates are judged (a week's dossiers are not a quarter)
 }
 SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly_report")
 PERIODS = ("quarter", "month", "year")
@@ -69,6 +71,7 @@ class Thresholds:
     online_payment_min: float
     overdue_max: float
     min_dossiers: int
+    min_period_elapsed: float
 
 
 @dataclass(frozen=True)

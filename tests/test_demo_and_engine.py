@@ -18,9 +18,15 @@ ROOT = Path(__file__).parents[1]
 
 
 def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
+    from auditbot.demo import prepare_workspace
+
+    assert prepare_workspace(tmp_path)
+    rules = tmp_path / "rules.toml"  # the rates are judged whatever day of the quarter the test runs on
+    rules.write_text(rules.read_text(encoding="utf-8").replace("min_period_elapsed = 33", "min_period_elapsed = 0"),
+                     encoding="utf-8")
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert f"Copied the sample province into {tmp_path}/" in result.output
+    assert f"Using the sample province in {tmp_path}/" in result.output
     assert "ho-so-thang-10-2026.xlsx: 60 rows, 60 new" in result.output
     assert "Xã Quảng Phú: 3 thủ tục (table, qua Chromium)" in result.output
     assert f"Database: {tmp_path / 'var' / 'auditbot.db'}" in result.output
@@ -53,7 +59,6 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     (tmp_path / "rules.toml").write_text((tmp_path / "rules.toml").read_text(encoding="utf-8") + "\n# edited\n",
                                          encoding="utf-8")
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
-    assert f"Using the sample province in {tmp_path}/" in again.output
     assert (tmp_path / "rules.toml").read_text(encoding="utf-8").endswith("# edited\n")  # a person's edit is kept
     assert " 0 new, 0 resolved" in again.output
     # ... and asked every unchanged listing page conditionally: 304s, nothing parsed again; a page built by
@@ -64,7 +69,13 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     assert sum(row["pages"] for row in fetches) == 7
 
 
-def test_demo_refuses_a_folder_that_is_not_a_sample_province(tmp_path) -> None:
+def test_demo_copies_the_sample_province_once_and_refuses_a_folder_that_is_not_one(tmp_path) -> None:
+    from auditbot.demo import prepare_workspace
+
+    assert prepare_workspace(tmp_path / "demo") and not prepare_workspace(tmp_path / "demo")
+    assert (tmp_path / "demo" / "sites" / "stp.example.gov.vn" / "thu-tuc-hanh-chinh").is_file()
+    tmp_path = tmp_path / "other"
+    tmp_path.mkdir()
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)])
     assert result.exit_code == 2

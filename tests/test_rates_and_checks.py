@@ -228,3 +228,31 @@ def test_overdue_rate_threshold_boundary(province, late, fires) -> None:
     assert bool(data) is fires
     if fires:
         assert data[0]["details"]["rate"] == 5.01 and "vượt ngưỡng 5,00%" in data[0]["title"]
+
+
+def test_no_rate_finding_in_the_first_days_of_a_period_and_a_running_one_is_provisional(province) -> None:
+    """Six days into Q1/2027 a handful of late dossiers is not a unit's quarter; from a third of the quarter
+    on, the finding is made and says its figures are provisional."""
+    from auditbot.config import load_config
+    from auditbot.engine import run_checks, select_checks
+    from auditbot.periods import Period
+    from auditbot.store import Store
+
+    province.rules.write_text(province.rules.read_text(encoding="utf-8").replace(
+        "min_period_elapsed = 0", "min_period_elapsed = 33"), encoding="utf-8")
+    rows = [dossier(f"HS-{n}", received="02/01/2027 08:00", due="04/01/2027", finished="05/01/2027 10:00",
+                    status="Đã trả kết quả") for n in range(12)]
+    load(province, rows)
+    config = load_config(province.rules)
+    found = {}
+    for today in (date(2027, 1, 6), date(2027, 2, 15), date(2027, 4, 2)):
+        now = datetime(today.year, today.month, today.day, 9)
+        period = Period(date(2027, 1, 1), date(2027, 3, 31), "Q1/2027")
+        with Store.open(config) as store:
+            run = run_checks(config, store, select_checks(config, ["rate.overdue"]), ["STP"], period, now)
+        found[today] = [f["title"] for f in run.findings]
+    assert found[date(2027, 1, 6)] == []  # 6 of 90 days
+    [title] = found[date(2027, 2, 15)]
+    assert "12/12 hồ sơ, Q1/2027, tạm tính đến 15/02/2027" in title
+    [title] = found[date(2027, 4, 2)]  # the quarter is over: its figures are no longer provisional
+    assert title.endswith("(12/12 hồ sơ, Q1/2027)")

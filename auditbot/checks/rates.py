@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from auditbot.config import Thresholds
 from auditbot.model import Check, CheckContext, Finding
+from auditbot.periods import Period
 from auditbot.plugins import hookimpl
 from auditbot.rates import Figures, cut, run_figures
-from auditbot.vn import number, percent
+from auditbot.vn import day, number, percent
 
 
 @dataclass(frozen=True)
@@ -42,28 +44,38 @@ def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float)
     return numerator * 100 > threshold * denominator
 
 
+def elapsed_percent(period: Period, today: date) -> float:
+    """How much of the period has gone by, today included: 6 days of a 90-day quarter is 6,67%."""
+    days = (period.end - period.start).days + 1
+    return min(100.0, max(0.0, ((today - period.start).days + 1) * 100 / days))
+
+
 def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
     def find(context: CheckContext) -> Iterator[Finding]:
         figures = run_figures(context)
+        today = context.now.date()
+        elapsed = elapsed_percent(context.period, today)
+        provisional = today < context.period.end
         for code in context.units:
             unit = context.config.unit(code)
             thresholds = context.config.thresholds_for(unit.kind)
             item = figures.get(code)
-            if item is None:
-                continue
+            if item is None or elapsed < thresholds.min_period_elapsed:
+                continue  # the first days of a period judge a handful of dossiers, not the unit
             numerator, denominator = rule.numerator(item), rule.denominator(item)
             limit = rule.threshold(thresholds)
             if denominator < thresholds.min_dossiers or not breaches(rule, numerator, denominator, limit):
                 continue
             rate = cut(numerator, denominator)
             relation = "dưới" if rule.minimum else "vượt"
+            when = f"{context.period.label}, tạm tính đến {day(today)}" if provisional else context.period.label
             yield Finding(
                 check=rule.check, unit=code, subject=context.period.label, period=context.period.label,
                 title=(f"{rule.title} {percent(rate)} {relation} ngưỡng {percent(limit)}"
-                       f" ({number(numerator)}/{number(denominator)} hồ sơ, {context.period.label})"),
+                       f" ({number(numerator)}/{number(denominator)} hồ sơ, {when})"),
                 details={"numerator": numerator, "denominator": denominator, "rate": rate, "threshold": limit,
                          "period": context.period.label, "from": context.period.start.isoformat(),
-                         "to": context.period.end.isoformat()})
+                         "to": context.period.end.isoformat(), "provisional": provisional})
 
     find.__name__ = rule.check.replace(".", "_")
     return find
