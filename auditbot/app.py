@@ -19,10 +19,10 @@ from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .localsites import LoopbackTransport
 from .lock import writer_lock
-from .periods import Period, resolve_period
+from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .model import OPERATOR_CHECK_TITLES, Finding
 from .plugins import registered_checks
-from .rates import Figures, grouped_figures
+from .rates import Figures, group_figures, grouped_figures
 from .report.compose import SUMMARY, Composer, Letter
 from .report.digest import Reader, UnitDigest
 from .report.layout import load_layout
@@ -60,7 +60,6 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
     now = local_now(config)
-    period = resolve_period(config.dossiers.period, None, None, now.date())
     store = Store.open(config)
     try:
         with writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
@@ -69,7 +68,7 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
                 fetch_listings(config, store, units, now, transport)
             if not offline and "portal" in sources:
                 check_links(config, store, units, now, transport)
-            return run_checks(config, store, checks, units, period, now, trigger)
+            return run_checks(config, store, checks, units, now, trigger)
     finally:
         store.close()
 
@@ -179,17 +178,35 @@ def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
         store.close()
 
 
+@dataclass
+class RatesOutcome:
+    period: Period
+    figures: list[Figures]
+    state: str                  # running | settling | final: how far the figures are from final
+    frozen_at: str | None = None
+
+
 def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
-          units: Iterable[str] = ()) -> tuple[Period, list[Figures]]:
-    period = resolve_period(config.dossiers.period, start, end, local_now(config).date())
+          units: Iterable[str] = (), period_text: str | None = None) -> RatesOutcome:
+    """Figures for the running period, for dates, or for a named period (final once it has been frozen)."""
+    today = local_now(config).date()
+    if period_text is not None and (start or end):
+        raise UserError("--period and --from/--to are two ways to say the same thing: give one")
+    period = parse_period(period_text) if period_text else resolve_period(config.dossiers.period, start, end, today)
     if period.start > period.end:
         raise UserError(f"--from {period.start:%d/%m/%Y} is after --to {period.end:%d/%m/%Y}")
+    if period.start > today:
+        raise UserError(f"{period.name} has not begun yet")
     codes = select_units(config, units, not units)
-    store = Store.open(config)
-    try:
-        return period, grouped_figures(config, store.db, period, by, codes)
-    finally:
-        store.close()
+    with Store.open(config) as store:
+        closed = store.closed_period(period.label)
+        if closed is not None:
+            return RatesOutcome(period, group_figures(config, store.final_figures(period.label), by, codes),
+                                FINAL, closed["frozen_at"])
+        if period.end >= today:
+            period = Period(period.start, today, period.label)
+        state = RUNNING if period.end >= today else SETTLING
+        return RatesOutcome(period, grouped_figures(config, store.db, period, by, codes), state)
 
 
 def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict]:

@@ -382,24 +382,30 @@ def listings_accept(unit: str, config_file: str | None) -> None:
 @cli.command()
 @click.option("--from", "start", type=DATE, default=None, help="First day (dd/mm/yyyy); default: period start.")
 @click.option("--to", "end", type=DATE, default=None, help="Last day, inclusive; default: today.")
+@click.option("--period", "period_text", default=None, metavar="PERIOD",
+              help="A quarter (Q3/2026), month (11/2026) or year (2026); a closed one gives its final figures.")
 @click.option("--by", type=click.Choice(GROUPINGS), default="unit", show_default=True)
 @click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
 @format_option
 @config_option
-def rates(start: datetime | None, end: datetime | None, by: str, units: tuple[str, ...], output_format: str,
-          config_file: str | None) -> None:
+def rates(start: datetime | None, end: datetime | None, period_text: str | None, by: str, units: tuple[str, ...],
+          output_format: str, config_file: str | None) -> None:
     """Dossier figures and rates per unit, unit kind or province (cut, not rounded, to 2 decimals).
 
-    The default period is [dossiers].period in rules.toml (the quarter so far).
+    The default period is [dossiers].period in rules.toml (the quarter so far, provisional). A period
+    that has ended settles for [dossiers].settle_days while late exports arrive; the first check run
+    after that freezes its figures, and --period shows those final figures from then on.
 
     \b
     Examples:
         auditbot rates --by kind
+        auditbot rates --period Q3/2026 --by kind
         auditbot rates --from 01/10/2026 --to 31/10/2026 --format json
     """
     config = load(config_file)
-    period, figures = app.rates(config, start, end, by, units)
-    rows = [f.as_row() for f in figures]
+    outcome = app.rates(config, start, end, by, units, period_text)
+    period = outcome.period
+    rows = [f.as_row() for f in outcome.figures]
 
     def cells(row: dict[str, Any]) -> list[str]:
         label = app.unit_label(config, row["group"]) if by == "unit" else row["group"]
@@ -408,7 +414,10 @@ def rates(start: datetime | None, end: datetime | None, by: str, units: tuple[st
                 rate_text(row, "online_payment_rate"), vn.number(row["unfinished"]), rate_text(row, "overdue_rate")]
 
     if output_format == "table":
-        click.echo(f"{config.province}: {vn.day(period.start)} – {vn.day(period.end)}")
+        state = {"final": f"final (frozen {vn.moment(outcome.frozen_at)})",
+                 "settling": "closed, not frozen yet: late exports still count",
+                 "running": "provisional (tạm tính)"}[outcome.state]
+        click.echo(f"{config.province}: {period.name}, {vn.day(period.start)} – {vn.day(period.end)}: {state}")
     click.echo(render(rows, output_format, FIELD_ORDER, cells, RATE_HEADERS))
 
 

@@ -138,6 +138,7 @@ class DossierSettings:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     period: str = "quarter"
+    settle_days: int = 10  # after a period ends, late exports for it still count this many days; then final
 
 
 @dataclass(frozen=True)
@@ -523,8 +524,11 @@ def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSet
     period = reader.take(table, "dossiers", "period", str, "quarter")
     if period not in PERIODS:
         reader.problem("dossiers.period", f"expected one of {', '.join(PERIODS)}, got {period!r}")
+    settle_days = reader.take(table, "dossiers", "settle_days", int, 10)
+    if not 0 <= settle_days <= 90:
+        reader.problem("dossiers.settle_days", f"expected 0 to 90 days, got {settle_days}")
     reader.leftovers(table, "dossiers")
-    return DossierSettings(columns=columns, values=values, period=period)
+    return DossierSettings(columns=columns, values=values, period=period, settle_days=settle_days)
 
 
 def _read_catalogue_settings(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> CatalogueSettings:

@@ -12,9 +12,9 @@ from . import selection
 from .clock import local_now
 from .config import Config
 from .model import Check, CheckContext, Finding
-from .periods import Period
+from .periods import FINAL, Judged, Period, judged_periods
 from .plugins import registered_checks
-from .rates import Figures, run_figures
+from .rates import Figures, run_figures, unit_figures
 from .store import CENTRE, LifecycleCounts, Scope, Store
 
 
@@ -39,42 +39,69 @@ def select_units(config: Config, codes: Iterable[str], all_units: bool) -> list[
     return selection.units(config, [] if all_units else codes)
 
 
-def run_checks(config: Config, store: Store, checks: list[Check], units: list[str], period: Period,
-               now: datetime, trigger: str = "cli") -> CheckRun:
-    """Each check runs in its own scope; one failing check is recorded and never stops the others."""
+def run_checks(config: Config, store: Store, checks: list[Check], units: list[str], now: datetime,
+               trigger: str = "cli") -> CheckRun:
+    """Each check runs in its own scope; one failing check is recorded and never stops the others.
+
+    Rate checks judge two periods: the running one (provisional) and the last closed one, whose verdict
+    stands until the next one closes. The closed period is recomputed while it settles, then frozen.
+    """
     store.expire_mutes(now)
-    overall = Scope(frozenset(c.id for c in checks), frozenset(units), period.label)
+    judged = judged_periods(config.dossiers.period, now.date(), config.dossiers.settle_days, store.frozen_periods())
+    running = judged[-1].period
+    overall = Scope(frozenset(c.id for c in checks), frozenset(units), running.label)
     run_id = store.start_run(trigger, "check", overall, now)
-    context = CheckContext(db=store.db, config=config, units=tuple(units), period=period, now=now)
+    contexts = [_context(config, store, units, item, now) for item in judged]
+    context = contexts[-1]
     result = CheckRun(run_id=run_id, counts=LifecycleCounts())
     for check in checks:
         try:
             # operator findings are the centre's: a run covers them wherever it covers the source
             covered = set(units) if check.evidence is None else set(check.evidence(context)) & {*units, CENTRE}
-            scope = Scope(frozenset({check.id}), frozenset(covered), period.label if check.per_period else None)
-            produced = [_with_policy(config, check, f) for f in check.find(context)]
+            if check.per_period:  # findings of periods no longer judged are superseded by the newer verdicts
+                scope = Scope(frozenset({check.id}), frozenset(covered), None,
+                              frozenset(item.period.label for item in judged))
+                produced = [_with_policy(config, check, f) for each in contexts for f in check.find(each)]
+            else:
+                scope = Scope(frozenset({check.id}), frozenset(covered))
+                produced = [_with_policy(config, check, f) for f in check.find(context)]
         except Exception:  # a broken check is an operator problem, not a reason to stop the run
             result.errors.append(f"{check.id}: {traceback.format_exc(limit=3)}")
             continue
         result.counts.add(store.record(run_id, scope, produced, now))
-    if any(check.family == "rate" for check in checks):
-        store.record_figures(run_id, figure_rows(context), now)
+    if any(check.per_period for check in checks):
+        for each in contexts:  # the day's figures of periods not final yet; a final one's are frozen once
+            if each.judged is not None and each.judged.state != FINAL:
+                store.record_figures(run_id, figure_rows(config, each.period, run_figures(each), each.units), now)
+        closing = judged[0]
+        if closing.state == FINAL and not closing.frozen:  # once, for every unit, whatever this run covered
+            everyone = [u.code for u in config.units]
+            final = unit_figures(store.db, closing.period, everyone)
+            store.freeze_period(closing.period, run_id, figure_rows(config, closing.period, final, everyone), now)
     store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
     result.findings = store.findings(units=[*units, CENTRE], statuses=["open"], checks=[c.id for c in checks])
     return result
 
 
-def figure_rows(context: CheckContext) -> list[dict[str, Any]]:
-    """The run's figures per unit with the thresholds they were held to: the history Datasette charts."""
-    figures = run_figures(context)
+def _context(config: Config, store: Store, units: list[str], judged: Judged, now: datetime) -> CheckContext:
+    context = CheckContext(db=store.db, config=config, units=tuple(units), period=judged.period, now=now,
+                           judged=judged)
+    if judged.frozen:  # a final period's figures are what was frozen, whatever arrived later
+        context.memo["unit_figures"] = store.final_figures(judged.period.label)
+    return context
+
+
+def figure_rows(config: Config, period: Period, figures: dict[str, Figures],
+                units: Iterable[str]) -> list[dict[str, Any]]:
+    """Figures per unit with the thresholds they were held to: the history Datasette charts."""
     rows = []
-    for code in context.units:
-        unit = context.config.unit(code)
-        thresholds = context.config.thresholds_for(unit.kind)
+    for code in units:
+        unit = config.unit(code)
+        thresholds = config.thresholds_for(unit.kind)
         row = (figures.get(code) or Figures(group=code)).as_row()
         rows.append({
-            "unit": row.pop("group"), "kind": unit.kind, "period": context.period.label,
-            "period_start": context.period.start.isoformat(), "period_end": context.period.end.isoformat(), **row,
+            "unit": row.pop("group"), "kind": unit.kind, "period": period.label,
+            "period_start": period.start.isoformat(), "period_end": period.end.isoformat(), **row,
             "digitisation_min": thresholds.digitisation_min, "online_min": thresholds.online_min,
             "online_payment_min": thresholds.online_payment_min, "overdue_max": thresholds.overdue_max,
         })

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from .config import Config
-    from .periods import Period
+    from .periods import Judged, Period
 
 
 # findings for the centre that no check plugin makes: the daemon's and the weekly report's own
@@ -43,6 +43,7 @@ class CheckContext:
     units: tuple[str, ...]
     period: Period
     now: datetime
+    judged: Judged | None = None  # for rate checks: whether `period` is running, settling or final
     memo: dict[str, Any] = field(default_factory=dict)  # figures several checks share, computed once a run
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> Iterable[dict[str, Any]]:

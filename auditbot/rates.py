@@ -94,6 +94,11 @@ class Figures:
     payment_known: int = 0
     unfinished_due_known: int = 0
 
+    @classmethod
+    def from_row(cls, group: str, row: dict[str, Any]) -> Figures:
+        """Counts as stored (an unknown one is NULL there: its base's known count says so again)."""
+        return cls(group=group, **{name: int(row.get(name) or 0) for name in (*COUNTS, *KNOWN)})
+
     def add(self, other: Figures) -> None:
         for name in (*COUNTS, *KNOWN):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -181,7 +186,10 @@ def grouped_figures(config: Config, db: sqlite_utils.Database, period: Period, b
                     units: Iterable[str] | None = None) -> list[Figures]:
     """Figures per unit (every configured unit, zeros included), per unit kind, or for the province."""
     codes = list(units) if units is not None else [u.code for u in config.units]
-    per_unit = unit_figures(db, period, codes)
+    return group_figures(config, unit_figures(db, period, codes), by, codes)
+
+
+def group_figures(config: Config, per_unit: dict[str, Figures], by: str, codes: list[str]) -> list[Figures]:
     if by == "unit":
         return [per_unit.get(code) or Figures(group=code) for code in codes]
     groups: dict[str, Figures] = {}

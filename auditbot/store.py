@@ -18,8 +18,12 @@ import sqlite_utils
 from .config import Config
 from .errors import UserError
 from .model import Finding
+from .periods import Period
+from .rates import Figures
 
 CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
+# the event note of a period's finding resolved because a newer period's verdict replaced it: not a fix
+SUPERSEDED = "superseded: a later period has closed"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
@@ -128,6 +132,21 @@ CREATE TABLE IF NOT EXISTS unit_figures (
   PRIMARY KEY (day, period, unit)
 );
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
+CREATE TABLE IF NOT EXISTS period_figures (
+  period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
+  run_id INTEGER, frozen_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
+  received INTEGER, online INTEGER, finished INTEGER, on_time INTEGER, late INTEGER, digitised INTEGER,
+  fee_paid INTEGER, paid_online INTEGER, unfinished INTEGER, overdue_open INTEGER,
+  online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
+  digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
+  channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
+  unfinished_due_known INTEGER,
+  PRIMARY KEY (period, unit)
+);
+CREATE TABLE IF NOT EXISTS closed_periods (
+  period TEXT PRIMARY KEY, period_start TEXT NOT NULL, period_end TEXT NOT NULL, frozen_at TEXT NOT NULL,
+  run_id INTEGER, units INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS daemon_jobs (
   job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
   last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, note TEXT
@@ -197,6 +216,8 @@ class Scope:
     checks: frozenset[str]
     units: frozenset[str]
     period: str | None = None
+    # the periods a per-period check judged: its open findings of any other period are superseded
+    judged_periods: frozenset[str] | None = None
 
     def covers(self, finding: Finding) -> bool:
         return (finding.check in self.checks and finding.unit in self.units
@@ -324,6 +345,29 @@ class Store:
             self.db.table("unit_figures").upsert_all(stamped, pk=("day", "period", "unit"))
         return len(stamped)
 
+    # --- closed periods ----------------------------------------------------------------------
+
+    def frozen_periods(self) -> set[str]:
+        return {row[0] for row in self.db.conn.execute("SELECT period FROM closed_periods")}
+
+    def freeze_period(self, period: Period, run_id: int, rows: list[dict[str, Any]], now: datetime) -> None:
+        """A closed period's final figures, per unit: recorded once, never recomputed."""
+        at = timestamp(now)
+        with self.transaction():
+            self.db.table("period_figures").upsert_all(
+                [{**row, "run_id": run_id, "frozen_at": at} for row in rows], pk=("period", "unit"))
+            self.db.table("closed_periods").insert(
+                {"period": period.label, "period_start": period.start.isoformat(),
+                 "period_end": period.end.isoformat(), "frozen_at": at, "run_id": run_id, "units": len(rows)},
+                replace=True)
+
+    def closed_period(self, label: str) -> dict[str, Any] | None:
+        return next(iter(self.db.query("SELECT * FROM closed_periods WHERE period = ?", [label])), None)
+
+    def final_figures(self, label: str) -> dict[str, Figures]:
+        return {row["unit"]: Figures.from_row(row["unit"], row)
+                for row in self.db.query("SELECT * FROM period_figures WHERE period = ?", [label])}
+
     # --- runs -------------------------------------------------------------------------------
 
     def start_run(self, trigger: str, command: str, scope: Scope | None, now: datetime) -> int:
@@ -378,7 +422,7 @@ class Store:
                 seen.add(finding_id)
                 counts.ids.append(finding_id)
                 details = json.dumps(finding.details, ensure_ascii=False, sort_keys=True, default=str)
-                status = existing.get(finding_id) or self._status_outside_scope(finding_id)
+                status = existing[finding_id][0] if finding_id in existing else self._status_outside_scope(finding_id)
                 if status is None:
                     conn.execute(
                         "INSERT INTO findings (id, check_id, unit, subject, title, severity, status, period,"
@@ -399,27 +443,29 @@ class Store:
                         "UPDATE findings SET last_seen=?, title=?, severity=?, details=?, last_run=? WHERE id=?",
                         (at, finding.title, finding.severity, details, run_id, finding_id))
                     counts.kept += 1
-            gone = [fid for fid, status in existing.items() if fid not in seen and status != "resolved"]
+            gone = [fid for fid, (status, _) in existing.items() if fid not in seen and status != "resolved"]
             conn.executemany("UPDATE findings SET status='resolved', resolved_at=?, last_run=? WHERE id=?",
                              [(at, run_id, fid) for fid in gone])
-            events += [(fid, run_id, at, "resolved", None) for fid in gone]
+            events += [(fid, run_id, at, "resolved", SUPERSEDED if scope.judged_periods is not None
+                        and existing[fid][1] not in scope.judged_periods else None) for fid in gone]
             counts.resolved = len(gone)
             conn.executemany(
                 "INSERT INTO finding_events (finding_id, run_id, at, event, note) VALUES (?,?,?,?,?)", events)
         return counts
 
-    def _existing_in_scope(self, scope: Scope) -> dict[str, str]:
+    def _existing_in_scope(self, scope: Scope) -> dict[str, tuple[str, str | None]]:
+        """id -> (status, period) of the findings the scope covers."""
         if not scope.checks or not scope.units:
             return {}
         checks = sorted(scope.checks)
         units = sorted(scope.units)
-        sql = (f"SELECT id, status FROM findings WHERE check_id IN ({','.join('?' * len(checks))})"
+        sql = (f"SELECT id, status, period FROM findings WHERE check_id IN ({','.join('?' * len(checks))})"
                f" AND unit IN ({','.join('?' * len(units))})")
         params: list[Any] = [*checks, *units]
         if scope.period is not None:
             sql += " AND period = ?"
             params.append(scope.period)
-        return dict(self.db.conn.execute(sql, params).fetchall())
+        return {fid: (status, period) for fid, status, period in self.db.conn.execute(sql, params)}
 
     def _status_outside_scope(self, finding_id: str) -> str | None:
         row = self.db.conn.execute("SELECT status FROM findings WHERE id = ?", (finding_id,)).fetchone()

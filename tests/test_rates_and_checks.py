@@ -235,7 +235,6 @@ def test_no_rate_finding_in_the_first_days_of_a_period_and_a_running_one_is_prov
     on, the finding is made and says its figures are provisional."""
     from auditbot.config import load_config
     from auditbot.engine import run_checks, select_checks
-    from auditbot.periods import Period
     from auditbot.store import Store
 
     province.rules.write_text(province.rules.read_text(encoding="utf-8").replace(
@@ -247,12 +246,76 @@ def test_no_rate_finding_in_the_first_days_of_a_period_and_a_running_one_is_prov
     found = {}
     for today in (date(2027, 1, 6), date(2027, 2, 15), date(2027, 4, 2)):
         now = datetime(today.year, today.month, today.day, 9)
-        period = Period(date(2027, 1, 1), date(2027, 3, 31), "Q1/2027")
         with Store.open(config) as store:
-            run = run_checks(config, store, select_checks(config, ["rate.overdue"]), ["STP"], period, now)
+            run = run_checks(config, store, select_checks(config, ["rate.overdue"]), ["STP"], now)
         found[today] = [f["title"] for f in run.findings]
     assert found[date(2027, 1, 6)] == []  # 6 of 90 days
     [title] = found[date(2027, 2, 15)]
-    assert "12/12 hồ sơ, Q1/2027, tạm tính đến 15/02/2027" in title
-    [title] = found[date(2027, 4, 2)]  # the quarter is over: its figures are no longer provisional
-    assert title.endswith("(12/12 hồ sơ, Q1/2027)")
+    assert "12/12 hồ sơ, Quý I/2027, tạm tính đến 15/02/2027" in title
+    [title] = found[date(2027, 4, 2)]  # the quarter is over: late exports still count until it is frozen
+    assert title.endswith("(12/12 hồ sơ, Quý I/2027, đang chốt số liệu đến 10/04/2027)")
+
+
+def test_a_closed_quarter_settles_with_late_exports_then_its_final_figures_are_frozen(province) -> None:
+    """Q1/2026 across its end: provisional while it runs, recomputed on a late export while it settles
+    (10 days), frozen by the first run after that; a later export no longer moves it, `rates --period`
+    gives the frozen figures, and the next quarter's close supersedes its finding (not a fix)."""
+    from auditbot.config import load_config
+    from auditbot.engine import run_checks, select_checks
+    from auditbot.store import SUPERSEDED, Store
+
+    def export(name: str, prefix: str, count: int, digitised: str) -> None:
+        rows = [dossier(f"{prefix}-{n}", received="02/03/2026 08:00", due="20/03/2026", finished="10/03/2026 10:00",
+                        status="Đã trả kết quả", digitised=digitised, ref=f"KQ-{prefix}-{n}") for n in range(count)]
+        load(province, rows)
+        (province.root / "exports" / "rows.csv").rename(province.root / "exports" / name)
+
+    config = load_config(province.rules)
+
+    def run(day: date) -> list[dict]:
+        with Store.open(config) as store:
+            found = run_checks(config, store, select_checks(config, ["rate.digitisation"]), ["STP"],
+                               datetime(day.year, day.month, day.day, 9)).findings
+        return [f for f in found if f["check"] == "rate.digitisation"]
+
+    export("a.csv", "A", 10, "Không")
+    [running] = run(date(2026, 3, 20))
+    assert running["title"].endswith("(0/10 hồ sơ, Quý I/2026, tạm tính đến 20/03/2026)")
+    [settling] = run(date(2026, 4, 3))
+    assert settling["id"] == running["id"] and "đang chốt số liệu đến 10/04/2026" in settling["title"]
+    export("b.csv", "B", 30, "Có")  # a late export for March, within the settle time: it counts
+    [settling] = run(date(2026, 4, 8))
+    assert "(30/40 hồ sơ, Quý I/2026, đang chốt số liệu đến 10/04/2026)" in settling["title"]
+    [final] = run(date(2026, 4, 11))
+    assert final["id"] == running["id"] and final["title"].endswith("(30/40 hồ sơ, Quý I/2026)")
+    assert final["details"]["state"] == "final" and final["details"]["period_name"] == "Quý I/2026"
+
+    export("c.csv", "C", 100, "Có")  # too late: the quarter is final
+    [kept] = run(date(2026, 4, 20))
+    assert kept["title"] == final["title"] and kept["details"]["numerator"] == 30
+    [stp] = [r for r in province.json("rates", "--period", "Q1/2026") if r["group"] == "STP"]
+    assert (stp["finished"], stp["digitised"], stp["digitisation_rate"]) == (40, 30, 75.0)
+    assert "Quý I/2026, 01/01/2026 – 31/03/2026: final (frozen 11/04/2026 09:00)" in province.run(
+        "rates", "--period", "quý i/2026").output
+    live = [r for r in province.json("rates", "--from", "01/01/2026", "--to", "31/03/2026") if r["group"] == "STP"]
+    assert live[0]["finished"] == 140  # dates, not a named period: computed on everything stored
+
+    assert run(date(2026, 7, 15)) == []  # Q2 has closed: Q1's verdict is replaced, not fixed
+    with Store.open(config) as store:
+        [event] = store.db.query("SELECT note FROM finding_events WHERE finding_id = ? AND event = 'resolved'",
+                                 [final["id"]])
+        assert event["note"] == SUPERSEDED
+        assert store.frozen_periods() == {"Q4/2025", "Q1/2026", "Q2/2026"}  # each closed period the runs saw
+
+
+def test_period_words_a_person_may_type() -> None:
+    from auditbot.errors import UserError
+    from auditbot.periods import parse_period
+
+    assert parse_period("Q3/2026").label == "Q3/2026" and parse_period("Quý III/2026").label == "Q3/2026"
+    assert (parse_period("Q4/2026").start, parse_period("Q4/2026").end) == (date(2026, 10, 1), date(2026, 12, 31))
+    assert parse_period("tháng 2/2028").end == date(2028, 2, 29) and parse_period("2/2028").label == "02/2028"
+    assert parse_period("2026").name == "năm 2026" and parse_period("11/2026").name == "tháng 11/2026"
+    for wrong in ("Q5/2026", "13/2026", "Q3", "ba quý"):
+        with pytest.raises(UserError, match="expected a quarter"):
+            parse_period(wrong)

@@ -25,7 +25,7 @@ from auditbot.browse.server import is_loopback, plan
 from auditbot.config import load_config
 from auditbot.engine import run_checks, select_checks
 from auditbot.model import Finding
-from auditbot.periods import current_period
+from auditbot.periods import current_period, previous_period
 from auditbot.store import Scope, Store
 
 from browser import dump_dom, ink, screenshot
@@ -43,13 +43,14 @@ class History:
     ids: dict[str, str]
 
 
-def add_dossiers(store: Store, unit: str, today: datetime, count: int, online: int, digitised: int) -> None:
+def add_dossiers(store: Store, unit: str, today: datetime, count: int, online: int, digitised: int,
+                 prefix: str | None = None) -> None:
     """`count` dossiers received over the last days, all finished on time, some online and digitised."""
     rows = []
     for i in range(count):
         received = today - timedelta(days=1 + i % 5, hours=2)
         rows.append({
-            "code": f"{unit}-{i:04d}", "unit": unit, "procedure_code": "1.000894", "procedure_name": "Đăng ký kết hôn",
+            "code": f"{prefix or unit}-{i:04d}", "unit": unit, "procedure_code": "1.000894", "procedure_name": "Đăng ký kết hôn",
             "received_at": received.strftime("%Y-%m-%d %H:%M:%S"),
             "due_at": (received + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S"),
             "finished_at": (received + timedelta(hours=5)).strftime("%Y-%m-%d %H:%M:%S"), "status": "finished",
@@ -77,27 +78,31 @@ def seed_history(province: Province) -> History:
 
     link = Finding("link.missing", "STP", "1.000894", "Thủ tục 1.000894 không có liên kết")
     expired = Finding("listing.expired", "SXD", "1.009999", "Thủ tục 1.009999 đã bãi bỏ vẫn niêm yết")
-    rate_q3 = Finding("rate.online", "XA_QP", "Q3/2026", "Tỷ lệ hồ sơ trực tuyến 40,00% dưới ngưỡng 50,00%",
-                      period="Q3/2026")
-    rate_q4 = Finding("rate.online", "XA_QP", "Q4/2026", "Tỷ lệ hồ sơ trực tuyến 45,00% dưới ngưỡng 50,00%",
-                      period="Q4/2026")
+    closed, running = previous_period("quarter", now.date()).label, current_period("quarter", now.date()).label
+    rate_q3 = Finding("rate.online", "XA_QP", closed, "Tỷ lệ hồ sơ trực tuyến 40,00% dưới ngưỡng 50,00%",
+                      period=closed)
+    rate_q4 = Finding("rate.online", "XA_QP", running, "Tỷ lệ hồ sơ trực tuyến 45,00% dưới ngưỡng 50,00%",
+                      period=running)
     unknown = Finding("listing.unknown", "SXD", "la", "Thủ tục niêm yết «Cấp phép lạ» không có trong danh mục")
     overdue = Finding("dossier.overdue", "STP", "HS-2", HOSTILE)
 
     record(now - timedelta(weeks=5), [link, expired])
-    record(now - timedelta(weeks=5), [rate_q3], period="Q3/2026")
+    record(now - timedelta(weeks=5), [rate_q3], period=closed)
     record(now - timedelta(weeks=3), [expired])                     # the link was fixed...
     record(now - timedelta(days=10), [expired, unknown])
     record(now - timedelta(days=2), [link, expired, unknown, overdue])  # ...and came back
-    record(now - timedelta(days=2), [rate_q4], period="Q4/2026")
+    record(now - timedelta(days=2), [rate_q4], period=running)
     record(now - timedelta(days=1), [link, expired, overdue])       # the unknown listing is gone
 
     add_dossiers(store, "STP", now, 20, online=16, digitised=12)
     add_dossiers(store, "XA_QP", now, 10, online=4, digitised=10)
+    quarter_end = previous_period("quarter", now.date()).end  # the closed quarter's verdict stands too
+    add_dossiers(store, "XA_QP", datetime(quarter_end.year, quarter_end.month, quarter_end.day, 12), 10,
+                 online=4, digitised=10, prefix="XA_QP-closed")
     rate_checks = select_checks(config, ["rate"])
     for days_ago in (2, 1, 0):
         at = now - timedelta(days=days_ago)
-        run_checks(config, store, rate_checks, units, current_period("quarter", at.date()), at)
+        run_checks(config, store, rate_checks, units, at)
     ids = {f"{r['check']}:{r['unit']}:{r['subject']}": r["id"] for r in store.findings()}
     store.close()
     return History(province, now, ids)
@@ -201,7 +206,7 @@ def test_every_canned_query_returns_the_expected_rows(served: tuple[History, str
     assert by_unit["XA_QP"]["Đơn vị"] == "Xã Quảng Phú" and by_unit["XA_QP"]["Loại đơn vị"] == "Xã, phường, thị trấn"
 
     new = {r["Mã vi phạm"] for r in query(base, "new_this_week")}
-    assert new == {ids["dossier.overdue:STP:HS-2"], ids["rate.online:XA_QP:Q4/2026"],
+    assert new == {ids["dossier.overdue:STP:HS-2"], ids[f"rate.online:XA_QP:{current_period('quarter', history.now.date()).label}"],
                    ids[f"rate.digitisation:STP:{current_period('quarter', history.now.date()).label}"]}
 
     fixed = query(base, "resolved_this_week")
@@ -210,9 +215,9 @@ def test_every_canned_query_returns_the_expected_rows(served: tuple[History, str
 
     longest = query(base, "open_longest")
     assert [r["Mã vi phạm"] for r in longest[:3]] == sorted(
-        [ids["link.missing:STP:1.000894"], ids["listing.expired:SXD:1.009999"], ids["rate.online:XA_QP:Q3/2026"]],
+        [ids["link.missing:STP:1.000894"], ids["listing.expired:SXD:1.009999"], ids[f"rate.online:XA_QP:{previous_period('quarter', history.now.date()).label}"]],
         key=lambda i: ({ids["link.missing:STP:1.000894"]: "Sở Tư pháp", ids["listing.expired:SXD:1.009999"]: "Sở Xây dựng",
-                        ids["rate.online:XA_QP:Q3/2026"]: "Xã Quảng Phú"}[i], i))
+                        ids[f"rate.online:XA_QP:{previous_period('quarter', history.now.date()).label}"]: "Xã Quảng Phú"}[i], i))
     assert all(34 <= r["Số ngày tồn tại"] <= 35 for r in longest[:3]) and len(longest) == 6
 
     days = query(base, "unit_rates_history", unit="STP")

@@ -8,7 +8,7 @@ from datetime import date
 
 from auditbot.config import Thresholds
 from auditbot.model import Check, CheckContext, Finding
-from auditbot.periods import Period
+from auditbot.periods import FINAL, RUNNING, SETTLING, Judged
 from auditbot.plugins import hookimpl
 from auditbot.rates import Figures, cut, run_figures
 from auditbot.vn import day, number, percent
@@ -44,18 +44,21 @@ def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float)
     return numerator * 100 > threshold * denominator
 
 
-def elapsed_percent(period: Period, today: date) -> float:
-    """How much of the period has gone by, today included: 6 days of a 90-day quarter is 6,67%."""
-    days = (period.end - period.start).days + 1
-    return min(100.0, max(0.0, ((today - period.start).days + 1) * 100 / days))
+def period_words(judged: Judged, today: date) -> str:
+    """How a letter names the period its figures cover, and how final they are."""
+    if judged.state == RUNNING:
+        return f"{judged.period.name}, tạm tính đến {day(today)}"
+    if judged.state == SETTLING:
+        return f"{judged.period.name}, đang chốt số liệu đến {day(judged.settles_on)}"
+    return judged.period.name
 
 
 def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
     def find(context: CheckContext) -> Iterator[Finding]:
         figures = run_figures(context)
         today = context.now.date()
-        elapsed = elapsed_percent(context.period, today)
-        provisional = today < context.period.end
+        judged = context.judged or Judged(context.period, FINAL, context.period.end, context.period.end, False)
+        elapsed = judged.elapsed_percent(today)
         for code in context.units:
             unit = context.config.unit(code)
             thresholds = context.config.thresholds_for(unit.kind)
@@ -68,14 +71,15 @@ def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
                 continue
             rate = cut(numerator, denominator)
             relation = "dưới" if rule.minimum else "vượt"
-            when = f"{context.period.label}, tạm tính đến {day(today)}" if provisional else context.period.label
+            when = period_words(judged, today)
             yield Finding(
                 check=rule.check, unit=code, subject=context.period.label, period=context.period.label,
                 title=(f"{rule.title} {percent(rate)} {relation} ngưỡng {percent(limit)}"
                        f" ({number(numerator)}/{number(denominator)} hồ sơ, {when})"),
                 details={"numerator": numerator, "denominator": denominator, "rate": rate, "threshold": limit,
-                         "period": context.period.label, "from": context.period.start.isoformat(),
-                         "to": context.period.end.isoformat(), "provisional": provisional})
+                         "period": context.period.label, "period_name": when,
+                         "from": context.period.start.isoformat(), "to": context.period.end.isoformat(),
+                         "provisional": judged.state != FINAL, "state": judged.state})
 
     find.__name__ = rule.check.replace(".", "_")
     return find

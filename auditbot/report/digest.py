@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import Config, Unit
 from ..model import OPERATOR_CHECK_TITLES
-from ..store import Store, finding_json, timestamp, unit_label
+from ..store import SUPERSEDED, Store, finding_json, timestamp, unit_label
 from .. import vn
 from .layout import Column, Layout, Section, display, value_of
 
@@ -116,8 +116,12 @@ class Reader:
         for finding in self.open:
             self.open_by_unit[finding["unit"]].append(finding)
         self.fixed_by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in store.db.query("SELECT * FROM findings WHERE status = 'resolved' AND resolved_at >= ?"
-                                  " ORDER BY unit, check_id, subject", [self.week.since]):
+        # a closed period's verdict replaced by the next one's is not something the unit fixed
+        for row in store.db.query(
+                "SELECT * FROM findings AS f WHERE status = 'resolved' AND resolved_at >= ? AND NOT EXISTS"
+                " (SELECT 1 FROM finding_events AS e WHERE e.finding_id = f.id AND e.event = 'resolved'"
+                " AND e.at = f.resolved_at AND e.note = ?) ORDER BY unit, check_id, subject",
+                [self.week.since, SUPERSEDED]):
             self.fixed_by_unit[row["unit"]].append(finding_json(row))
         self.checked = self._units_checked()
 
