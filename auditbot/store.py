@@ -20,6 +20,7 @@ from .errors import UserError
 from .model import Finding
 from .periods import Period
 from .rates import Figures
+from .supplements import supplement_clock
 
 CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
 # the event note of a period's finding resolved because a newer period's verdict replaced it: not a fix
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
   fee REAL, paid_online INTEGER, digitised INTEGER, result_ref TEXT,
   import_id INTEGER, source_row INTEGER,
   known INTEGER, state_at TEXT, inputs_digitised INTEGER, documents INTEGER, documents_digitised INTEGER,
-  documents_reused INTEGER, supplements TEXT
+  documents_reused INTEGER, supplements TEXT,
+  due_effective_at TEXT, supplement_requests INTEGER, waiting_since TEXT  -- from supplements (supplements.py)
 );
 CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
 CREATE TABLE IF NOT EXISTS procedures (
@@ -282,7 +284,8 @@ class Store:
                  ("imports", "format", str), ("imports", "summary", str), ("imports", "covered_to", str),  # before one import pipeline
                  *(("dossiers", column, kind) for column, kind in (
                      ("known", int), ("state_at", str), ("inputs_digitised", int), ("documents", int),
-                     ("documents_digitised", int), ("documents_reused", int), ("supplements", str))),
+                     ("documents_digitised", int), ("documents_reused", int), ("supplements", str),
+                     ("due_effective_at", str), ("supplement_requests", int), ("waiting_since", str))),
                  *(("unit_figures", column, int) for column in (
                      "channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known")))
         for table, column, kind in added:
@@ -291,6 +294,13 @@ class Store:
                 if (table, column) == ("dossiers", "known"):  # earlier imports took every field as known
                     self.db.execute("UPDATE dossiers SET known = 31, state_at = max(received_at,"
                                     " coalesce(finished_at, ''))")
+                if (table, column) == ("dossiers", "waiting_since"):  # stored before waits were deducted
+                    rows = self.db.execute("SELECT code, due_at, supplements FROM dossiers"
+                                           " WHERE supplements IS NOT NULL").fetchall()
+                    self.db.conn.executemany(
+                        "UPDATE dossiers SET due_effective_at = ?, supplement_requests = ?, waiting_since = ?"
+                        " WHERE code = ?", [(*supplement_clock(due, history).as_columns(), code)
+                                            for code, due, history in rows])
         # made when an absent column was stored as "no": now it is unknown (NULL)
         if any(c.notnull for c in self.db.table("dossiers").columns if c.name in ("paid_online", "digitised")):
             self.db.table("dossiers").transform(not_null={"paid_online": False, "digitised": False})

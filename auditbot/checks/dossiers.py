@@ -9,7 +9,8 @@ from datetime import datetime
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
 from auditbot.sources.dossier_fields import CLOSED_STATUSES, KNOWN_RESULT
-from auditbot.vn import day
+from auditbot.supplements import SECOND_REQUEST, supplement_clock
+from auditbot.vn import day, number
 
 CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 
@@ -19,22 +20,32 @@ def _units_clause(context: CheckContext) -> tuple[str, list[str]]:
 
 
 def overdue(context: CheckContext) -> Iterator[Finding]:
-    """Every dossier not closed whose due date has passed."""
+    """Every dossier not closed whose due date has passed, after deducting the time it waited for the
+    citizen's papers (an open request stops the clock); a second supplement request counts it overdue."""
     clause, params = _units_clause(context)
     now = context.now.strftime("%Y-%m-%d %H:%M:%S")
     rows = context.query(
-        f"SELECT code, unit, procedure_code, procedure_name, received_at, due_at FROM dossiers"
-        f" WHERE {clause} AND status NOT IN ({CLOSED}) AND due_at < ?",
-        [*params, now])
+        f"SELECT code, unit, procedure_code, procedure_name, received_at, due_at, supplements FROM dossiers"
+        f" WHERE {clause} AND status NOT IN ({CLOSED}) AND due_at IS NOT NULL"
+        f" AND (coalesce(supplement_requests, 0) >= {SECOND_REQUEST}"
+        f" OR coalesce(due_effective_at, due_at) < min(?, coalesce(waiting_since, ?)))",
+        [*params, now, now])
     for row in rows:
-        days = max(1, (context.now.date() - datetime.fromisoformat(row["due_at"]).date()).days)
+        clock = supplement_clock(row["due_at"], row.pop("supplements"))
+        due = clock.due_effective_at or row["due_at"]
+        days = max(0, (context.now.date() - datetime.fromisoformat(due).date()).days)
+        waited = f", đã trừ {number(clock.waited_days)} ngày chờ bổ sung" if clock.waited_days else ""
+        if (clock.requests or 0) >= SECOND_REQUEST:
+            title = (f"Hồ sơ {row['code']} tính quá hạn: yêu cầu bổ sung giấy tờ {clock.requests} lần"
+                     f" (hạn trả {day(due)}{waited})")
+        else:
+            days = max(1, days)
+            title = f"Hồ sơ {row['code']} quá hạn {days} ngày (hạn trả {day(due)}{waited})"
         yield Finding(
-            check="dossier.overdue", unit=row["unit"], subject=row["code"],
-            title=f"Hồ sơ {row['code']} quá hạn {days} ngày (hạn trả {day(row['due_at'])})",
+            check="dossier.overdue", unit=row["unit"], subject=row["code"], title=title,
             severity="high" if days > 30 else "medium",
-            details={"code": row["code"], "procedure_code": row["procedure_code"],
-                     "procedure_name": row["procedure_name"], "received_at": row["received_at"],
-                     "due_at": row["due_at"], "days_overdue": days})
+            details={**row, "due_at": due, "due_at_exported": row["due_at"], "days_overdue": days,
+                     "waited_days": clock.waited_days, "supplement_requests": clock.requests})
 
 
 def closed_without_result(context: CheckContext) -> Iterator[Finding]:

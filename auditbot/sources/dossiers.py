@@ -27,6 +27,7 @@ from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, FIGURE_INPU
                              NOT_RECEIVED, PERSONAL, REQUIRED, STATUS_VALUES, SYNC_ONLY)
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .sync_json import sync_rows
+from ..supplements import supplement_clock
 from .tables import Cell
 from .values import ValueMap, parse_amount, parse_when
 
@@ -42,7 +43,8 @@ MAX_REFERENCE = 64
 
 COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
            "channel", "fee", "paid_online", "digitised", "result_ref", "import_id", "source_row", "known",
-           "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements")
+           "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
+           "due_effective_at", "supplement_requests", "waiting_since")
 _COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
 _CHANGED = (f"({', '.join(f'dossiers.{c}' for c in _COMPARED)})"
             f" IS NOT ({', '.join(f'excluded.{c}' for c in _COMPARED)})")
@@ -174,7 +176,8 @@ class DossierParser:
                 finished_at, status, channel, fee, paid,
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
                 result_reference(cells[12]), self.import_id, row, known, state_at,
-                *(cells[13:18] if len(cells) > 17 else (None,) * 5))
+                *(cells[13:18] if len(cells) > 17 else (None,) * 5),
+                *supplement_clock(due_at, supplements if isinstance(supplements, str) else None).as_columns())
 
     def report(self) -> dict[str, Any]:
         return {"known": self.seen_known}
