@@ -405,7 +405,7 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
     config = load(config_file)
     outcome = app.rates(config, start, end, by, units, period_text)
     period = outcome.period
-    rows = [f.as_row() for f in outcome.figures]
+    rows = [f.as_row(config.rounding) for f in outcome.figures]
 
     def cells(row: dict[str, Any]) -> list[str]:
         label = app.unit_label(config, row["group"]) if by == "unit" else row["group"]

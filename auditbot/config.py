@@ -19,6 +19,7 @@ from . import bundled
 from .errors import ConfigError
 from .schedules import parse as parse_phrase
 from .sources.origins import Origins
+from .text import NATIONAL_CODE, nfc
 
 DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"
@@ -72,6 +73,26 @@ class Thresholds:
     overdue_max: float
     min_dossiers: int
     min_period_elapsed: float
+
+
+# the rates a procedure may be exempted from, by the rate check's name (rate.<name>)
+EXEMPTIBLE = ("digitisation", "online", "online_payment", "overdue")
+# how each figure is printed: the province cuts its on-time and processing rates (99,99 / 98,89 / 99,37)
+# and rounds the shares of its online-service tables (133.237 of 140.686 is 94,71)
+ROUNDING_RULES = ("cut", "round")
+DEFAULT_ROUNDING: dict[str, str] = {
+    "online_rate": "cut", "on_time_rate": "cut", "digitisation_rate": "cut", "online_payment_rate": "cut",
+    "overdue_rate": "cut", "online_full_rate": "round", "online_partial_rate": "round",
+}
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """Procedures left out of one rate, by national code or by catalogue field, and why (the annex says it)."""
+
+    procedures: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +199,8 @@ class Config:
     busy_timeout_seconds: float  # how long one statement waits for another process's write lock
     disabled_checks: tuple[str, ...]
     severities: dict[str, str]
+    exemptions: dict[str, Exemption] = field(default_factory=dict)  # rate name -> what it leaves out
+    rounding: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUNDING))
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -357,6 +380,18 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
             if check_id not in known:
                 reader.problem(f"checks.severity.{check_id}", "unknown check id")
 
+    exemptions = _read_exemptions(reader.table(raw, "", "exemptions"), reader)
+    rounding_raw = reader.table(raw, "", "rounding")
+    rounding = dict(DEFAULT_ROUNDING)
+    for figure in list(rounding_raw):
+        rule = reader.take(rounding_raw, "rounding", figure, str)
+        if figure not in DEFAULT_ROUNDING:
+            reader.problem(f"rounding.{figure}", f"unknown figure (known: {', '.join(DEFAULT_ROUNDING)})")
+        elif rule not in ROUNDING_RULES:
+            reader.problem(f"rounding.{figure}", f"expected one of {', '.join(ROUNDING_RULES)}, got {rule!r}")
+        else:
+            rounding[figure] = rule
+
     reader.leftovers(raw, "")
     if reader.problems:
         raise ConfigError(f"{path}: {len(reader.problems)} problem(s)", reader.problems)
@@ -369,8 +404,31 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
-        disabled_checks=disabled, severities=severities,
+        disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding,
     )
+
+
+def _read_exemptions(table: dict[str, Any], reader: _Reader) -> dict[str, Exemption]:
+    exemptions = {}
+    for rate in list(table):
+        path = f"exemptions.{rate}"
+        entry = reader.table(table, "exemptions", rate)
+        if rate not in EXEMPTIBLE:
+            reader.problem(path, f"unknown rate (known: {', '.join(EXEMPTIBLE)})")
+            continue
+        procedures = reader.strings(entry, path, "procedures")
+        for code in procedures:
+            if not NATIONAL_CODE.fullmatch(code):
+                reader.problem(f"{path}.procedures", f"{code!r} is not a national procedure code (1.001234)")
+        fields = tuple(nfc(item) for item in reader.strings(entry, path, "fields"))
+        reason = reader.take(entry, path, "reason", str, "")
+        if not (procedures or fields):
+            reader.problem(path, "names no procedures and no fields")
+        elif not reason.strip():
+            reader.problem(f"{path}.reason", "say why (the annex's footnote tells the units)")
+        reader.leftovers(entry, path)
+        exemptions[rate] = Exemption(tuple(procedures), fields, nfc(reason.strip()))
+    return exemptions
 
 
 def _read_thresholds(table: dict[str, Any], reader: _Reader, path: str,

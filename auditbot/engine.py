@@ -76,7 +76,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
         closing = judged[0]
         if closing.state == FINAL and not closing.frozen:  # once, for every unit, whatever this run covered
             everyone = [u.code for u in config.units]
-            final = unit_figures(store.db, closing.period, everyone)
+            final = unit_figures(config, store.db, closing.period, everyone)
             store.freeze_period(closing.period, run_id, figure_rows(config, closing.period, final, everyone), now)
     store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
     result.findings = store.findings(units=[*units, CENTRE], statuses=["open"], checks=[c.id for c in checks])
@@ -98,7 +98,7 @@ def figure_rows(config: Config, period: Period, figures: dict[str, Figures],
     for code in units:
         unit = config.unit(code)
         thresholds = config.thresholds_for(unit.kind)
-        row = (figures.get(code) or Figures(group=code)).as_row()
+        row = (figures.get(code) or Figures(group=code)).as_row(config.rounding)
         rows.append({
             "unit": row.pop("group"), "kind": unit.kind, "period": period.label,
             "period_start": period.start.isoformat(), "period_end": period.end.isoformat(), **row,

@@ -67,7 +67,7 @@ CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE re
 CREATE TABLE IF NOT EXISTS procedures (
   code TEXT PRIMARY KEY, full_code TEXT, name TEXT NOT NULL, name_key TEXT NOT NULL, field TEXT, level TEXT,
   status TEXT NOT NULL, effective_from TEXT, effective_to TEXT, decision TEXT, abolished_by TEXT,
-  portal_id TEXT, units TEXT NOT NULL, import_id INTEGER
+  portal_id TEXT, units TEXT NOT NULL, import_id INTEGER, online_level TEXT
 );
 CREATE TABLE IF NOT EXISTS procedure_former_names (
   code TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, replaced_at TEXT NOT NULL,
@@ -130,7 +130,8 @@ CREATE TABLE IF NOT EXISTS unit_figures (
   online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
   digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
   channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
-  unfinished_due_known INTEGER,
+  unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
+  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,
   PRIMARY KEY (day, period, unit)
 );
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
@@ -142,7 +143,8 @@ CREATE TABLE IF NOT EXISTS period_figures (
   online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
   digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
   channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
-  unfinished_due_known INTEGER,
+  unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
+  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,
   PRIMARY KEY (period, unit)
 );
 CREATE TABLE IF NOT EXISTS closed_periods (
@@ -280,14 +282,16 @@ class Store:
                  ("link_checks", "page_code", str), ("portal_runs", "deferred", str),  # before evidence from pages
                  ("listing_items", "section", str),
                  ("daemon", "busy_waited_seconds", float), ("daemon", "busy_waited_at", str),  # before busy waits
-                 ("daemon_jobs", "note", str),
+                 ("daemon_jobs", "note", str), ("procedures", "online_level", str),
                  ("imports", "format", str), ("imports", "summary", str), ("imports", "covered_to", str),  # before one import pipeline
                  *(("dossiers", column, kind) for column, kind in (
                      ("known", int), ("state_at", str), ("inputs_digitised", int), ("documents", int),
                      ("documents_digitised", int), ("documents_reused", int), ("supplements", str),
                      ("due_effective_at", str), ("supplement_requests", int), ("waiting_since", str))),
                  *(("unit_figures", column, int) for column in (
-                     "channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known")))
+                     "channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known",
+                     "online_full", "online_partial", "full_known", "partial_known")),
+                 ("unit_figures", "online_full_rate", float), ("unit_figures", "online_partial_rate", float))
         for table, column, kind in added:
             if column not in self.db.table(table).columns_dict:
                 self.db.table(table).add_column(column, kind)

@@ -10,7 +10,7 @@ from auditbot.config import Thresholds
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.periods import FINAL, RUNNING, SETTLING, Judged
 from auditbot.plugins import hookimpl
-from auditbot.rates import Figures, cut, run_figures
+from auditbot.rates import Figures, run_figures, share
 from auditbot.vn import day, number, percent
 
 
@@ -22,6 +22,16 @@ class RateRule:
     denominator: Callable[[Figures], int]
     threshold: Callable[[Thresholds], float]
     minimum: bool  # True: the rate must reach the threshold; False: it must not exceed it
+
+    @property
+    def name(self) -> str:
+        """digitisation, online, ...: the rate's key under [exemptions]."""
+        return self.check.split(".", 1)[1]
+
+    @property
+    def figure(self) -> str:
+        """digitisation_rate, online_rate, ...: the figure's key under [rounding] and in `rates`."""
+        return f"{self.name}_rate"
 
 
 RULES = (
@@ -42,6 +52,16 @@ def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float)
     if rule.minimum:
         return numerator * 100 < threshold * denominator
     return numerator * 100 > threshold * denominator
+
+
+def exemption_note(context: CheckContext, rule: RateRule) -> dict[str, str]:
+    """The annex's footnote when this rate leaves procedures out: which, and why."""
+    exemption = context.config.exemptions.get(rule.name)
+    if exemption is None:
+        return {}
+    named = [*(f"thủ tục {code}" for code in exemption.procedures),
+             *(f"lĩnh vực {field}" for field in exemption.fields)]
+    return {"footnote": f"Không tính {', '.join(named)}: {exemption.reason}"}
 
 
 def period_words(judged: Judged, today: date) -> str:
@@ -69,7 +89,7 @@ def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
             limit = rule.threshold(thresholds)
             if denominator < thresholds.min_dossiers or not breaches(rule, numerator, denominator, limit):
                 continue
-            rate = cut(numerator, denominator)
+            rate = share(numerator, denominator, context.config.rounding.get(rule.figure, "cut"))
             relation = "dưới" if rule.minimum else "vượt"
             when = period_words(judged, today)
             yield Finding(
@@ -79,7 +99,8 @@ def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
                 details={"numerator": numerator, "denominator": denominator, "rate": rate, "threshold": limit,
                          "period": context.period.label, "period_name": when,
                          "from": context.period.start.isoformat(), "to": context.period.end.isoformat(),
-                         "provisional": judged.state != FINAL, "state": judged.state})
+                         "provisional": judged.state != FINAL, "state": judged.state,
+                         **exemption_note(context, rule)})
 
     find.__name__ = rule.check.replace(".", "_")
     return find

@@ -59,6 +59,7 @@ class Table:
     widths: list[float]
     formats: list[str]
     rows: list[Row]
+    footnotes: list[str] = field(default_factory=list)  # e.g. which procedures a rate leaves out, and why
 
     def labelled(self, row: Row) -> list[str]:
         """"Heading: value" for each filled cell after STT: how a row reads in plain text."""
@@ -159,8 +160,10 @@ class Reader:
             rows.append(Row([number, *values, status],
                             [str(number), *(display(v, c.format) for v, c in zip(values, columns))],
                             status, fresh, finding["id"]))
+        footnotes = list(dict.fromkeys(f["details"]["footnote"] for f in findings if f["details"].get("footnote")))
         return Table(section, [labels["stt"], *(c.heading for c in columns), labels["status"]],
-                     [6, *(c.width for c in columns), 18], ["number", *(c.format for c in columns), "text"], rows)
+                     [6, *(c.width for c in columns), 18], ["number", *(c.format for c in columns), "text"], rows,
+                     footnotes)
 
     def unit_name(self, code: str) -> str:
         return unit_label(self.config, code)

@@ -48,6 +48,11 @@ def workbook_bytes(tables: list[Table], issuer: str, subtitle: str) -> bytes:
                 _put(cell, value, kind)
                 cell.border = BOX
                 cell.alignment = Alignment(vertical="top", wrap_text=kind in ("text", "list"))
+        below = HEADER_ROW + len(table.rows) + 2
+        for offset, note in enumerate(table.footnotes):
+            sheet.merge_cells(f"A{below + offset}:{last}{below + offset}")
+            _text(sheet.cell(below + offset, 1), f"Ghi chú: {note}")
+            sheet.cell(below + offset, 1).font = Font(italic=True)
         sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1)
         sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
         sheet.page_setup.orientation = "landscape"

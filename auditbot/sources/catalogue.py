@@ -19,7 +19,7 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from ..store import Store
-from ..text import fold, fold_ascii, nfc, without_controls
+from ..text import NATIONAL_CODE, fold, fold_ascii, nfc, without_controls
 from .common import Rejection, UnitResolver, cell_text
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .tables import Cell
@@ -38,6 +38,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "abolished_by": ("Quyết định bãi bỏ", "Văn bản bãi bỏ"),
     "portal_id": ("ID Cổng DVCQG", "ID trên Cổng DVCQG", "ID trên Cổng", "ID thủ tục", "Mã trên Cổng",
                   "formalityId", "Mã định danh", "ID"),
+    "online_level": ("Mức độ DVCTT", "Mức độ dịch vụ công trực tuyến", "Mức độ DVC", "Mức độ cung cấp DVC",
+                     "Dịch vụ công trực tuyến", "DVC trực tuyến", "Mức độ", "Loại DVC"),
 }
 REQUIRED = ("code", "name")
 FIELD_NAMES = tuple(FIELDS)
@@ -50,8 +52,6 @@ STATUS_VALUES = {
     "Bị thay thế": "replaced", "Đã thay thế": "replaced", "Được thay thế": "replaced",
     "Chưa có hiệu lực": "pending", "Sắp có hiệu lực": "pending", "Chưa hiệu lực": "pending",
 }
-# the national code is the leading d.dddddd; agency suffixes (1.000110.000.00.00.H01) follow it
-NATIONAL_CODE = re.compile(r"\d\.\d{6}")
 
 # "Ủy ban nhân dân cấp xã", "UBND xã, phường, thị trấn", "Chủ tịch Ủy ban nhân dân cấp huyện": an agency
 # named by its level alone, not one office. Folded text: the head, then nothing but level words.
@@ -65,13 +65,27 @@ _FILLER = re.compile(r"\b(?:cap|va|thanh pho)\b|[,;/&()-]")
 
 UPSERT = """
 INSERT INTO procedures (code, full_code, name, name_key, field, level, status, effective_from, effective_to,
-                        decision, abolished_by, portal_id, units, import_id)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                        decision, abolished_by, portal_id, units, online_level, import_id)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(code) DO UPDATE SET full_code=excluded.full_code, name=excluded.name, name_key=excluded.name_key,
   field=excluded.field, level=excluded.level, status=excluded.status, effective_from=excluded.effective_from,
   effective_to=excluded.effective_to, decision=excluded.decision, abolished_by=excluded.abolished_by,
-  portal_id=excluded.portal_id, units=excluded.units, import_id=excluded.import_id
+  portal_id=excluded.portal_id, units=excluded.units, online_level=excluded.online_level,
+  import_id=excluded.import_id
 """
+
+
+def online_level(text: str) -> str | None:
+    """The procedure's level of online service: full ("toàn trình", the old "mức độ 4"), partial
+    ("một phần", "mức độ 3") or none (information only); None when the cell says nothing."""
+    key = fold_ascii(text)
+    if not key:
+        return None
+    if "toan trinh" in key or re.fullmatch(r"(muc do )?4", key):
+        return "full"
+    if "mot phan" in key or re.fullmatch(r"(muc do )?3", key):
+        return "partial"
+    return "none"
 
 
 def generic_level(agency: str) -> str | None:
@@ -159,7 +173,8 @@ class ProcedureParser:
         return (match.group(), full_code, name, fold(name), cell_text(cells[INDEX["field"]]) or None,
                 cell_text(cells[INDEX["level"]]) or None, status, effective_from, effective_to,
                 cell_text(cells[INDEX["decision"]]) or None, cell_text(cells[INDEX["abolished_by"]]) or None,
-                cell_text(cells[INDEX["portal_id"]]).lower() or None, json.dumps(units), self.import_id, row)
+                cell_text(cells[INDEX["portal_id"]]).lower() or None, json.dumps(units),
+                online_level(cell_text(cells[INDEX["online_level"]])), self.import_id, row)
 
     def report(self) -> dict[str, Any]:
         return {"elsewhere": dict(self.elsewhere.most_common(10)), "agencies_elsewhere": len(self.elsewhere),

@@ -20,8 +20,7 @@ from typing import Any
 
 from ..config import Config
 from ..store import Store
-from ..text import nfc, without_controls
-from .catalogue import NATIONAL_CODE
+from ..text import NATIONAL_CODE, nfc, without_controls
 from .common import Rejection, UnitResolver, cell_text
 from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, FIGURE_INPUTS, KNOWN_BITS, KNOWN_PAYMENT,
                              NOT_RECEIVED, PERSONAL, REQUIRED, STATUS_VALUES, SYNC_ONLY)
