@@ -202,7 +202,10 @@ def test_each_unit_gets_its_own_annexes(tmp_path: Path, smtp: tuple[Sink, int]) 
     assert "Cổng DVCQG không kiểm tra được" in digest and "Xã Quảng Phú: Không đọc được trang niêm yết" in digest
     assert f"Sở Tư pháp: 1 vi phạm, lâu nhất từ {old_since}" in digest  # escalated findings listed for the centre
     book = attachment_book(summary)
-    assert book["Phụ lục I"]["B5"].value == "Đơn vị" and book["Phụ lục I"]["B6"].value == "Sở Tư pháp"
+    annex = book["Phụ lục I"]  # a list of units: a heading per kind, then each unit and its count
+    assert [annex.cell(5, c).value for c in (1, 2, 3)] == ["STT", "Đơn vị", "Số hồ sơ quá hạn"]
+    assert annex["A6"].value == "I. Sở, ban, ngành"
+    assert [annex.cell(7, c).value for c in (1, 2, 3, 4)] == [1, "Sở Tư pháp", 2, f"Tồn từ {old_since}"]
 
 
 def test_rerunning_the_week_sends_nothing_twice(tmp_path: Path, smtp: tuple[Sink, int]) -> None:

@@ -17,7 +17,9 @@ from ..config import Config, Unit
 from ..model import OPERATOR_CHECK_TITLES
 from ..store import SUPERSEDED, Store, finding_json, timestamp, unit_label
 from .. import vn
+from .annex_table import Row, Table
 from .layout import Column, Layout, Section, display, value_of
+from .unit_annexes import rows_from_findings, unit_annex_tables
 
 # operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
 OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "link.unchecked", *OPERATOR_CHECK_TITLES})
@@ -41,29 +43,6 @@ class ReportWeek:
     def since(self) -> str:
         """The report week: the seven days up to now."""
         return timestamp(self.now - timedelta(days=7))
-
-
-@dataclass
-class Row:
-    values: list[Any]          # typed, for the XLSX
-    texts: list[str]           # as people read them, for the email (the status apart)
-    status: str                # "Mới trong tuần" / "Tồn từ 03/11/2026"
-    fresh: bool
-    finding_id: str
-
-
-@dataclass
-class Table:
-    section: Section
-    headings: list[str]
-    widths: list[float]
-    formats: list[str]
-    rows: list[Row]
-    footnotes: list[str] = field(default_factory=list)  # e.g. which procedures a rate leaves out, and why
-
-    def labelled(self, row: Row) -> list[str]:
-        """"Heading: value" for each filled cell after STT: how a row reads in plain text."""
-        return [f"{heading}: {text}" for heading, text in zip(self.headings[1:], row.texts[1:]) if text]
 
 
 @dataclass
@@ -165,6 +144,13 @@ class Reader:
                      [6, *(c.width for c in columns), 18], ["number", *(c.format for c in columns), "text"], rows,
                      footnotes)
 
+    def _unit_row_status(self, row: dict[str, Any]) -> tuple[str, bool]:
+        """A unit's row is new when its oldest finding in that annex is."""
+        labels = self.layout.labels
+        if row["first_seen"] >= self.week.since:
+            return labels["new"], True
+        return labels["since"].format(date=vn.day(row["first_seen"])), False
+
     def unit_name(self, code: str) -> str:
         return unit_label(self.config, code)
 
@@ -196,8 +182,18 @@ class Reader:
         rejected = list(self.store.db.query(
             "SELECT file, imported_at, rows_read, rejected FROM imports WHERE rejected > 0 AND imported_at >= ?"
             " ORDER BY imported_at", [self.week.since]))
+        # Phụ lục I–IV as lists of units; the other tables list each finding with its unit
+        by_unit = {check for section in self.layout.unit_annexes for check in section.checks}
+        footnotes: dict[str, list[str]] = defaultdict(list)
+        for finding in violations:
+            note = finding["details"].get("footnote")
+            if note and note not in footnotes[finding["check"]]:
+                footnotes[finding["check"]].append(note)
+        tables = [*unit_annex_tables(self.config, self.layout, rows_from_findings(violations), footnotes,
+                                     self._unit_row_status),
+                  *self.tables([f for f in violations if f["check"] not in by_unit], with_unit=True)]
         return Summary(
-            week=self.week, tables=self.tables(violations, with_unit=True), open_count=len(violations),
+            week=self.week, tables=tables, open_count=len(violations),
             open_last_week=open_last_week, new_count=sum(self.is_new(f) for f in violations),
             fixed_count=sum(len(v) for v in self.fixed_by_unit.values()),
             by_kind=[{"kind": kind, **counter} for kind, counter in sorted(kinds.items())],

@@ -41,6 +41,7 @@ class Layout:
     labels: dict[str, str]
     kinds: dict[str, str]
     families: dict[str, str]
+    unit_annexes: tuple[Section, ...] = ()  # the summary's Phụ lục I–IV: one row per unit (unit_annexes.py)
 
     def section_of(self, check_id: str) -> Section:
         for section in self.sections:
@@ -53,23 +54,28 @@ def load_layout(folder: Path) -> Layout:
     path = folder / "annexes.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        sections = tuple(
-            Section(key=s["key"], sheet=s["sheet"][:31], title=s["title"], checks=tuple(s.get("checks", ())),
-                    columns=tuple(Column(**c) for c in s["columns"]))
-            for s in raw["sections"])
+        sections = tuple(_section(s) for s in raw["sections"])
+        unit_annexes = tuple(_section(s) for s in raw.get("unit_annexes", ()))
         labels = {str(k): str(v) for k, v in raw["labels"].items()}
         kinds = {str(k): str(v) for k, v in raw.get("kinds", {}).items()}
         families = {str(k): str(v) for k, v in raw.get("families", {}).items()}
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a valid annex layout ({type(exc).__name__}: {exc})") from None
-    for section in sections:
+    for section in (*sections, *unit_annexes):
+        if section in unit_annexes and len(section.checks) != 1:
+            raise ConfigError(f"{path}: unit annex {section.key!r} must name exactly one check")
         for column in section.columns:
             if column.format not in FORMATS:
                 raise ConfigError(f"{path}: section {section.key!r}, column {column.heading!r}:"
                                   f" format must be one of {', '.join(FORMATS)}")
     if not sections:
         raise ConfigError(f"{path}: no [[sections]]")
-    return Layout(sections, labels, kinds, families)
+    return Layout(sections, labels, kinds, families, unit_annexes)
+
+
+def _section(raw: dict[str, Any]) -> Section:
+    return Section(key=raw["key"], sheet=raw["sheet"][:31], title=raw["title"], checks=tuple(raw.get("checks", ())),
+                   columns=tuple(Column(**c) for c in raw["columns"]))
 
 
 def value_of(finding: dict[str, Any], column: Column) -> Any:

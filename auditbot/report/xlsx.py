@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from .digest import Table
+from .annex_table import Table
 
 NUMBER_FORMATS = {"date": "dd/mm/yyyy", "number": "#,##0", "percent": '0.00"%"'}
 THIN = Side(style="thin")
@@ -43,6 +43,12 @@ def workbook_bytes(tables: list[Table], issuer: str, subtitle: str) -> bytes:
             cell.border = BOX
             sheet.column_dimensions[get_column_letter(col)].width = width
         for offset, row_data in enumerate(table.rows, 1):
+            if row_data.heading is not None:  # a group's heading across the whole row
+                at = HEADER_ROW + offset
+                sheet.merge_cells(f"A{at}:{last}{at}")
+                _text(sheet.cell(at, 1), row_data.heading)
+                sheet.cell(at, 1).font = Font(bold=True)
+                continue
             for col, (value, kind) in enumerate(zip(row_data.values, table.formats), 1):
                 cell = sheet.cell(HEADER_ROW + offset, col)
                 _put(cell, value, kind)
