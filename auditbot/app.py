@@ -14,7 +14,7 @@ from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
 from .listed import LATEST_FETCHES
-from . import selection
+from . import selection, vn
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .localsites import LoopbackTransport
@@ -22,10 +22,14 @@ from .lock import writer_lock
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .model import OPERATOR_CHECK_TITLES, Finding
 from .plugins import registered_checks
-from .rates import Figures, group_figures, grouped_figures
+from .rates import Figures, exemption_text, group_figures, unit_figures
 from .report.compose import SUMMARY, Composer, Letter
 from .report.digest import Reader, UnitDigest
+from .report.annex_table import Table
+from .report.forms import form_workbook, load_form
 from .report.layout import load_layout
+from .report.unit_annexes import rows_from_figures, unit_annex_tables
+from .report.xlsx import workbook_bytes
 from .report.outbox import Delivery, deliver, queue, resend, smtp_password, write_eml
 from .sources.catalogue import import_catalogue
 from .sources.common import file_digest, within_limit
@@ -181,14 +185,24 @@ def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
 @dataclass
 class RatesOutcome:
     period: Period
-    figures: list[Figures]
+    per_unit: dict[str, Figures]
     state: str                  # running | settling | final: how far the figures are from final
     frozen_at: str | None = None
 
+    def grouped(self, config: Config, by: str, codes: list[str]) -> list[Figures]:
+        return group_figures(config, self.per_unit, by, codes)
 
-def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
-          units: Iterable[str] = (), period_text: str | None = None) -> RatesOutcome:
-    """Figures for the running period, for dates, or for a named period (final once it has been frozen)."""
+    @property
+    def state_words(self) -> str:
+        """How final the figures are, in a report's words."""
+        if self.state == FINAL:
+            return f"số liệu chính thức, chốt ngày {vn.day(self.frozen_at)}" if self.frozen_at else "số liệu chính thức"
+        return "số liệu tạm tính" if self.state == RUNNING else "số liệu đang chốt"
+
+
+def period_figures(config: Config, start: datetime | None = None, end: datetime | None = None,
+                   period_text: str | None = None, units: Iterable[str] | None = None) -> RatesOutcome:
+    """Per-unit figures for the running period, for dates, or for a named period (final once frozen)."""
     today = local_now(config).date()
     if period_text is not None and (start or end):
         raise UserError("--period and --from/--to are two ways to say the same thing: give one")
@@ -197,16 +211,74 @@ def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
         raise UserError(f"--from {period.start:%d/%m/%Y} is after --to {period.end:%d/%m/%Y}")
     if period.start > today:
         raise UserError(f"{period.name} has not begun yet")
-    codes = select_units(config, units, not units)
+    codes = list(units) if units is not None else [u.code for u in config.units]
     with Store.open(config) as store:
         closed = store.closed_period(period.label)
         if closed is not None:
-            return RatesOutcome(period, group_figures(config, store.final_figures(period.label), by, codes),
-                                FINAL, closed["frozen_at"])
+            final = store.final_figures(period.label)
+            return RatesOutcome(period, {c: f for c, f in final.items() if c in codes}, FINAL, closed["frozen_at"])
         if period.end >= today:
             period = Period(period.start, today, period.label)
         state = RUNNING if period.end >= today else SETTLING
-        return RatesOutcome(period, grouped_figures(config, store.db, period, by, codes), state)
+        return RatesOutcome(period, unit_figures(config, store.db, period, codes), state)
+
+
+def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
+          units: Iterable[str] = (), period_text: str | None = None) -> tuple[RatesOutcome, list[Figures]]:
+    """`auditbot rates`: figures per unit (every unit, zeros included), per unit kind or for the province."""
+    codes = select_units(config, units, not units)
+    outcome = period_figures(config, start, end, period_text, codes)
+    return outcome, outcome.grouped(config, by, codes)
+
+
+@dataclass
+class PeriodReport:
+    outcome: RatesOutcome
+    tables: list[Table]
+    written: Path | None
+
+
+def period_report(config: Config, start: datetime | None, end: datetime | None, period_text: str | None,
+                  output: Path | None) -> PeriodReport:
+    """`report --period`: the province's Phụ lục I–IV (lists of units) for a period, from its figures."""
+    if output is not None:
+        writable(output)
+    outcome = period_figures(config, start, end, period_text)
+    layout = load_layout(config.report.templates)
+    footnotes = {f"rate.{rate}": [text] for rate in config.exemptions if (text := exemption_text(config, rate))}
+    tables = unit_annex_tables(config, layout, rows_from_figures(config, outcome.per_unit, outcome.period.name),
+                               footnotes)
+    if output is not None:
+        subtitle = (f"Kỳ báo cáo: {outcome.period.name} ({vn.day(outcome.period.start)} – {vn.day(outcome.period.end)}),"
+                    f" {outcome.state_words}")
+        issuer = layout.labels["issuer"].format(province_upper=config.province.upper())
+        write_file(output, workbook_bytes(tables, issuer, subtitle))
+    return PeriodReport(outcome, tables, output)
+
+
+def form_report(config: Config, form: str, start: datetime | None, end: datetime | None, period_text: str | None,
+                output: Path) -> RatesOutcome:
+    """`report --form bieu-mau-3`: one of the half-year report's tables, for the province, as XLSX."""
+    if not (period_text or start or end):
+        raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
+    writable(output)
+    outcome = period_figures(config, start, end, period_text)
+    [province] = outcome.grouped(config, "province", [u.code for u in config.units])
+    write_file(output, form_workbook(config, load_form(config.report.templates, form), outcome, province))
+    return outcome
+
+
+def writable(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise UserError(f"--output {path}: the folder {path.parent} does not exist")
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Written beside and renamed into place: a half-written report never sits under the asked name."""
+    writable(path)
+    temporary = path.with_name(f".{path.name}.part")
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict]:

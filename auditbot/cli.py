@@ -403,9 +403,9 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
         auditbot rates --from 01/10/2026 --to 31/10/2026 --format json
     """
     config = load(config_file)
-    outcome = app.rates(config, start, end, by, units, period_text)
+    outcome, figures = app.rates(config, start, end, by, units, period_text)
     period = outcome.period
-    rows = [f.as_row(config.rounding) for f in outcome.figures]
+    rows = [f.as_row(config.rounding) for f in figures]
 
     def cells(row: dict[str, Any]) -> list[str]:
         label = app.unit_label(config, row["group"]) if by == "unit" else row["group"]
@@ -428,20 +428,45 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
               help="Write the letters as .eml files under this folder instead of sending.")
 @click.option("--resend", "resend_id", type=int, default=None, metavar="LETTER_ID",
               help="Send one unconfirmed or failed letter again (after checking it did not arrive).")
+@click.option("--period", "period_text", default=None, metavar="PERIOD",
+              help="A period's Phụ lục I-IV (lists of units) from its figures: Q3/2026, 11/2026, 2026.")
+@click.option("--form", "form", default=None, metavar="FORM",
+              help="A table of the half-year report (bieu-mau-3, bieu-mau-7) for --period or --from/--to.")
+@click.option("--from", "start", type=DATE, default=None, help="With --form: first day (dd/mm/yyyy).")
+@click.option("--to", "end", type=DATE, default=None, help="With --form: last day, inclusive.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --period or --form: the XLSX file to write.")
 @config_option
-def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | None, config_file: str | None) -> None:
-    """Each unit's weekly digest of open findings (annexes I-IV, XLSX attached) and the summary.
+def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | None, period_text: str | None,
+           form: str | None, start: datetime | None, end: datetime | None, output: Path | None,
+           config_file: str | None) -> None:
+    """Each unit's weekly digest of open findings (annexes, XLSX attached) and the summary, whose
+    Phụ lục I-IV list the units (sở, ban, ngành, then xã, phường; worst first).
 
     Without --send or --outbox, only lists who would get what. Exit code 1 when some email failed
     (it stays in the outbox and is retried on the next --send), was not confirmed by the server (never
     resent by itself: check the mailbox, then --resend it), or a unit's letter could not be made.
+
+    --period gives a period's Phụ lục I-IV on demand (a closed quarter's final figures once frozen);
+    --form writes one of the half-year report's tables with the rows auditbot can compute filled.
 
     \b
     Examples:
         auditbot report --outbox var/outbox
         auditbot report --unit STP --send
         auditbot report --resend 42
+        auditbot report --period Q3/2026 --output phu-luc-q3-2026.xlsx
+        auditbot report --form bieu-mau-3 --period Q3/2026 --output bieu-mau-3.xlsx
     """
+    on_demand = form is not None or period_text is not None or start is not None or end is not None
+    if on_demand:
+        if send or outbox or resend_id is not None or unit:
+            raise click.UsageError("--period, --form, --from and --to make a report on demand: they take no"
+                                   " --unit, --send, --outbox or --resend")
+        _report_on_demand(load(config_file), form, period_text, start, end, output)
+        return
+    if output is not None:
+        raise click.UsageError("--output goes with --period or --form")
     if sum(bool(x) for x in (send, outbox, resend_id is not None)) > 1 or (resend_id is not None and unit):
         raise click.UsageError("--send, --outbox and --resend exclude each other (and --resend takes no --unit)")
     if resend_id is not None:
@@ -465,6 +490,31 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
         _report_delivery(outcome.delivery, letters_failed=bool(outcome.failed))
     if outcome.failed:
         sys.exit(1)
+
+
+def _report_on_demand(config: Config, form: str | None, period_text: str | None, start: datetime | None,
+                      end: datetime | None, output: Path | None) -> None:
+    if form is not None:
+        if output is None:
+            raise click.UsageError("--form writes a file: give --output FILE.xlsx")
+        outcome = app.form_report(config, form, start, end, period_text, output)
+        click.echo(f"wrote {output}: {form}, {outcome.period.name} ({vn.day(outcome.period.start)} –"
+                   f" {vn.day(outcome.period.end)}), {outcome.state}", err=True)
+        return
+    if start is not None or end is not None:
+        raise click.UsageError("--from/--to go with --form; the annexes are made for a --period")
+    made = app.period_report(config, None, None, period_text, output)
+    period = made.outcome.period
+    click.echo(f"{config.province}: {period.name}, {vn.day(period.start)} – {vn.day(period.end)}:"
+               f" {made.outcome.state_words}")
+    for table in made.tables:
+        click.echo(f"\n{table.section.title} ({table.count})")
+        for row in table.rows:
+            click.echo(f" {row.heading}" if row.heading else f"  {'; '.join(table.labelled(row))}")
+    if not made.tables:
+        click.echo("no unit below a bar in this period")
+    if output is not None:
+        click.echo(f"wrote {output}", err=True)
 
 
 def _report_delivery(delivery: Delivery, letters_failed: bool = False) -> None:

@@ -81,11 +81,11 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"   {app.unit_label(config, code)}: {count}")
     for check_id, count in sorted(by_check.items()):
         echo(f"   {check_id}: {count}")
-    figures = app.rates(config, None, None, "kind")
-    period = figures.period
+    computed, figures = app.rates(config, None, None, "kind")
+    period = computed.period
     echo(f"6. figures {period.name}, {vn.day(period.start)} – {vn.day(period.end)} (tạm tính):")
-    for item in figures.figures:
-        rates = item.rates()
+    for item in figures:
+        rates = item.rates(config.rounding)
         echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"
              f" số hóa {vn.percent(rates['digitisation_rate'])}, quá hạn {vn.percent(rates['overdue_rate'])}")
     outbox = config.path.parent / "var" / "outbox"

@@ -124,6 +124,15 @@ def figures_sql(config: Config, db: sqlite_utils.Database) -> tuple[str, dict[st
     return FIGURES_SQL.replace("{unit_filter}", "{{unit_filter}}").format(**parts), params
 
 
+def exemption_text(config: Config, rate: str) -> str | None:
+    """The annex's footnote for a rate that leaves procedures out: which, and why."""
+    exemption = config.exemptions.get(rate)
+    if exemption is None:
+        return None
+    named = [*(f"thủ tục {code}" for code in exemption.procedures), *(f"lĩnh vực {f}" for f in exemption.fields)]
+    return f"Không tính {', '.join(named)}: {exemption.reason}"
+
+
 def exempted_codes(config: Config, db: sqlite_utils.Database, rate: str) -> set[str]:
     """The national codes a rate leaves out: those rules.toml names, and the catalogue's in the fields it names."""
     exemption = config.exemptions.get(rate)

@@ -10,7 +10,7 @@ from auditbot.config import Thresholds
 from auditbot.model import Check, CheckContext, Finding
 from auditbot.periods import FINAL, RUNNING, SETTLING, Judged
 from auditbot.plugins import hookimpl
-from auditbot.rates import Figures, run_figures, share
+from auditbot.rates import Figures, exemption_text, run_figures, share
 from auditbot.vn import day, number, percent
 
 
@@ -55,13 +55,8 @@ def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float)
 
 
 def exemption_note(context: CheckContext, rule: RateRule) -> dict[str, str]:
-    """The annex's footnote when this rate leaves procedures out: which, and why."""
-    exemption = context.config.exemptions.get(rule.name)
-    if exemption is None:
-        return {}
-    named = [*(f"thủ tục {code}" for code in exemption.procedures),
-             *(f"lĩnh vực {field}" for field in exemption.fields)]
-    return {"footnote": f"Không tính {', '.join(named)}: {exemption.reason}"}
+    text = exemption_text(context.config, rule.name)
+    return {"footnote": text} if text else {}
 
 
 def period_words(judged: Judged, today: date) -> str:

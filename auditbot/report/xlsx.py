@@ -26,6 +26,10 @@ HEADER_ROW = 5
 def workbook_bytes(tables: list[Table], issuer: str, subtitle: str) -> bytes:
     book = Workbook()
     book.remove(book.active)
+    if not tables:  # a period with nobody below a bar still gets its file, saying so
+        sheet = book.create_sheet("Phụ lục")
+        for row, text in enumerate((issuer, subtitle, "Không có đơn vị nào dưới ngưỡng trong kỳ."), 1):
+            _text(sheet.cell(row, 1), text)
     for table in tables:
         sheet = book.create_sheet(table.section.sheet)
         last = get_column_letter(len(table.headings))

@@ -1,0 +1,111 @@
+"""A closed period's reports on demand: the province's Phụ lục I–IV as lists of units, and the half-year
+report's tables (Biểu mẫu 3, 7) as XLSX in their own layout, read back with openpyxl."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+
+from auditbot.config import load_config
+from auditbot.engine import run_checks, select_checks
+from auditbot.store import Store
+from conftest import Province
+
+HEADER = "Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Hạn xử lý,Ngày kết thúc,Trạng thái,Kênh nộp,Số hóa kết quả,Số kết quả"
+
+
+def quarter(province: Province) -> None:
+    """Q1/2026: STP digitises 50%, all online, 2 overdue in process; SXD 80%, none online; Quảng Phú 10%,
+    25% online (the communes' bar is 50%), 3 overdue in process. Then the quarter is frozen."""
+    rows = [HEADER]
+    for unit, digitised, online, overdue in (("Sở Tư pháp", 10, 20, 2), ("Sở Xây dựng", 16, 0, 0),
+                                             ("UBND xã Quảng Phú", 2, 5, 3)):
+        for n in range(20):
+            rows.append(f"{unit[:6]}-{n},{unit},02/02/2026 08:00,20/02/2026,10/02/2026 10:00,Hoàn thành,"
+                        f"{'Trực tuyến' if n < online else 'Trực tiếp'},{'Có' if n < digitised else 'Không'},"
+                        f"KQ-{unit[:6]}-{n}")
+        for n in range(overdue):
+            rows.append(f"{unit[:6]}-OPEN-{n},{unit},02/03/2026 08:00,10/03/2026,,Đang xử lý,Trực tiếp,,")
+    path = province.root / "exports" / "q1.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert province.run("import", "dossiers", str(path)).exit_code == 0
+    config = load_config(province.rules)
+    with Store.open(config) as store:  # the first run after the settle time freezes Q1
+        run_checks(config, store, select_checks(config, ["rate"]), ["STP"], datetime(2026, 4, 15, 9))
+        assert "Q1/2026" in store.frozen_periods()
+
+
+def cells(sheet, first: int = 6) -> list[list[object]]:
+    return [[cell for cell in row] for row in sheet.iter_rows(min_row=first, values_only=True)]
+
+
+def test_a_period_annexes_list_units_grouped_by_kind_worst_first(province: Province, tmp_path: Path) -> None:
+    quarter(province)
+    output = tmp_path / "phu-luc.xlsx"
+    result = province.run("report", "--period", "Q1/2026", "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert "Quý I/2026, 01/01/2026 – 31/03/2026: số liệu chính thức, chốt ngày 15/04/2026" in result.stdout
+    book = openpyxl.load_workbook(output)
+    assert book.sheetnames == ["Phụ lục I", "Phụ lục II", "Phụ lục III"]  # nobody below 30% online payment
+    first = book["Phụ lục I"]
+    assert first["A2"].value == "Phụ lục I — Danh sách đơn vị có hồ sơ quá hạn đang giải quyết"
+    assert "Kỳ báo cáo: Quý I/2026 (01/01/2026 – 31/03/2026), số liệu chính thức" in first["A3"].value
+    assert [c.value for c in first[5]] == ["STT", "Đơn vị", "Số hồ sơ quá hạn"]
+    assert cells(first) == [["I. Sở, ban, ngành", None, None], [1, "Sở Tư pháp", 2],
+                            ["II. Xã, phường, thị trấn", None, None], [1, "Xã Quảng Phú", 3]]
+    second = book["Phụ lục II"]
+    assert [c.value for c in second[5]] == ["STT", "Đơn vị", "Kỳ", "Số hồ sơ đã giải quyết",
+                                            "Số hồ sơ đã số hóa kết quả", "Tỷ lệ", "Ngưỡng tối thiểu"]
+    assert cells(second) == [
+        ["I. Sở, ban, ngành", None, None, None, None, None, None],
+        [1, "Sở Tư pháp", "Quý I/2026", 20, 10, 50.0, 90],       # worst first
+        [2, "Sở Xây dựng", "Quý I/2026", 20, 16, 80.0, 90],
+        ["II. Xã, phường, thị trấn", None, None, None, None, None, None],
+        [1, "Xã Quảng Phú", "Quý I/2026", 20, 2, 10.0, 90]]
+    third = cells(book["Phụ lục III"])
+    assert [row[1] for row in third] == [None, "Sở Xây dựng", None, "Xã Quảng Phú"]
+    assert third[3][3:] == [23, 5, 21.73, 50]  # 5 of 23 received online, below the communes' 50%
+    assert "Phụ lục II — Danh sách đơn vị có tỷ lệ số hóa" in result.stdout and "Tỷ lệ: 50,00%" in result.stdout
+
+
+def test_bieu_mau_3_and_7_have_every_row_and_fill_what_auditbot_knows(province: Province, tmp_path: Path) -> None:
+    quarter(province)
+    output = tmp_path / "bieu-mau-3.xlsx"
+    result = province.run("report", "--form", "bieu-mau-3", "--period", "Q1/2026", "--output", str(output))
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(output).active
+    assert sheet["A2"].value == "Biểu mẫu 3: Tình hình, kết quả giải quyết thủ tục hành chính"
+    assert [c.value for c in sheet[5]] == ["STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Ghi chú"]
+    rows = {row[0]: row for row in cells(sheet)}
+    assert list(rows)[:3] == ["3.1", "3.1.1", "3.1.2"]  # each rate, then its two counts
+    assert rows["3.1"][1:4] == ["Tỷ lệ hồ sơ giải quyết đúng hạn", "%", 100.0]
+    assert rows["3.1.1"][3] == 60 and rows["3.1.2"][3] == 60
+    assert rows["3.2.1"][3] == 5 and rows["3.2.2"][3] == 65    # 5 overdue in process of 60 + 5
+    assert rows["3.5"][3] == 46.66 and rows["3.5.1"][3] == 28  # 28 of 60 digitised, cut
+    assert rows["3.6"][3] is None and rows["3.6"][4] is None    # PAKN: present, empty, the officer's
+    seven = tmp_path / "bieu-mau-7.xlsx"
+    result = province.run("report", "--form", "bieu-mau-7", "--from", "01/01/2026", "--to", "31/03/2026",
+                           "--output", str(seven))
+    assert result.exit_code == 0, result.output
+    rows = {row[0]: row for row in cells(openpyxl.load_workbook(seven).active)}
+    assert rows["7.1.1"][3] == 25 and rows["7.1.2"][3] == 65
+    assert rows["7.2"][3] is None and rows["7.2"][4] == "không có hồ sơ trong kỳ"  # no levels in the catalogue
+    assert rows["7.4"][3] is None and rows["7.4"][4] == "không có dữ liệu"  # the export has no fee column
+
+
+def test_on_demand_reports_refuse_what_they_cannot_do(province: Province, tmp_path: Path) -> None:
+    for args, message in ((("--form", "bieu-mau-3", "--period", "Q1/2026"), "give --output"),
+                          (("--form", "bieu-mau-3", "--output", str(tmp_path / "x.xlsx")), "needs the period"),
+                          (("--form", "bieu-mau-9", "--period", "Q1/2026", "--output", str(tmp_path / "x.xlsx")),
+                           "no such form"),
+                          (("--period", "Q9/2026",), "expected a quarter"),
+                          (("--period", "Q1/2026", "--send"), "take no"),
+                          (("--output", str(tmp_path / "x.xlsx"),), "goes with --period"),
+                          (("--period", "Q1/2026", "--output", str(tmp_path / "missing" / "x.xlsx")),
+                           "does not exist")):
+        result = province.run("report", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+    assert not list(tmp_path.glob("*.xlsx"))
