@@ -169,3 +169,17 @@ reason = "x"
                      "exemptions.digitisation.procedures: 'chứng thực' is not a national procedure code",
                      "exemptions.digitisation.reason: say why", "exemptions.speed: unknown rate"):
         assert expected in result.output, result.output
+
+
+def test_a_tabular_export_with_supplement_columns_deducts_the_wait(province: Province) -> None:
+    path = province.root / "exports" / "one-door.csv"
+    path.write_text(
+        "Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Hạn xử lý,Ngày kết thúc,Trạng thái,Ngày yêu cầu bổ sung,Ngày nhận bổ sung\n"
+        "T1,Sở Tư pháp,01/03/2026 08:00,10/03/2026,13/03/2026 10:00,Hoàn thành,03/03/2026 08:00,08/03/2026 08:00\n"
+        "T2,Sở Tư pháp,01/03/2026 08:00,10/03/2026,13/03/2026 10:00,Hoàn thành,,\n"
+        "T3,Sở Tư pháp,01/03/2026 08:00,10/03/2026,,Hoàn thành,ngày mai,\n", encoding="utf-8")
+    result = province.run("import", "dossiers", str(path))
+    assert "stored 2" in result.output and "rejected 1" in result.output, result.output
+    assert "supplement_requested_at" in result.output or "Ngày yêu cầu bổ sung" in result.output
+    [stp] = [r for r in province.json("rates", "--from", "01/03/2026", "--to", "31/03/2026") if r["group"] == "STP"]
+    assert (stp["finished"], stp["on_time"], stp["late"]) == (2, 1, 1)  # T1 waited 5 days: on time; T2 late

@@ -20,6 +20,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "paid_online": ("Thanh toán trực tuyến", "Đã thanh toán trực tuyến", "DuocThanhToanTrucTuyen"),
     "digitised": ("Số hóa kết quả", "Đã số hóa kết quả", "Kết quả số hóa"),
     "result_ref": ("Số kết quả", "Ký hiệu kết quả", "Tệp kết quả", "Mã kết quả", "MaKetQua"),
+    # an export that keeps one supplement request per dossier in two columns (the sync payload keeps a list)
+    "supplement_requested_at": ("Ngày yêu cầu bổ sung", "Ngày bắt đầu bổ sung", "Thời điểm yêu cầu bổ sung"),
+    "supplement_received_at": ("Ngày nhận bổ sung", "Ngày tiếp nhận bổ sung", "Ngày kết thúc bổ sung",
+                               "Ngày công dân bổ sung"),
 }
 # read from the portal's sync records only (no export column carries them)
 SYNC_ONLY = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements", "known")

@@ -160,8 +160,16 @@ class DossierParser:
             digitised = self.boolean(cells[11])
         except ValueError as exc:
             return Rejection(row, "", str(exc), _fields(cells), field=column)
-        supplements = cells[17] if len(cells) > 17 else None
-        known = cells[18] if len(cells) > 18 and cells[18] is not None else self.column_known
+        sync = cells[INDEX["inputs_digitised"]:INDEX["known"]] if len(cells) > INDEX["known"] else [None] * 5
+        supplements = sync[4]
+        if supplements is None and cells[INDEX["supplement_requested_at"]] not in (None, ""):
+            try:  # one request in two columns: the same history the sync payload's list gives
+                supplements = json.dumps([{"requested_at": parse_when(cells[INDEX["supplement_requested_at"]]),
+                                           "received_at": parse_when(cells[INDEX["supplement_received_at"]])}])
+            except ValueError as exc:
+                return Rejection(row, "", str(exc), _fields(cells), field="supplement_requested_at")
+        known = cells[INDEX["known"]] if len(cells) > INDEX["known"] and cells[INDEX["known"]] is not None \
+            else self.column_known
         assert isinstance(known, int)
         if channel is None:
             known &= ~KNOWN_BITS["channel"]
@@ -174,8 +182,7 @@ class DossierParser:
                 received_at, due_at,
                 finished_at, status, channel, fee, paid,
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
-                result_reference(cells[12]), self.import_id, row, known, state_at,
-                *(cells[13:18] if len(cells) > 17 else (None,) * 5),
+                result_reference(cells[12]), self.import_id, row, known, state_at, *sync[:4], supplements,
                 *supplement_clock(due_at, supplements if isinstance(supplements, str) else None).as_columns())
 
     def report(self) -> dict[str, Any]:

@@ -134,6 +134,7 @@ def canonical(record: dict[str, Any]) -> list[Cell]:
             _take(record, "DonViXuLy", TEXT), _take(record, "NgayTiepNhan", TEXT), _take(record, "NgayHenTra", TEXT),
             finished, _take(record, "TrangThaiHoSo", CODE), channel, fee,
             PAID_ONLINE.get(_flag(paid), False) if paid is not None else None, digitised, result_ref,
+            None, None,  # the supplement columns of tabular exports: the list below says more
             None if inputs is None else int(_flag(inputs) == "1"), documents, documents_digitised, documents_reused,
             _supplements(record), known]
 
