@@ -26,6 +26,16 @@ CENTRE = "_centre"  # operator findings are addressed to the centre, not to a un
 # the event note of a period's finding resolved because a newer period's verdict replaced it: not a fix
 SUPERSEDED = "superseded: a later period has closed"
 
+# a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
+FIGURE_COLUMNS = """\
+  received INTEGER, online INTEGER, finished INTEGER, on_time INTEGER, late INTEGER, digitised INTEGER,
+  fee_paid INTEGER, paid_online INTEGER, unfinished INTEGER, overdue_open INTEGER,
+  online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
+  digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
+  channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
+  unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
+  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -125,26 +135,14 @@ CREATE TABLE IF NOT EXISTS daemon (
 CREATE TABLE IF NOT EXISTS unit_figures (
   day TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
   run_id INTEGER, recorded_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
-  received INTEGER, online INTEGER, finished INTEGER, on_time INTEGER, late INTEGER, digitised INTEGER,
-  fee_paid INTEGER, paid_online INTEGER, unfinished INTEGER, overdue_open INTEGER,
-  online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
-  digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
-  channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
-  unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
-  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,
+{figure_columns}
   PRIMARY KEY (day, period, unit)
 );
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
 CREATE TABLE IF NOT EXISTS period_figures (
   period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
   run_id INTEGER, frozen_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
-  received INTEGER, online INTEGER, finished INTEGER, on_time INTEGER, late INTEGER, digitised INTEGER,
-  fee_paid INTEGER, paid_online INTEGER, unfinished INTEGER, overdue_open INTEGER,
-  online_rate REAL, on_time_rate REAL, digitisation_rate REAL, online_payment_rate REAL, overdue_rate REAL,
-  digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
-  channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
-  unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
-  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,
+{figure_columns}
   PRIMARY KEY (period, unit)
 );
 CREATE TABLE IF NOT EXISTS closed_periods (
@@ -155,7 +153,7 @@ CREATE TABLE IF NOT EXISTS daemon_jobs (
   job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
   last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, note TEXT
 );
-"""
+""".format(figure_columns=FIGURE_COLUMNS)
 
 
 def _usable_or_raise(path: Path) -> None:
