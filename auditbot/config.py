@@ -19,7 +19,9 @@ from . import bundled
 from .errors import ConfigError
 from .schedules import parse as parse_phrase
 from .sources.origins import Origins
-from .text import NATIONAL_CODE, nfc
+from .sources.catalogue_fields import FIELDS as CATALOGUE_FIELDS, STATUS_VALUES
+from .sources.dossier_fields import FIELDS as DOSSIER_FIELDS, PERSONAL, VALUE_KINDS
+from .text import NATIONAL_CODE, fold_ascii, nfc
 
 DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"
@@ -550,16 +552,13 @@ def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, An
 
 
 def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSettings:
-    from .sources.dossier_fields import FIELDS, PERSONAL, VALUE_KINDS
-    from .text import fold_ascii
-
     personal = {fold_ascii(name) for name in PERSONAL}
 
     columns_raw = reader.table(table, "dossiers", "columns")
     columns: dict[str, tuple[str, ...]] = {}
     for name in list(columns_raw):
-        if name not in FIELDS:
-            reader.problem(f"dossiers.columns.{name}", f"unknown dossier field (known: {', '.join(FIELDS)})")
+        if name not in DOSSIER_FIELDS:
+            reader.problem(f"dossiers.columns.{name}", f"unknown dossier field (known: {', '.join(DOSSIER_FIELDS)})")
             columns_raw.pop(name)
             continue
         columns[name] = reader.strings(columns_raw, "dossiers.columns", name)
@@ -590,14 +589,12 @@ def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSet
 
 
 def _read_catalogue_settings(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> CatalogueSettings:
-    from .sources.catalogue import FIELDS, STATUS_VALUES
-
     path = "catalogue"
     columns_raw = reader.table(table, path, "columns")
     columns: dict[str, tuple[str, ...]] = {}
     for name in list(columns_raw):
-        if name not in FIELDS:
-            reader.problem(f"{path}.columns.{name}", f"unknown catalogue field (known: {', '.join(FIELDS)})")
+        if name not in CATALOGUE_FIELDS:
+            reader.problem(f"{path}.columns.{name}", f"unknown catalogue field (known: {', '.join(CATALOGUE_FIELDS)})")
             columns_raw.pop(name)
             continue
         columns[name] = reader.strings(columns_raw, f"{path}.columns", name)

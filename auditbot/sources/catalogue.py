@@ -20,38 +20,16 @@ from ..config import Config
 from ..errors import InputError
 from ..store import Store
 from ..text import NATIONAL_CODE, fold, fold_ascii, nfc, without_controls
+from .catalogue_fields import FIELDS, STATUS_VALUES
 from .common import Rejection, UnitResolver, cell_text
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .tables import Cell
 from .values import ValueMap, parse_when
 
-FIELDS: dict[str, tuple[str, ...]] = {
-    "code": ("Mã thủ tục", "Mã TTHC", "Mã thủ tục hành chính", "Mã số", "Mã"),
-    "name": ("Tên thủ tục", "Tên TTHC", "Tên thủ tục hành chính", "Tên"),
-    "field": ("Lĩnh vực",),
-    "level": ("Cấp thực hiện", "Cấp", "Cấp thẩm quyền"),
-    "unit": ("Cơ quan thực hiện", "Đơn vị thực hiện", "Cơ quan giải quyết"),
-    "status": ("Trạng thái", "Tình trạng", "Tình trạng hiệu lực", "Hiệu lực"),
-    "effective_from": ("Ngày hiệu lực", "Ngày có hiệu lực", "Hiệu lực từ"),
-    "effective_to": ("Ngày hết hiệu lực", "Hiệu lực đến"),
-    "decision": ("Quyết định công bố", "Số quyết định", "Quyết định"),
-    "abolished_by": ("Quyết định bãi bỏ", "Văn bản bãi bỏ"),
-    "portal_id": ("ID Cổng DVCQG", "ID trên Cổng DVCQG", "ID trên Cổng", "ID thủ tục", "Mã trên Cổng",
-                  "formalityId", "Mã định danh", "ID"),
-    "online_level": ("Mức độ DVCTT", "Mức độ dịch vụ công trực tuyến", "Mức độ DVC", "Mức độ cung cấp DVC",
-                     "Dịch vụ công trực tuyến", "DVC trực tuyến", "Mức độ", "Loại DVC"),
-}
 REQUIRED = ("code", "name")
 FIELD_NAMES = tuple(FIELDS)
 INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
 
-STATUS_VALUES = {
-    "Còn hiệu lực": "in_force", "Đang áp dụng": "in_force", "Có hiệu lực": "in_force", "Đang có hiệu lực": "in_force",
-    "Đã bãi bỏ": "abolished", "Bãi bỏ": "abolished", "Bị bãi bỏ": "abolished",
-    "Hết hiệu lực": "expired", "Đã hết hiệu lực": "expired",
-    "Bị thay thế": "replaced", "Đã thay thế": "replaced", "Được thay thế": "replaced",
-    "Chưa có hiệu lực": "pending", "Sắp có hiệu lực": "pending", "Chưa hiệu lực": "pending",
-}
 
 # "Ủy ban nhân dân cấp xã", "UBND xã, phường, thị trấn", "Chủ tịch Ủy ban nhân dân cấp huyện": an agency
 # named by its level alone, not one office. Folded text: the head, then nothing but level words.
