@@ -23,6 +23,7 @@ demo: $(STAMP) chromium
 	$(BIN)/auditbot demo
 
 test: $(STAMP) chromium
+	$(BIN)/ruff check auditbot tests bench
 	$(BIN)/mypy -p auditbot
 	$(BIN)/python -m pytest
 

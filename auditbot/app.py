@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 import logging
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import selection, vn
 from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
-from .listed import LATEST_FETCHES
-from . import selection, vn
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
+from .listed import LATEST_FETCHES
 from .localsites import LoopbackTransport
 from .lock import writer_lock
-from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .model import OPERATOR_CHECK_TITLES, Finding
+from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, exemption_text, group_figures, unit_figures
-from .report.compose import SUMMARY, Composer, Letter
-from .report.digest import Reader, UnitDigest
 from .report.annex_table import Table
+from .report.compose import Composer, Letter
+from .report.digest import Reader, UnitDigest
 from .report.forms import form_workbook, load_form
 from .report.layout import load_layout
+from .report.outbox import Delivery, deliver, queue, resend, smtp_password, write_eml
 from .report.unit_annexes import rows_from_figures, unit_annex_tables
 from .report.xlsx import workbook_bytes
-from .report.outbox import Delivery, deliver, queue, resend, smtp_password, write_eml
 from .sources.catalogue import import_catalogue
 from .sources.common import file_digest, within_limit
 from .sources.dossiers import expand_sources, import_dossiers
-from .sources.pipeline import ImportSummary
 from .sources.listings import accept_reading, fetch_listings
+from .sources.pipeline import ImportSummary
 from .sources.portal import check_links
 from .store import CENTRE, Scope, Store, daemon_mark, pid_alive, unit_label
 
@@ -281,7 +281,7 @@ def write_file(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict]:
+def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     store = Store.open(config)
     try:
         store.expire_mutes(local_now(config))
@@ -342,7 +342,7 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
                 digest = reader.digest(config.unit(code))
                 letters += composer.digest_letters(digest)
                 digests.append(digest)
-            except Exception as exc:  # one unit's bad value never stops the other units' letters
+            except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 failed.append((code, f"{type(exc).__name__} ({Path(where.filename).name}:{where.lineno})"))
                 log.error("the weekly letter of %s could not be made: %s", code, failed[-1][1])

@@ -19,14 +19,15 @@ from .config import Config, config_path
 from .errors import ConfigError, UserError
 from .imported import summary_lines
 from .output import format_option, render, table
+from .rates import FIELD_ORDER, GROUPINGS, rate_text
 from .report.outbox import Delivery
 from .sources.pipeline import ImportSummary
-from .rates import FIELD_ORDER, GROUPINGS, rate_text
+from .store import unit_label
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-class VietnameseDate(click.ParamType):
+class VietnameseDate(click.ParamType):  # type: ignore[type-arg]
     """A date as people here write it (31/10/2026; 2026-10-31 also taken), with errors in their words."""
 
     name = "dd/mm/yyyy"
@@ -408,7 +409,7 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
     rows = [f.as_row(config.rounding) for f in figures]
 
     def cells(row: dict[str, Any]) -> list[str]:
-        label = app.unit_label(config, row["group"]) if by == "unit" else row["group"]
+        label = unit_label(config, row["group"]) if by == "unit" else row["group"]
         return [label, vn.number(row["received"]), rate_text(row, "online_rate"), vn.number(row["finished"]),
                 rate_text(row, "on_time_rate"), rate_text(row, "digitisation_rate"),
                 rate_text(row, "online_payment_rate"), vn.number(row["unfinished"]), rate_text(row, "overdue_rate")]
@@ -507,10 +508,10 @@ def _report_on_demand(config: Config, form: str | None, period_text: str | None,
     period = made.outcome.period
     click.echo(f"{config.province}: {period.name}, {vn.day(period.start)} – {vn.day(period.end)}:"
                f" {made.outcome.state_words}")
-    for table in made.tables:
-        click.echo(f"\n{table.section.title} ({table.count})")
-        for row in table.rows:
-            click.echo(f" {row.heading}" if row.heading else f"  {'; '.join(table.labelled(row))}")
+    for annex in made.tables:
+        click.echo(f"\n{annex.section.title} ({annex.count})")
+        for row in annex.rows:
+            click.echo(f" {row.heading}" if row.heading else f"  {'; '.join(annex.labelled(row))}")
     if not made.tables:
         click.echo("no unit below a bar in this period")
     if output is not None:

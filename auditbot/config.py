@@ -6,9 +6,10 @@ import csv
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cssselect import SelectorError
@@ -18,9 +19,11 @@ from lxml.cssselect import CSSSelector
 from . import bundled
 from .errors import ConfigError
 from .schedules import parse as parse_phrase
+from .sources.catalogue_fields import FIELDS as CATALOGUE_FIELDS
+from .sources.catalogue_fields import STATUS_VALUES
+from .sources.dossier_fields import FIELDS as DOSSIER_FIELDS
+from .sources.dossier_fields import PERSONAL, VALUE_KINDS
 from .sources.origins import Origins
-from .sources.catalogue_fields import FIELDS as CATALOGUE_FIELDS, STATUS_VALUES
-from .sources.dossier_fields import FIELDS as DOSSIER_FIELDS, PERSONAL, VALUE_KINDS
 from .text import NATIONAL_CODE, fold_ascii, nfc
 
 DEFAULT_CONFIG = "rules.toml"

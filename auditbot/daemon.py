@@ -23,6 +23,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -35,7 +36,7 @@ from .errors import ConfigError, UserError
 from .model import Finding
 from .schedules import parse
 from .singleton import only_daemon
-from .store import CENTRE, DatabaseUnusable, Scope, Store, daemon_mark, is_busy, timestamp, unusable
+from .store import CENTRE, DatabaseUnusable, Scope, Store, daemon_mark, is_busy, last_success, timestamp, unusable
 
 log = logging.getLogger(__name__)
 DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when a weekly report is scheduled
@@ -173,7 +174,7 @@ class Daemon:
 
         def begin(store: Store) -> int:
             run_id = store.start_run("daemon", f"job:{job}", None, now)
-            self._job_state(store, job, last_started=timestamp(now), last_status="running")
+            self._job_state(store, job=job, last_started=timestamp(now), last_status="running")
             return run_id
 
         run_id = self._records(begin)
@@ -190,7 +191,7 @@ class Daemon:
         except UserError as exc:  # a person's to fix (a setting, a file): the message says what, no traceback
             status, error = "failed", str(exc)
             log.error("job %s failed: %s", job, exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 a job that fails is logged and retried, never the end of the daemon
             if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
                 log.error("job %s failed: the database stayed busy longer than busy_timeout_seconds", job)
             else:
@@ -207,7 +208,7 @@ class Daemon:
             store.interrupt_runs(local_now(self.config), [os.getpid()], note=error or "")
         store.finish_run(run_id, local_now(self.config), error=error, status=status)
         failures = self._failures(store, job)
-        self._job_state(store, job, last_finished=timestamp(local_now(self.config)), last_status=status,
+        self._job_state(store, job=job, last_finished=timestamp(local_now(self.config)), last_status=status,
                         last_error=error, failures=failures)
         if status != "interrupted":
             self._alert(store, run_id)
@@ -223,8 +224,7 @@ class Daemon:
             due = parse(self.phrases[job]).last_due(now)
             if due is None:
                 continue
-            last_ok = self._records(lambda store: store.db.execute(
-                "SELECT max(started_at) FROM runs WHERE command = ? AND status = 'ok'", [f"job:{job}"]).fetchone()[0])
+            last_ok = self._records(partial(last_success, job=job))
             if last_ok is not None and last_ok >= timestamp(due):
                 continue  # already done since it came due
             if started_before is not None and job in previous["jobs"] and started_before <= timestamp(due):
@@ -235,7 +235,7 @@ class Daemon:
             note = (f"{why}: nothing caught up (it was due {timestamp(due)}, before a daemon run scheduled it);"
                     " it runs at its next scheduled time")
             log.info("job %s %s", job, note)
-            self._records(lambda store: self._job_state(store, job, note=note))
+            self._records(partial(self._job_state, job=job, note=note))
 
     def _beat(self) -> None:
         self._records(self._write_beat)
@@ -277,7 +277,7 @@ class Daemon:
         store.record(run_id, Scope(frozenset({"job.failing"}), frozenset({CENTRE})), produced,
                      local_now(self.config))
 
-    def _job_state(self, store: Store, job: str, **values: Any) -> None:
+    def _job_state(self, store: Store, *, job: str, **values: Any) -> None:
         with store.transaction():
             store.db.table("daemon_jobs").upsert({"job": job, "phrase": self.phrases[job], **values}, pk="job")
 

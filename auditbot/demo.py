@@ -13,6 +13,7 @@ from .config import Config
 from .errors import InputError
 from .localsites import LoopbackTransport, serve_sites
 from .samplegen import make_dossiers, write_sync_json, write_xlsx
+from .store import unit_label
 
 GENERATED = "generated"
 # the sample province's made-up sites and a stand-in for the national portal, served from sample/sites
@@ -72,13 +73,13 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
                            transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
     for reading in app.latest_readings(config):
         how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
-        echo(f"   {app.unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
+        echo(f"   {unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
     echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
          f" {result.counts.opened} new, {result.counts.resolved} resolved")
     by_unit = Counter(f["unit"] for f in result.findings)
     by_check = Counter(f["check"] for f in result.findings)
     for code, count in by_unit.most_common():
-        echo(f"   {app.unit_label(config, code)}: {count}")
+        echo(f"   {unit_label(config, code)}: {count}")
     for check_id, count in sorted(by_check.items()):
         echo(f"   {check_id}: {count}")
     computed, figures = app.rates(config, None, None, "kind")

@@ -65,7 +65,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
             else:
                 scope = Scope(frozenset({check.id}), frozenset(covered))
                 produced = [_with_policy(config, check, f) for f in check.find(context)]
-        except Exception:  # a broken check is an operator problem, not a reason to stop the run
+        except Exception:  # noqa: BLE001 a broken check is an operator problem, not a reason to stop the run
             result.errors.append(f"{check.id}: {traceback.format_exc(limit=3)}")
             continue
         result.counts.add(store.record(run_id, scope, produced, now))

@@ -16,7 +16,7 @@ from .errors import UserError
 from .store import Store, pid_alive
 
 NAME = "writer"
-_held = 0  # this process's depth: a daemon job calling `check` does not wait for itself
+_depth = [0]  # this process's depth: a daemon job calling `check` does not wait for itself
 
 
 class Busy(UserError):
@@ -25,20 +25,19 @@ class Busy(UserError):
 
 @contextmanager
 def writer_lock(store: Store, purpose: str, wait_seconds: float) -> Iterator[None]:
-    global _held
-    if _held:
-        _held += 1
+    if _depth[0]:
+        _depth[0] += 1
         try:
             yield
         finally:
-            _held -= 1
+            _depth[0] -= 1
         return
     _acquire(store, purpose, wait_seconds)
-    _held = 1
+    _depth[0] = 1
     try:
         yield
     finally:
-        _held = 0
+        _depth[0] = 0
         with store.transaction():
             store.db.conn.execute("DELETE FROM locks WHERE name = ? AND pid = ?", (NAME, os.getpid()))
 

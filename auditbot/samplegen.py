@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 PROCEDURES = (
     ("1.001193", "Đăng ký khai sinh"),
@@ -183,11 +184,12 @@ def write_csv(path: Path, dossiers: Sequence[Dossier], encoding: str = "utf-8", 
 
 
 class _Cp1258Writer:
-    def __init__(self, handle: object) -> None:
+    def __init__(self, handle: TextIO) -> None:
         self.handle = handle
 
     def write(self, text: str) -> int:
-        return self.handle.write(windows_1258_form(text))  # type: ignore[attr-defined]
+        written: int = self.handle.write(windows_1258_form(text))
+        return written
 
 
 SYNC_STATUS = {"received": 2, "processing": 4, "supplement": 5, "finished": 10, "rejected": 3, "withdrawn": 7}

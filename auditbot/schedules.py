@@ -26,7 +26,8 @@ class When:
     def attach(self, scheduler: schedule.Scheduler, timezone: str) -> schedule.Job:
         job = scheduler.every(self.count)
         job = getattr(job, self.unit)
-        return job.at(self.at, timezone) if self.at else job
+        attached: schedule.Job = job.at(self.at, timezone) if self.at else job
+        return attached
 
     def last_due(self, now: datetime) -> datetime | None:
         """The latest moment at or before `now` this job was due (for jobs at a set time), for catch-up."""

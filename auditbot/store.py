@@ -36,7 +36,7 @@ FIGURE_COLUMNS = """\
   unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
   partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,"""
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS units (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
   aliases TEXT, emails TEXT, head_emails TEXT, listing_urls TEXT
@@ -135,14 +135,14 @@ CREATE TABLE IF NOT EXISTS daemon (
 CREATE TABLE IF NOT EXISTS unit_figures (
   day TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
   run_id INTEGER, recorded_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
-{figure_columns}
+{FIGURE_COLUMNS}
   PRIMARY KEY (day, period, unit)
 );
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
 CREATE TABLE IF NOT EXISTS period_figures (
   period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
   run_id INTEGER, frozen_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
-{figure_columns}
+{FIGURE_COLUMNS}
   PRIMARY KEY (period, unit)
 );
 CREATE TABLE IF NOT EXISTS closed_periods (
@@ -153,7 +153,7 @@ CREATE TABLE IF NOT EXISTS daemon_jobs (
   job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
   last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, note TEXT
 );
-""".format(figure_columns=FIGURE_COLUMNS)
+"""
 
 
 def _usable_or_raise(path: Path) -> None:
@@ -549,6 +549,13 @@ class Store:
     def events(self, finding_id: str) -> list[dict[str, Any]]:
         return list(self.db.query(
             "SELECT at, event, note, run_id FROM finding_events WHERE finding_id = ? ORDER BY id", [finding_id]))
+
+
+def last_success(store: Store, job: str) -> str | None:
+    """When a daemon job last finished well."""
+    row = store.db.execute("SELECT max(started_at) FROM runs WHERE command = ? AND status = 'ok'",
+                           [f"job:{job}"]).fetchone()
+    return None if row[0] is None else str(row[0])
 
 
 def finding_json(row: dict[str, Any]) -> dict[str, Any]:

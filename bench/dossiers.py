@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot.samplegen import FLAT, TITLE_ROWS, export_row, make_dossiers  # noqa: E402
+from auditbot.samplegen import FLAT, TITLE_ROWS, export_row, make_dossiers
 
 PERIOD = ("2026-07-01", "2026-09-30")
 END = date(2026, 10, 15)

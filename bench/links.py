@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot.config import load_config  # noqa: E402
-from auditbot.localsites import LoopbackTransport  # noqa: E402
-from auditbot.sources.portal import check_urls  # noqa: E402
+from auditbot.config import load_config
+from auditbot.localsites import LoopbackTransport
+from auditbot.sources.portal import check_urls
 
 
 def serve(latency: float, flaky: float, urls: int) -> None:
@@ -136,7 +136,7 @@ def run_lychee(args: argparse.Namespace, lychee: Path) -> tuple[float, int, str]
         done = subprocess.run([str(lychee), "--no-progress", "--max-concurrency", str(args.concurrency),
                                "--host-concurrency", str(args.concurrency), "--host-request-interval", "0ms",
                                "--retry-wait-time", "0", "--format", "json", "--output",
-                               str(Path(scratch) / "out.json"), str(listing)], capture_output=True, text=True)
+                               str(Path(scratch) / "out.json"), str(listing)], check=False, capture_output=True, text=True)
         wall = time.perf_counter() - start
         report = json.loads((Path(scratch) / "out.json").read_text() or "{}")
     return wall, server.requests, f"false broken {report.get('errors', '?')} (exit {done.returncode})"
@@ -149,7 +149,7 @@ def run_linkchecker(args: argparse.Namespace, linkchecker: Path) -> tuple[float,
         start = time.perf_counter()
         done = subprocess.run([str(linkchecker), "--config", str(settings), "--threads", str(args.concurrency),
                                "--recursion-level", "1", "--no-warnings", "--output", "csv",
-                               f"http://127.0.0.1:{server.port}/list"], capture_output=True, text=True)
+                               f"http://127.0.0.1:{server.port}/list"], check=False, capture_output=True, text=True)
         wall = time.perf_counter() - start
     errors = sum(1 for line in done.stdout.splitlines() if ";503 " in line or ";False;" in line)
     return wall, server.requests, f"false broken {errors} (exit {done.returncode}; one more request: the start page)"

@@ -16,28 +16,28 @@ Politeness delay is 0 here (one local server); a real run adds delay_seconds per
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import random
 import subprocess
 import sys
 import tempfile
 import time
-import asyncio
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot import app  # noqa: E402
-from auditbot.bundled import sample_province  # noqa: E402
-from auditbot.config import load_config  # noqa: E402
-from auditbot.text import fold_ascii  # noqa: E402
-from auditbot.demo import SAMPLE_DOMAINS  # noqa: E402
-from auditbot.localsites import LoopbackTransport, serve_sites  # noqa: E402
-from auditbot.sources.listing_html import parse_html  # noqa: E402
-from auditbot.sources.listing_reader import read_listing  # noqa: E402
-from auditbot.sources.listings import listing_origins, make_client, read_sites  # noqa: E402
+from auditbot import app
+from auditbot.bundled import sample_province
+from auditbot.config import load_config
+from auditbot.demo import SAMPLE_DOMAINS
+from auditbot.localsites import LoopbackTransport, serve_sites
+from auditbot.sources.listing_html import parse_html
+from auditbot.sources.listing_reader import read_listing
+from auditbot.sources.listings import listing_origins, make_client, read_sites
+from auditbot.text import fold_ascii
 
 DOMAIN = "bench.example.gov.vn"
 PORTAL = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc="
@@ -126,7 +126,7 @@ async def fetch_all(config: Any, transport: LoopbackTransport, urls: list[str]) 
     async with make_client(config, listing_origins(config), transport) as client:
         async def one(url: str) -> None:
             async with slots:
-                (await client.get(url)).content
+                _ = (await client.get(url)).content
         await asyncio.gather(*map(one, urls))
 
 

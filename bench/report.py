@@ -23,11 +23,11 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot import app  # noqa: E402
-from auditbot.clock import local_now  # noqa: E402
-from auditbot.config import load_config  # noqa: E402
-from auditbot.model import Finding  # noqa: E402
-from auditbot.store import Scope, Store  # noqa: E402
+from auditbot import app
+from auditbot.clock import local_now
+from auditbot.config import load_config
+from auditbot.model import Finding
+from auditbot.store import Scope, Store
 
 CHECKS = ("dossier.overdue", "rate.digitisation", "rate.online", "rate.online_payment", "listing.missing",
           "link.broken")

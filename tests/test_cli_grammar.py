@@ -8,12 +8,12 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import openpyxl
+from conftest import Province, province_now
 
 from auditbot.config import load_config
 from auditbot.model import Finding
 from auditbot.output import table
 from auditbot.store import CENTRE, Scope, Store
-from conftest import Province, province_now
 
 LONG_TITLE = ("Thủ tục 1.000894 «Đăng ký kết hôn có yếu tố nước ngoài tại Ủy ban nhân dân cấp huyện nơi cư trú"
               " của công dân Việt Nam» không có liên kết đến Cổng Dịch vụ công quốc gia")

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from auditbot.config import load_config
-
 from conftest import Province
+
+from auditbot.config import load_config
 
 
 def test_validate_accepts_the_bundled_rules_where_the_smtp_password_is_set(monkeypatch) -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from conftest import Province
+
 from auditbot.config import load_config
 from auditbot.engine import run_checks, select_checks
 from auditbot.store import Store
-from conftest import Province
 
 
 def stamp(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-
 from conftest import RULES, Province
 from test_rates_and_checks import HEADER, dossier
 from test_report import Sink, email_rules, free_port
@@ -99,7 +99,7 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
     assert len(job_runs(province, "dossiers")) >= 3
     # jobs never overlap: each job run starts after the previous one finished
     runs = query(province, "SELECT started_at, finished_at FROM runs WHERE command LIKE 'job:%' ORDER BY id")
-    assert all(a["finished_at"] <= b["started_at"] for a, b in zip(runs, runs[1:]))
+    assert all(a["finished_at"] <= b["started_at"] for a, b in itertools.pairwise(runs))
     [alert] = query(province, "SELECT * FROM findings WHERE check_id = 'job.failing'")
     assert alert["unit"] == "_centre" and alert["subject"] == "catalogue" and alert["status"] == "open"
     status = province.run("status", "--format", "json")
@@ -128,7 +128,7 @@ def test_kill_9_mid_job_then_restart_records_the_interrupted_run(tmp_path: Path)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     province = make(tmp_path, 'listings = "every 1 second"',
-                    extra=f"[listings]\ntimeout_seconds = 120\ndelay_seconds = 0\n")
+                    extra="[listings]\ntimeout_seconds = 120\ndelay_seconds = 0\n")
     province.rules.write_text(province.rules.read_text().replace(
         'emails = ["stp@example.gov.vn"]',
         f'emails = ["stp@example.gov.vn"]\nlisting_urls = ["http://127.0.0.1:{server.server_address[1]}/tthc"]'))

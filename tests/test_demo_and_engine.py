@@ -2,17 +2,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 from pathlib import Path
 
 import sqlite_utils
 from click.testing import CliRunner
+from conftest import province_now
 
 from auditbot.cli import cli
 from auditbot.model import Check
 from auditbot.plugins import hookimpl, plugin_manager
 from auditbot.samplegen import CITIZENS
-from conftest import province_now
 
 ROOT = Path(__file__).parents[1]
 
@@ -110,5 +109,5 @@ def test_a_failing_check_is_recorded_and_the_others_still_run(province) -> None:
     assert result.exit_code == 1
     assert "check failed: dossier.broken" in result.output and "boom" in result.output
     assert "dossier.overdue" in result.output
-    run = list(sqlite_utils.Database(province.db_path).query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))[0]
+    run = next(iter(sqlite_utils.Database(province.db_path).query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")))
     assert run["status"] == "failed" and "boom" in run["error"] and run["opened"] == 1

@@ -23,20 +23,20 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import RULES, Province, province_today
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_report import Sink, email_rules, free_port
 
 from auditbot import app
 from auditbot.config import load_config
 from auditbot.errors import ConfigError, UserError
+from auditbot.localsites import LoopbackTransport
 from auditbot.samplegen import FLAT, TITLE_ROWS, make_dossiers, windows_1258_form, write_csv, write_xlsx
 from auditbot.sources.listing_html import PageError, parse_html
 from auditbot.sources.listing_reader import read_listing
-from auditbot.localsites import LoopbackTransport
 from auditbot.sources.origins import Origins
 from auditbot.sources.portal import check_urls
-
-from conftest import RULES, Province, province_today
-from test_report import Sink, email_rules, free_port
 
 UNIT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "UBND xã Quảng Phú"]
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))  # `AUDITBOT_FUZZ_CASES=2000 make test` digs deeper

@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 import pytest
 import sqlite_utils
-from openpyxl import Workbook
 
 from auditbot.bundled import sample_province
 from auditbot.samplegen import make_dossiers, write_csv, write_sync_json, write_xlsx
@@ -218,7 +217,6 @@ def test_header_matching_ignores_accent_form_case_and_spacing(province) -> None:
 
 
 def test_the_shared_real_shaped_sample_imports_completely(tmp_path) -> None:
-    from pathlib import Path
 
     from conftest import Province
 

@@ -343,6 +343,7 @@ def test_the_portal_is_one_notion_for_classifier_guard_and_canary() -> None:
 
 def test_an_unexpected_failure_is_one_line_and_exit_4(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
+
     from auditbot.cli import cli
 
     def explode(*args: Any) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Province
 
 RULES = """
@@ -149,7 +148,7 @@ NAMES = [name for _, name in CATALOGUE]
 
 
 def test_name_only_boards_are_read_and_judged(evidence: EvidenceProvince, server: Any) -> None:
-    server.routes["/xa-a/tthc"] = page(board(NAMES[:4] + ["Cấp giấy phép tổ chức lễ hội làng"]))
+    server.routes["/xa-a/tthc"] = page(board([*NAMES[:4], "Cấp giấy phép tổ chức lễ hội làng"]))
     server.routes["/xa-b/tthc"] = page(board(NAMES))
     found = evidence.findings()
     assert set(found) == {("listing.missing", "XA_A", "1.000005"), ("listing.missing", "XA_A", "1.000006"),

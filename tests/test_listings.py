@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 import threading
@@ -15,12 +16,12 @@ from typing import Any
 
 import pytest
 import sqlite_utils
+from conftest import Province
 
 from auditbot.localsites import SiteFolderServer, serve_sites
 from auditbot.matching import Catalogue, same_name
 from auditbot.samplegen import windows_1258_form
 from auditbot.text import fold
-from conftest import Province
 
 PORTAL = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc="
 
@@ -240,8 +241,8 @@ EXPECTED = {
     ("listing.missing", "SXD", "1.200006"),                                  # pages 1-3 list 1..5 only
     ("listing.expired", "XA_A", "1.000003"),                                 # abolished, still posted
     ("listing.missing", "XA_A", "1.000002"),
-    ("source.unreadable", "XA_DOWN", f"{{trouble}}/down"),
-    ("source.unreadable", "XA_SLOW", f"{{trouble}}/slow"),
+    ("source.unreadable", "XA_DOWN", "{trouble}/down"),
+    ("source.unreadable", "XA_SLOW", "{trouble}/slow"),
 }
 
 
@@ -290,7 +291,7 @@ def test_requests_are_identifiable_polite_and_conditional(listings: ListingProvi
     asked = [r for r in listings.server.requests if r.path.startswith("/sxd/")]
     assert [r.path for r in asked] == ["/sxd/tthc", "/sxd/tthc?page=2", "/sxd/tthc?page=3"]
     assert "mailto:kiemsoat.tthc@example.gov.vn" in asked[0].headers["User-Agent"]
-    assert all(b.at - a.at >= 0.2 for a, b in zip(asked, asked[1:]))  # one host, a pause between requests
+    assert all(b.at - a.at >= 0.2 for a, b in itertools.pairwise(asked))  # one host, a pause between requests
     assert all("If-Modified-Since" not in r.headers for r in asked)
     listings.server.requests.clear()
     assert listings.findings() == first

@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+from conftest import Province
 
 from auditbot.config import load_config
 from auditbot.engine import run_checks, select_checks
 from auditbot.store import Store
-from conftest import Province
 
 HEADER = "Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Hạn xử lý,Ngày kết thúc,Trạng thái,Kênh nộp,Số hóa kết quả,Số kết quả"
 
@@ -38,7 +38,7 @@ def quarter(province: Province) -> None:
 
 
 def cells(sheet, first: int = 6) -> list[list[object]]:
-    return [[cell for cell in row] for row in sheet.iter_rows(min_row=first, values_only=True)]
+    return [list(row) for row in sheet.iter_rows(min_row=first, values_only=True)]
 
 
 def test_a_period_annexes_list_units_grouped_by_kind_worst_first(province: Province, tmp_path: Path) -> None:

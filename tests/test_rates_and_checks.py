@@ -4,9 +4,9 @@ import csv
 from datetime import date, datetime, timedelta
 
 import pytest
+from conftest import Province, province_now, province_today
 
 from auditbot.rates import cut
-from conftest import Province, province_now, province_today
 
 HEADER = ["Mã hồ sơ", "Đơn vị", "Ngày tiếp nhận", "Hạn xử lý", "Ngày kết thúc", "Trạng thái", "Kênh nộp",
           "Lệ phí", "Thanh toán trực tuyến", "Số hóa kết quả", "Số kết quả"]
@@ -194,9 +194,9 @@ def recent_rows(count: int, **flags_for_first) -> list[list[str]]:
     moment = datetime(today.year, today.month, today.day)
     rows = []
     for i in range(count):
-        fields = dict(received=moment.strftime("%d/%m/%Y %H:%M"), due=(moment + timedelta(days=3)).strftime("%d/%m/%Y"),
-                      finished=moment.strftime("%d/%m/%Y %H:%M"), status="Hoàn thành", channel="Trực tuyến",
-                      digitised="Có", ref=f"KQ{i}")
+        fields = {"received": moment.strftime("%d/%m/%Y %H:%M"), "due": (moment + timedelta(days=3)).strftime("%d/%m/%Y"),
+                      "finished": moment.strftime("%d/%m/%Y %H:%M"), "status": "Hoàn thành", "channel": "Trực tuyến",
+                      "digitised": "Có", "ref": f"KQ{i}"}
         for field, (n, value) in flags_for_first.items():
             if i < n:
                 fields[field] = value

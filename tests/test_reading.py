@@ -140,7 +140,7 @@ def test_real_shaped_variants_read_right_without_a_selector(variant: str) -> Non
 def test_a_page_with_an_attribute_bomb_is_refused_before_parsing() -> None:
     attributes = " ".join(f"a{i}=x" for i in range(200_000))  # libxml2 would take minutes on this
     started = time.monotonic()
-    with pytest.raises(PageError, match="200.000 thuộc tính"):
+    with pytest.raises(PageError, match=r"200\.000 thuộc tính"):
         parse_html(f"<html><body><div {attributes}>x</div></body></html>".encode(), "utf-8")
     assert time.monotonic() - started < 2
     inline_image = "<img src='data:image/png;base64," + "A" * 100_000 + "'>"  # one long attribute is fine

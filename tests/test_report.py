@@ -20,13 +20,12 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from browser import ink, screenshot
+from conftest import RULES, Province, province_now
 
 from auditbot.config import load_config
 from auditbot.model import Finding
 from auditbot.store import CENTRE, Scope, Store
-
-from browser import ink, screenshot
-from conftest import RULES, Province, province_now
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'
 FORMULA = '=HYPERLINK("http://evil.example/","Bấm vào đây")'

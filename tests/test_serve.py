@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import dump_dom, ink, screenshot
+from conftest import Province, province_now
+from test_report import free_port
 
 from auditbot.browse.cells import cell_text
 from auditbot.browse.server import is_loopback, plan
@@ -27,10 +30,6 @@ from auditbot.engine import run_checks, select_checks
 from auditbot.model import Finding
 from auditbot.periods import current_period, previous_period
 from auditbot.store import Scope, Store
-
-from browser import dump_dom, ink, screenshot
-from conftest import Province, province_now
-from test_report import free_port
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'
 CHECKS = ["link.missing", "listing.expired", "listing.unknown", "dossier.overdue", "rate.online"]
@@ -163,7 +162,7 @@ def query(base: str, name: str, **params: str) -> list[dict[str, Any]]:
 
 
 def test_tables_views_and_vietnamese_metadata(served: tuple[History, str]) -> None:
-    history, base = served
+    _history, base = served
     database = get_json(f"{base}/audit.json")
     tables = {t["name"]: t for t in database["tables"]}
     assert {"findings", "finding_events", "unit_figures", "units", "checks", "runs"} <= set(tables)

@@ -8,12 +8,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from datasette import hookimpl
+from datasette import hookimpl as untyped_hookimpl
 
 from .. import vn
+
+T = TypeVar("T")
+
+
+def hookimpl(function: T) -> T:
+    """Datasette's marker, typed: it only tags the function."""
+    marked: T = untyped_hookimpl(function)
+    return marked
 
 ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?")
 RATE_PREFIXES = ("Tỷ lệ", "Ngưỡng")

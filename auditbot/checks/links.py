@@ -15,7 +15,6 @@ from auditbot.sources.portal import reason_words
 from auditbot.store import CENTRE
 
 
-
 def _subject(match: Match) -> str:
     return str(match.code or match.item["code"] or match.item["name_key"])
 

@@ -11,6 +11,7 @@ from auditbot.model import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
 from auditbot.vn import day
 
+
 def fetched_units(context: CheckContext) -> list[str]:
     """Units fetched at least once, and those with no listing URL left (whose old findings are void)."""
     fetched = {row["unit"] for row in context.query("SELECT DISTINCT unit FROM listing_fetches")}

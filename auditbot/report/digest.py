@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import vn
 from ..config import Config, Unit
 from ..model import OPERATOR_CHECK_TITLES
 from ..store import SUPERSEDED, Store, finding_json, timestamp, unit_label
-from .. import vn
 from .annex_table import Row, Table
 from .layout import Column, Layout, Section, display, value_of
 from .unit_annexes import rows_from_findings, unit_annex_tables

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from .. import vn
+from ..errors import ConfigError
 
 FORMATS = ("text", "date", "number", "percent", "list")
 

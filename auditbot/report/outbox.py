@@ -51,8 +51,8 @@ class Unconfirmed(Exception):
 
 def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None:
     # CRLF line ends, as SMTP wants them: smtplib sends bytes exactly as given
-    rows = [(week, l.report, l.recipient, l.role, l.subject, l.message.as_bytes(policy=SMTP), timestamp(now))
-            for l in letters]
+    rows = [(week, letter.report, letter.recipient, letter.role, letter.subject,
+             letter.message.as_bytes(policy=SMTP), timestamp(now)) for letter in letters]
     with store.transaction():
         store.db.conn.executemany(
             "INSERT INTO outbox (week, report, recipient, role, subject, message, status, queued_at)"

@@ -98,7 +98,7 @@ def unit_annex_tables(config: Config, layout: Layout, rows: dict[str, list[dict[
             row["unit_name"] = _unit_name(config, row["unit"])
             row["kind"] = _unit_kind(config, row["unit"])
 
-        def worst(row: dict[str, Any]) -> tuple[Any, ...]:
+        def worst(row: dict[str, Any], measure: Any = measure) -> tuple[Any, ...]:
             if measure is None:
                 badness = -row["count"]
             else:

@@ -13,20 +13,31 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..store import Store
+from ..supplements import supplement_clock
 from ..text import NATIONAL_CODE, nfc, without_controls
 from .common import Rejection, UnitResolver, cell_text
-from .dossier_fields import (BOOLEAN_VALUES, CHANNEL_VALUES, FIELDS, FIGURE_INPUTS, KNOWN_BITS, KNOWN_PAYMENT,
-                             NOT_RECEIVED, PERSONAL, REQUIRED, STATUS_VALUES, SYNC_ONLY)
+from .dossier_fields import (
+    BOOLEAN_VALUES,
+    CHANNEL_VALUES,
+    FIELDS,
+    FIGURE_INPUTS,
+    KNOWN_BITS,
+    KNOWN_PAYMENT,
+    NOT_RECEIVED,
+    PERSONAL,
+    REQUIRED,
+    STATUS_VALUES,
+    SYNC_ONLY,
+)
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .sync_json import sync_rows
-from ..supplements import supplement_clock
 from .tables import Cell
 from .values import ValueMap, parse_amount, parse_when
 
@@ -192,7 +203,7 @@ class DossierParser:
 class DossierSpec:
     kind = "dossiers"
     section = "dossiers.columns"
-    fields = {**FIELDS, **{name: () for name in SYNC_ONLY}}
+    fields = {**FIELDS, **dict.fromkeys(SYNC_ONLY, ())}  # noqa: RUF012 read, never changed
     required: tuple[str, ...] = REQUIRED
     personal: tuple[str, ...] = PERSONAL
     min_cells = 3
@@ -226,7 +237,7 @@ class DossierSpec:
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         if not batch:
             return
-        self.covered_to = max(self.covered_to, max(record[16] for record in batch))
+        self.covered_to = max(self.covered_to, *(record[16] for record in batch))
         if self.before:  # only a database with dossiers can hold a newer state
             pairs = json.dumps([[record[0], record[16]] for record in batch])
             older = {code for (code,) in conn.execute(OLDER_CODES, (pairs, batch[0][13]))}
@@ -255,7 +266,7 @@ class DossierSpec:
 
     def judge(self, summary: ImportSummary, report: dict[str, Any]) -> None:
         known = report.get("known", 0)
-        summary.unknown_figures = [figure for figure, bit in FIGURE_INPUTS.items() if not known & bit == bit]
+        summary.unknown_figures = [figure for figure, bit in FIGURE_INPUTS.items() if known & bit != bit]
         if self.older:
             summary.notes.append(f"{self.older} rows show an earlier state than the one stored from a later export:"
                                  " the later state is kept")
@@ -272,7 +283,7 @@ def expand_sources(sources: Iterable[Path]) -> list[Path]:
     for source in sources:
         if source.is_dir():
             files += sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES)
-        elif glob.has_magic(str(source)):  # type: ignore[attr-defined]
+        elif glob.has_magic(str(source)):
             files += sorted(Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file())
         else:
             files.append(source)

@@ -224,10 +224,10 @@ def xml_spreadsheet_rows(path: Path) -> Iterator[Row]:
 
 def _xml_spreadsheet_rows(path: Path, handle: IO[bytes]) -> Iterator[Row]:
     number = 0
-    parser_options = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser_options = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
     try:
         for _, element in etree.iterparse(handle, events=("end",), tag=(_SS + "Row", _SS + "Worksheet"),
-                                          **parser_options):  # type: ignore[arg-type]
+                                          **parser_options):
             if element.tag == _SS + "Worksheet":
                 if number:
                     return  # exports put the data first, notes after

@@ -80,5 +80,5 @@ def next_page(tree: Element, page_url: str, seen: set[str]) -> str | None:
     for anchor in candidates:
         url = urljoin(page_url, anchor.get("href", "").strip()).split("#")[0]
         if site(url) is not None and site(url) == site(page_url) and url not in seen:
-            return url
+            return str(url)
     return None

@@ -53,15 +53,7 @@ LABEL = re.compile(r"^[^:]{2,40}:\s")  # "Lĩnh vực: ...", "Cơ quan thực hi
 
 # the first words of procedure names in the national catalogue (folded): a cell that starts with one
 # of these reads like a procedure; used only where no header names the column
-PROCEDURE_VERBS = frozenset(word.strip() for word in """
-cap, dang ky, thu tuc, giai quyet, tham dinh, phe duyet, cong nhan, xac nhan, chap thuan, gia han, dieu chinh,
-thay doi, ho tro, tro cap, thong bao, tiep nhan, chuyen, xet, doi, sua doi, huy, khai, ho so, de nghi, bo sung,
-thu hoi, cho phep, lien thong, giao, cho thue, chung thuc, quyet dinh, to chuc, thanh lap, giai the, sap nhap,
-chia, tach, hop nhat, mien, giam, kiem tra, kiem dinh, thanh toan, hoan, dinh chinh, cai chinh, ghi, cong bo,
-phan hang, xep hang, bo nhiem, tang, truy tang, chi tra, mua, ban, nop, rut, nhan, tra, hop phap hoa,
-cong chung, dau gia, boi thuong, dang kiem, tuyen sinh, tuyen dung, ket nap, lua chon, ap dung, hieu dinh,
-dieu dong, nang ngach, chuyen doi, xoa, cho y kien, lay y kien, thong qua, danh gia, bao cao, cung cap, gop von,
-""".split(","))
+PROCEDURE_VERBS = frozenset(word.strip() for word in ["\ncap", " dang ky", " thu tuc", " giai quyet", " tham dinh", " phe duyet", " cong nhan", " xac nhan", " chap thuan", " gia han", " dieu chinh", "\nthay doi", " ho tro", " tro cap", " thong bao", " tiep nhan", " chuyen", " xet", " doi", " sua doi", " huy", " khai", " ho so", " de nghi", " bo sung", "\nthu hoi", " cho phep", " lien thong", " giao", " cho thue", " chung thuc", " quyet dinh", " to chuc", " thanh lap", " giai the", " sap nhap", "\nchia", " tach", " hop nhat", " mien", " giam", " kiem tra", " kiem dinh", " thanh toan", " hoan", " dinh chinh", " cai chinh", " ghi", " cong bo", "\nphan hang", " xep hang", " bo nhiem", " tang", " truy tang", " chi tra", " mua", " ban", " nop", " rut", " nhan", " tra", " hop phap hoa", "\ncong chung", " dau gia", " boi thuong", " dang kiem", " tuyen sinh", " tuyen dung", " ket nap", " lua chon", " ap dung", " hieu dinh", "\ndieu dong", " nang ngach", " chuyen doi", " xoa", " cho y kien", " lay y kien", " thong qua", " danh gia", " bao cao", " cung cap", " gop von", "\n"])
 
 HEADER_WORDS = ("stt", "tt", "so tt", "ten", "ma", "linh vuc", "co quan", "muc do", "thoi han", "phi", "le phi",
                 "dia diem", "cach thuc", "can cu", "chon", "don vi", "thao tac", "luot xem", "noi dung", "tieu de")
@@ -150,7 +142,7 @@ def links_in(node: Element, base: str) -> list[str]:
         try:
             url = href if ABSOLUTE.match(href) else urljoin(base, href)
             if "[" in url:
-                urlsplit(url).hostname  # a malformed IPv6 host ("http://[x") is no link
+                _ = urlsplit(url).hostname  # a malformed IPv6 host ("http://[x") is no link
         except ValueError:
             continue
         if url.lower().startswith(("http://", "https://")):  # javascript:, mailto:, file: lead nowhere we check
@@ -533,7 +525,7 @@ def read_selected(tree: Element, selector: str, page_url: str, base: str, readin
             table = _owner_table(node)
             if table is not None:
                 grid = grid_of(table)
-                columns, header_rows = columns_of(grid)
+                columns, _header_rows = columns_of(grid)
                 if columns is not None:
                     row = next(((r, c) for r, c in grid.rows if r is node), None)
                     if row is not None:

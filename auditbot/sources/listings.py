@@ -15,8 +15,8 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import httpx
@@ -245,7 +245,7 @@ async def read_site(fetcher: PageSource, config: Config, unit: Unit, url: str,
         result.error, result.reason = f"{exc} ({page})", "unreadable"
     except OffLimits:
         result.error, result.reason = f"trang dẫn đến địa chỉ ngoài các tên miền được phép hỏi ({page})", "off_limits"
-    except Exception as exc:  # connection errors, and anything odd: one site must never stop the others
+    except Exception as exc:  # noqa: BLE001 connection errors, and anything odd: one site must never stop the others
         result.error, result.reason = f"không kết nối được: {connection_words(exc)} ({page})", "connection"
     else:
         result.ok = True

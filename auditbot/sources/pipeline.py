@@ -11,6 +11,7 @@ child process with a memory cap: whatever a hostile file does to a reader there 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import faulthandler
 import json
@@ -212,10 +213,8 @@ def _parse(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
 
 def _die_with_parent() -> None:
     """The child must not outlive an import that was killed (PR_SET_PDEATHSIG = 1)."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
 
 
 def _cap_memory(megabytes: float) -> None:

@@ -121,7 +121,7 @@ class Renderer:
             headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "accept-encoding")}
             answer = await exchange(self.client, request.url, limit=self.limit, seconds=self.seconds,
                                     method=request.method, headers=headers, content=request.post_data_buffer)
-        except Exception:  # refused by the guard, too slow, too big: the browser sees a failed request
+        except Exception:  # noqa: BLE001 refused by the guard, too slow, too big: the browser sees a failed request
             await route.abort("failed")
             return
         if request.is_navigation_request() and request.frame.parent_frame is None:

@@ -16,8 +16,7 @@ from typing import Any
 
 from ..errors import InputError
 from .common import Rejection
-from .dossier_fields import (FIELDS, KNOWN_CHANNEL, KNOWN_DIGITISED, KNOWN_DUE, KNOWN_PAYMENT, KNOWN_RESULT,
-                             SYNC_ONLY)
+from .dossier_fields import FIELDS, KNOWN_CHANNEL, KNOWN_DIGITISED, KNOWN_DUE, KNOWN_PAYMENT, KNOWN_RESULT, SYNC_ONLY
 from .pipeline import CanonicalRow
 from .tables import Cell
 from .values import parse_amount, parse_when
@@ -45,7 +44,7 @@ class WrongType(Exception):
 
 def _take(record: dict[str, Any], key: str, kinds: tuple[type, ...]) -> Any:
     value = record.get(key)
-    if value is None or isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
+    if value is None or (isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)):
         return value
     raise WrongType(key, value)
 
@@ -57,7 +56,7 @@ def _items(record: dict[str, Any], key: str) -> list[dict[str, Any]] | None:
     for item in items:
         if not isinstance(item, dict):
             raise WrongType(f"{key}[]", item)
-    return items
+    return list(items)
 
 
 def _flag(value: Any) -> str:
@@ -171,7 +170,7 @@ def sync_rows(path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
             except ValueError:
                 yield number, Rejection(number, "Gia", "Gia: not an amount of money", {}, field="fee")
 
-    found = {name for name in LABELS}
+    found = set(LABELS)
     return rows(), {name: LABELS[name] for name in found}
 
 

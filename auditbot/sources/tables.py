@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Union
 
 from ..errors import InputError
 from ..text import fold_ascii
 
-Cell = Union[str, float, int, bool, datetime, date, time, timedelta, None]
+Cell = str | float | int | bool | datetime | date | time | timedelta | None
 Row = tuple[int, list[Cell]]  # (row number as the user sees it, cells)
 
 HEADER_SCAN_ROWS = 40
