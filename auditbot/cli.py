@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from . import app, vn
+from . import commands, vietnamese
 from .config import Config, config_path
 from .errors import ConfigError, UserError
 from .imported import summary_lines
@@ -95,7 +95,7 @@ def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load(config_file: str | None) -> Config:
-    return app.open_config(config_path(config_file))
+    return commands.open_config(config_path(config_file))
 
 
 @click.group(cls=Cli, context_settings=CONTEXT_SETTINGS)
@@ -117,7 +117,7 @@ FINDING_COLUMNS = ("id", "check", "unit", "subject", "title", "severity", "statu
 
 def print_findings(config: Config, findings: list[dict[str, Any]], output_format: str) -> None:
     def cells(f: dict[str, Any]) -> list[str]:
-        return [f["id"], f["unit"], f["check"], f["title"], f["status"], vn.day(f["first_seen"])]
+        return [f["id"], f["unit"], f["check"], f["title"], f["status"], vietnamese.day(f["first_seen"])]
 
     click.echo(render(findings, output_format, FINDING_COLUMNS, cells,
                       ["ID", "UNIT", "CHECK", "TITLE", "STATUS", "SINCE"]))
@@ -143,7 +143,7 @@ def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offlin
         auditbot check --all --checks rate --format json
     """
     config = load(config_file)
-    result = app.check(config, units, all_units, check_ids.split(",") if check_ids else None, offline=offline)
+    result = commands.check(config, units, all_units, check_ids.split(",") if check_ids else None, offline=offline)
     for error in result.errors:
         click.echo(f"check failed: {error}", err=True)
     print_findings(config, result.findings, output_format)
@@ -171,7 +171,7 @@ def findings(unit: str | None, status: str, check_ids: str | None, output_format
         auditbot findings --status all --format json
     """
     config = load(config_file)
-    print_findings(config, app.list_findings(config, unit, status, check_ids.split(",") if check_ids else None),
+    print_findings(config, commands.list_findings(config, unit, status, check_ids.split(",") if check_ids else None),
                    output_format)
 
 
@@ -187,12 +187,12 @@ def mute(finding_id: str, reason: str, until: datetime | None, config_file: str 
     Example:
         auditbot mute 3f2a9c1d0b7e --reason "Sở đã có văn bản giải trình" --until 31/12/2026
     """
-    before = app.mute(load(config_file), finding_id, reason, until.date() if until else None)
+    before = commands.mute(load(config_file), finding_id, reason, until.date() if until else None)
     now_until = f"until {until:%d/%m/%Y}" if until else "with no end date"
     if before is None:
         click.echo(f"muted {finding_id} {now_until}")
         return
-    was_until = f"until {vn.day(before['until'])}" if before["until"] else "with no end date"
+    was_until = f"until {vietnamese.day(before['until'])}" if before["until"] else "with no end date"
     changes = [f"{was_until} -> {now_until}" if was_until != now_until else f"still {now_until}"]
     if before["reason"] != reason:
         changes.append(f"reason {before['reason']!r} -> {reason!r}")
@@ -211,7 +211,7 @@ def unmute(finding_id: str, config_file: str | None) -> None:
     Example:
         auditbot unmute 3f2a9c1d0b7e
     """
-    app.unmute(load(config_file), finding_id)
+    commands.unmute(load(config_file), finding_id)
     click.echo(f"unmuted {finding_id}")
 
 
@@ -228,7 +228,7 @@ def validate(config_file: str | None) -> None:
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
         click.echo(f"warning: source not found (yet): {path}", err=True)
-    problems = app.environment_problems(config)
+    problems = commands.environment_problems(config)
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
     kinds = sorted({u.kind for u in config.units})
@@ -260,7 +260,7 @@ def import_dossiers(files: tuple[Path, ...], dry_run: bool, config_file: str | N
         auditbot import dossiers
     """
     config = load(config_file)
-    outcome = app.import_dossier_files(config, files, dry_run=dry_run)
+    outcome = commands.import_dossier_files(config, files, dry_run=dry_run)
     _report_imports(outcome.summaries, outcome.errors)
 
 
@@ -278,7 +278,7 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
     Example:
         auditbot import catalogue data/danh-muc-tthc.xlsx
     """
-    _report_imports([app.import_catalogue_file(load(config_file), file)], [])
+    _report_imports([commands.import_catalogue_file(load(config_file), file)], [])
 
 
 def _report_imports(summaries: list[ImportSummary], errors: list[str]) -> None:
@@ -328,7 +328,7 @@ def listings_show(unit: str, url: str | None, selector: str | None, output_forma
         auditbot listings SYT --selector "div.the-tthc" --format json
     """
     config = load(config_file)
-    sites = app.listing_reading(config, unit, url, selector)
+    sites = commands.listing_reading(config, unit, url, selector)
     if output_format == "json":
         click.echo(json.dumps(sites, ensure_ascii=False, indent=2))
     else:
@@ -371,7 +371,7 @@ def listings_accept(unit: str, config_file: str | None) -> None:
         auditbot listings accept STP
     """
     config = load(config_file)
-    rows = app.accept_listing(config, unit)
+    rows = commands.accept_listing(config, unit)
     if not rows:
         raise UserError(f"unit {unit} has no reading yet: run `auditbot check {unit}` first")
     for row in rows:
@@ -404,21 +404,21 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
         auditbot rates --from 01/10/2026 --to 31/10/2026 --format json
     """
     config = load(config_file)
-    outcome, figures = app.rates(config, start, end, by, units, period_text)
+    outcome, figures = commands.rates(config, start, end, by, units, period_text)
     period = outcome.period
     rows = [f.as_row(config.rounding) for f in figures]
 
     def cells(row: dict[str, Any]) -> list[str]:
         label = unit_label(config, row["group"]) if by == "unit" else row["group"]
-        return [label, vn.number(row["received"]), rate_text(row, "online_rate"), vn.number(row["finished"]),
+        return [label, vietnamese.number(row["received"]), rate_text(row, "online_rate"), vietnamese.number(row["finished"]),
                 rate_text(row, "on_time_rate"), rate_text(row, "digitisation_rate"),
-                rate_text(row, "online_payment_rate"), vn.number(row["unfinished"]), rate_text(row, "overdue_rate")]
+                rate_text(row, "online_payment_rate"), vietnamese.number(row["unfinished"]), rate_text(row, "overdue_rate")]
 
     if output_format == "table":
-        state = {"final": f"final (frozen {vn.moment(outcome.frozen_at)})",
+        state = {"final": f"final (frozen {vietnamese.moment(outcome.frozen_at)})",
                  "settling": "closed, not frozen yet: late exports still count",
                  "running": "provisional (tạm tính)"}[outcome.state]
-        click.echo(f"{config.province}: {period.name}, {vn.day(period.start)} – {vn.day(period.end)}: {state}")
+        click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}: {state}")
     click.echo(render(rows, output_format, FIELD_ORDER, cells, RATE_HEADERS))
 
 
@@ -471,13 +471,13 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
     if sum(bool(x) for x in (send, outbox, resend_id is not None)) > 1 or (resend_id is not None and unit):
         raise click.UsageError("--send, --outbox and --resend exclude each other (and --resend takes no --unit)")
     if resend_id is not None:
-        letter, delivery = app.resend_letter(load(config_file), resend_id)
+        letter, delivery = commands.resend_letter(load(config_file), resend_id)
         click.echo(f"letter {resend_id} ({letter['week']}, {letter['report']}) to {letter['recipient']},"
                    f" {letter['status']} before: ", nl=False, err=True)
         _report_delivery(delivery)
         return
     config = load(config_file)
-    outcome = app.report(config, unit, send, outbox)
+    outcome = commands.report(config, unit, send, outbox)
     for digest in outcome.digests:
         click.echo(f"{digest.unit.code:10} {digest.state:10} {digest.open_count:6} open {digest.new_count:5} new"
                    f" {len(digest.fixed):5} fixed {len(digest.escalated):5} escalated")
@@ -498,15 +498,15 @@ def _report_on_demand(config: Config, form: str | None, period_text: str | None,
     if form is not None:
         if output is None:
             raise click.UsageError("--form writes a file: give --output FILE.xlsx")
-        outcome = app.form_report(config, form, start, end, period_text, output)
-        click.echo(f"wrote {output}: {form}, {outcome.period.name} ({vn.day(outcome.period.start)} –"
-                   f" {vn.day(outcome.period.end)}), {outcome.state}", err=True)
+        outcome = commands.form_report(config, form, start, end, period_text, output)
+        click.echo(f"wrote {output}: {form}, {outcome.period.name} ({vietnamese.day(outcome.period.start)} –"
+                   f" {vietnamese.day(outcome.period.end)}), {outcome.state}", err=True)
         return
     if start is not None or end is not None:
         raise click.UsageError("--from/--to go with --form; the annexes are made for a --period")
-    made = app.period_report(config, None, None, period_text, output)
+    made = commands.period_report(config, None, None, period_text, output)
     period = made.outcome.period
-    click.echo(f"{config.province}: {period.name}, {vn.day(period.start)} – {vn.day(period.end)}:"
+    click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}:"
                f" {made.outcome.state_words}")
     for annex in made.tables:
         click.echo(f"\n{annex.section.title} ({annex.count})")
@@ -567,7 +567,7 @@ def status(output_format: str, config_file: str | None) -> None:
         auditbot status --format json
     """
     config = load(config_file)
-    state = app.status(config)
+    state = commands.status(config)
     if output_format == "json":
         click.echo(json.dumps(state, ensure_ascii=False, indent=2, default=str))
         return
@@ -658,7 +658,7 @@ def demo(folder: Path) -> None:
 
     copied = prepare_workspace(folder)
     click.echo(f"{'Copied the sample province into' if copied else 'Using the sample province in'} {folder}/")
-    run_demo(app.open_config(folder / "rules.toml"), click.echo)
+    run_demo(commands.open_config(folder / "rules.toml"), click.echo)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,11 @@ from typing import Any, TypeVar
 
 import schedule
 
-from . import app
+from . import commands
+from .check_types import Finding
 from .clock import local_now
 from .config import Config
 from .errors import ConfigError, UserError
-from .model import Finding
 from .schedules import parse
 from .singleton import only_daemon
 from .store import CENTRE, DatabaseUnusable, Scope, Store, daemon_mark, is_busy, last_success, timestamp, unusable
@@ -51,25 +51,25 @@ class Stopping(BaseException):
 
 def job_actions(config: Config) -> dict[str, Callable[[], Any]]:
     return {
-        "catalogue": lambda: app.import_catalogue_file(config, None),
-        "listings": lambda: app.gather_listings(config),
-        "links": lambda: app.gather_links(config),
+        "catalogue": lambda: commands.import_catalogue_file(config, None),
+        "listings": lambda: commands.gather_listings(config),
+        "links": lambda: commands.gather_links(config),
         "dossiers": lambda: _dossiers(config),
-        "checks": lambda: app.check(config, [], True, None, trigger="daemon", offline=True),
+        "checks": lambda: commands.check(config, [], True, None, trigger="daemon", offline=True),
         "weekly_report": lambda: _weekly_report(config),
-        "outbox": lambda: app.deliver_outbox(config),
+        "outbox": lambda: commands.deliver_outbox(config),
     }
 
 
 def _dossiers(config: Config) -> str:
-    outcome = app.import_new_dossiers(config)
+    outcome = commands.import_new_dossiers(config)
     if outcome.errors:
         raise RuntimeError("; ".join(outcome.errors))
     return f"{len(outcome.summaries)} new file(s)"
 
 
 def _weekly_report(config: Config) -> str:
-    outcome = app.report(config, None, send=True)
+    outcome = commands.report(config, None, send=True)
     delivery = outcome.delivery
     assert delivery is not None
     if delivery.failed:  # they stay in the outbox; the outbox job retries them
@@ -102,7 +102,7 @@ class Daemon:
 
     def _run(self) -> int:
         if {"weekly_report", "outbox"} & set(self.phrases):
-            problems = app.environment_problems(self.config)
+            problems = commands.environment_problems(self.config)
             if problems:  # found now, not on Monday morning by the first letter
                 raise ConfigError(f"{self.config.path}: cannot send letters: {'; '.join(problems)}")
         database = self.config.database

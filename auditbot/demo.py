@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from . import app, bundled, vn
+from . import bundled, commands, vietnamese
 from .clock import local_now
 from .config import Config
 from .errors import InputError
@@ -58,9 +58,9 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     echo(f"auditbot demo — {config.province}: {len(config.units)} units")
     generated = write_sample_exports(config)
     echo(f"1. wrote sample exports: {', '.join(p.name for p in generated)}")
-    catalogue = app.import_catalogue_file(config, None)
+    catalogue = commands.import_catalogue_file(config, None)
     echo(f"2. imported the procedure catalogue: {catalogue.stored} procedures, {catalogue.rejected} rejected")
-    outcome = app.import_dossier_files(config, [])
+    outcome = commands.import_dossier_files(config, [])
     for summary in outcome.summaries:
         echo(f"3. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
              f" {summary.updated} updated, {summary.rejected} rejected")
@@ -69,9 +69,9 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     sites = config.path.parent / "sites"
     with serve_sites(sites) as server:
         echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
-        result = app.check(config, [], True, None, trigger="demo",
+        result = commands.check(config, [], True, None, trigger="demo",
                            transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
-    for reading in app.latest_readings(config):
+    for reading in commands.latest_readings(config):
         how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
         echo(f"   {unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
     echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
@@ -82,15 +82,15 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"   {unit_label(config, code)}: {count}")
     for check_id, count in sorted(by_check.items()):
         echo(f"   {check_id}: {count}")
-    computed, figures = app.rates(config, None, None, "kind")
+    computed, figures = commands.rates(config, None, None, "kind")
     period = computed.period
-    echo(f"6. figures {period.name}, {vn.day(period.start)} – {vn.day(period.end)} (tạm tính):")
+    echo(f"6. figures {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)} (tạm tính):")
     for item in figures:
         rates = item.rates(config.rounding)
-        echo(f"   {item.group}: {vn.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vn.percent(rates['online_rate'])},"
-             f" số hóa {vn.percent(rates['digitisation_rate'])}, quá hạn {vn.percent(rates['overdue_rate'])}")
+        echo(f"   {item.group}: {vietnamese.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vietnamese.percent(rates['online_rate'])},"
+             f" số hóa {vietnamese.percent(rates['digitisation_rate'])}, quá hạn {vietnamese.percent(rates['overdue_rate'])}")
     outbox = config.path.parent / "var" / "outbox"
-    letters = app.report(config, None, outbox=outbox)
+    letters = commands.report(config, None, outbox=outbox)
     echo(f"7. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
     for digest in letters.digests:
         echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
 from .config import Config
 from .errors import UserError
-from .localsites import LoopbackTransport
 from .matching import Catalogue
 from .portal_urls import PortalLink, PortalUrls, link_target, portal_ids
 from .sources.listings import baselines, listing_origins, read_sites
@@ -19,7 +20,7 @@ NEAREST = 3
 
 
 def diagnose_listing(config: Config, store: Store, unit_code: str, url: str | None = None,
-                     selector: str | None = None, transport: LoopbackTransport | None = None) -> list[dict[str, Any]]:
+                     selector: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> list[dict[str, Any]]:
     """Read the unit's listing URLs (or `url`) now, store nothing, and explain every item and skipped row."""
     unit = config.unit(unit_code)
     urls = [url] if url else list(unit.listing_urls)

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from . import selection
+from .check_types import Check, CheckContext, Finding
 from .clock import local_now
 from .config import Config
-from .model import Check, CheckContext, Finding
 from .periods import FINAL, Judged, Period, judged_periods
 from .plugins import registered_checks
 from .rates import Figures, run_figures, unit_figures

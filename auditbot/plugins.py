@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import pluggy
 
-from .model import Check
+from .check_types import Check
 
 hookspec = pluggy.HookspecMarker("auditbot")
 hookimpl = pluggy.HookimplMarker("auditbot")

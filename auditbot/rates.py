@@ -16,10 +16,10 @@ import sqlite_utils
 from .config import DEFAULT_ROUNDING, EXEMPTIBLE, Config
 from .periods import Period
 from .text import fold
-from .vn import percent
+from .vietnamese import percent
 
 if TYPE_CHECKING:
-    from .model import CheckContext
+    from .check_types import CheckContext
 
 COUNTS = ("received", "online", "finished", "on_time", "late", "digitised", "fee_paid", "paid_online",
           "unfinished", "overdue_open", "online_full", "online_partial")

@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlite_utils
 
+from .check_types import Finding
 from .config import Config
 from .errors import UserError
-from .model import Finding
 from .periods import Period
 from .rates import Figures
 from .supplements import supplement_clock

@@ -29,7 +29,7 @@ from typing import Any
 import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot import app
+from auditbot import commands
 from auditbot.bundled import sample_province
 from auditbot.config import load_config
 from auditbot.demo import SAMPLE_DOMAINS
@@ -134,7 +134,7 @@ def render_cost(pages: int) -> tuple[float, int]:
     """The demo's scripted board (rows built by a script from JSON) read `pages` times in one run:
     static read, then Chromium (started once), every browser request through auditbot's client."""
     root = sample_province()
-    config = app.open_config(root / "rules.toml")
+    config = commands.open_config(root / "rules.toml")
     unit = config.unit("XA_QUANGPHU")
     with serve_sites(root / "sites") as server:
         transport = LoopbackTransport(server.port, SAMPLE_DOMAINS)
@@ -174,15 +174,15 @@ def main() -> None:
         assert found == floor_found == args.units * (args.items - 2), (found, floor_found)
 
         config = load_config(root / "rules.toml")
-        app.import_catalogue_file(config, None)
+        commands.import_catalogue_file(config, None)
         # the sites live in their own process, as real ones would: their work is not counted against ours
         server = subprocess.Popen([sys.executable, "-m", "auditbot.localsites", str(root / "sites")],
                                   stdout=subprocess.PIPE, text=True)
         try:
             assert server.stdout is not None
             transport = LoopbackTransport(int(server.stdout.readline()), (DOMAIN,))
-            first, result = timed(app.check, config, [], True, ["listing"], "bench", False, transport)
-            again, _ = timed(app.check, config, [], True, ["listing"], "bench", False, transport)
+            first, result = timed(commands.check, config, [], True, ["listing"], "bench", False, transport)
+            again, _ = timed(commands.check, config, [], True, ["listing"], "bench", False, transport)
             urls = [f"https://{p.parent.name}/{p.name}" for p in pages]
             fetch_only, _ = timed(asyncio.run, fetch_all(config, transport, urls))
         finally:

@@ -23,10 +23,10 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot import app
+from auditbot import commands
+from auditbot.check_types import Finding
 from auditbot.clock import local_now
 from auditbot.config import load_config
-from auditbot.model import Finding
 from auditbot.store import Scope, Store
 
 CHECKS = ("dossier.overdue", "rate.digitisation", "rate.online", "rate.online_payment", "listing.missing",
@@ -91,7 +91,7 @@ def main() -> None:
             time.sleep(0.5)  # the SMTP server is listening by now
             config = load_config(path)
             start = time.perf_counter()
-            outcome = app.report(config, None, send=True)
+            outcome = commands.report(config, None, send=True)
             wall = time.perf_counter() - start
             assert outcome.delivery is not None and not outcome.delivery.failed, outcome.delivery
             with sqlite3.connect(config.database) as conn:

@@ -10,8 +10,8 @@ from email.policy import default as default_policy
 import openpyxl
 from conftest import Province, province_now
 
+from auditbot.check_types import Finding
 from auditbot.config import load_config
-from auditbot.model import Finding
 from auditbot.output import table
 from auditbot.store import CENTRE, Scope, Store
 

@@ -138,7 +138,7 @@ def test_each_published_figure_is_cut_or_rounded_as_the_province_prints_it() -> 
     where cutting and rounding print differently."""
     from auditbot.config import DEFAULT_ROUNDING
     from auditbot.rates import Figures, rounded
-    from auditbot.vn import percent
+    from auditbot.vietnamese import percent
 
     def printed(rate: str, **counts: int) -> str:
         return percent(Figures(group="x", **counts).rates(DEFAULT_ROUNDING)[rate])

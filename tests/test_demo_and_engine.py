@@ -8,8 +8,8 @@ import sqlite_utils
 from click.testing import CliRunner
 from conftest import province_now
 
+from auditbot.check_types import Check
 from auditbot.cli import cli
-from auditbot.model import Check
 from auditbot.plugins import hookimpl, plugin_manager
 from auditbot.samplegen import CITIZENS
 

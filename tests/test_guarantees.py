@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_report import Sink, email_rules, free_port
 
-from auditbot import app
+from auditbot import commands
 from auditbot.config import load_config
 from auditbot.errors import ConfigError, UserError
 from auditbot.localsites import LoopbackTransport
@@ -60,16 +60,16 @@ HEADER = st.lists(st.sampled_from([*FLAT, "Mã hồ sơ", "Mã hồ sơ", "", "C
                   max_size=20)
 
 
-def import_file(province: Province, path: Path) -> tuple[app.ImportOutcome, dict[str, int]]:
+def import_file(province: Province, path: Path) -> tuple[commands.ImportOutcome, dict[str, int]]:
     config = load_config(province.rules)
-    outcome = app.import_dossier_files(config, [path])
+    outcome = commands.import_dossier_files(config, [path])
     with sqlite3.connect(province.db_path) as conn:
         counts = {"rejected_rows": conn.execute("SELECT count(*) FROM rejected_rows WHERE file = ?",
                                                 [str(path)]).fetchone()[0]}
     return outcome, counts
 
 
-def assert_accounted(path: Path, outcome: app.ImportOutcome, counts: dict[str, int]) -> None:
+def assert_accounted(path: Path, outcome: commands.ImportOutcome, counts: dict[str, int]) -> None:
     """Either one clear error naming the file, or every row read is stored, updated, unchanged or rejected."""
     if outcome.errors:
         assert len(outcome.errors) == 1 and str(path) in outcome.errors[0] and "Traceback" not in outcome.errors[0]
@@ -109,7 +109,7 @@ def test_random_bytes_never_crash_an_importer(tmp_path_factory: pytest.TempPathF
     assert_accounted(path, *import_file(province, path))
     config = load_config(province.rules)
     try:
-        app.import_catalogue_file(config, path)
+        commands.import_catalogue_file(config, path)
     except UserError as exc:
         assert str(path) in str(exc)
 

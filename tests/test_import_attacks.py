@@ -15,7 +15,7 @@ from conftest import Province, province_now
 from openpyxl import Workbook
 from test_serve import free_port, get_json, start_server, stop
 
-from auditbot import app
+from auditbot import commands
 from auditbot.config import load_config
 
 NAME, CCCD, PHONE = "Phạm Thị Duyên", "079305001234", "0934567890"
@@ -212,7 +212,7 @@ def test_daemon_import_survives_a_bomb_in_its_folder(tmp_path) -> None:
     workbook_with_sheet(province.root / "exports" / "bomb.xlsx",
                         f'<sheetData>{HEADER_ROW}<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
     config = load_config(province.rules)
-    outcome = app.import_new_dossiers(config)
+    outcome = commands.import_new_dossiers(config)
     assert len(outcome.errors) == 1 and "bomb.xlsx" in outcome.errors[0]
     assert "\n" not in outcome.errors[0]
 

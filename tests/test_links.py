@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from auditbot import app
+from auditbot import commands
 from auditbot.config import Config, PortalSettings, load_config
 from auditbot.localsites import LoopbackTransport
 from auditbot.portal_urls import PortalUrls
@@ -173,7 +173,7 @@ class Portal:
             writer.writerows((code, f"Thủ tục số {code[-2:]}", "Cấp xã", "Còn hiệu lực",
                               UUID[code] if code == "1.000014" else "") for code in POSTED)
         self.config = self.configure(cache_hours=24)
-        app.import_catalogue_file(self.config, None)
+        commands.import_catalogue_file(self.config, None)
 
     def configure(self, cache_hours: float, extra: str = "") -> Config:
         (self.root / "rules.toml").write_text(RULES.format(cache_hours=cache_hours) + extra, encoding="utf-8")
@@ -182,7 +182,7 @@ class Portal:
 
     def check(self, checks: tuple[str, ...] = ("link", "portal")) -> set[tuple[str, str, str]]:
         transport = LoopbackTransport(self.server.server_address[1], ("example.gov.vn", "dichvucong.gov.vn"))
-        result = app.check(self.config, [], True, list(checks), transport=transport)
+        result = commands.check(self.config, [], True, list(checks), transport=transport)
         assert not result.errors, result.errors
         return {(f["check"], f["unit"], f["subject"]) for f in result.findings}
 
@@ -212,10 +212,10 @@ def test_every_failure_class_and_nothing_else(portal: Portal) -> None:
     assert reasons["1.000002"] == "not_found_marker" and reasons["1.000003"] == "redirect_home"
     assert reasons["1.000004"] == "redirect_loop" and reasons["1.000005"] == "timeout"
     assert reasons["1.000006"] == "http_404" and reasons["1.000007"] is None and reasons["1.000008"] is None
-    broken = {f["subject"]: f for f in app.list_findings(portal.config, "XA_A", "open", ["link.broken"])}
+    broken = {f["subject"]: f for f in commands.list_findings(portal.config, "XA_A", "open", ["link.broken"])}
     assert broken["1.000003"]["details"]["broken_links"][0]["final_url"] == "https://dichvucong.gov.vn/"
     assert "bị lỗi: chuyển hướng về trang chủ Cổng" in broken["1.000003"]["title"]
-    mismatch = {f["subject"]: f for f in app.list_findings(portal.config, "XA_A", "open", ["link.mismatch"])}
+    mismatch = {f["subject"]: f for f in commands.list_findings(portal.config, "XA_A", "open", ["link.mismatch"])}
     assert mismatch["1.000011"]["details"]["wrong_links"][0]["points_to"] == "1.000001"
     wrong = mismatch["1.000018"]["details"]["wrong_links"][0]  # the portal's own page named another procedure
     assert wrong["points_to"] == "1.000001" and wrong["correct_url"] == f"{OLD}?ma_thu_tuc=1.000018"
@@ -224,7 +224,7 @@ def test_every_failure_class_and_nothing_else(portal: Portal) -> None:
     assert mismatch["1.000018"]["details"]["correct_url"] == wrong["correct_url"]
     assert broken["1.000003"]["details"]["posted"] == [broken["1.000003"]["details"]["broken_links"][0]["url"]]
     assert broken["1.000003"]["details"]["correct_url"].startswith("https://dichvucong.gov.vn/")
-    missing = {f["subject"]: f for f in app.list_findings(portal.config, "XA_A", "open", ["link.missing"])}
+    missing = {f["subject"]: f for f in commands.list_findings(portal.config, "XA_A", "open", ["link.missing"])}
     assert missing["1.000013"]["details"]["posted"] == []
     assert missing["1.000013"]["details"]["correct_url"].startswith("https://dichvucong.gov.vn/")
     assert reasons["1.0000\t19"] == "invalid_url" and reasons["1.000016"] is None  # www.: asked, and fine
@@ -308,7 +308,7 @@ def test_a_day_long_retry_after_trips_the_breaker_instead_of_sleeping(portal: Po
     assert time.monotonic() - started < 10
     assert ("portal.unavailable", "_centre", "portal") in found
     assert {f for f in found if f[0] == "link.broken"} == {f for f in first if f[0] == "link.broken"}
-    title = app.list_findings(portal.config, "_centre", "open", ["portal.unavailable"])[0]["title"]
+    title = commands.list_findings(portal.config, "_centre", "open", ["portal.unavailable"])[0]["title"]
     assert "Retry-After" in title and "86400" in title
 
 
@@ -349,7 +349,7 @@ def test_an_unexpected_failure_is_one_line_and_exit_4(portal: Portal, monkeypatc
     def explode(*args: Any) -> None:
         raise RuntimeError("Nguyễn Văn A 0912345678")  # a message that must never be printed
 
-    monkeypatch.setattr(app, "fetch_listings", explode)
+    monkeypatch.setattr(commands, "fetch_listings", explode)
     monkeypatch.delenv("AUDITBOT_DEBUG", raising=False)
     result = CliRunner().invoke(cli, ["check", "--config", str(portal.root / "rules.toml")])
     assert result.exit_code == 4
@@ -360,7 +360,7 @@ def test_an_unexpected_failure_is_one_line_and_exit_4(portal: Portal, monkeypatc
 def test_an_unverified_link_is_shown_to_the_centre_not_to_the_unit(portal: Portal) -> None:
     portal.check()
     transport = LoopbackTransport(portal.server.server_address[1], ("example.gov.vn", "dichvucong.gov.vn"))
-    [site] = app.listing_reading(portal.config, "XA_A", None, None, transport)
+    [site] = commands.listing_reading(portal.config, "XA_A", None, None, transport)
     links = {item["procedure"]: item["portal_links"] for item in site["items"]}
     assert links["1.000012"] == [{"url": POSTED["1.000012"], "direct": True, "id": "999999", "procedure": None,
                                   "verified": False}]

@@ -23,8 +23,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from browser import ink, screenshot
 from conftest import RULES, Province, province_now
 
+from auditbot.check_types import Finding
 from auditbot.config import load_config
-from auditbot.model import Finding
 from auditbot.store import CENTRE, Scope, Store
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'

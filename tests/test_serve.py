@@ -25,9 +25,9 @@ from test_report import free_port
 
 from auditbot.browse.cells import cell_text
 from auditbot.browse.server import is_loopback, plan
+from auditbot.check_types import Finding
 from auditbot.config import load_config
 from auditbot.engine import run_checks, select_checks
-from auditbot.model import Finding
 from auditbot.periods import current_period, previous_period
 from auditbot.store import Scope, Store
 

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlite_utils
 
+from auditbot.check_types import Finding
 from auditbot.errors import UserError
-from auditbot.model import Finding
 from auditbot.store import Scope, Store, fingerprint
 
 T0 = datetime(2026, 11, 2, 5, 0)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from datasette import hookimpl as untyped_hookimpl
 
-from .. import vn
+from .. import vietnamese
 
 T = TypeVar("T")
 
@@ -35,13 +35,13 @@ def cell_text(value: Any, column: str) -> str | None:
         return None
     if isinstance(value, (int, float)):
         if column.startswith(RATE_PREFIXES) or column.endswith(RATE_SUFFIXES):
-            return vn.percent(float(value))
+            return vietnamese.percent(float(value))
         if column in KEY_COLUMNS or column.endswith("id") or column.startswith("Mã"):
             return None
-        return vn.number(value)
+        return vietnamese.number(value)
     if isinstance(value, str) and ISO_MOMENT.fullmatch(value):
         try:
-            return vn.moment(value) if " " in value else vn.day(value)
+            return vietnamese.moment(value) if " " in value else vietnamese.day(value)
         except ValueError:
             return None
     return None

@@ -10,9 +10,9 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from ..check_types import OPERATOR_CHECK_TITLES
 from ..config import Config
 from ..errors import UserError
-from ..model import OPERATOR_CHECK_TITLES
 from ..plugins import registered_checks
 from ..report.layout import load_layout
 from ..store import Store

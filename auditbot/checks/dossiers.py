@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
-from auditbot.model import Check, CheckContext, Finding
+from auditbot.check_types import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
 from auditbot.sources.dossier_fields import CLOSED_STATUSES, KNOWN_RESULT
 from auditbot.supplements import SECOND_REQUEST, supplement_clock
-from auditbot.vn import day, number
+from auditbot.vietnamese import day, number
 
 CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from auditbot.listed import Match, catalogue, matches, read_units
-from auditbot.model import Check, CheckContext, Finding
+from auditbot.check_types import Check, CheckContext, Finding
+from auditbot.listing_matches import Match, catalogue, matches, read_units
 from auditbot.plugins import hookimpl
 from auditbot.portal_urls import PortalLink, PortalUrls, link_target, portal_ids, procedure_url
 from auditbot.sources.portal import reason_words

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auditbot.listed import LATEST_FETCHES, catalogue, matches, read_units
-from auditbot.model import Check, CheckContext, Finding
+from auditbot.check_types import Check, CheckContext, Finding
+from auditbot.listing_matches import LATEST_FETCHES, catalogue, matches, read_units
 from auditbot.plugins import hookimpl
-from auditbot.vn import day
+from auditbot.vietnamese import day
 
 
 def fetched_units(context: CheckContext) -> list[str]:

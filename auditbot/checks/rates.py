@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from auditbot.check_types import Check, CheckContext, Finding
 from auditbot.config import Thresholds
-from auditbot.model import Check, CheckContext, Finding
 from auditbot.periods import FINAL, RUNNING, SETTLING, Judged
 from auditbot.plugins import hookimpl
 from auditbot.rates import Figures, exemption_text, run_figures, share
-from auditbot.vn import day, number, percent
+from auditbot.vietnamese import day, number, percent
 
 
 @dataclass(frozen=True)

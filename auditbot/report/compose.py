@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from .. import vn
+from .. import vietnamese
 from ..config import Config
 from .digest import ReportWeek, Summary, UnitDigest
 from .layout import Layout
@@ -40,7 +40,7 @@ def environment(config: Config) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(config.report.templates),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(number=vn.number, percent=vn.percent, day=vn.day, moment=vn.moment)
+    env.filters.update(number=vietnamese.number, percent=vietnamese.percent, day=vietnamese.day, moment=vietnamese.moment)
     return env
 
 

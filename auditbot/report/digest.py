@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import vn
+from .. import vietnamese
+from ..check_types import OPERATOR_CHECK_TITLES
 from ..config import Config, Unit
-from ..model import OPERATOR_CHECK_TITLES
 from ..store import SUPERSEDED, Store, finding_json, timestamp, unit_label
 from .annex_table import Row, Table
 from .layout import Column, Layout, Section, display, value_of
@@ -84,7 +84,7 @@ class Summary:
     digests: list[UnitDigest] = field(default_factory=list)
 
 
-class Reader:
+class WeekFindings:
     """Loads the week's findings once; digests for 200 units are then cut from memory."""
 
     def __init__(self, config: Config, store: Store, layout: Layout, now: datetime) -> None:
@@ -135,7 +135,7 @@ class Reader:
             finding = {**finding, "unit_name": self.unit_name(finding["unit"])}
             values = [value_of(finding, column) for column in columns]
             fresh = self.is_new(finding)
-            status = labels["new"] if fresh else labels["since"].format(date=vn.day(finding["first_seen"]))
+            status = labels["new"] if fresh else labels["since"].format(date=vietnamese.day(finding["first_seen"]))
             rows.append(Row([number, *values, status],
                             [str(number), *(display(v, c.format) for v, c in zip(values, columns))],
                             status, fresh, finding["id"]))
@@ -149,7 +149,7 @@ class Reader:
         labels = self.layout.labels
         if row["first_seen"] >= self.week.since:
             return labels["new"], True
-        return labels["since"].format(date=vn.day(row["first_seen"])), False
+        return labels["since"].format(date=vietnamese.day(row["first_seen"])), False
 
     def unit_name(self, code: str) -> str:
         return unit_label(self.config, code)

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 
-from .. import vn
+from .. import vietnamese
 from ..config import Config
 from ..errors import ConfigError, UserError
 from ..rates import RATE_INPUT, RATES, UNKNOWN_TEXT, Figures, exemption_text
 from .xlsx import excel_escaped
 
 if TYPE_CHECKING:
-    from ..app import RatesOutcome
+    from ..commands import RatesOutcome
 
 HEADINGS = ("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Ghi chú")
 WIDTHS = (8, 70, 12, 16, 48)
@@ -89,7 +89,7 @@ def form_workbook(config: Config, form: Form, outcome: RatesOutcome, province: F
     for line, (text, font) in enumerate((
             (f"UBND TỈNH {config.province.upper()}", Font(bold=True)),
             (form.title, Font(bold=True, size=13)),
-            (f"Kỳ báo cáo: {period.name} ({vn.day(period.start)} – {vn.day(period.end)}), {outcome.state_words}",
+            (f"Kỳ báo cáo: {period.name} ({vietnamese.day(period.start)} – {vietnamese.day(period.end)}), {outcome.state_words}",
              Font(italic=True))), 1):
         sheet.merge_cells(start_row=line, start_column=1, end_row=line, end_column=len(HEADINGS))
         sheet.cell(line, 1, excel_escaped(text)).font = font

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import vn
+from .. import vietnamese
 from ..errors import ConfigError
 
 FORMATS = ("text", "date", "number", "percent", "list")
@@ -102,9 +102,9 @@ def display(value: Any, format: str) -> str:
     if value is None:
         return ""
     if isinstance(value, date) and format == "date":
-        return vn.day(value)
+        return vietnamese.day(value)
     if isinstance(value, (int, float)) and format == "number":
-        return vn.number(value)
+        return vietnamese.number(value)
     if isinstance(value, (int, float)) and format == "percent":
-        return vn.percent(float(value))
+        return vietnamese.percent(float(value))
     return str(value)

@@ -15,7 +15,7 @@ from lxml import etree
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
 from ..text import fold, nfc
-from ..vn import number
+from ..vietnamese import number
 from .origins import site
 
 NEXT_TEXTS = {"trang sau", "sau", "tiếp", "tiep", "»", "›", ">", ">>", "next"}

@@ -24,7 +24,7 @@ import httpx
 from ..config import Config, Unit
 from ..store import Store, timestamp
 from ..text import fold, fold_ascii
-from ..vn import number
+from ..vietnamese import number
 from .bounded import ExchangeError, exchange
 from .listing_html import PageError, base_url, loads_scripts, next_page, parse_html
 from .listing_reader import ListedItem, Reading, read_listing

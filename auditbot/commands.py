@@ -10,22 +10,23 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import selection, vn
+import httpx
+
+from . import selection, vietnamese
+from .check_types import OPERATOR_CHECK_TITLES, Finding
 from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
 from .engine import CheckRun, run_checks, select_checks, select_units
 from .errors import InputError, UserError
-from .listed import LATEST_FETCHES
-from .localsites import LoopbackTransport
+from .listing_matches import LATEST_FETCHES
 from .lock import writer_lock
-from .model import OPERATOR_CHECK_TITLES, Finding
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, exemption_text, group_figures, unit_figures
 from .report.annex_table import Table
 from .report.compose import Composer, Letter
-from .report.digest import Reader, UnitDigest
+from .report.digest import UnitDigest, WeekFindings
 from .report.forms import form_workbook, load_form
 from .report.layout import load_layout
 from .report.outbox import Delivery, deliver, queue, resend, smtp_password, write_eml
@@ -59,7 +60,7 @@ def environment_problems(config: Config) -> list[str]:
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
-          trigger: str = "cli", offline: bool = False, transport: LoopbackTransport | None = None) -> CheckRun:
+          trigger: str = "cli", offline: bool = False, transport: httpx.AsyncBaseTransport | None = None) -> CheckRun:
     """Refresh the network sources the chosen checks read (unless offline), then run the checks."""
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
@@ -82,20 +83,20 @@ def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
         return action(store)
 
 
-def gather_listings(config: Config, transport: LoopbackTransport | None = None) -> None:
+def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `listings` job: read every unit's listing pages now."""
     codes = [u.code for u in config.units]
     _locked(config, "listings", lambda store: fetch_listings(config, store, codes, local_now(config), transport))
 
 
-def gather_links(config: Config, transport: LoopbackTransport | None = None) -> None:
+def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
     codes = [u.code for u in config.units]
     _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
 
 
 def listing_reading(config: Config, unit: str, url: str | None, selector: str | None,
-                    transport: LoopbackTransport | None = None) -> list[dict[str, Any]]:
+                    transport: httpx.AsyncBaseTransport | None = None) -> list[dict[str, Any]]:
     """`auditbot listings UNIT`: what the unit's pages give now and how it matched; nothing is stored."""
     with Store.open(config) as store:
         return diagnose_listing(config, store, select_units(config, [unit], False)[0], url, selector, transport)
@@ -196,7 +197,7 @@ class RatesOutcome:
     def state_words(self) -> str:
         """How final the figures are, in a report's words."""
         if self.state == FINAL:
-            return f"số liệu chính thức, chốt ngày {vn.day(self.frozen_at)}" if self.frozen_at else "số liệu chính thức"
+            return f"số liệu chính thức, chốt ngày {vietnamese.day(self.frozen_at)}" if self.frozen_at else "số liệu chính thức"
         return "số liệu tạm tính" if self.state == RUNNING else "số liệu đang chốt"
 
 
@@ -249,7 +250,7 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
     tables = unit_annex_tables(config, layout, rows_from_figures(config, outcome.per_unit, outcome.period.name),
                                footnotes)
     if output is not None:
-        subtitle = (f"Kỳ báo cáo: {outcome.period.name} ({vn.day(outcome.period.start)} – {vn.day(outcome.period.end)}),"
+        subtitle = (f"Kỳ báo cáo: {outcome.period.name} ({vietnamese.day(outcome.period.start)} – {vietnamese.day(outcome.period.end)}),"
                     f" {outcome.state_words}")
         issuer = layout.labels["issuer"].format(province_upper=config.province.upper())
         write_file(output, workbook_bytes(tables, issuer, subtitle))
@@ -333,7 +334,7 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
     store = Store.open(config)
     try:
         store.expire_mutes(now)
-        reader = Reader(config, store, layout, now)
+        reader = WeekFindings(config, store, layout, now)
         composer = Composer(config, layout, reader.week)
         codes = select_units(config, [unit] if unit else [], unit is None)
         digests, letters, failed = [], [], []

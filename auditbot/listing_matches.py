@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .check_types import CheckContext
 from .matching import Catalogue
-from .model import CheckContext
 
 LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
                   " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
