@@ -23,7 +23,7 @@ from .listing_matches import LATEST_FETCHES
 from .lock import writer_lock
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
-from .rates import Figures, exemption_text, group_figures, unit_figures
+from .rates import Figures, RatesOutcome, exemption_text, unit_figures
 from .report.annex_table import Table
 from .report.compose import Composer, Letter
 from .report.digest import UnitDigest, WeekFindings
@@ -181,24 +181,6 @@ def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
             return import_catalogue(config, store, path, local_now(config))
     finally:
         store.close()
-
-
-@dataclass
-class RatesOutcome:
-    period: Period
-    per_unit: dict[str, Figures]
-    state: str                  # running | settling | final: how far the figures are from final
-    frozen_at: str | None = None
-
-    def grouped(self, config: Config, by: str, codes: list[str]) -> list[Figures]:
-        return group_figures(config, self.per_unit, by, codes)
-
-    @property
-    def state_words(self) -> str:
-        """How final the figures are, in a report's words."""
-        if self.state == FINAL:
-            return f"số liệu chính thức, chốt ngày {vietnamese.day(self.frozen_at)}" if self.frozen_at else "số liệu chính thức"
-        return "số liệu tạm tính" if self.state == RUNNING else "số liệu đang chốt"
 
 
 def period_figures(config: Config, start: datetime | None = None, end: datetime | None = None,

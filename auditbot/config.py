@@ -19,12 +19,13 @@ from lxml.cssselect import CSSSelector
 from . import bundled
 from .errors import ConfigError
 from .schedules import parse as parse_phrase
-from .sources.catalogue_fields import FIELDS as CATALOGUE_FIELDS
-from .sources.catalogue_fields import STATUS_VALUES
-from .sources.dossier_fields import FIELDS as DOSSIER_FIELDS
-from .sources.dossier_fields import PERSONAL, VALUE_KINDS
 from .sources.origins import Origins
-from .text import NATIONAL_CODE, fold_ascii, nfc
+from .text import fold_ascii, nfc
+from .vocabulary.catalogue import FIELDS as CATALOGUE_FIELDS
+from .vocabulary.catalogue import STATUS_VALUES
+from .vocabulary.codes import NATIONAL_CODE
+from .vocabulary.dossiers import FIELDS as DOSSIER_FIELDS
+from .vocabulary.dossiers import PERSONAL, VALUE_KINDS
 
 DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"

@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from .config import PortalSettings
 from .sources.origins import split_host
+from .vocabulary.codes import AGENCY_SUFFIX, CODE
 
-NATIONAL_CODE = re.compile(r"^(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?$")
+NATIONAL_CODE = re.compile(rf"^({CODE}){AGENCY_SUFFIX}$")  # the whole id is a code
 PORTAL_ID = re.compile(r"^\d+$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from . import vietnamese
 from .config import DEFAULT_ROUNDING, EXEMPTIBLE, Config
-from .periods import Period
+from .periods import FINAL, RUNNING, Period
 from .text import fold
 from .vietnamese import percent
 
@@ -296,3 +297,21 @@ def rate_text(row: dict[str, Any], rate: str) -> str:
     if row[rate] is None and row[RATE_INPUT[rate]] is None:
         return UNKNOWN_TEXT
     return percent(row[rate])
+
+
+@dataclass
+class RatesOutcome:
+    period: Period
+    per_unit: dict[str, Figures]
+    state: str                  # running | settling | final: how far the figures are from final
+    frozen_at: str | None = None
+
+    def grouped(self, config: Config, by: str, codes: list[str]) -> list[Figures]:
+        return group_figures(config, self.per_unit, by, codes)
+
+    @property
+    def state_words(self) -> str:
+        """How final the figures are, in a report's words."""
+        if self.state == FINAL:
+            return f"số liệu chính thức, chốt ngày {vietnamese.day(self.frozen_at)}" if self.frozen_at else "số liệu chính thức"
+        return "số liệu tạm tính" if self.state == RUNNING else "số liệu đang chốt"

@@ -35,6 +35,3 @@ def fold_ascii(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", fold(text).replace("đ", "d"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
-
-# a national procedure code: the leading d.dddddd (agency suffixes such as .000.00.00.H01 may follow)
-NATIONAL_CODE = re.compile(r"\d\.\d{6}")

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from auditbot.check_types import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
-from auditbot.sources.dossier_fields import CLOSED_STATUSES, KNOWN_RESULT
 from auditbot.supplements import SECOND_REQUEST, supplement_clock
 from auditbot.vietnamese import day, number
+from auditbot.vocabulary.dossiers import CLOSED_STATUSES, KNOWN_RESULT
 
 CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 

@@ -11,7 +11,7 @@ import io
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -19,11 +19,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from .. import vietnamese
 from ..config import Config
 from ..errors import ConfigError, UserError
-from ..rates import RATE_INPUT, RATES, UNKNOWN_TEXT, Figures, exemption_text
+from ..rates import RATE_INPUT, RATES, UNKNOWN_TEXT, Figures, RatesOutcome, exemption_text
 from .xlsx import excel_escaped
-
-if TYPE_CHECKING:
-    from ..commands import RatesOutcome
 
 HEADINGS = ("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Ghi chú")
 WIDTHS = (8, 70, 12, 16, 48)

@@ -19,8 +19,9 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from ..store import Store
-from ..text import NATIONAL_CODE, fold, fold_ascii, nfc, without_controls
-from .catalogue_fields import FIELDS, STATUS_VALUES
+from ..text import fold, fold_ascii, nfc, without_controls
+from ..vocabulary.catalogue import FIELDS, STATUS_VALUES
+from ..vocabulary.codes import NATIONAL_CODE
 from .common import Rejection, UnitResolver, cell_text
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .tables import Cell

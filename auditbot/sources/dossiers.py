@@ -1,7 +1,7 @@
 """Dossier exports (CSV/XLSX/XLS/ODS, HTML or XML Spreadsheet under .xls, portal sync JSON) -> the
 `dossiers` table, never a citizen's personal data.
 
-Only the columns named in dossier_fields.FIELDS are ever read out of a row; everything else (names, ID
+Only the columns named in vocabulary/dossiers.py FIELDS are ever read out of a row; everything else (names, ID
 numbers, phones, addresses) is left where it was found. A field the export has no column for is unknown
 (NULL), never a "no": the figures that need it are then unknown too."""
 
@@ -21,9 +21,9 @@ from typing import Any
 from ..config import Config
 from ..store import Store
 from ..supplements import supplement_clock
-from ..text import NATIONAL_CODE, nfc, without_controls
-from .common import Rejection, UnitResolver, cell_text
-from .dossier_fields import (
+from ..text import nfc, without_controls
+from ..vocabulary.codes import NATIONAL_CODE
+from ..vocabulary.dossiers import (
     BOOLEAN_VALUES,
     CHANNEL_VALUES,
     FIELDS,
@@ -36,6 +36,7 @@ from .dossier_fields import (
     STATUS_VALUES,
     SYNC_ONLY,
 )
+from .common import Rejection, UnitResolver, cell_text
 from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
 from .sync_json import sync_rows
 from .tables import Cell

@@ -21,8 +21,9 @@ from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
 from ..text import CONTROL, fold, fold_ascii, nfc
+from ..vocabulary.codes import CODE_IN_TEXT
 
-CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?")
+CODE = CODE_IN_TEXT
 ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 NOT_LETTERS = re.compile(r"[\W\d_]+")
 SKIPPED_TEXT = 160  # how much of a skipped row the diagnosis shows

@@ -26,6 +26,7 @@ from ..store import Store, timestamp
 from ..text import fold, fold_ascii
 from ..vietnamese import number
 from .bounded import ExchangeError, exchange
+from .fetched import Fetched, PageRecord, user_agent
 from .listing_html import PageError, base_url, loads_scripts, next_page, parse_html
 from .listing_reader import ListedItem, Reading, read_listing
 from .origins import OffLimits, Origins
@@ -60,18 +61,6 @@ class NeedsRender(SiteError):
 
 
 @dataclass
-class PageRecord:
-    """What one page gave; kept so that next time an unchanged page costs a 304 and no parsing."""
-    url: str
-    unit: str
-    content_hash: str
-    items: list[ListedItem]
-    next_url: str | None
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
 class SiteResult:
     unit: str
     url: str
@@ -86,22 +75,6 @@ class SiteResult:
     content_hash: str | None = None
     fresh_pages: list[PageRecord] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)  # each fresh page's reading, skipped rows included
-
-
-@dataclass
-class Fetched:
-    status: int
-    body: bytes
-    charset: str | None
-    url: str
-    etag: str | None
-    last_modified: str | None
-    content_type: str = "text/html"
-
-
-def user_agent(config: Config) -> str:
-    """Every request auditbot makes names it and whom to write to."""
-    return f"auditbot/0.1 (TTHC compliance audit; +mailto:{config.email.sender or 'no contact configured'})"
 
 
 def listing_origins(config: Config, extra: Iterable[str] = ()) -> Origins:

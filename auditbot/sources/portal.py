@@ -27,12 +27,13 @@ import httpx
 from ..config import Config, PortalSettings
 from ..portal_urls import PortalUrls
 from ..store import Store, timestamp
-from .listings import user_agent
+from ..vocabulary.codes import CODE, CODE_IN_TEXT
+from .fetched import user_agent
 from .origins import Origins
 
 MAX_REDIRECTS = 5
-PAGE_CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?:\.[0-9A-Za-z.]+)?(?![\d])")
-LABELLED_CODE = re.compile(r"(?:Mã thủ tục|Mã TTHC|Mã số)\s*(?:<[^>]*>\s*)*:?\s*(?:<[^>]*>\s*)*(\d\.\d{6})",
+PAGE_CODE = re.compile(rf"{CODE_IN_TEXT.pattern}(?![\d])")
+LABELLED_CODE = re.compile(r"(?:Mã thủ tục|Mã TTHC|Mã số)\s*(?:<[^>]*>\s*)*:?\s*(?:<[^>]*>\s*)*(" + CODE + ")",
                            re.IGNORECASE)
 SLOW_DOWN = {403, 429}
 

@@ -20,7 +20,7 @@ import httpx
 
 from ..config import Config
 from .bounded import ExchangeError, exchange
-from .listings import Fetched, PageRecord, user_agent
+from .fetched import Fetched, PageRecord, user_agent
 from .origins import Origins
 
 log = logging.getLogger(__name__)

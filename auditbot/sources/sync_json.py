@@ -15,8 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..vocabulary.dossiers import (
+    FIELDS,
+    KNOWN_CHANNEL,
+    KNOWN_DIGITISED,
+    KNOWN_DUE,
+    KNOWN_PAYMENT,
+    KNOWN_RESULT,
+    SYNC_ONLY,
+)
 from .common import Rejection
-from .dossier_fields import FIELDS, KNOWN_CHANNEL, KNOWN_DIGITISED, KNOWN_DUE, KNOWN_PAYMENT, KNOWN_RESULT, SYNC_ONLY
 from .pipeline import CanonicalRow
 from .tables import Cell
 from .values import parse_amount, parse_when
