@@ -5,38 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import sqlite_utils
+import sqlite_utils
 
-    from .config import Config
-    from .periods import Judged, Period
+from .config import Config
+from .periods import Judged, Period
+from .rates import Figures
+from .store.figures import unit_figures
+from .store.lifecycle import Finding
 
+__all__ = ["CENTRE_AUDIENCE", "UNIT_AUDIENCE", "Check", "CheckContext", "Finding"]
 
-# findings for the centre that no check plugin makes: the daemon's and the weekly report's own
-OPERATOR_CHECK_TITLES = {
-    "job.failing": "Tác vụ định kỳ lỗi nhiều lần liên tiếp",
-    "letter.failed": "Không lập được thư tuần của một đơn vị",
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One violation at one unit about one subject."""
-
-    check: str
-    unit: str
-    subject: str
-    title: str
-    severity: str = "medium"
-    details: dict[str, Any] = field(default_factory=dict)
-    period: str | None = None
+UNIT_AUDIENCE = "unit"      # told to the unit, in its weekly letter's annexes
+CENTRE_AUDIENCE = "centre"  # told to the centre only: why a unit cannot be judged, or auditbot's own health
 
 
 @dataclass(frozen=True)
 class CheckContext:
-    """Everything a check may look at: observations (read-only), the rules, the units in scope."""
+    """Everything a check may look at: observations (read-only, through store.observations), the rules,
+    the units in scope, the period judged."""
 
     db: sqlite_utils.Database
     config: Config
@@ -44,10 +32,15 @@ class CheckContext:
     period: Period
     now: datetime
     judged: Judged | None = None  # for rate checks: whether `period` is running, settling or final
-    memo: dict[str, Any] = field(default_factory=dict)  # figures several checks share, computed once a run
+    memo: dict[str, Any] = field(default_factory=dict)  # what several checks share, computed once a run
 
-    def query(self, sql: str, params: Iterable[Any] = ()) -> Iterable[dict[str, Any]]:
-        return self.db.query(sql, list(params))
+    def figures(self) -> dict[str, Figures]:
+        """The period's per-unit figures, computed once and shared by the rate checks and the history
+        (a final period's are those frozen, put here by the engine)."""
+        if "unit_figures" not in self.memo:
+            self.memo["unit_figures"] = unit_figures(self.config, self.db, self.period, self.units)
+        figures: dict[str, Figures] = self.memo["unit_figures"]
+        return figures
 
 
 @dataclass(frozen=True)
@@ -62,6 +55,9 @@ class Check:
     # the units this check has fresh evidence for; the others are left untouched (None: all of them)
     evidence: Callable[[CheckContext], Iterable[str]] | None = None
     source: str | None = None  # the source `check` refreshes first unless --offline (e.g. "listings")
+    audience: str = UNIT_AUDIENCE
+    # the keys each finding's details carry: the annexes' columns may name only these (a test holds them to it)
+    details: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:

@@ -13,17 +13,15 @@ from typing import Any, TypeVar
 import httpx
 
 from . import selection, vietnamese
-from .check_types import OPERATOR_CHECK_TITLES, Finding
 from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
-from .engine import CheckRun, run_checks, select_checks, select_units
+from .engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
 from .errors import InputError, UserError
-from .listing_matches import LATEST_FETCHES
 from .lock import writer_lock
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
-from .rates import Figures, RatesOutcome, exemption_text, unit_figures
+from .rates import Figures, RatesOutcome, exemption_text
 from .report.annex_table import Table
 from .report.compose import Composer, Letter
 from .report.digest import UnitDigest, WeekFindings
@@ -38,12 +36,14 @@ from .sources.dossiers import expand_sources, import_dossiers
 from .sources.listings import accept_reading, fetch_listings
 from .sources.pipeline import ImportSummary
 from .sources.portal import check_links
-from .store import CENTRE, Scope, Store, daemon_mark, pid_alive, unit_label
+from .store import Store, daemon_mark, observations, pid_alive
+from .store import outbox as ledger
+from .store.figures import unit_figures
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 def known_check_ids() -> set[str]:
-    return set(registered_checks()) | set(OPERATOR_CHECK_TITLES)
+    return set(registered_checks())
 
 
 def open_config(path: Path) -> Config:
@@ -111,17 +111,14 @@ def accept_listing(config: Config, unit: str) -> list[dict[str, Any]]:
 def latest_readings(config: Config) -> list[dict[str, Any]]:
     """Each listing URL's latest reading: how many items, read how, or why it is no evidence."""
     with Store.open(config) as store:
-        return list(store.db.query(f"SELECT * FROM ({LATEST_FETCHES}) ORDER BY id"))
+        return observations.latest_fetches(store.db)
 
 
 def import_new_dossiers(config: Config) -> ImportOutcome:
     """The daemon's `dossiers` job: every export file under [sources].dossiers not imported before
     (by content: a renamed copy is not read twice)."""
-    store = Store.open(config)
-    try:
-        seen = {row[0] for row in store.db.conn.execute("SELECT sha256 FROM imports WHERE kind = 'dossiers'")}
-    finally:
-        store.close()
+    with Store.open(config) as store:
+        seen = observations.imported_files(store.db, "dossiers")
 
     def unseen(path: Path) -> bool:  # a file too big or unreadable is left to the import to report
         try:
@@ -336,12 +333,9 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
             outcome.written = write_eml(outbox, reader.week.key, letters)
         elif send:
             with writer_lock(store, "report --send", config.lock_wait_seconds):
-                if unit is None:  # recorded for the centre; resolved by the first full report that makes them all
-                    record_operator_findings(store, "letter.failed", [
-                        Finding("letter.failed", CENTRE, code, severity="high",
-                                title=f"Không lập được thư tuần của {unit_label(config, code)} (lỗi {error});"
-                                      " các đơn vị khác vẫn nhận thư", details={"error": error})
-                        for code, error in failed], now)
+                if unit is None:  # the centre's letter.failed findings follow the latest full report
+                    ledger.record_letter_report(store.db, reader.week.key, dict(failed), now)
+                    run_centre_checks(config, store, ["letter.failed"], now, trigger="report")
                 queue(store, reader.week.key, letters, now)
                 outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
         return outcome
@@ -356,13 +350,6 @@ def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Deliv
         return letter, deliver(config, store, local_now(config), letter_ids=[letter_id])
 
 
-def record_operator_findings(store: Store, check_id: str, produced: list[Finding], now: datetime) -> None:
-    """The centre's own findings of one kind, as a run of their own: open what is produced, resolve the rest."""
-    run_id = store.start_run("report", check_id, None, now)
-    store.record(run_id, Scope(frozenset({check_id}), frozenset({CENTRE})), produced, now)
-    store.finish_run(run_id, now)
-
-
 def status(config: Config) -> dict[str, Any]:
     """What `auditbot status` shows: the daemon's heartbeat and each job's last and next run."""
     now = local_now(config)
@@ -370,13 +357,9 @@ def status(config: Config) -> dict[str, Any]:
         return {"daemon": {"running": False, "database": "missing"}, "jobs": [], "interrupted_runs": [],
                 "unconfirmed_letters": []}  # nothing ever ran: status creates nothing
     with Store.open(config) as store:
-        daemon = next(iter(store.db.query("SELECT * FROM daemon WHERE id = 1")), None)
-        jobs = list(store.db.query("SELECT * FROM daemon_jobs ORDER BY next_run"))
-        interrupted = list(store.db.query(
-            "SELECT id, command, started_at, finished_at, error FROM runs WHERE status = 'interrupted'"
-            " ORDER BY id DESC LIMIT 5"))
-        unconfirmed = list(store.db.query(
-            "SELECT id, week, recipient, subject, last_error FROM outbox WHERE status = 'unconfirmed' ORDER BY id"))
+        daemon, jobs = store.daemon(), store.daemon_jobs()
+        interrupted = store.interrupted_runs(limit=5)
+        unconfirmed = ledger.unconfirmed_letters(store.db)
     alive = bool(daemon and daemon["pid"] and not daemon["stopped_at"] and pid_alive(daemon["pid"]))
     beat = datetime.fromisoformat(daemon["heartbeat_at"]) if daemon and daemon["heartbeat_at"] else None
     return {"daemon": {**(daemon or {}), "running": alive,

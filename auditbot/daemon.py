@@ -30,13 +30,13 @@ from typing import Any, TypeVar
 import schedule
 
 from . import commands
-from .check_types import Finding
 from .clock import local_now
 from .config import Config
+from .engine import run_centre_checks
 from .errors import ConfigError, UserError
 from .schedules import parse
 from .singleton import only_daemon
-from .store import CENTRE, DatabaseUnusable, Scope, Store, daemon_mark, is_busy, last_success, timestamp, unusable
+from .store import DatabaseUnusable, Store, daemon_mark, is_busy, timestamp, unusable
 
 log = logging.getLogger(__name__)
 DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when a weekly report is scheduled
@@ -126,20 +126,14 @@ class Daemon:
                     time.sleep(max(0.05, min(1.0, self.scheduler.idle_seconds or 1.0)))
             except Stopping:
                 log.info("stopping on signal")
-            self._records(lambda store: store.db.table("daemon").update(
-                1, {"stopped_at": timestamp(local_now(self.config))}))
+            self._records(lambda store: store.daemon_stopped(local_now(self.config)))
         return 0
 
     def _register(self, store: Store) -> dict[str, Any]:
         """Record this start; return what the previous start left (its start time, the jobs it ran)."""
-        previous = {"daemon": next(iter(store.db.query("SELECT * FROM daemon WHERE id = 1")), None),
-                    "jobs": {row["job"]: row for row in store.db.query("SELECT * FROM daemon_jobs")}}
+        previous = {"daemon": store.daemon(), "jobs": {row["job"]: row for row in store.daemon_jobs()}}
         orphans = store.interrupt_runs(local_now(self.config), note="interrupted: the process was killed")
-        with store.transaction():
-            store.db.table("daemon").upsert({"id": 1, "pid": os.getpid(), "host": socket.gethostname(),
-                                             "started_at": timestamp(local_now(self.config)),
-                                             "stopped_at": None, "heartbeat_at": None}, pk="id")
-            store.db.execute("UPDATE daemon_jobs SET note = NULL")
+        store.register_daemon(os.getpid(), socket.gethostname(), local_now(self.config))
         log.info("started (pid %s): %s; %d interrupted run(s) found", os.getpid(),
                  ", ".join(f"{j} {p!r}" for j, p in self.phrases.items()), orphans)
         return previous
@@ -155,9 +149,7 @@ class Daemon:
                     if waiting_since is not None:
                         waited = round(time.monotonic() - waiting_since, 1)
                         log.warning("database free again after waiting %s s", waited)
-                        with store.transaction():  # (no daemon row yet if it was busy at the very start)
-                            store.db.execute("UPDATE daemon SET busy_waited_seconds = ?, busy_waited_at = ?"
-                                             " WHERE id = 1", [waited, timestamp(local_now(self.config))])
+                        store.record_busy_wait(waited, local_now(self.config))
                     return result
             except sqlite3.DatabaseError as exc:
                 problem = unusable(self.config.database, exc)
@@ -207,11 +199,11 @@ class Daemon:
         if status == "interrupted":  # the job's own inner runs (a check run) stopped with it
             store.interrupt_runs(local_now(self.config), [os.getpid()], note=error or "")
         store.finish_run(run_id, local_now(self.config), error=error, status=status)
-        failures = self._failures(store, job)
+        failures = store.job_failures(job)
         self._job_state(store, job=job, last_finished=timestamp(local_now(self.config)), last_status=status,
                         last_error=error, failures=failures)
         if status != "interrupted":
-            self._alert(store, run_id)
+            self._alert(store)
 
     def _catch_up(self, previous: dict[str, Any]) -> None:
         """A job at a set time that a previous run of the daemon would have sent, had it not been down,
@@ -224,7 +216,7 @@ class Daemon:
             due = parse(self.phrases[job]).last_due(now)
             if due is None:
                 continue
-            last_ok = self._records(partial(last_success, job=job))
+            last_ok = self._records(partial(Store.last_success, job=job))
             if last_ok is not None and last_ok >= timestamp(due):
                 continue  # already done since it came due
             if started_before is not None and job in previous["jobs"] and started_before <= timestamp(due):
@@ -241,45 +233,23 @@ class Daemon:
         self._records(self._write_beat)
 
     def _write_beat(self, store: Store) -> None:
-        with store.transaction():
-            store.db.table("daemon").update(1, {"heartbeat_at": timestamp(local_now(self.config))})
-            for job in self.scheduler.jobs:
-                [name] = job.tags
-                next_run = job.next_run.replace(tzinfo=None) if job.next_run else None
-                store.db.conn.execute(
-                    "INSERT INTO daemon_jobs (job, phrase, next_run) VALUES (?,?,?) ON CONFLICT (job) DO UPDATE"
-                    " SET phrase = excluded.phrase, next_run = excluded.next_run",
-                    (name, self.phrases[str(name)], timestamp(self._province_time(next_run)) if next_run else None))
+        jobs = []
+        for job in self.scheduler.jobs:
+            [name] = job.tags
+            next_run = job.next_run.replace(tzinfo=None) if job.next_run else None
+            jobs.append((str(name), self.phrases[str(name)], self._province_time(next_run) if next_run else None))
+        store.heartbeat(local_now(self.config), jobs)
 
     def _province_time(self, machine_local: datetime) -> datetime:
         """schedule keeps next_run in the machine's local time; show it in the province's."""
         return machine_local.astimezone(self.config.timezone).replace(tzinfo=None)
 
-    def _failures(self, store: Store, job: str) -> int:
-        statuses = [r[0] for r in store.db.execute(
-            "SELECT status FROM runs WHERE command = ? AND status != 'running' ORDER BY id DESC LIMIT 100",
-            [f"job:{job}"])]
-        count = 0
-        for status in statuses:
-            if status != "failed":
-                break
-            count += 1
-        return count
-
-    def _alert(self, store: Store, run_id: int) -> None:
-        """One job.failing finding per job failing `alert_after_failures` times in a row; resolved when it recovers."""
-        failing = list(store.db.query("SELECT job, failures, last_error FROM daemon_jobs WHERE failures >= ?",
-                                      [self.config.alert_after_failures]))
-        produced = [Finding("job.failing", CENTRE, row["job"], severity="high",
-                            title=f"Tác vụ {row['job']} lỗi {row['failures']} lần liên tiếp: {row['last_error']}",
-                            details={"job": row["job"], "failures": row["failures"], "error": row["last_error"]})
-                    for row in failing]
-        store.record(run_id, Scope(frozenset({"job.failing"}), frozenset({CENTRE})), produced,
-                     local_now(self.config))
+    def _alert(self, store: Store) -> None:
+        """The centre's job.failing findings follow the jobs' failures in a row."""
+        run_centre_checks(self.config, store, ["job.failing"], local_now(self.config), trigger="daemon")
 
     def _job_state(self, store: Store, *, job: str, **values: Any) -> None:
-        with store.transaction():
-            store.db.table("daemon_jobs").upsert({"job": job, "phrase": self.phrases[job], **values}, pk="job")
+        store.set_job_state(job, self.phrases[job], **values)
 
     def _store(self) -> Store:
         return Store.open(self.config)

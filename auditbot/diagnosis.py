@@ -13,7 +13,7 @@ from .errors import UserError
 from .matching import Catalogue
 from .portal_urls import PortalLink, PortalUrls, link_target, portal_ids
 from .sources.listings import baselines, listing_origins, read_sites
-from .store import Store
+from .store import Store, observations
 from .text import fold
 
 NEAREST = 3
@@ -29,12 +29,11 @@ def diagnose_listing(config: Config, store: Store, unit_code: str, url: str | No
     jobs = {site: [(unit, site)] for site in urls}
     results = asyncio.run(read_sites(config, jobs, {}, baselines(store, [unit.code]), transport,
                                      listing_origins(config, urls), selector))
-    procedures = {row["code"]: row for row in store.db.query("SELECT code, name, name_key, portal_id FROM procedures")}
+    procedures = {row["code"]: row for row in observations.procedures(store.db)}
     by_portal_id = portal_ids(procedures)
-    page_codes = {row["url"]: row["page_code"] for row in store.db.query("SELECT url, page_code FROM link_checks")}
+    page_codes = {url: row["page_code"] for url, row in observations.link_results(store.db).items()}
     portal = PortalUrls(config.portal)
-    former = [(row["code"], row["name_key"]) for row in store.db.query(
-        "SELECT code, name_key FROM procedure_former_names")]
+    former = observations.former_names(store.db)
     index = Catalogue(((code, row["name_key"]) for code, row in procedures.items()), former)
     sites = []
     for result in results:

@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from . import selection
-from .check_types import Check, CheckContext, Finding
+from .check_types import Check, CheckContext
 from .clock import local_now
 from .config import Config
 from .periods import FINAL, Judged, Period, judged_periods
 from .plugins import registered_checks
-from .rates import Figures, run_figures, unit_figures
-from .store import CENTRE, LifecycleCounts, Scope, Store
+from .rates import Figures
+from .store import CENTRE, Finding, LifecycleCounts, Scope, Store
+from .store.figures import unit_figures
 
 
 @dataclass
@@ -72,7 +73,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
     if any(check.per_period for check in checks):
         for each in contexts:  # the day's figures of periods not final yet; a final one's are frozen once
             if each.judged is not None and each.judged.state != FINAL:
-                store.record_figures(run_id, figure_rows(config, each.period, run_figures(each), each.units), now)
+                store.record_figures(run_id, figure_rows(config, each.period, each.figures(), each.units), now)
         closing = judged[0]
         if closing.state == FINAL and not closing.frozen:  # once, for every unit, whatever this run covered
             everyone = [u.code for u in config.units]
@@ -81,6 +82,12 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
     store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
     result.findings = store.findings(units=[*units, CENTRE], statuses=["open"], checks=[c.id for c in checks])
     return result
+
+
+def run_centre_checks(config: Config, store: Store, check_ids: list[str], now: datetime,
+                      trigger: str) -> CheckRun:
+    """Checks of auditbot's own health, after the daemon or the report recorded what happened."""
+    return run_checks(config, store, select_checks(config, check_ids), [], now, trigger)
 
 
 def _context(config: Config, store: Store, units: list[str], judged: Judged, now: datetime) -> CheckContext:

@@ -9,9 +9,7 @@ from typing import Any
 
 from .check_types import CheckContext
 from .matching import Catalogue
-
-LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
-                  " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
+from .store import observations
 
 
 @dataclass
@@ -24,14 +22,13 @@ class Match:
 
 def read_units(context: CheckContext) -> list[str]:
     """Units whose latest listing fetch read every one of their sites: only they have evidence."""
-    rows = context.query(f"SELECT unit FROM ({LATEST_FETCHES}) GROUP BY unit HAVING min(ok) = 1")
-    return [row["unit"] for row in rows]
+    return observations.fully_read_units(context.db)
 
 
 def catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
     if "procedures" not in context.memo:
         context.memo["procedures"] = {row["code"]: {**row, "units": set(json.loads(row["units"]))}
-                                      for row in context.query("SELECT * FROM procedures")}
+                                      for row in observations.procedures(context.db)}
     procedures: dict[str, dict[str, Any]] = context.memo["procedures"]
     return procedures
 
@@ -39,13 +36,12 @@ def catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
 def matches(context: CheckContext) -> dict[str, list[Match]]:
     """Each read unit's listed items matched to the catalogue, once per run."""
     if "listing_matches" not in context.memo:
-        former = [(row["code"], row["name_key"]) for row in context.query(
-            "SELECT code, name_key FROM procedure_former_names")]
+        former = observations.former_names(context.db)
         index = Catalogue(((code, row["name_key"]) for code, row in catalogue(context).items()), former)
         result: dict[str, list[Match]] = {}
         for unit in set(read_units(context)) & set(context.units):
             result[unit] = []
-            for item in context.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]):
+            for item in observations.listing_items(context.db, unit):
                 identified = index.identify(item["code"], item["name_key"])
                 result[unit].append(Match(item, identified.code, identified.nearest, identified.via))
         context.memo["listing_matches"] = result

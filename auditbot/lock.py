@@ -38,26 +38,18 @@ def writer_lock(store: Store, purpose: str, wait_seconds: float) -> Iterator[Non
         yield
     finally:
         _depth[0] = 0
-        with store.transaction():
-            store.db.conn.execute("DELETE FROM locks WHERE name = ? AND pid = ?", (NAME, os.getpid()))
+        store.release_lock(NAME, os.getpid())
 
 
 def _acquire(store: Store, purpose: str, wait_seconds: float) -> None:
     deadline = time.monotonic() + wait_seconds
     me, host = os.getpid(), socket.gethostname()
     while True:
-        with store.transaction():
-            store.db.conn.execute(
-                "INSERT INTO locks (name, pid, host, purpose, acquired_at) VALUES (?,?,?,?,datetime('now'))"
-                " ON CONFLICT (name) DO NOTHING", (NAME, me, host, purpose))
-            holder = store.db.conn.execute("SELECT pid, host, purpose, acquired_at FROM locks WHERE name = ?",
-                                           (NAME,)).fetchone()
-        pid, holder_host, holder_purpose, since = holder
+        pid, holder_host, holder_purpose, since = store.claim_lock(NAME, me, host, purpose)
         if pid == me and holder_host == host:
             return
         if holder_host == host and not pid_alive(pid):
-            with store.transaction():  # its process is gone: the lock is stale
-                store.db.conn.execute("DELETE FROM locks WHERE name = ? AND pid = ?", (NAME, pid))
+            store.release_lock(NAME, pid)  # its process is gone: the lock is stale
             continue
         if time.monotonic() >= deadline:
             raise Busy(f"a run is in progress ({holder_purpose}, process {pid} on {holder_host},"

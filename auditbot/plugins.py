@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import pluggy
 
-from .check_types import Check
+from .check_types import CENTRE_AUDIENCE, Check
 
 hookspec = pluggy.HookspecMarker("auditbot")
 hookimpl = pluggy.HookimplMarker("auditbot")
@@ -40,3 +40,8 @@ def registered_checks() -> dict[str, Check]:
                 raise RuntimeError(f"check id {check.id!r} registered twice")
             found[check.id] = check
     return dict(sorted(found.items()))
+
+
+def centre_checks() -> frozenset[str]:
+    """The checks whose findings are told to the centre only, never in a unit's annexes."""
+    return frozenset(cid for cid, check in registered_checks().items() if check.audience == CENTRE_AUDIENCE)

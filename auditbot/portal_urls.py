@@ -100,3 +100,18 @@ def procedure_url(settings: PortalSettings, code: str, portal_id: str | None) ->
         if ("formalityid" in pattern.lower()) == bool(uuid):
             return urljoin(settings.home, pattern.replace("{id}", uuid or portal_id or code))
     return urljoin(settings.home, settings.procedure_urls[0].replace("{id}", portal_id or code))
+
+
+REASONS = {  # why a link (or the portal) failed, as the unit or the centre reads it
+    "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
+    "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
+    "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
+    "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
+    "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia", "slow_down": "Cổng yêu cầu hỏi chậm lại",
+}
+
+
+def reason_words(reason: str | None, status: int | None) -> str:
+    if reason in REASONS:
+        return REASONS[reason]
+    return f"máy chủ trả lời HTTP {status}" if status else "lỗi kết nối không xác định"

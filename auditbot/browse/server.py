@@ -10,15 +10,14 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from ..check_types import OPERATOR_CHECK_TITLES
 from ..config import Config
 from ..errors import UserError
 from ..plugins import registered_checks
 from ..report.layout import load_layout
 from ..store import Store
+from ..store.views import ensure_views
 from .cells import CellsPlugin
 from .metadata import build_metadata, load_template
-from .views import ensure_views
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +77,6 @@ def prepare_database(config: Config) -> None:
     layout = load_layout(config.report.templates)
     checks = [{"id": c.id, "title": c.title, "family": c.family,
                "family_name": layout.families.get(c.family, c.family)} for c in registered_checks().values()]
-    checks += [{"id": cid, "title": title, "family": cid.split(".")[0],
-                "family_name": layout.families.get(cid.split(".")[0], cid)} for cid, title in OPERATOR_CHECK_TITLES.items()]
     with Store.open(config) as store:
         store.sync_names(checks, {**layout.kinds, "_centre": "Trung tâm"})
         ensure_views(store.db)

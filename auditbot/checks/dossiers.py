@@ -8,29 +8,15 @@ from datetime import datetime
 
 from auditbot.check_types import Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
+from auditbot.store import observations
 from auditbot.supplements import SECOND_REQUEST, supplement_clock
 from auditbot.vietnamese import day, number
-from auditbot.vocabulary.dossiers import CLOSED_STATUSES, KNOWN_RESULT
-
-CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
-
-
-def _units_clause(context: CheckContext) -> tuple[str, list[str]]:
-    return f"unit IN ({','.join('?' * len(context.units))})", list(context.units)
 
 
 def overdue(context: CheckContext) -> Iterator[Finding]:
     """Every dossier not closed whose due date has passed, after deducting the time it waited for the
     citizen's papers (an open request stops the clock); a second supplement request counts it overdue."""
-    clause, params = _units_clause(context)
-    now = context.now.strftime("%Y-%m-%d %H:%M:%S")
-    rows = context.query(
-        f"SELECT code, unit, procedure_code, procedure_name, received_at, due_at, supplements FROM dossiers"
-        f" WHERE {clause} AND status NOT IN ({CLOSED}) AND due_at IS NOT NULL"
-        f" AND (coalesce(supplement_requests, 0) >= {SECOND_REQUEST}"
-        f" OR coalesce(due_effective_at, due_at) < min(?, coalesce(waiting_since, ?)))",
-        [*params, now, now])
-    for row in rows:
+    for row in observations.overdue_dossiers(context.db, context.units, context.now):
         clock = supplement_clock(row["due_at"], row.pop("supplements"))
         due = clock.due_effective_at or row["due_at"]
         days = max(0, (context.now.date() - datetime.fromisoformat(due).date()).days)
@@ -50,12 +36,7 @@ def overdue(context: CheckContext) -> Iterator[Finding]:
 
 def closed_without_result(context: CheckContext) -> Iterator[Finding]:
     """Finished in the system, yet no result reference and no digitised result."""
-    clause, params = _units_clause(context)
-    rows = context.query(
-        f"SELECT code, unit, procedure_code, procedure_name, received_at, finished_at FROM dossiers"
-        f" WHERE {clause} AND status = 'finished' AND result_ref IS NULL AND digitised = 0"
-        f" AND known & {KNOWN_RESULT}", params)  # both known: an export without them is no evidence
-    for row in rows:
+    for row in observations.finished_without_result(context.db, context.units):
         yield Finding(
             check="dossier.closed_without_result", unit=row["unit"], subject=row["code"],
             title=f"Hồ sơ {row['code']} kết thúc ngày {day(row['finished_at'])} nhưng chưa có kết quả",
@@ -65,10 +46,7 @@ def closed_without_result(context: CheckContext) -> Iterator[Finding]:
 def shared_result(context: CheckContext) -> Iterator[Finding]:
     """One result reference attached to several dossiers: someone got another case's result."""
     in_scope = set(context.units)
-    rows = context.query(
-        "SELECT result_ref, code, unit, count(*) OVER (PARTITION BY result_ref) AS shared_by FROM dossiers"
-        " WHERE result_ref IN (SELECT result_ref FROM dossiers WHERE result_ref IS NOT NULL"
-        " GROUP BY result_ref HAVING count(*) > 1) ORDER BY result_ref, code")
+    rows = observations.shared_results(context.db)
     by_unit: dict[tuple[str, str], list[str]] = defaultdict(list)
     shared_by: dict[str, int] = {}
     for row in rows:

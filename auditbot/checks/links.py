@@ -7,12 +7,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from auditbot.check_types import Check, CheckContext, Finding
+from auditbot.check_types import CENTRE_AUDIENCE, Check, CheckContext, Finding
 from auditbot.listing_matches import Match, catalogue, matches, read_units
 from auditbot.plugins import hookimpl
-from auditbot.portal_urls import PortalLink, PortalUrls, link_target, portal_ids, procedure_url
-from auditbot.sources.portal import reason_words
-from auditbot.store import CENTRE
+from auditbot.portal_urls import PortalLink, PortalUrls, link_target, portal_ids, procedure_url, reason_words
+from auditbot.store import CENTRE, observations
 
 
 def _subject(match: Match) -> str:
@@ -90,14 +89,14 @@ def mismatch(context: CheckContext) -> Iterator[Finding]:
 
 def _link_results(context: CheckContext) -> dict[str, dict[str, Any]]:
     if "link_results" not in context.memo:
-        context.memo["link_results"] = {row["url"]: row for row in context.query("SELECT * FROM link_checks")}
+        context.memo["link_results"] = observations.link_results(context.db)
     results: dict[str, dict[str, Any]] = context.memo["link_results"]
     return results
 
 
 def _portal_tripped(context: CheckContext) -> dict[str, Any] | None:
-    rows = list(context.query("SELECT * FROM portal_runs ORDER BY id DESC LIMIT 1"))
-    return rows[0] if rows and rows[0]["tripped"] else None
+    latest = observations.latest_portal_run(context.db)
+    return latest if latest and latest["tripped"] else None
 
 
 def checked_units(context: CheckContext) -> list[str]:
@@ -142,8 +141,8 @@ def portal_unavailable(context: CheckContext) -> Iterator[Finding]:
 
 def unchecked(context: CheckContext) -> Iterator[Finding]:
     """For the centre: a unit posting more links than one run may ask the portal about."""
-    rows = list(context.query("SELECT deferred, checked_at FROM portal_runs ORDER BY id DESC LIMIT 1"))
-    deferred = json.loads(rows[0]["deferred"] or "{}") if rows else {}
+    latest = observations.latest_portal_run(context.db) or {"deferred": None, "checked_at": None}
+    deferred = json.loads(latest["deferred"] or "{}")
     for unit, count in deferred.items():
         if unit in context.units:
             yield Finding(
@@ -152,7 +151,7 @@ def unchecked(context: CheckContext) -> Iterator[Finding]:
                        f" trong lượt này (giới hạn {context.config.portal.max_links_per_unit} mỗi đơn vị),"
                        " sẽ kiểm tra dần ở các lượt sau"),
                 details={"deferred": count, "limit": context.config.portal.max_links_per_unit,
-                         "checked_at": rows[0]["checked_at"]})
+                         "checked_at": latest["checked_at"]})
 
 
 def portal_read_units(context: CheckContext) -> list[str]:
@@ -161,7 +160,7 @@ def portal_read_units(context: CheckContext) -> list[str]:
 
 
 def portal_checked(context: CheckContext) -> list[str]:
-    return [CENTRE] if list(context.query("SELECT 1 FROM portal_runs LIMIT 1")) else []
+    return [CENTRE] if observations.latest_portal_run(context.db) else []
 
 
 @hookimpl
@@ -174,7 +173,7 @@ def auditbot_checks() -> list[Check]:
         Check("link.mismatch", "Liên kết dẫn đến thủ tục khác", mismatch, evidence=read_units, source="listings"),
         Check("link.broken", "Liên kết bị lỗi", broken, severity="high", evidence=checked_units, source="portal"),
         Check("portal.unavailable", "Cổng DVCQG không kiểm tra được", portal_unavailable, severity="high",
-              evidence=portal_checked, source="portal"),
+              evidence=portal_checked, source="portal", audience=CENTRE_AUDIENCE),
         Check("link.unchecked", "Liên kết chưa kiểm tra hết (vượt giới hạn mỗi lượt)", unchecked,
-              evidence=portal_read_units, source="portal"),
+              evidence=portal_read_units, source="portal", audience=CENTRE_AUDIENCE),
     ]

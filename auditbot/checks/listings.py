@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auditbot.check_types import Check, CheckContext, Finding
-from auditbot.listing_matches import LATEST_FETCHES, catalogue, matches, read_units
+from auditbot.check_types import CENTRE_AUDIENCE, Check, CheckContext, Finding
+from auditbot.listing_matches import catalogue, matches, read_units
 from auditbot.plugins import hookimpl
+from auditbot.store import observations
 from auditbot.vietnamese import day
 
 
 def fetched_units(context: CheckContext) -> list[str]:
     """Units fetched at least once, and those with no listing URL left (whose old findings are void)."""
-    fetched = {row["unit"] for row in context.query("SELECT DISTINCT unit FROM listing_fetches")}
+    fetched = observations.fetched_units(context.db)
     return [unit.code for unit in context.config.units if unit.code in fetched or not unit.listing_urls]
 
 
@@ -86,7 +87,7 @@ def unknown(context: CheckContext) -> Iterator[Finding]:
 
 def unreadable(context: CheckContext) -> Iterator[Finding]:
     """For the centre: a unit's site that could not be read in its latest fetch."""
-    rows = context.query(f"SELECT unit, url, error, fetched_at FROM ({LATEST_FETCHES}) WHERE NOT ok")
+    rows = observations.failed_fetches(context.db)
     in_scope = set(context.units)
     for row in rows:
         if row["unit"] in in_scope:
@@ -108,5 +109,5 @@ def auditbot_checks() -> list[Check]:
         Check("listing.outdated", "Thủ tục đã được sửa đổi, niêm yết chưa cập nhật", outdated, evidence=read_units,
               source="listings"),
         Check("source.unreadable", "Không đọc được nguồn dữ liệu", unreadable, evidence=fetched_units,
-              source="listings"),
+              source="listings", audience=CENTRE_AUDIENCE),
     ]

@@ -10,7 +10,7 @@ from auditbot.check_types import Check, CheckContext, Finding
 from auditbot.config import Thresholds
 from auditbot.periods import FINAL, RUNNING, SETTLING, Judged
 from auditbot.plugins import hookimpl
-from auditbot.rates import Figures, exemption_text, run_figures, share
+from auditbot.rates import Figures, exemption_text, share
 from auditbot.vietnamese import day, number, percent
 
 
@@ -70,7 +70,7 @@ def period_words(judged: Judged, today: date) -> str:
 
 def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
     def find(context: CheckContext) -> Iterator[Finding]:
-        figures = run_figures(context)
+        figures = context.figures()
         today = context.now.date()
         judged = context.judged or Judged(context.period, FINAL, context.period.end, context.period.end, False)
         elapsed = judged.elapsed_percent(today)

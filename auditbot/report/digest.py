@@ -14,15 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import vietnamese
-from ..check_types import OPERATOR_CHECK_TITLES
 from ..config import Config, Unit
-from ..store import SUPERSEDED, Store, finding_json, timestamp, unit_label
+from ..plugins import centre_checks
+from ..store import Store, observations, timestamp, unit_label
 from .annex_table import Row, Table
 from .layout import Column, Layout, Section, display, value_of
 from .unit_annexes import rows_from_findings, unit_annex_tables
-
-# operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
-OPERATOR_CHECKS = frozenset({"source.unreadable", "portal.unavailable", "link.unchecked", *OPERATOR_CHECK_TITLES})
 
 
 @dataclass(frozen=True)
@@ -96,24 +93,12 @@ class WeekFindings:
         for finding in self.open:
             self.open_by_unit[finding["unit"]].append(finding)
         self.fixed_by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        # a closed period's verdict replaced by the next one's is not something the unit fixed
-        for row in store.db.query(
-                "SELECT * FROM findings AS f WHERE status = 'resolved' AND resolved_at >= ? AND NOT EXISTS"
-                " (SELECT 1 FROM finding_events AS e WHERE e.finding_id = f.id AND e.event = 'resolved'"
-                " AND e.at = f.resolved_at AND e.note = ?) ORDER BY unit, check_id, subject",
-                [self.week.since, SUPERSEDED]):
-            self.fixed_by_unit[row["unit"]].append(finding_json(row))
-        self.checked = self._units_checked()
-
-    def _units_checked(self) -> set[str]:
-        """Units whose latest check run in the week finished without a failing check."""
-        latest: dict[str, str] = {}
-        for row in self.store.db.query(
-                "SELECT runs.status, unit.value AS unit FROM runs, json_each(runs.units) AS unit"
-                " WHERE runs.command = 'check' AND runs.started_at >= ? AND runs.status != 'running'"
-                " ORDER BY runs.id", [self.week.since]):
-            latest[row["unit"]] = row["status"]
-        return {unit for unit, status in latest.items() if status == "ok"}
+        for finding in store.fixed_since(self.week.since):
+            self.fixed_by_unit[finding["unit"]].append(finding)
+        # units whose latest check run in the week finished without a failing check
+        self.checked = store.units_checked_since(self.week.since)
+        # operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
+        self.operator = centre_checks()
 
     def is_new(self, finding: dict[str, Any]) -> bool:
         return bool(finding["first_seen"] >= self.week.since)
@@ -156,17 +141,17 @@ class WeekFindings:
 
     def digest(self, unit: Unit) -> UnitDigest:
         own = self.open_by_unit.get(unit.code, [])
-        findings = [f for f in own if f["check"] not in OPERATOR_CHECKS]
+        findings = [f for f in own if f["check"] not in self.operator]
         return UnitDigest(
             unit=unit, week=self.week, tables=self.tables(findings, with_unit=False), open_count=len(findings),
             new_count=sum(self.is_new(f) for f in findings),
-            fixed=[f for f in self.fixed_by_unit.get(unit.code, []) if f["check"] not in OPERATOR_CHECKS],
+            fixed=[f for f in self.fixed_by_unit.get(unit.code, []) if f["check"] not in self.operator],
             unreadable=[f for f in own if f["check"] == "source.unreadable"],
             checked=unit.code in self.checked,
             escalated=[f for f in findings if f["first_seen"] < self.escalate_before])
 
     def summary(self, digests: list[UnitDigest], failed: Sequence[tuple[str, str]] = ()) -> Summary:
-        violations = [f for f in self.open if f["check"] not in OPERATOR_CHECKS]
+        violations = [f for f in self.open if f["check"] not in self.operator]
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for digest in digests:
             counter = kinds[digest.unit.kind]
@@ -175,13 +160,8 @@ class WeekFindings:
             counter["open"] += digest.open_count
             counter["new"] += digest.new_count
         ranked = sorted((d for d in digests if d.open_count), key=lambda d: (-d.open_count, d.unit.code))
-        open_last_week = self.store.db.execute(
-            "SELECT count(*) FROM findings WHERE first_seen < ? AND (resolved_at IS NULL OR resolved_at >= ?)"
-            f" AND check_id NOT IN ({','.join('?' * len(OPERATOR_CHECKS))})",
-            [self.week.since, self.week.since, *sorted(OPERATOR_CHECKS)]).fetchone()[0]
-        rejected = list(self.store.db.query(
-            "SELECT file, imported_at, rows_read, rejected FROM imports WHERE rejected > 0 AND imported_at >= ?"
-            " ORDER BY imported_at", [self.week.since]))
+        open_last_week = self.store.open_at(self.week.since, excluding=self.operator)
+        rejected = observations.imports_with_rejections(self.store.db, self.week.since)
         # Phụ lục I–IV as lists of units; the other tables list each finding with its unit
         by_unit = {check for section in self.layout.unit_annexes for check in section.checks}
         footnotes: dict[str, list[str]] = defaultdict(list)
@@ -202,7 +182,7 @@ class WeekFindings:
             escalated=[{"code": d.unit.code, "name": d.unit.name, "count": len(d.escalated),
                         "oldest": min(f["first_seen"] for f in d.escalated)} for d in digests if d.escalated],
             operator=[{**f, "unit_name": self.unit_name(f["unit"])} for f in self.open
-                      if f["check"] in OPERATOR_CHECKS],
+                      if f["check"] in self.operator],
             unchecked=[d.unit.name for d in digests if d.state == "unchecked"],
             rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
             unsent=[{"name": self.unit_name(code), "error": error} for code, error in failed],

@@ -30,11 +30,12 @@ import yagmail
 from ..config import Config
 from ..errors import UserError
 from ..store import Store, timestamp
+from ..store import outbox as ledger
 from .compose import Letter
 
 log = logging.getLogger(__name__)
 MAX_WAIT = timedelta(hours=24)
-UNSENT = ("pending", "failed")
+
 
 
 @dataclass
@@ -52,32 +53,16 @@ class Unconfirmed(Exception):
 def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None:
     # CRLF line ends, as SMTP wants them: smtplib sends bytes exactly as given
     rows = [(week, letter.report, letter.recipient, letter.role, letter.subject,
-             letter.message.as_bytes(policy=SMTP), timestamp(now)) for letter in letters]
-    with store.transaction():
-        store.db.conn.executemany(
-            "INSERT INTO outbox (week, report, recipient, role, subject, message, status, queued_at)"
-            " VALUES (?,?,?,?,?,?,'pending',?) ON CONFLICT (week, report, recipient) DO UPDATE SET"
-            " role=excluded.role, subject=excluded.subject, message=excluded.message"
-            " WHERE outbox.status != 'sent'", rows)
+             letter.message.as_bytes(policy=SMTP)) for letter in letters]
+    ledger.queue_letters(store.db, rows, now)
 
 
 def deliver(config: Config, store: Store, now: datetime, reports: list[str] | None = None,
             letter_ids: list[int] | None = None) -> Delivery:
     """Send every unsent letter that is due (of these reports, or with these ids, if given) over one connection."""
-    with store.transaction():
-        store.db.conn.execute(
-            "UPDATE outbox SET status = 'unconfirmed', last_error = ? || id || '`' WHERE status = 'sending'",
-            ["the sending process stopped mid-send: the server may have it; it is not resent by itself:"
-             " check, then `auditbot report --resend "])
-    sql = f"SELECT * FROM outbox WHERE status IN ({','.join('?' * len(UNSENT))})"
-    params: list[Any] = list(UNSENT)
-    if reports is not None:
-        sql += f" AND report IN ({','.join('?' * len(reports))})"
-        params += reports
-    if letter_ids is not None:
-        sql += f" AND id IN ({','.join('?' * len(letter_ids))})"
-        params += letter_ids
-    rows = list(store.db.query(sql + " ORDER BY id", params))
+    ledger.mark_interrupted_sends(store.db, "the sending process stopped mid-send: the server may have it;"
+                                  " it is not resent by itself: check, then `auditbot report --resend ")
+    rows = ledger.unsent_letters(store.db, reports, letter_ids)
     due = [r for r in rows if not r["next_attempt_at"] or r["next_attempt_at"] <= timestamp(now)]
     delivery = Delivery(waiting=len(rows) - len(due))
     if not due:
@@ -180,8 +165,7 @@ def _transmit(smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes) -
 
 def resend(store: Store, letter_id: int) -> dict[str, Any]:
     """Put an unconfirmed or failed letter back in the queue, due now; a person asked, after checking."""
-    row = next(iter(store.db.query("SELECT id, status, recipient, week, report, sent_at FROM outbox WHERE id = ?",
-                                   [letter_id])), None)
+    row = ledger.letter(store.db, letter_id)
     if row is None:
         raise UserError(f"no letter {letter_id} in the outbox (`auditbot status` lists unconfirmed ones)")
     if row["status"] not in ("unconfirmed", "failed"):
@@ -241,8 +225,7 @@ def _failed(store: Store, config: Config, row: dict[str, Any], error: str, now: 
 
 
 def _mark(store: Store, row_id: int, **values: Any) -> None:
-    with store.transaction():
-        store.db.table("outbox").update(row_id, values)
+    ledger.mark_letter(store.db, row_id, **values)
 
 
 def _describe(exc: BaseException, password: str | None) -> str:

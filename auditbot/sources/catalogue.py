@@ -19,6 +19,7 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from ..store import Store
+from ..store.imports import keep_former_names, upsert_procedures
 from ..text import fold, fold_ascii, nfc, without_controls
 from ..vocabulary.catalogue import FIELDS, STATUS_VALUES
 from ..vocabulary.codes import NATIONAL_CODE
@@ -41,18 +42,6 @@ _LEVEL_WORDS = {
     "Cấp huyện": ("huyen", "quan", "thi xa", "thanh pho thuoc tinh"),
 }
 _FILLER = re.compile(r"\b(?:cap|va|thanh pho)\b|[,;/&()-]")
-
-UPSERT = """
-INSERT INTO procedures (code, full_code, name, name_key, field, level, status, effective_from, effective_to,
-                        decision, abolished_by, portal_id, units, online_level, import_id)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-ON CONFLICT(code) DO UPDATE SET full_code=excluded.full_code, name=excluded.name, name_key=excluded.name_key,
-  field=excluded.field, level=excluded.level, status=excluded.status, effective_from=excluded.effective_from,
-  effective_to=excluded.effective_to, decision=excluded.decision, abolished_by=excluded.abolished_by,
-  portal_id=excluded.portal_id, units=excluded.units, online_level=excluded.online_level,
-  import_id=excluded.import_id
-"""
-
 
 def online_level(text: str) -> str | None:
     """The procedure's level of online service: full ("toàn trình", the old "mức độ 4"), partial
@@ -196,8 +185,10 @@ class CatalogueSpec:
             self.records[record[0]] = record
 
     def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
-        keep_former_names(conn, self.records, now.isoformat(" ", "seconds"))
-        conn.executemany(UPSERT, [record[:-1] for record in self.records.values()])
+        # (code, full_code, name, name_key, ...): each procedure's folded name now
+        keep_former_names(conn, {code: record[3] for code, record in self.records.items()},
+                          now.isoformat(" ", "seconds"))
+        upsert_procedures(conn, [record[:-1] for record in self.records.values()])
         summary.stored = len(self.records)
         for repeat in self.repeats:
             repeat.column = summary.columns.get("code", "code")
@@ -220,17 +211,6 @@ class CatalogueSpec:
                 " under [catalogue.levels] or its agencies under [catalogue.agencies])")
         elif summary.rows_read and not valid:
             summary.problems.append(f"every one of the {summary.rows_read} rows was rejected")
-
-
-def keep_former_names(conn: sqlite3.Connection, records: dict[str, Record], at: str) -> None:
-    """A procedure renamed by this import keeps its former name: a site still posting it is out of date,
-    not posting something unknown."""
-    current = {code: record[3] for code, record in records.items()}  # (code, full_code, name, name_key, ...)
-    stored = conn.execute("SELECT code, name, name_key FROM procedures WHERE code IN (SELECT value FROM json_each(?))",
-                          [json.dumps(list(current))]).fetchall()
-    conn.executemany("INSERT OR IGNORE INTO procedure_former_names (code, name, name_key, replaced_at)"
-                     " VALUES (?,?,?,?)", [(code, name, key, at) for code, name, key in stored if key != current[code]])
-    conn.executemany("DELETE FROM procedure_former_names WHERE code = ? AND name_key = ?", current.items())
 
 
 def import_catalogue(config: Config, store: Store | None, path: Path, now: datetime,

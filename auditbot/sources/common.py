@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,13 +82,3 @@ def file_digest(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     return digest.hexdigest()
-
-
-def keep_rejections(conn: sqlite3.Connection, kind: str, path: Path, sha256: str,
-                    rejections: list[Rejection]) -> None:
-    """Re-importing a file replaces its rejected rows instead of piling them up."""
-    conn.execute("DELETE FROM rejected_rows WHERE sha256 = ?", (sha256,))
-    conn.executemany(
-        "INSERT INTO rejected_rows (kind, file, sha256, row, column_name, reason, fields) VALUES (?,?,?,?,?,?,?)",
-        [(kind, str(path), sha256, r.row, r.column, r.reason, json.dumps(r.fields, ensure_ascii=False))
-         for r in rejections])

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config import Config
 from ..store import Store
+from ..store.dossiers import COLUMNS, DossierUpserts
 from ..supplements import supplement_clock
 from ..text import nfc, without_controls
 from ..vocabulary.codes import NATIONAL_CODE
@@ -51,41 +52,6 @@ EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".
 # a result reference is an identifier: one token, no file extension, no scheme, not too long
 _NOT_AN_IDENTIFIER = re.compile(r"\s|\\|://|\.[A-Za-z0-9]{2,5}$")
 MAX_REFERENCE = 64
-
-COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
-           "channel", "fee", "paid_online", "digitised", "result_ref", "import_id", "source_row", "known",
-           "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
-           "due_effective_at", "supplement_requests", "waiting_since")
-_COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
-_CHANGED = (f"({', '.join(f'dossiers.{c}' for c in _COMPARED)})"
-            f" IS NOT ({', '.join(f'excluded.{c}' for c in _COMPARED)})")
-_UPSERT = f"""
-INSERT INTO dossiers ({", ".join(COLUMNS)}) VALUES ({", ".join("?" * len(COLUMNS))})
-ON CONFLICT(code) DO UPDATE SET {", ".join(f"{c}=excluded.{c}" for c in COLUMNS[1:])}
-WHERE {{guard}}
-"""
-UPSERT = _UPSERT.format(guard=f"dossiers.import_id = excluded.import_id OR {_CHANGED}")
-
-# Which export is newer is told by what the files cover, not their names or the order they come in: a row
-# showing an earlier state than the stored one (September's "processing" after October's "finished") is
-# held back, and applied at the end only if this file covers at least as late as the one that wrote the
-# stored state (a corrected re-export of October does; September's export never does).
-OLDER_CODES = """
-SELECT d.code FROM dossiers d JOIN json_each(?) j ON d.code = j.value ->> 0
-WHERE d.state_at > j.value ->> 1 AND d.import_id IS NOT ?
-"""
-UPSERT_HELD = _UPSERT.format(guard=f"? >= coalesce((SELECT covered_to FROM imports WHERE id = dossiers.import_id),"
-                                   f" '') AND {_CHANGED}")  # parameters: the record, then this file's coverage
-
-# Rows of one file that repeat a dossier code: the later row wins, the earlier is reported.
-SUPERSEDED_TRIGGER = """
-CREATE TEMP TRIGGER IF NOT EXISTS dossier_superseded BEFORE UPDATE ON main.dossiers
-WHEN old.import_id = new.import_id
-BEGIN
-  INSERT INTO superseded_rows (code, row, by_row) VALUES (old.code, old.source_row, new.source_row);
-END
-"""
-
 
 def result_reference(value: Cell) -> str | None:
     """What identifies a result: a code or id as written; a path, file name or prose (which can carry the
@@ -210,11 +176,8 @@ class DossierSpec:
     min_cells = 3
 
     def __init__(self) -> None:
-        self.held: list[Record] = []  # rows showing an earlier state than the stored one
-        self.older = 0                # of those, rows not applied: the stored state came from a later export
-        self.covered_to = ""          # the latest moment any row of this file shows
-        self.before = 0               # dossiers stored before this import
-        self.changes = 0              # the connection's total_changes before this import
+        self.upserts = DossierUpserts()
+        self.older = 0  # rows not applied: the stored state came from a later export
 
     def extra_aliases(self, config: Config) -> dict[str, tuple[str, ...]]:
         return config.dossiers.columns
@@ -229,39 +192,18 @@ class DossierSpec:
         return dict(zip(COLUMNS, record))
 
     def begin(self, conn: sqlite3.Connection) -> None:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS superseded_rows (code TEXT, row INTEGER, by_row INTEGER)")
-        conn.execute(SUPERSEDED_TRIGGER)
-        conn.execute("DELETE FROM temp.superseded_rows")
-        self.before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
-        self.changes = conn.total_changes
+        self.upserts.begin(conn)
 
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
-        if not batch:
-            return
-        self.covered_to = max(self.covered_to, *(record[16] for record in batch))
-        if self.before:  # only a database with dossiers can hold a newer state
-            pairs = json.dumps([[record[0], record[16]] for record in batch])
-            older = {code for (code,) in conn.execute(OLDER_CODES, (pairs, batch[0][13]))}
-            if older:
-                self.held += [record for record in batch if record[0] in older]
-                batch = [record for record in batch if record[0] not in older]
-        conn.executemany(UPSERT, batch)
+        self.upserts.write(conn, batch)
 
     def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
-        import_id = summary.extra["import_id"]
-        conn.execute("UPDATE imports SET covered_to = ? WHERE id = ?", (self.covered_to or None, import_id))
-        changes = conn.total_changes
-        conn.executemany(UPSERT_HELD, [(*record, self.covered_to) for record in self.held])
-        self.older = len(self.held) - (conn.total_changes - changes)
-        written = conn.total_changes - self.changes
-        superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
-        summary.stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - self.before
-        # total_changes also counts the trigger's own insert for each superseded row, and the imports update
-        summary.updated = written - 1 - summary.stored - 2 * len(superseded)
+        written = self.upserts.finish(conn, summary.extra["import_id"])
+        summary.stored, summary.updated, self.older = written.stored, written.updated, written.older
         summary.rejections += [
             Rejection(row, summary.columns.get("code", "code"), f"dossier code {code!r} repeated; row {by_row} kept",
                       {}, field="code")
-            for code, row, by_row in superseded]
+            for code, row, by_row in written.superseded]
         summary.unchanged = summary.rows_read - len(summary.rejections) - summary.stored - summary.updated \
             - sum(summary.skipped_because.values())
 

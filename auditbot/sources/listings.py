@@ -22,7 +22,8 @@ from urllib.parse import urlparse
 import httpx
 
 from ..config import Config, Unit
-from ..store import Store, timestamp
+from ..store import Store
+from ..store import listings as listing_rows
 from ..text import fold, fold_ascii
 from ..vietnamese import number
 from .bounded import ExchangeError, exchange
@@ -281,65 +282,40 @@ def fetch_listings(config: Config, store: Store, units: Iterable[str], now: date
 
 def load_pages(store: Store, units: list[str]) -> dict[str, PageRecord]:
     pages = {}
-    for row in store.db.query(
-            "SELECT * FROM listing_pages WHERE unit IN (SELECT value FROM json_each(?))", [json.dumps(units)]):
+    for row in listing_rows.stored_pages(store.db, units):
         items = [ListedItem(**item) for item in json.loads(row.pop("items"))]
-        row.pop("fetched_at")
         pages[row["url"]] = PageRecord(items=items, **row)
     return pages
 
 
 def baselines(store: Store, units: list[str]) -> dict[tuple[str, str], int]:
     """Each listing URL's item count in its last good reading, or the one an officer accepted since."""
-    rows = store.db.query(  # an acceptance made in the same second as a reading is the later of the two
-        "SELECT unit, url, items FROM (SELECT *, row_number() OVER"
-        " (PARTITION BY unit, url ORDER BY at DESC, accepted DESC) AS latest FROM ("
-        "  SELECT unit, url, items, fetched_at AS at, 0 AS accepted FROM listing_fetches WHERE ok"
-        "  UNION ALL SELECT unit, url, items, accepted_at, 1 FROM listing_baselines)"
-        " WHERE unit IN (SELECT value FROM json_each(?))) WHERE latest = 1", [json.dumps(units)])
-    return {(row["unit"], row["url"]): row["items"] for row in rows if row["items"]}
+    return listing_rows.baselines(store.db, units)
 
 
 def accept_reading(store: Store, unit: str, now: datetime) -> list[dict[str, Any]]:
     """An officer confirms the unit's latest reading: each URL's count becomes its baseline, where that
     reading recognised a listing (a collapse is accepted; a page that failed to answer is not)."""
-    rows = list(store.db.query(
-        "SELECT url, items, reason, error FROM listing_fetches f WHERE unit = ?"
-        " AND batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)", [unit]))
+    rows = listing_rows.latest_reading(store.db, unit)
     for row in rows:
         row["accepted"] = bool(row["items"]) and row["reason"] in (None, "collapsed")
-    with store.db.conn:
-        store.db.conn.executemany(
-            "INSERT INTO listing_baselines (unit, url, items, accepted_at) VALUES (?,?,?,?)",
-            [(unit, row["url"], row["items"], timestamp(now)) for row in rows if row["accepted"]])
+    listing_rows.accept_baselines(store.db, unit, [(row["url"], row["items"]) for row in rows if row["accepted"]],
+                                  now)
     return rows
 
 
 def store_results(store: Store, results: list[SiteResult], now: datetime) -> None:
     """Every fetch is recorded; a unit's items are replaced only when every one of its sites was read."""
-    at = timestamp(now)
-    conn = store.db.conn
     by_unit: dict[str, list[SiteResult]] = {}
     for result in results:
         by_unit.setdefault(result.unit, []).append(result)
-    with conn:
-        batch = conn.execute("SELECT coalesce(max(batch), 0) + 1 FROM listing_fetches").fetchone()[0]
-        for unit, sites in by_unit.items():
-            conn.executemany(
-                "INSERT INTO listing_fetches (batch, unit, url, fetched_at, ok, pages, not_modified, items, error,"
-                " content_hash, reason, layout, rendered) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(batch, unit, site.url, at, int(site.ok), site.pages, site.not_modified, len(site.items), site.error,
-                  site.content_hash, site.reason, site.layout, int(site.rendered)) for site in sites])
-            conn.executemany(
-                "INSERT OR REPLACE INTO listing_pages (url, unit, etag, last_modified, content_hash, items, next_url,"
-                " fetched_at) VALUES (?,?,?,?,?,?,?,?)",
-                [(page.url, unit, page.etag, page.last_modified, page.content_hash,
-                  json.dumps([item.__dict__ for item in page.items], ensure_ascii=False), page.next_url, at)
-                 for site in sites for page in site.fresh_pages])
-            if all(site.ok for site in sites):
-                conn.execute("DELETE FROM listing_items WHERE unit = ?", (unit,))
-                conn.executemany(
-                    "INSERT INTO listing_items (unit, name, name_key, code, links, page, seen_at, section)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
-                    [(unit, item.name, fold(item.name), item.code, json.dumps(item.links, ensure_ascii=False),
-                      item.page, at, item.section) for site in sites for item in site.items])
+    listing_rows.record_readings(store.db, [listing_rows.UnitReading(
+        unit,
+        [(site.url, int(site.ok), site.pages, site.not_modified, len(site.items), site.error, site.content_hash,
+          site.reason, site.layout, int(site.rendered)) for site in sites],
+        [(page.url, page.etag, page.last_modified, page.content_hash,
+          json.dumps([item.__dict__ for item in page.items], ensure_ascii=False), page.next_url)
+         for site in sites for page in site.fresh_pages],
+        [(item.name, fold(item.name), item.code, json.dumps(item.links, ensure_ascii=False), item.page,
+          item.section) for site in sites for item in site.items] if all(site.ok for site in sites) else None,
+    ) for unit, sites in by_unit.items()], now)

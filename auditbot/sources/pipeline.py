@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
-import json
 import marshal
 import multiprocessing
 import os
@@ -31,9 +30,10 @@ from typing import Any, Protocol
 
 from ..config import Config
 from ..errors import InputError
-from ..store import Store, timestamp
+from ..store import Store
+from ..store.imports import close_import, keep_rejections, open_import
 from . import formats
-from .common import Rejection, cell_text, file_digest, keep_rejections, within_limit
+from .common import Rejection, cell_text, file_digest, within_limit
 from .tables import AliasTable, Cell, Header, Row, locate_header
 from .workbook import check_declared, workbook_rows
 
@@ -346,10 +346,7 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
     conn = store.db.conn
     try:
         with conn:
-            import_id = conn.execute(
-                "INSERT INTO imports (kind, file, sha256, size, imported_at, format) VALUES (?, ?, ?, ?, ?, ?)",
-                (spec.kind, str(path), sha256, path.stat().st_size, timestamp(now), kind)).lastrowid
-            assert import_id is not None
+            import_id = open_import(conn, spec.kind, str(path), sha256, path.stat().st_size, kind, now)
             spec.begin(conn)
             counts = parse(path, kind, spec, config, import_id, on_header, lambda batch: spec.write(conn, batch))
             _take_counts(summary, counts, spec)
@@ -357,15 +354,12 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
             spec.finish(conn, summary, now)
             spec.judge(summary, counts.report)
             summary.rejected = len(summary.rejections)
-            keep_rejections(conn, spec.kind, path, sha256, summary.rejections)
-            conn.execute(
-                "UPDATE imports SET rows_read=?, stored=?, updated=?, unchanged=?, rejected=?, skipped=?,"
-                " unknown_units=?, summary=? WHERE id=?",
-                (summary.rows_read, summary.stored, summary.updated, summary.unchanged, summary.rejected,
-                 summary.skipped, json.dumps(dict(summary.unknown_units), ensure_ascii=False),
-                 json.dumps({k: v for k, v in summary.as_dict().items()
-                             if k in ("columns", "missing", "unknown_figures", "problems", "notes",
-                                      "skipped_because")}, ensure_ascii=False), import_id))
+            keep_rejections(conn, spec.kind, str(path), sha256,
+                            [(r.row, r.column, r.reason, r.fields) for r in summary.rejections])
+            close_import(conn, import_id, {name: getattr(summary, name) for name in (
+                "rows_read", "stored", "updated", "unchanged", "rejected", "skipped")}, dict(summary.unknown_units),
+                {k: v for k, v in summary.as_dict().items()
+                 if k in ("columns", "missing", "unknown_figures", "problems", "notes", "skipped_because")})
     except InputError:
         raise
     except (ValueError, TypeError, OSError) as exc:  # a file that stops making sense half-way: nothing kept

@@ -12,7 +12,6 @@ recent answers make the circuit breaker: once tripped, nothing is stored and the
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections import deque
@@ -25,8 +24,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ..config import Config, PortalSettings
-from ..portal_urls import PortalUrls
-from ..store import Store, timestamp
+from ..portal_urls import PortalUrls, reason_words
+from ..store import Store, observations
+from ..store.links import record_portal_run
 from ..vocabulary.codes import CODE, CODE_IN_TEXT
 from .fetched import user_agent
 from .origins import Origins
@@ -82,21 +82,6 @@ class HostGate:
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-
-
-REASONS = {  # why a link (or the portal) failed, as the unit or the centre reads it
-    "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
-    "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
-    "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
-    "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia", "slow_down": "Cổng yêu cầu hỏi chậm lại",
-}
-
-
-def reason_words(reason: str | None, status: int | None) -> str:
-    if reason in REASONS:
-        return REASONS[reason]
-    return f"máy chủ trả lời HTTP {status}" if status else "lỗi kết nối không xác định"
 
 
 class Breaker:
@@ -263,13 +248,9 @@ async def check_urls(config: Config, urls: list[str],
 
 def posted_links(store: Store, units: Iterable[str]) -> dict[str, list[str]]:
     """Every link each of the given units' last full listing read holds, deduplicated per unit."""
-    rows = store.db.query(
-        "SELECT DISTINCT listing_items.unit, link.value AS url FROM listing_items, json_each(listing_items.links)"
-        " AS link WHERE listing_items.unit IN (SELECT value FROM json_each(?)) ORDER BY listing_items.id",
-        [json.dumps(list(units))])
     links: dict[str, list[str]] = {}
-    for row in rows:
-        links.setdefault(row["unit"], []).append(row["url"])
+    for unit, url in observations.posted_links(store.db, units):
+        links.setdefault(unit, []).append(url)
     return links
 
 
@@ -296,9 +277,7 @@ def check_links(config: Config, store: Store, units: Iterable[str], now: datetim
                 transport: httpx.AsyncBaseTransport | None = None) -> PortalRun:
     """Check the direct portal links the units post, except those with a fresh stored result, within the caps."""
     classify = PortalUrls(config.portal).classify
-    fresh_since = timestamp(now - timedelta(hours=config.portal.cache_hours))
-    fresh = {row["url"] for row in store.db.query(
-        "SELECT url FROM link_checks WHERE checked_at >= ? AND outcome != 'unknown'", [fresh_since])}
+    fresh = observations.fresh_link_urls(store.db, now - timedelta(hours=config.portal.cache_hours))
     direct = {unit: [url for url in urls if (link := classify(url)) and link.direct]
               for unit, urls in posted_links(store, units).items()}
     wanted = {unit: [url for url in urls if url not in fresh] for unit, urls in direct.items()}
@@ -312,15 +291,6 @@ def check_links(config: Config, store: Store, units: Iterable[str], now: datetim
 
 
 def store_run(store: Store, run: PortalRun, now: datetime) -> None:
-    """A tripped run stores no link results: what it saw is the portal's trouble, not the links'."""
-    at = timestamp(now)
-    with store.db.conn:
-        store.db.conn.execute(
-            "INSERT INTO portal_runs (checked_at, requested, cached, tripped, deferred) VALUES (?,?,?,?,?)",
-            (at, run.requested, run.cached, run.tripped, json.dumps(run.deferred)))
-        if run.tripped:
-            return
-        store.db.conn.executemany(
-            "INSERT OR REPLACE INTO link_checks (url, checked_at, outcome, reason, status, final_url, attempts,"
-            " page_code) VALUES (?,?,?,?,?,?,?,?)",
-            [(r.url, at, r.outcome, r.reason, r.status, r.final_url, r.attempts, r.page_code) for r in run.results])
+    record_portal_run(store.db, run.requested, run.cached, run.tripped, run.deferred,
+                      [(r.url, r.outcome, r.reason, r.status, r.final_url, r.attempts, r.page_code)
+                       for r in run.results], now)

@@ -1,0 +1,90 @@
+"""The SQLite database: every table's schema and every query over it, in one package.
+
+connection    opening the file, what makes one unusable, timestamps
+schema        the tables, and upgrades of older databases (once per schema version)
+lifecycle     a finding's life: opened, kept, resolved, reopened, muted (the one place that decides it)
+runs          check runs and jobs, the writer lock, the daemon's records
+figures       the one-pass figures query, the day-by-day history, closed periods frozen
+observations  named read queries over what the sources observed, for checks, reports and commands
+dossiers, catalogue, listings, links, imports, outbox   each source's writes, and what it reads back
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from .connection import (
+    CENTRE,
+    DatabaseUnusable,
+    connect,
+    daemon_mark,
+    is_busy,
+    pid_alive,
+    timestamp,
+    unit_label,
+    unusable,
+    usable_or_raise,
+)
+from .figures import FigureHistory
+from .lifecycle import SUPERSEDED, Finding, FindingsLifecycle, LifecycleCounts, Scope, finding_json, fingerprint
+from .runs import RunLedger
+from .schema import migrate
+
+__all__ = ["CENTRE", "SUPERSEDED", "DatabaseUnusable", "Finding", "LifecycleCounts", "Scope", "Store",
+           "daemon_mark", "finding_json", "fingerprint", "is_busy", "pid_alive", "timestamp", "unit_label",
+           "unusable"]
+
+
+class Store(FindingsLifecycle, RunLedger, FigureHistory):
+    """One open database. Open it with `Store.open(config)`, as a context manager."""
+
+    def __init__(self, path: Path, busy_seconds: float = 30) -> None:
+        self.path = path
+        usable_or_raise(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = connect(path, busy_seconds)
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise unusable(path, exc) from None
+
+    @classmethod
+    def open(cls, config: Config) -> Store:
+        store = cls(config.database, config.busy_timeout_seconds)
+        store.sync_units(config)
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sync_units(self, config: Config) -> None:
+        """The units as rules.toml says them, written only when they changed (the daemon opens every second)."""
+        rows: list[dict[str, Any]] = [{
+            "code": u.code, "name": u.name, "kind": u.kind, "aliases": json.dumps(u.aliases, ensure_ascii=False),
+            "emails": json.dumps(u.emails), "head_emails": json.dumps(u.head_emails),
+            "listing_urls": json.dumps(u.listing_urls),
+        } for u in config.units]
+        rows.append({"code": CENTRE, "name": unit_label(config, CENTRE), "kind": CENTRE, "aliases": None,
+                     "emails": None, "head_emails": None, "listing_urls": None})
+        stored = {row["code"]: row for row in self.db.query("SELECT * FROM units")}
+        if all(stored.get(row["code"]) == row for row in rows):
+            return
+        with self.transaction():
+            self.db.table("units").upsert_all(rows, pk="code")
+
+    def sync_names(self, checks: Iterable[dict[str, str]], kinds: dict[str, str]) -> None:
+        """What people call each check and unit kind, for whoever browses the database."""
+        with self.transaction():
+            self.db.table("checks").upsert_all(list(checks), pk="id")
+            self.db.table("unit_kinds").upsert_all([{"kind": k, "name": v} for k, v in kinds.items()], pk="kind")

@@ -1,0 +1,101 @@
+"""Opening the database file, and what makes one unusable: the pieces every part of the store shares."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from ..config import Config
+from ..errors import UserError
+
+CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
+
+
+class DatabaseUnusable(UserError):
+    """The database is gone, damaged or not writable: nothing runs on it. Its own exit code, so systemd
+    restarts the daemon with a backoff while a person restores the file."""
+
+    exit_code = 5
+
+
+def daemon_mark(database: Path) -> Path:
+    """Written beside the database by the first `auditbot run`: from then on a missing database is an
+    accident to repair, never a reason to start an empty one."""
+    return database.with_name(database.name + ".daemon")
+
+
+def usable_or_raise(path: Path) -> None:
+    if not path.exists():
+        mark = daemon_mark(path)
+        if mark.exists():
+            raise DatabaseUnusable(f"{path}: the database is missing, though the daemon has run on it ({mark});"
+                                   f" restore it from a backup, or delete {mark.name} to start an empty one")
+        return
+    if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise DatabaseUnusable(f"{path}: the database (or its folder) is not writable for this user;"
+                               " auditbot records every run, so it needs both")
+
+
+def unusable(path: Path, exc: sqlite3.DatabaseError) -> sqlite3.DatabaseError | DatabaseUnusable:
+    """A busy database is waited out by whoever asked; anything else about the file is a person's job."""
+    if is_busy(exc):
+        return exc
+    return DatabaseUnusable(f"{path}: not a usable SQLite database ({exc}); restore it from a backup")
+
+
+def is_busy(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process of this machine still runs (runs and locks are only ever taken on one server)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def unit_label(config: Config, code: str) -> str:
+    """A unit's name as people know it; the centre for operator findings."""
+    if code == CENTRE:
+        return "Trung tâm Phục vụ hành chính công"
+    try:
+        return config.unit(code).name
+    except KeyError:
+        return code
+
+
+def connect(path: Path, busy_seconds: float) -> sqlite_utils.Database:
+    # check_same_thread off: an import stores batches on a second thread while the first parses
+    db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+    db.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+    db.enable_wal()
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
+    return db
+
+
+class Connection:
+    """An open database; the parts of the store are methods over it."""
+
+    db: sqlite_utils.Database
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.conn:
+            yield

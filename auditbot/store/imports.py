@@ -1,0 +1,68 @@
+"""The imports ledger (one row per file read, with its counts), the rows each file had rejected and why,
+and the catalogue's procedures with their former names."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .connection import timestamp
+
+UPSERT_PROCEDURE = """
+INSERT INTO procedures (code, full_code, name, name_key, field, level, status, effective_from, effective_to,
+                        decision, abolished_by, portal_id, units, online_level, import_id)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT(code) DO UPDATE SET full_code=excluded.full_code, name=excluded.name, name_key=excluded.name_key,
+  field=excluded.field, level=excluded.level, status=excluded.status, effective_from=excluded.effective_from,
+  effective_to=excluded.effective_to, decision=excluded.decision, abolished_by=excluded.abolished_by,
+  portal_id=excluded.portal_id, units=excluded.units, online_level=excluded.online_level,
+  import_id=excluded.import_id
+"""
+
+
+def open_import(conn: sqlite3.Connection, kind: str, file: str, sha256: str, size: int, fmt: str,
+                now: datetime) -> int:
+    """The ledger row of a file being imported, inside the import's transaction: its id."""
+    import_id = conn.execute(
+        "INSERT INTO imports (kind, file, sha256, size, imported_at, format) VALUES (?, ?, ?, ?, ?, ?)",
+        (kind, file, sha256, size, timestamp(now), fmt)).lastrowid
+    assert import_id is not None
+    return import_id
+
+
+def close_import(conn: sqlite3.Connection, import_id: int, counts: Mapping[str, int], unknown_units: dict[str, int],
+                 summary: dict[str, Any]) -> None:
+    conn.execute(
+        "UPDATE imports SET rows_read=?, stored=?, updated=?, unchanged=?, rejected=?, skipped=?,"
+        " unknown_units=?, summary=? WHERE id=?",
+        (counts["rows_read"], counts["stored"], counts["updated"], counts["unchanged"], counts["rejected"],
+         counts["skipped"], json.dumps(unknown_units, ensure_ascii=False),
+         json.dumps(summary, ensure_ascii=False), import_id))
+
+
+def keep_rejections(conn: sqlite3.Connection, kind: str, file: str, sha256: str,
+                    rejections: Iterable[tuple[int, str | None, str, dict[str, Any]]]) -> None:
+    """(row, column, reason, fields): re-importing a file replaces its rejected rows instead of piling them up."""
+    conn.execute("DELETE FROM rejected_rows WHERE sha256 = ?", (sha256,))
+    conn.executemany(
+        "INSERT INTO rejected_rows (kind, file, sha256, row, column_name, reason, fields) VALUES (?,?,?,?,?,?,?)",
+        [(kind, file, sha256, row, column, reason, json.dumps(fields, ensure_ascii=False))
+         for row, column, reason, fields in rejections])
+
+
+def upsert_procedures(conn: sqlite3.Connection, records: Iterable[tuple[Any, ...]]) -> None:
+    """Procedures in UPSERT_PROCEDURE's column order, by national code."""
+    conn.executemany(UPSERT_PROCEDURE, records)
+
+
+def keep_former_names(conn: sqlite3.Connection, names: Mapping[str, str], at: str) -> None:
+    """A procedure renamed by this import keeps its former name (code -> its new folded name): a site still
+    posting it is out of date, not posting something unknown."""
+    stored = conn.execute("SELECT code, name, name_key FROM procedures WHERE code IN (SELECT value FROM json_each(?))",
+                          [json.dumps(list(names))]).fetchall()
+    conn.executemany("INSERT OR IGNORE INTO procedure_former_names (code, name, name_key, replaced_at)"
+                     " VALUES (?,?,?,?)", [(code, name, key, at) for code, name, key in stored if key != names[code]])
+    conn.executemany("DELETE FROM procedure_former_names WHERE code = ? AND name_key = ?", names.items())

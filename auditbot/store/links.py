@@ -1,0 +1,28 @@
+"""What a portal run leaves behind: the run (asked, reused, deferred, or why the portal was not asked)
+and each link's verdict, replacing the one before."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from .connection import timestamp
+
+
+def record_portal_run(db: sqlite_utils.Database, requested: int, cached: int, tripped: str | None,
+                      deferred: dict[str, int], verdicts: Iterable[tuple[Any, ...]], now: datetime) -> None:
+    """verdicts: (url, outcome, reason, status, final_url, attempts, page_code). A tripped run stores none:
+    what it saw is the portal's trouble, not the links'."""
+    at = timestamp(now)
+    with db.conn:
+        db.conn.execute("INSERT INTO portal_runs (checked_at, requested, cached, tripped, deferred) VALUES (?,?,?,?,?)",
+                        (at, requested, cached, tripped, json.dumps(deferred)))
+        if tripped:
+            return
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO link_checks (url, checked_at, outcome, reason, status, final_url, attempts,"
+            " page_code) VALUES (?,?,?,?,?,?,?,?)", [(url, at, *rest) for url, *rest in verdicts])

@@ -1,0 +1,141 @@
+"""What the sources observed, read back by name: the queries checks, reports and commands ask.
+
+Each function takes the open database and returns plain rows; none writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from ..supplements import SECOND_REQUEST
+from ..vocabulary.dossiers import CLOSED_STATUSES, KNOWN_RESULT
+from .connection import timestamp
+
+# each unit's latest listing fetch: one row per listing URL read in it
+LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
+                  " WHERE batch = (SELECT max(batch) FROM listing_fetches WHERE unit = f.unit)")
+
+
+def _members(values: Iterable[str]) -> str:
+    return json.dumps(sorted(set(values)))
+
+
+# --- listings ---------------------------------------------------------------------------------
+
+def latest_fetches(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Each listing URL's latest reading: how many items, read how, or why it is no evidence."""
+    return list(db.query(f"SELECT * FROM ({LATEST_FETCHES}) ORDER BY id"))
+
+
+def fully_read_units(db: sqlite_utils.Database) -> list[str]:
+    """Units whose latest listing fetch read every one of their sites."""
+    return [row["unit"] for row in db.query(f"SELECT unit FROM ({LATEST_FETCHES}) GROUP BY unit HAVING min(ok) = 1")]
+
+
+def fetched_units(db: sqlite_utils.Database) -> set[str]:
+    """Units whose listings were fetched at least once."""
+    return {row[0] for row in db.execute("SELECT DISTINCT unit FROM listing_fetches")}
+
+
+def failed_fetches(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The listing URLs whose latest reading failed."""
+    return list(db.query(f"SELECT unit, url, error, fetched_at FROM ({LATEST_FETCHES}) WHERE NOT ok"))
+
+
+def listing_items(db: sqlite_utils.Database, unit: str) -> list[dict[str, Any]]:
+    """The unit's listed items as last read in full, in page order."""
+    return list(db.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]))
+
+
+def posted_links(db: sqlite_utils.Database, units: Iterable[str]) -> list[tuple[str, str]]:
+    """(unit, url) of every link the units' listings carry, once each, in listing order."""
+    return [(row["unit"], row["url"]) for row in db.query(
+        "SELECT DISTINCT listing_items.unit, link.value AS url FROM listing_items, json_each(listing_items.links)"
+        " AS link WHERE listing_items.unit IN (SELECT value FROM json_each(?)) ORDER BY listing_items.id",
+        [_members(units)])]
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+def procedures(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM procedures"))
+
+
+def former_names(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """(code, folded name) of the names procedures had before the catalogue renamed them."""
+    return [(code, key) for code, key in db.execute("SELECT code, name_key FROM procedure_former_names")]
+
+
+# --- the portal links -------------------------------------------------------------------------
+
+def link_results(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """Each portal link's latest verdict, by URL."""
+    return {row["url"]: row for row in db.query("SELECT * FROM link_checks")}
+
+
+def fresh_link_urls(db: sqlite_utils.Database, since: datetime) -> set[str]:
+    """Links with a verdict (broken or fine, not unknown) given since then: not asked again."""
+    return {row[0] for row in db.execute(
+        "SELECT url FROM link_checks WHERE checked_at >= ? AND outcome != 'unknown'", [timestamp(since)])}
+
+
+def latest_portal_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    return next(iter(db.query("SELECT * FROM portal_runs ORDER BY id DESC LIMIT 1")), None)
+
+
+# --- dossiers ---------------------------------------------------------------------------------
+
+def overdue_dossiers(db: sqlite_utils.Database, units: Iterable[str], now: datetime) -> Iterator[dict[str, Any]]:
+    """Dossiers not closed whose due date, after the time waited for the citizen's papers, has passed (an
+    open request stops the clock), or with a second request for papers."""
+    at = timestamp(now)
+    closed = ",".join("?" * len(CLOSED_STATUSES))
+    yield from db.query(
+        "SELECT code, unit, procedure_code, procedure_name, received_at, due_at, supplements FROM dossiers"
+        f" WHERE unit IN (SELECT value FROM json_each(?)) AND status NOT IN ({closed}) AND due_at IS NOT NULL"
+        " AND (coalesce(supplement_requests, 0) >= ?"
+        " OR coalesce(due_effective_at, due_at) < min(?, coalesce(waiting_since, ?)))",
+        [_members(units), *CLOSED_STATUSES, SECOND_REQUEST, at, at])
+
+
+def finished_without_result(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Finished, with no result reference and no digitised result, where the export says both."""
+    yield from db.query(
+        "SELECT code, unit, procedure_code, procedure_name, received_at, finished_at FROM dossiers"
+        " WHERE unit IN (SELECT value FROM json_each(?)) AND status = 'finished' AND result_ref IS NULL"
+        " AND digitised = 0 AND known & ?", [_members(units), KNOWN_RESULT])
+
+
+def shared_results(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    """Every dossier whose result reference another dossier also carries, with how many share it."""
+    yield from db.query(
+        "SELECT result_ref, code, unit, count(*) OVER (PARTITION BY result_ref) AS shared_by FROM dossiers"
+        " WHERE result_ref IN (SELECT result_ref FROM dossiers WHERE result_ref IS NOT NULL"
+        " GROUP BY result_ref HAVING count(*) > 1) ORDER BY result_ref, code")
+
+
+def imported_files(db: sqlite_utils.Database, kind: str) -> set[str]:
+    """The content digests of the files of this kind imported before."""
+    return {row[0] for row in db.execute("SELECT sha256 FROM imports WHERE kind = ?", [kind])}
+
+
+def imports_with_rejections(db: sqlite_utils.Database, since: str) -> list[dict[str, Any]]:
+    return list(db.query("SELECT file, imported_at, rows_read, rejected FROM imports"
+                         " WHERE rejected > 0 AND imported_at >= ? ORDER BY imported_at", [since]))
+
+
+# --- auditbot's own health --------------------------------------------------------------------
+
+def failing_jobs(db: sqlite_utils.Database, at_least: int) -> list[dict[str, Any]]:
+    """The daemon's jobs whose latest `at_least` runs or more failed in a row."""
+    return list(db.query("SELECT job, failures, last_error FROM daemon_jobs WHERE failures >= ?", [at_least]))
+
+
+def latest_letter_report(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    """The latest full weekly report: its week, and the units whose letter could not be made (JSON)."""
+    return next(iter(db.query("SELECT * FROM letter_reports ORDER BY id DESC LIMIT 1")), None)
