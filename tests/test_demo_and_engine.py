@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from pathlib import Path
 
 import sqlite_utils
@@ -10,7 +11,7 @@ from conftest import province_now
 
 from auditbot.check_types import Check
 from auditbot.cli import cli
-from auditbot.plugins import hookimpl, plugin_manager
+from auditbot.plugins import hookimpl, plugin_manager, registered_checks
 from auditbot.samplegen import CITIZENS
 
 ROOT = Path(__file__).parents[1]
@@ -34,6 +35,10 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     checks = {row["check_id"] for row in db.query("SELECT DISTINCT check_id FROM findings")}
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks
     assert db["rejected_rows"].count == 0
+    # each finding carries only the details its check declares: the annexes' columns rely on them
+    declared = {cid: set(check.details) for cid, check in registered_checks().items()}
+    for row in db.query("SELECT check_id, details FROM findings"):
+        assert set(json.loads(row["details"])) <= declared[row["check_id"]], row["check_id"]
     # the sample sites are served on loopback: every listing problem the sample pages hold is found
     listing = {(row["check_id"], row["unit"], row["subject"]) for row in db.query(
         "SELECT check_id, unit, subject FROM findings WHERE check_id LIKE 'listing.%' OR check_id = 'source.unreadable'")}

@@ -12,6 +12,11 @@ from auditbot.store import observations
 from auditbot.supplements import SECOND_REQUEST, supplement_clock
 from auditbot.vietnamese import day, number
 
+DOSSIER = ("code", "unit", "procedure_code", "procedure_name", "received_at")
+OVERDUE_DETAILS = (*DOSSIER, "due_at", "due_at_exported", "days_overdue", "waited_days", "supplement_requests")
+NO_RESULT_DETAILS = (*DOSSIER, "finished_at")
+SHARED_DETAILS = ("result_ref", "dossiers", "dossiers_in_province")
+
 
 def overdue(context: CheckContext) -> Iterator[Finding]:
     """Every dossier not closed whose due date has passed, after deducting the time it waited for the
@@ -65,7 +70,9 @@ def shared_result(context: CheckContext) -> Iterator[Finding]:
 @hookimpl
 def auditbot_checks() -> list[Check]:
     return [
-        Check("dossier.overdue", "Hồ sơ quá hạn chưa giải quyết", overdue),
-        Check("dossier.closed_without_result", "Hồ sơ kết thúc nhưng chưa có kết quả", closed_without_result),
-        Check("dossier.shared_result", "Hồ sơ dính kết quả của trường hợp khác", shared_result, severity="high"),
+        Check("dossier.overdue", "Hồ sơ quá hạn chưa giải quyết", overdue, details=OVERDUE_DETAILS),
+        Check("dossier.closed_without_result", "Hồ sơ kết thúc nhưng chưa có kết quả", closed_without_result,
+              details=NO_RESULT_DETAILS),
+        Check("dossier.shared_result", "Hồ sơ dính kết quả của trường hợp khác", shared_result, severity="high",
+              details=SHARED_DETAILS),
     ]

@@ -27,6 +27,9 @@ def _portal_links(context: CheckContext, match: Match) -> list[PortalLink]:
     return [link for url in json.loads(match.item["links"]) if (link := urls.classify(url))]
 
 
+LINK_DETAILS = ("code", "name", "page", "posted", "correct_url")
+
+
 def _details(context: CheckContext, match: Match, posted: list[str], **extra: Any) -> dict[str, Any]:
     """What the unit needs to fix it without asking: the link it posts and the procedure's own portal page."""
     procedures = catalogue(context)
@@ -167,13 +170,17 @@ def portal_checked(context: CheckContext) -> list[str]:
 def auditbot_checks() -> list[Check]:
     return [
         Check("link.missing", "Thủ tục niêm yết không có liên kết đến Cổng DVCQG", missing,
-              evidence=read_units, source="listings"),
+              evidence=read_units, source="listings", details=LINK_DETAILS),
         Check("link.not_direct", "Liên kết không dẫn thẳng đến trang thủ tục", not_direct,
-              evidence=read_units, source="listings"),
-        Check("link.mismatch", "Liên kết dẫn đến thủ tục khác", mismatch, evidence=read_units, source="listings"),
-        Check("link.broken", "Liên kết bị lỗi", broken, severity="high", evidence=checked_units, source="portal"),
+              evidence=read_units, source="listings", details=LINK_DETAILS),
+        Check("link.mismatch", "Liên kết dẫn đến thủ tục khác", mismatch, evidence=read_units, source="listings",
+              details=(*LINK_DETAILS, "wrong_links")),
+        Check("link.broken", "Liên kết bị lỗi", broken, severity="high", evidence=checked_units, source="portal",
+              details=(*LINK_DETAILS, "broken_links")),
         Check("portal.unavailable", "Cổng DVCQG không kiểm tra được", portal_unavailable, severity="high",
-              evidence=portal_checked, source="portal", audience=CENTRE_AUDIENCE),
+              evidence=portal_checked, source="portal", audience=CENTRE_AUDIENCE,
+              details=("reason", "checked_at")),
         Check("link.unchecked", "Liên kết chưa kiểm tra hết (vượt giới hạn mỗi lượt)", unchecked,
-              evidence=portal_read_units, source="portal", audience=CENTRE_AUDIENCE),
+              evidence=portal_read_units, source="portal", audience=CENTRE_AUDIENCE,
+              details=("deferred", "limit", "checked_at")),
     ]

@@ -101,13 +101,14 @@ def unreadable(context: CheckContext) -> Iterator[Finding]:
 def auditbot_checks() -> list[Check]:
     return [
         Check("listing.expired", "Thủ tục đã bãi bỏ, hết hiệu lực vẫn niêm yết", expired,
-              evidence=read_units, source="listings"),
+              evidence=read_units, source="listings",
+              details=("code", "name", "status", "effective_to", "abolished_by", "listed_as", "page")),
         Check("listing.missing", "Thủ tục còn hiệu lực chưa niêm yết", missing, evidence=read_units,
-              source="listings"),
+              source="listings", details=("code", "name", "field", "decision")),
         Check("listing.unknown", "Thủ tục niêm yết không có trong danh mục", unknown, evidence=read_units,
-              source="listings"),
+              source="listings", details=("name", "code", "page", "nearest")),
         Check("listing.outdated", "Thủ tục đã được sửa đổi, niêm yết chưa cập nhật", outdated, evidence=read_units,
-              source="listings"),
+              source="listings", details=("code", "name", "listed_as", "page")),
         Check("source.unreadable", "Không đọc được nguồn dữ liệu", unreadable, evidence=fetched_units,
-              source="listings", audience=CENTRE_AUDIENCE),
+              source="listings", audience=CENTRE_AUDIENCE, details=("url", "error", "fetched_at")),
     ]

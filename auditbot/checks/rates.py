@@ -54,6 +54,10 @@ def breaches(rule: RateRule, numerator: int, denominator: int, threshold: float)
     return numerator * 100 > threshold * denominator
 
 
+RATE_DETAILS = ("numerator", "denominator", "rate", "threshold", "period", "period_name", "from", "to",
+                "provisional", "state", "footnote")
+
+
 def exemption_note(context: CheckContext, rule: RateRule) -> dict[str, str]:
     text = exemption_text(context.config, rule.name)
     return {"footnote": text} if text else {}
@@ -103,4 +107,4 @@ def rate_check(rule: RateRule) -> Callable[[CheckContext], Iterator[Finding]]:
 
 @hookimpl
 def auditbot_checks() -> list[Check]:
-    return [Check(rule.check, rule.title, rate_check(rule), per_period=True) for rule in RULES]
+    return [Check(rule.check, rule.title, rate_check(rule), per_period=True, details=RATE_DETAILS) for rule in RULES]
