@@ -18,8 +18,8 @@ from lxml.cssselect import CSSSelector
 
 from . import bundled
 from .errors import ConfigError
+from .origins import Origins
 from .schedules import parse as parse_phrase
-from .sources.origins import Origins
 from .text import fold_ascii, nfc
 from .vocabulary.catalogue import FIELDS as CATALOGUE_FIELDS
 from .vocabulary.catalogue import STATUS_VALUES

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from .config import PortalSettings
-from .sources.origins import split_host
+from .origins import split_host
 from .vocabulary.codes import AGENCY_SUFFIX, CODE
 
 NATIONAL_CODE = re.compile(rf"^({CODE}){AGENCY_SUFFIX}$")  # the whole id is a code

@@ -32,10 +32,10 @@ from auditbot import commands
 from auditbot.config import load_config
 from auditbot.errors import ConfigError, UserError
 from auditbot.localsites import LoopbackTransport
+from auditbot.origins import Origins
 from auditbot.samplegen import FLAT, TITLE_ROWS, make_dossiers, windows_1258_form, write_csv, write_xlsx
 from auditbot.sources.listing_html import PageError, parse_html
 from auditbot.sources.listing_reader import read_listing
-from auditbot.sources.origins import Origins
 from auditbot.sources.portal import check_urls
 
 UNIT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "UBND xã Quảng Phú"]

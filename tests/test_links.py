@@ -332,7 +332,7 @@ def test_no_page_can_turn_auditbot_into_a_load_generator(portal: Portal) -> None
 
 
 def test_the_portal_is_one_notion_for_classifier_guard_and_canary() -> None:
-    from auditbot.sources.origins import Origins
+    from auditbot.origins import Origins
     settings = PortalSettings(home="https://localhost:8443/", hosts=("localhost:8443", "dichvucong.gov.vn"))
     guard = Origins.of(hosts=settings.hosts)
     assert guard.allows(settings.home) and not guard.allows("https://localhost/")

@@ -112,3 +112,24 @@ def test_runs_are_recorded(store, tmp_path) -> None:
     assert runs[0]["units"] == '["STP", "SXD"]'
     journal = sqlite_utils.Database(tmp_path / "audit.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert journal == "wal"
+
+
+def test_the_schema_runs_once_per_version_and_unchanged_units_are_not_rewritten(province, monkeypatch) -> None:
+    """The daemon opens the database every second: an open must not re-run the schema or rewrite the units."""
+    from dataclasses import replace
+
+    from auditbot.config import load_config
+    from auditbot.store import schema
+
+    config = load_config(province.rules)
+    with Store.open(config) as first:
+        version = first.db.execute("PRAGMA user_version").fetchone()[0]
+    assert version == schema.SCHEMA_VERSION
+    monkeypatch.setattr(schema, "SCHEMA", "THIS IS NOT SQL")  # would fail if it ran again
+    with Store.open(config) as again:
+        assert again.db.conn.total_changes == 0  # units as rules.toml says them already: nothing written
+        assert {row["code"] for row in again.db.query("SELECT code FROM units")} >= {u.code for u in config.units}
+    first_unit = config.units[0]
+    renamed = replace(config, units=[replace(first_unit, name=first_unit.name + " (mới)"), *config.units[1:]])
+    with Store.open(renamed) as changed:
+        assert changed.db["units"].get(first_unit.code)["name"].endswith("(mới)")

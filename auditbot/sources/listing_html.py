@@ -14,9 +14,9 @@ from bs4.dammit import UnicodeDammit
 from lxml import etree
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
+from ..origins import site
 from ..text import fold, nfc
 from ..vietnamese import number
-from .origins import site
 
 NEXT_TEXTS = {"trang sau", "sau", "tiếp", "tiep", "»", "›", ">", ">>", "next"}
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import httpx
 
 from ..config import Config, Unit
+from ..origins import OffLimits, Origins
 from ..store import Store
 from ..store import listings as listing_rows
 from ..text import fold, fold_ascii
@@ -30,7 +31,6 @@ from .bounded import ExchangeError, exchange
 from .fetched import Fetched, PageRecord, user_agent
 from .listing_html import PageError, base_url, loads_scripts, next_page, parse_html
 from .listing_reader import ListedItem, Reading, read_listing
-from .origins import OffLimits, Origins
 
 MAINTENANCE = ("bao tri", "nang cap he thong", "tam ngung", "maintenance", "under construction",
                "service unavailable", "dang cap nhat du lieu")

@@ -24,12 +24,12 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ..config import Config, PortalSettings
+from ..origins import Origins
 from ..portal_urls import PortalUrls, reason_words
 from ..store import Store, observations
 from ..store.links import record_portal_run
 from ..vocabulary.codes import CODE, CODE_IN_TEXT
 from .fetched import user_agent
-from .origins import Origins
 
 MAX_REDIRECTS = 5
 PAGE_CODE = re.compile(rf"{CODE_IN_TEXT.pattern}(?![\d])")

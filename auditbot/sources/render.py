@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 
 from ..config import Config
+from ..origins import Origins
 from .bounded import ExchangeError, exchange
 from .fetched import Fetched, PageRecord, user_agent
-from .origins import Origins
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,101 @@
+"""The import graph: each module imports only its own layer or the ones below, and nothing imports in a circle.
+
+A new module gets a layer here; one that needs to import upwards is in the wrong place.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parents[1] / "auditbot"
+
+LAYERS = [
+    # no I/O, no rules: words, numbers, dates, codes, hosts, periods
+    {"errors", "text", "vietnamese", "bundled", "schedules", "periods", "supplements", "origins", "logs", "output",
+     "localsites", "samplegen", "vocabulary"},
+    {"config"},                                                  # rules.toml, checked
+    {"clock", "rates", "matching", "portal_urls"},               # pure reasoning over the rules
+    {"store"},                                                   # every table and query
+    {"check_types", "selection", "lock", "singleton"},           # what runs over the store
+    {"checks", "listing_matches", "plugins"},                    # the checks, pure, and their registry
+    {"sources"},                                                 # the outside world, read into the store
+    {"engine", "report", "browse", "diagnosis", "imported"},     # running checks, telling people
+    {"commands"},                                                # what each command does
+    {"daemon", "demo"},
+    {"cli"},
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    """The auditbot modules a file imports (a package's name for `from . import x` of a module inside it)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join([*base, node.module] if node.module else base)
+            for alias in node.names:
+                as_module = f"{target}.{alias.name}"
+                found.add(as_module if _exists(as_module) else target)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {each for each in found if each.split(".")[0] == "auditbot" and each != name}
+
+
+def _exists(module: str) -> bool:
+    path = PACKAGE.parent.joinpath(*module.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def layer(module: str) -> int:
+    top = module.split(".")[1] if "." in module else ""
+    for number, names in enumerate(LAYERS):
+        if top in names:
+            return number
+    raise AssertionError(f"{module} has no layer in tests/test_layers.py")
+
+
+def graph() -> dict[str, set[str]]:
+    return {module_name(path): imports(path) for path in sorted(PACKAGE.rglob("*.py"))
+            if module_name(path) != "auditbot"}
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    return [f"{module} (layer {layer(module)}) imports {target} (layer {layer(target)})"
+            for module, targets in edges.items() for target in targets
+            if target != "auditbot" and layer(target) > layer(module)]
+
+
+def test_every_import_goes_to_the_same_layer_or_below() -> None:
+    found = upward(graph())
+    assert not found, "\n".join(found)
+
+
+def test_no_module_imports_in_a_circle() -> None:
+    edges = {module: {t for t in targets if t != "auditbot"} for module, targets in graph().items()}
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import circle: " + " -> ".join([*path[path.index(module):], module]))
+        if module in done:
+            return
+        for target in sorted(edges.get(module, ())):
+            visit(target, [*path, module])
+        done.add(module)
+
+    for module in sorted(edges):
+        visit(module, [])
+
+
+def test_the_rule_sees_real_imports_and_reports_an_upward_one() -> None:
+    assert {"auditbot.sources.listings", "auditbot.store.figures"} <= imports(PACKAGE / "commands.py")
+    assert upward({"auditbot.store.figures": {"auditbot.sources.listings"}}) == [
+        "auditbot.store.figures (layer 3) imports auditbot.sources.listings (layer 6)"]
