@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install chromium bench clean
+.PHONY: demo test install chromium bench readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check auditbot tests bench
 	$(BIN)/mypy -p auditbot
 	$(BIN)/python -m pytest
+
+# the README's tables of commands, checks and rules.toml keys, regenerated from the code
+readme: $(STAMP)
+	$(BIN)/cog -I tests -r README.md
 
 # the peers (pandas, DuckDB) live in their own venv: auditbot is timed as it is deployed, without them
 bench: $(STAMP)

@@ -227,11 +227,13 @@ class _Reader:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.keys: dict[str, tuple[str, Any]] = {}  # every key path read (units[] for each unit): type, default
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
 
     def table(self, data: dict[str, Any], path: str, key: str) -> dict[str, Any]:
+        self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)), ("a table", None))
         value = data.pop(key, {})
         if not isinstance(value, dict):
             self.problem(_join(path, key), f"expected a table, got {_kind(value)}")
@@ -240,6 +242,8 @@ class _Reader:
 
     def take(self, data: dict[str, Any], path: str, key: str, expected: type | tuple[type, ...],
              default: Any = None, required: bool = False) -> Any:
+        self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)),
+                             (_names(expected), "required" if required else default))
         if key not in data:
             if required:
                 self.problem(_join(path, key), "is required")
@@ -287,6 +291,18 @@ def _kind(value: Any) -> str:
 
 def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) -> Config:
     """Read and validate rules.toml; raise ConfigError listing every problem found."""
+    return _load(path, known_checks, _Reader())
+
+
+def documented_keys(path: Path) -> dict[str, tuple[str, Any]]:
+    """Every key reading this rules.toml looks for (those absent too), with its type and default: the
+    README's table of keys is generated from the sample province's file."""
+    reader = _Reader()
+    _load(path, None, reader)
+    return dict(sorted(reader.keys.items()))
+
+
+def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Reader) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -294,7 +310,6 @@ def load_config(path: Path, known_checks: Callable[[], set[str]] | None = None) 
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     base = path.resolve().parent
-    reader = _Reader()
 
     province = reader.table(raw, "", "province")
     province_name = reader.take(province, "province", "name", str, "", required=True)

@@ -77,3 +77,16 @@ def test_make_test_installs_chromium_itself_on_a_machine_without_it(tmp_path) ->
     assert 0 <= plan.stdout.find("apt-get install") < plan.stdout.find("pytest")
     ci = (root / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci and "apt-get" not in ci  # CI only calls it
+
+
+def test_the_readme_reference_tables_are_generated_from_the_code() -> None:
+    """The commands, checks and rules.toml keys in the README come from the code (`make readme`)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-m", "cogapp", "--check", "-I", "tests", "README.md"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"README.md differs from the code: run `make readme`\n{done.stdout}{done.stderr}"
+    for table in ("| Command | What it does |", "| Check | Title |", "| Key | Type | Default |"):
+        assert table in README
