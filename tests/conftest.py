@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
+from loopback import Sink, smtp_sink
 
 from auditbot.cli import cli
 
@@ -82,3 +87,16 @@ class Province:
 @pytest.fixture
 def province(tmp_path: Path) -> Province:
     return Province(tmp_path)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Sink, int]]:
+    """A real SMTP server on loopback: (its sink, its port)."""
+    with smtp_sink() as served:
+        yield served
+
+
+def run_cli(province: Province, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process, as an officer or systemd runs it."""
+    return subprocess.run([sys.executable, "-m", "auditbot.cli", *args, "--config", str(province.rules)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})

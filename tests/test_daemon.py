@@ -20,8 +20,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from conftest import RULES, Province
+from loopback import Sink, email_rules, free_port
 from test_rates_and_checks import HEADER, dossier
-from test_report import Sink, email_rules, free_port
 
 
 def make(tmp_path: Path, schedule: str, sources: str = "", extra: str = "") -> Province:

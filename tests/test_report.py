@@ -6,10 +6,8 @@ import asyncio
 import email
 import email.policy
 import io
-import socket
 import sqlite3
 import ssl
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,9 +17,9 @@ import openpyxl
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from browser import ink, screenshot
 from conftest import RULES, Province, province_now
+from loopback import PASSWORD, Sink, email_rules, free_port
 
 from auditbot.check_types import Finding
 from auditbot.config import load_config
@@ -29,42 +27,6 @@ from auditbot.store import CENTRE, Scope, Store
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'
 FORMULA = '=HYPERLINK("http://evil.example/","Bấm vào đây")'
-PASSWORD = "mat-khau-thu-9f3c"
-
-
-class Sink:
-    """An aiosmtpd handler that keeps every message it accepts, `delay` seconds after receiving it."""
-
-    def __init__(self, delay: float = 0) -> None:
-        self.received: list[tuple[list[str], EmailMessage]] = []
-        self.logins: list[tuple[bytes, bytes]] = []
-        self.delay = delay
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.sleep(self.delay)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-        assert isinstance(auth_data, LoginPassword)
-        self.logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.password == PASSWORD.encode(), handled=False)  # False: answer 535
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpt, m in self.received if address in rcpt]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def email_rules(port: int, extra: str = "") -> str:
-    return (f'[email]\nsender = "kiemsoat@example.gov.vn"\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
-            f'security = "none"\ncentre = ["centre@example.gov.vn"]\ntimeout_seconds = 5\n{extra}'
-            '[report]\nretry_minutes = 0\nescalate_after_weeks = 4\n')
 
 
 def make_province(root: Path, port: int, email_extra: str = "") -> Province:
@@ -114,15 +76,6 @@ def seed(province: Province) -> None:
     store.record(run_id, scope, [Finding("portal.unavailable", CENTRE, "portal", "Cổng DVCQG không kiểm tra được")], now)
     store.finish_run(run_id, now)
     store.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    sink, port = Sink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
 
 
 def attachment_book(message: EmailMessage) -> openpyxl.Workbook:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from browser import dump_dom, ink, screenshot
 from conftest import Province, province_now
-from test_report import free_port
+from loopback import free_port
 
 from auditbot.browse.cells import cell_text
 from auditbot.browse.server import is_loopback, plan
