@@ -176,11 +176,10 @@ def _upgrade(db: sqlite_utils.Database) -> None:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)
             if (table, column) == ("dossiers", "known"):  # earlier imports took every field as known
-                db.execute("UPDATE dossiers SET known = 31, state_at = max(received_at,"
-                                " coalesce(finished_at, ''))")
+                db.execute("UPDATE dossiers SET known = 31, state_at = max(received_at, coalesce(finished_at, ''))")
             if (table, column) == ("dossiers", "waiting_since"):  # stored before waits were deducted
-                rows = db.execute("SELECT code, due_at, supplements FROM dossiers"
-                                       " WHERE supplements IS NOT NULL").fetchall()
+                rows = db.execute(
+                    "SELECT code, due_at, supplements FROM dossiers WHERE supplements IS NOT NULL").fetchall()
                 db.conn.executemany(
                     "UPDATE dossiers SET due_effective_at = ?, supplement_requests = ?, waiting_since = ?"
                     " WHERE code = ?", [(*supplement_clock(due, history).as_columns(), code)
