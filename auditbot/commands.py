@@ -65,17 +65,13 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
     now = local_now(config)
-    store = Store.open(config)
-    try:
-        with writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
-            sources = {check.source for check in checks}
-            if not offline and sources & {"listings", "portal"}:
-                fetch_listings(config, store, units, now, transport)
-            if not offline and "portal" in sources:
-                check_links(config, store, units, now, transport)
-            return run_checks(config, store, checks, units, now, trigger)
-    finally:
-        store.close()
+    with Store.open(config) as store, writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
+        sources = {check.source for check in checks}
+        if not offline and sources & {"listings", "portal"}:
+            fetch_listings(config, store, units, now, transport)
+        if not offline and "portal" in sources:
+            check_links(config, store, units, now, transport)
+        return run_checks(config, store, checks, units, now, trigger)
 
 
 def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
@@ -155,16 +151,12 @@ def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = 
             except InputError as exc:
                 outcome.errors.append(str(exc))
         return outcome
-    store = Store.open(config)
-    try:
-        with writer_lock(store, "import dossiers", config.lock_wait_seconds):
-            for path in paths:
-                try:
-                    outcome.summaries.append(import_dossiers(config, store, path, local_now(config)))
-                except InputError as exc:
-                    outcome.errors.append(str(exc))
-    finally:
-        store.close()
+    with Store.open(config) as store, writer_lock(store, "import dossiers", config.lock_wait_seconds):
+        for path in paths:
+            try:
+                outcome.summaries.append(import_dossiers(config, store, path, local_now(config)))
+            except InputError as exc:
+                outcome.errors.append(str(exc))
     return outcome
 
 
@@ -172,12 +164,8 @@ def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
     path = file or config.catalogue
     if path is None:
         raise UserError("no catalogue file given, and [sources].catalogue is not set in rules.toml")
-    store = Store.open(config)
-    try:
-        with writer_lock(store, "import catalogue", config.lock_wait_seconds):
-            return import_catalogue(config, store, path, local_now(config))
-    finally:
-        store.close()
+    with Store.open(config) as store, writer_lock(store, "import catalogue", config.lock_wait_seconds):
+        return import_catalogue(config, store, path, local_now(config))
 
 
 def period_figures(config: Config, start: datetime | None = None, end: datetime | None = None,
@@ -262,14 +250,11 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    store = Store.open(config)
-    try:
+    with Store.open(config) as store:
         store.expire_mutes(local_now(config))
         statuses = None if status == "all" else [status]
         units = selection.units(config, [unit], with_centre=True) if unit else None
         return store.findings(units=units, statuses=statuses, checks=selection.checks(check_ids, known_check_ids()))
-    finally:
-        store.close()
 
 
 def mute(config: Config, finding_id: str, reason: str, until: date | None) -> dict[str, Any] | None:
@@ -277,19 +262,13 @@ def mute(config: Config, finding_id: str, reason: str, until: date | None) -> di
     now = local_now(config)
     if until is not None and until < now.date():
         raise UserError(f"--until {until:%d/%m/%Y} is in the past")
-    store = Store.open(config)
-    try:
+    with Store.open(config) as store:
         return store.mute(finding_id, reason, until, now)
-    finally:
-        store.close()
 
 
 def unmute(config: Config, finding_id: str) -> None:
-    store = Store.open(config)
-    try:
+    with Store.open(config) as store:
         store.unmute(finding_id, local_now(config), "unmuted by an officer")
-    finally:
-        store.close()
 
 
 @dataclass
@@ -310,8 +289,7 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
     """
     now = local_now(config)
     layout = load_layout(config.report.templates)
-    store = Store.open(config)
-    try:
+    with Store.open(config) as store:
         store.expire_mutes(now)
         reader = WeekFindings(config, store, layout, now)
         composer = Composer(config, layout, reader.week)
@@ -339,8 +317,6 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
                 queue(store, reader.week.key, letters, now)
                 outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
         return outcome
-    finally:
-        store.close()
 
 
 def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Delivery]:
