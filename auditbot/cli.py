@@ -18,6 +18,8 @@ from . import commands, vietnamese
 from .config import Config, config_path
 from .errors import ConfigError, UserError
 from .imported import summary_lines
+from .index_view import (COMPARE_FIELDS, COMPARE_HEADERS, ROW_FIELDS, compare_cells, compare_rows, detail_lines,
+                         indicator_rows, summary_cells, summary_headers)
 from .output import format_option, render, table
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
 from .report.outbox import Delivery
@@ -420,6 +422,57 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
                  "running": "provisional (tạm tính)"}[outcome.state]
         click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}: {state}")
     click.echo(render(rows, output_format, FIELD_ORDER, cells, RATE_HEADERS))
+
+
+@cli.command("index")
+@click.option("--from", "start", type=DATE, default=None, help="First day (dd/mm/yyyy); default: period start.")
+@click.option("--to", "end", type=DATE, default=None, help="Last day, inclusive; default: today.")
+@click.option("--period", "period_text", default=None, metavar="PERIOD",
+              help="A quarter (Q3/2026), month (11/2026) or year (2026).")
+@click.option("--by", type=click.Choice(GROUPINGS), default="unit", show_default=True)
+@click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
+@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="The portal's published scores (its JSON, or a CSV: Chỉ tiêu, Tỷ lệ, Điểm) beside the province's.")
+@format_option
+@config_option
+def index_command(start: datetime | None, end: datetime | None, period_text: str | None, by: str,
+                  units: tuple[str, ...], compare: Path | None, output_format: str, config_file: str | None) -> None:
+    """The Decision 766 index, computed from the province's own data (provisional: tạm tính).
+
+    Points are out of what auditbot can compute: an indicator the exports do not feed yet says
+    "chưa có dữ liệu", one whose conversion the guide does not give says "chưa xác định", never 0.
+    The formulas are templates/index766.toml.
+
+    \b
+    Examples:
+        auditbot index
+        auditbot index --period Q3/2026 --by kind
+        auditbot index --unit STP
+        auditbot index --by province --compare diem-cong-dvcqg.json
+    """
+    config = load(config_file)
+    report = commands.index(config, start, end, by, units, period_text, compare)
+    if report.portal is not None:
+        rows = compare_rows(report.province, report.portal)
+        if output_format == "table":
+            click.echo(f"{config.province}: {report.outcome.period.name}, auditbot beside the portal ({compare})")
+        click.echo(render(rows, output_format, COMPARE_FIELDS, compare_cells, COMPARE_HEADERS))
+        return
+    if output_format != "table":
+        click.echo(render(indicator_rows(report.results), output_format, ROW_FIELDS))
+        return
+    period = report.outcome.period
+    click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}:"
+               f" chỉ số 766 tạm tính")
+
+    def label(group: str) -> str:
+        return unit_label(config, group) if by == "unit" else group
+
+    if len(report.results) == 1:
+        click.echo("\n".join(detail_lines(report.results[0])))
+        return
+    click.echo(table(summary_headers(report.province),
+                     [summary_cells(result, label) for result in report.results]))
 
 
 @cli.command()

@@ -16,8 +16,11 @@ from . import selection, vietnamese
 from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
+from .check_types import CheckContext
 from .engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
 from .errors import InputError, UserError
+from .index766 import FormulaTable, IndexResult, formula_path, load_formulas
+from .index_inputs import index_results
 from .lock import writer_lock
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
@@ -36,6 +39,7 @@ from .sources.dossiers import expand_sources, import_dossiers
 from .sources.listings import accept_reading, fetch_listings
 from .sources.pipeline import ImportSummary
 from .sources.portal import check_links
+from .sources.portal_scores import PortalFigure, read_portal_scores
 from .store import Store, daemon_mark, observations, pid_alive
 from .store import outbox as ledger
 from .store.figures import unit_figures
@@ -197,6 +201,30 @@ def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
     codes = select_units(config, units, not units)
     outcome = period_figures(config, start, end, period_text, codes)
     return outcome, outcome.grouped(config, by, codes)
+
+
+@dataclass
+class IndexReport:
+    outcome: RatesOutcome
+    table: FormulaTable
+    results: list[IndexResult]
+    province: IndexResult
+    portal: dict[str, PortalFigure] | None = None
+
+
+def index(config: Config, start: datetime | None, end: datetime | None, by: str, units: Iterable[str] = (),
+          period_text: str | None = None, compare: Path | None = None) -> IndexReport:
+    """`auditbot index`: the 766 index per unit, unit kind or the province, and beside the portal's own."""
+    table = load_formulas(formula_path(config.report.templates))
+    portal = read_portal_scores(compare, table, config.max_file_mb) if compare is not None else None
+    codes = select_units(config, units, not units)
+    outcome = period_figures(config, start, end, period_text, codes)
+    with Store.open(config) as store:
+        context = CheckContext(db=store.db, config=config, units=tuple(codes), period=outcome.period,
+                               now=local_now(config), memo={"unit_figures": outcome.per_unit})
+        results = index_results(context, table, by)
+        [province] = results if by == "province" else index_results(context, table, "province")
+    return IndexReport(outcome, table, results, province, portal)
 
 
 @dataclass

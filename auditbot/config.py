@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -180,6 +181,15 @@ class CatalogueSettings:
 
 
 @dataclass(frozen=True)
+class IndexSettings:
+    """The Decision 766 index (templates/index766.toml holds its formulas)."""
+
+    holidays: tuple[date, ...] = ()     # days off besides weekends: "working days" in the formulas skip them
+    minimum_points: float | None = None  # a unit scoring below this share (%) of the computable points is a
+                                         # finding (index.below_minimum); absent: the index only informs
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     province: str
@@ -207,6 +217,7 @@ class Config:
     severities: dict[str, str]
     exemptions: dict[str, Exemption] = field(default_factory=dict)  # rate name -> what it leaves out
     rounding: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUNDING))
+    index: IndexSettings = field(default_factory=IndexSettings)
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -413,6 +424,8 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         else:
             rounding[figure] = rule
 
+    index = _read_index(reader.table(raw, "", "index"), reader)
+
     reader.leftovers(raw, "")
     if reader.problems:
         raise ConfigError(f"{path}: {len(reader.problems)} problem(s)", reader.problems)
@@ -425,8 +438,23 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         dossiers=dossiers, catalogue_settings=catalogue_settings, listings=listings, portal=portal, email=email,
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
-        disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding,
+        disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
     )
+
+
+def _read_index(table: dict[str, Any], reader: _Reader) -> IndexSettings:
+    path = "index"
+    holidays = []
+    for text in reader.strings(table, path, "holidays"):
+        try:
+            holidays.append(datetime.strptime(text, "%d/%m/%Y").date())
+        except ValueError:
+            reader.problem("index.holidays", f"{text!r} is not a date written dd/mm/yyyy")
+    minimum = reader.take(table, path, "minimum_points", (int, float))
+    if minimum is not None and not 0 < minimum <= 100:
+        reader.problem("index.minimum_points", f"a percentage of the computable points in (0, 100], got {minimum}")
+    reader.leftovers(table, path)
+    return IndexSettings(tuple(sorted(set(holidays))), float(minimum) if minimum is not None else None)
 
 
 def _read_exemptions(table: dict[str, Any], reader: _Reader) -> dict[str, Exemption]:

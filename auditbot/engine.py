@@ -12,6 +12,8 @@ from . import selection
 from .check_types import Check, CheckContext
 from .clock import local_now
 from .config import Config
+from .index766 import formula_path, load_formulas
+from .index_inputs import index_results, index_rows
 from .periods import FINAL, Judged, Period, judged_periods
 from .plugins import registered_checks
 from .rates import Figures
@@ -79,6 +81,11 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
             everyone = [u.code for u in config.units]
             final = unit_figures(config, store.db, closing.period, everyone)
             store.freeze_period(closing.period, run_id, figure_rows(config, closing.period, final, everyone), now)
+        try:  # the running period's 766 index, for the letters and the dashboard; it informs, it judges nothing
+            table = load_formulas(formula_path(config.report.templates))
+            store.record_index(run_id, index_rows(context, index_results(context, table)), now)
+        except Exception:  # noqa: BLE001 a broken formula table is the operator's to fix; the findings stand
+            result.errors.append(f"index: {traceback.format_exc(limit=3)}")
     store.finish_run(run_id, local_now(config), result.counts, "\n".join(result.errors) or None)
     result.findings = store.findings(units=[*units, CENTRE], statuses=["open"], checks=[c.id for c in checks])
     return result

@@ -33,11 +33,20 @@ def catalogue(context: CheckContext) -> dict[str, dict[str, Any]]:
     return procedures
 
 
+def catalogue_index(context: CheckContext) -> Catalogue:
+    """The catalogue's codes and names (and former names), indexed once per run."""
+    if "catalogue_index" not in context.memo:
+        former = observations.former_names(context.db)
+        context.memo["catalogue_index"] = Catalogue(
+            ((code, row["name_key"]) for code, row in catalogue(context).items()), former)
+    index: Catalogue = context.memo["catalogue_index"]
+    return index
+
+
 def matches(context: CheckContext) -> dict[str, list[Match]]:
     """Each read unit's listed items matched to the catalogue, once per run."""
     if "listing_matches" not in context.memo:
-        former = observations.former_names(context.db)
-        index = Catalogue(((code, row["name_key"]) for code, row in catalogue(context).items()), former)
+        index = catalogue_index(context)
         result: dict[str, list[Match]] = {}
         for unit in set(read_units(context)) & set(context.units):
             result[unit] = []

@@ -12,13 +12,15 @@ from .periods import FINAL, RUNNING, Period
 from .vietnamese import percent
 
 COUNTS = ("received", "online", "finished", "on_time", "late", "digitised", "fee_paid", "paid_online",
-          "unfinished", "overdue_open", "online_full", "online_partial")
+          "unfinished", "overdue_open", "online_full", "online_partial", "digitised_both", "reused")
 # how many dossiers of each figure's base had its input at all (an export without a channel column has
 # none): a figure is computed over those, and is unknown (null) when there are none. A procedure exempted
 # from a rate in rules.toml counts as not having that rate's input. full_known / partial_known: dossiers
-# with a channel whose procedure the catalogue lists as a full / partial online service.
+# with a channel whose procedure the catalogue lists as a full / partial online service. both_known: finished
+# dossiers whose record says whether both inputs and result were digitised; reuse_known: dossiers whose record
+# lists its documents (only the portal's sync records do): the 766 index's digitisation counts.
 KNOWN = ("channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known",
-         "full_known", "partial_known")
+         "full_known", "partial_known", "both_known", "reuse_known")
 RATES = ("online_rate", "on_time_rate", "digitisation_rate", "online_payment_rate", "overdue_rate",
          "online_full_rate", "online_partial_rate")
 GROUPINGS = ("unit", "kind", "province")
@@ -73,6 +75,10 @@ class Figures:
     online_partial: int = 0
     full_known: int = 0
     partial_known: int = 0
+    digitised_both: int = 0
+    reused: int = 0
+    both_known: int = 0
+    reuse_known: int = 0
 
     @classmethod
     def from_row(cls, group: str, row: dict[str, Any]) -> Figures:
@@ -113,6 +119,8 @@ class Figures:
             ("digitised",): self.finished and not self.digitised_known,
             ("fee_paid", "paid_online"): self.received and not self.payment_known,
             ("overdue_open",): self.unfinished and not self.unfinished_due_known,
+            ("digitised_both",): self.finished and not self.both_known,
+            ("reused",): self.received and not self.reuse_known,
         }
         return {name for names, missing in absent.items() if missing for name in names}
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 PROCEDURES = (
     ("1.001193", "Đăng ký khai sinh"),
@@ -196,6 +196,15 @@ SYNC_STATUS = {"received": 2, "processing": 4, "supplement": 5, "finished": 10, 
 SYNC_CHANNEL = {"direct": 1, "online": 2, "post": 3}
 
 
+def _documents_submitted(code: str) -> dict[str, Any]:
+    """The papers a synced dossier came with, some scanned, some taken from data the state already had;
+    drawn from the dossier's code so the rest of the sample stays as it was."""
+    rng = random.Random(code)
+    papers = [{"TenGiayTo": f"Giấy tờ {i}", "DuocSoHoa": int(rng.random() < 0.8),
+               "DuocTaiSuDung": int(rng.random() < 0.3)} for i in range(1, rng.randint(1, 3) + 1)]
+    return {"HoSoCoThanhPhanSoHoa": int(any(p["DuocSoHoa"] for p in papers)), "TaiLieuNop": papers}
+
+
 def write_sync_json(path: Path, dossiers: Sequence[Dossier]) -> None:
     """The national portal's DongBoHoSoMC records, dates as yyyyMMddHHmmss."""
     def stamp(moment: datetime | None) -> str:
@@ -209,5 +218,6 @@ def write_sync_json(path: Path, dossiers: Sequence[Dossier]) -> None:
         "KenhThucHien": SYNC_CHANNEL[d.channel], "DanhSachLePhi": [{"Gia": d.fee}] if d.fee else [],
         "DuocThanhToanTrucTuyen": 1 if d.paid_online else 0, "MaKetQua": d.result_ref or "",
         "DanhSachGiayToKetQua": [{"MaGiayTo": d.result_ref}] if d.digitised else [],
+        **_documents_submitted(d.code),
     } for d in dossiers]
     path.write_text(json.dumps({"data": records}, ensure_ascii=False), encoding="utf-8")

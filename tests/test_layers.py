@@ -15,12 +15,12 @@ LAYERS = [
     {"errors", "text", "vietnamese", "bundled", "schedules", "periods", "supplements", "origins", "logs", "output",
      "localsites", "samplegen", "vocabulary"},
     {"config"},                                                  # rules.toml, checked
-    {"clock", "rates", "matching", "portal_urls"},               # pure reasoning over the rules
+    {"clock", "rates", "index766", "matching", "portal_urls"},   # pure reasoning over the rules
     {"store"},                                                   # every table and query
     {"check_types", "selection", "lock", "singleton"},           # what runs over the store
-    {"checks", "listing_matches", "plugins"},                    # the checks, pure, and their registry
+    {"checks", "listing_matches", "index_inputs", "plugins"},    # the checks, pure, and their registry
     {"sources"},                                                 # the outside world, read into the store
-    {"engine", "report", "browse", "diagnosis", "imported"},     # running checks, telling people
+    {"engine", "report", "browse", "diagnosis", "imported", "index_view"},  # running checks, telling people
     {"commands"},                                                # what each command does
     {"daemon", "demo"},
     {"cli"},

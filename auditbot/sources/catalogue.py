@@ -43,6 +43,21 @@ _LEVEL_WORDS = {
 }
 _FILLER = re.compile(r"\b(?:cap|va|thanh pho)\b|[,;/&()-]")
 
+# "Quyết định số 1234/QĐ-UBND ngày 15/5/2025": the decision's date, from its own words
+_DECISION_DAY = re.compile(r"\bngay (\d{1,2}) (\d{1,2}) (\d{4})\b")  # folded: the separators are spaces
+
+
+def decision_day(text: str) -> str | None:
+    """The date a decision's text gives ("… ngày 15/5/2025" -> 2025-05-15 00:00:00); None if none or not real."""
+    match = _DECISION_DAY.search(fold_ascii(text))
+    if match is None:
+        return None
+    try:
+        return parse_when("/".join(match.groups()))
+    except ValueError:
+        return None
+
+
 def online_level(text: str) -> str | None:
     """The procedure's level of online service: full ("toàn trình", the old "mức độ 4"), partial
     ("một phần", "mức độ 3") or none (information only); None when the cell says nothing."""
@@ -132,6 +147,8 @@ class ProcedureParser:
             effective_from = parse_when(cells[INDEX["effective_from"]])
             column = "effective_to"
             effective_to = parse_when(cells[INDEX["effective_to"]], end_of_day=True)
+            column = "decided_at"
+            decided_at = parse_when(cells[INDEX["decided_at"]]) or decision_day(cell_text(cells[INDEX["decision"]]))
         except ValueError as exc:
             return Rejection(row, "", str(exc), mapped_fields(FIELD_NAMES, cells), field=column)
         if status == "pending" and effective_from is not None:
@@ -142,7 +159,7 @@ class ProcedureParser:
                 cell_text(cells[INDEX["level"]]) or None, status, effective_from, effective_to,
                 cell_text(cells[INDEX["decision"]]) or None, cell_text(cells[INDEX["abolished_by"]]) or None,
                 cell_text(cells[INDEX["portal_id"]]).lower() or None, json.dumps(units),
-                online_level(cell_text(cells[INDEX["online_level"]])), self.import_id, row)
+                online_level(cell_text(cells[INDEX["online_level"]])), decided_at, self.import_id, row)
 
     def report(self) -> dict[str, Any]:
         return {"elsewhere": dict(self.elsewhere.most_common(10)), "agencies_elsewhere": len(self.elsewhere),

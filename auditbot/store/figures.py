@@ -47,7 +47,11 @@ SELECT unit,
   sum(in_period AND ch AND lvl_full AND online) AS online_full,
   sum(in_period AND ch AND lvl_partial AND online) AS online_partial,
   sum(in_period AND ch AND lvl_full) AS full_known,
-  sum(in_period AND ch AND lvl_partial) AS partial_known
+  sum(in_period AND ch AND lvl_partial) AS partial_known,
+  sum(done AND dig AND inputs IS NOT NULL AND digitised AND inputs) AS digitised_both,
+  sum(done AND dig AND inputs IS NOT NULL) AS both_known,
+  sum(in_period AND documents IS NOT NULL AND documents_reused > 0) AS reused,
+  sum(in_period AND documents IS NOT NULL) AS reuse_known
 FROM (
   SELECT unit,
     received_at >= :start AS in_period,
@@ -58,7 +62,8 @@ FROM (
     status = 'finished' AND finished_at BETWEEN :start AND :end AS done,
     coalesce(supplement_requests, 0) < 2
       AND (due_at IS NULL OR finished_at <= coalesce(due_effective_at, due_at)) AS on_time,
-    digitised,
+    digitised, documents, documents_reused,
+    coalesce(inputs_digitised, documents_digitised > 0) AS inputs,  -- the guide: a file among the papers
     fee > 0 OR paid_online AS fee_paid,
     paid_online,
     NOT (status IN ({closed}) AND coalesce(finished_at, '') <= :end)
@@ -161,6 +166,14 @@ class FigureHistory(Connection):
                    for row in rows]
         with self.transaction():
             self.db.table("unit_figures").upsert_all(stamped, pk=("day", "period", "unit"))
+        return len(stamped)
+
+    def record_index(self, run_id: int, rows: Iterable[dict[str, Any]], now: datetime) -> int:
+        """Each unit's 766 index for a period, indicator by indicator, per day (the day's last run wins)."""
+        stamped = [{**row, "day": now.date().isoformat(), "run_id": run_id, "recorded_at": timestamp(now)}
+                   for row in rows]
+        with self.transaction():
+            self.db.table("unit_index").upsert_all(stamped, pk=("day", "period", "unit", "indicator"))
         return len(stamped)
 
     def frozen_periods(self) -> set[str]:

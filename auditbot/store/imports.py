@@ -13,13 +13,13 @@ from .connection import timestamp
 
 UPSERT_PROCEDURE = """
 INSERT INTO procedures (code, full_code, name, name_key, field, level, status, effective_from, effective_to,
-                        decision, abolished_by, portal_id, units, online_level, import_id)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                        decision, abolished_by, portal_id, units, online_level, decided_at, import_id)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(code) DO UPDATE SET full_code=excluded.full_code, name=excluded.name, name_key=excluded.name_key,
   field=excluded.field, level=excluded.level, status=excluded.status, effective_from=excluded.effective_from,
   effective_to=excluded.effective_to, decision=excluded.decision, abolished_by=excluded.abolished_by,
   portal_id=excluded.portal_id, units=excluded.units, online_level=excluded.online_level,
-  import_id=excluded.import_id
+  decided_at=excluded.decided_at, import_id=excluded.import_id
 """
 
 

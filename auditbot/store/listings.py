@@ -50,6 +50,9 @@ def record_readings(db: sqlite_utils.Database, readings: Iterable[UnitReading], 
                     " VALUES (?,?,?,?,?,?,?,?)",
                     [(unit, name, key, code, links, page, at, section)
                      for name, key, code, links, page, section in reading.items])
+                conn.executemany(
+                    "INSERT OR IGNORE INTO listing_first_seen (unit, name_key, code, seen_at) VALUES (?,?,?,?)",
+                    [(unit, key, code or "", at) for _, key, code, *_ in reading.items])
 
 
 def stored_pages(db: sqlite_utils.Database, units: Iterable[str]) -> list[dict[str, Any]]:

@@ -52,6 +52,28 @@ def listing_items(db: sqlite_utils.Database, unit: str) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]))
 
 
+def first_listings(db: sqlite_utils.Database, units: Iterable[str]) -> list[dict[str, Any]]:
+    """When each item was first seen on each unit's complete reading (code '' when the page gave none)."""
+    return list(db.query("SELECT unit, name_key, code, seen_at FROM listing_first_seen"
+                         " WHERE unit IN (SELECT value FROM json_each(?))", [_members(units)]))
+
+
+def complete_readings(db: sqlite_utils.Database, units: Iterable[str]) -> dict[str, list[str]]:
+    """When each unit's sites were all read (every fetch of the batch succeeded), oldest first."""
+    found: dict[str, list[str]] = {}
+    for row in db.query("SELECT unit, max(fetched_at) AS at FROM listing_fetches"
+                        " WHERE unit IN (SELECT value FROM json_each(?))"
+                        " GROUP BY unit, batch HAVING min(ok) = 1 ORDER BY at", [_members(units)]):
+        found.setdefault(row["unit"], []).append(row["at"])
+    return found
+
+
+def decided_procedures(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Procedures in force whose publication decision is dated within [start, end]."""
+    return list(db.query("SELECT code, name, name_key, units, decided_at FROM procedures"
+                         " WHERE status = 'in_force' AND decided_at BETWEEN ? AND ? ORDER BY code", [start, end]))
+
+
 def posted_links(db: sqlite_utils.Database, units: Iterable[str]) -> list[tuple[str, str]]:
     """(unit, url) of every link the units' listings carry, once each, in listing order."""
     return [(row["unit"], row["url"]) for row in db.query(
@@ -139,3 +161,12 @@ def failing_jobs(db: sqlite_utils.Database, at_least: int) -> list[dict[str, Any
 def latest_letter_report(db: sqlite_utils.Database) -> dict[str, Any] | None:
     """The latest full weekly report: its week, and the units whose letter could not be made (JSON)."""
     return next(iter(db.query("SELECT * FROM letter_reports ORDER BY id DESC LIMIT 1")), None)
+
+
+# --- the 766 index ------------------------------------------------------------------------------
+
+def latest_unit_index(db: sqlite_utils.Database, unit: str) -> list[dict[str, Any]]:
+    """The unit's index as its latest checks run recorded it (the running period), indicator by indicator."""
+    return list(db.query(
+        "SELECT * FROM unit_index WHERE unit = :unit AND (day, period) = (SELECT day, period FROM unit_index"
+        " WHERE unit = :unit ORDER BY recorded_at DESC LIMIT 1) ORDER BY rowid", {"unit": unit}))

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..supplements import supplement_clock
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -20,7 +20,8 @@ FIGURE_COLUMNS = """\
   digitisation_min REAL, online_min REAL, online_payment_min REAL, overdue_max REAL,
   channel_known INTEGER, due_known INTEGER, digitised_known INTEGER, payment_known INTEGER,
   unfinished_due_known INTEGER, online_full INTEGER, online_partial INTEGER, full_known INTEGER,
-  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,"""
+  partial_known INTEGER, online_full_rate REAL, online_partial_rate REAL,
+  digitised_both INTEGER, reused INTEGER, both_known INTEGER, reuse_known INTEGER,"""
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS units (
@@ -63,7 +64,8 @@ CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE re
 CREATE TABLE IF NOT EXISTS procedures (
   code TEXT PRIMARY KEY, full_code TEXT, name TEXT NOT NULL, name_key TEXT NOT NULL, field TEXT, level TEXT,
   status TEXT NOT NULL, effective_from TEXT, effective_to TEXT, decision TEXT, abolished_by TEXT,
-  portal_id TEXT, units TEXT NOT NULL, import_id INTEGER, online_level TEXT
+  portal_id TEXT, units TEXT NOT NULL, import_id INTEGER, online_level TEXT,
+  decided_at TEXT  -- the publication decision's date: the 766 index's "published on time" counts from it
 );
 CREATE TABLE IF NOT EXISTS procedure_former_names (
   code TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, replaced_at TEXT NOT NULL,
@@ -88,6 +90,12 @@ CREATE TABLE IF NOT EXISTS listing_items (
   links TEXT, page TEXT, seen_at TEXT NOT NULL, section TEXT
 );
 CREATE INDEX IF NOT EXISTS listing_items_unit ON listing_items (unit);
+-- when each item was first seen on a unit's complete reading (code '' when the page gives none): the
+-- 766 index's "published on time" compares it with the publication decision's date
+CREATE TABLE IF NOT EXISTS listing_first_seen (
+  unit TEXT NOT NULL, name_key TEXT NOT NULL, code TEXT NOT NULL, seen_at TEXT NOT NULL,
+  PRIMARY KEY (unit, name_key, code)
+);
 CREATE TABLE IF NOT EXISTS link_checks (
   url TEXT PRIMARY KEY, checked_at TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, status INTEGER,
   final_url TEXT, attempts INTEGER, page_code TEXT
@@ -135,6 +143,15 @@ CREATE TABLE IF NOT EXISTS closed_periods (
   period TEXT PRIMARY KEY, period_start TEXT NOT NULL, period_end TEXT NOT NULL, frozen_at TEXT NOT NULL,
   run_id INTEGER, units INTEGER NOT NULL
 );
+-- the 766 index per unit, indicator by indicator, every checks run: the history the dashboard charts
+CREATE TABLE IF NOT EXISTS unit_index (
+  day TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
+  indicator TEXT NOT NULL, name TEXT NOT NULL, group_key TEXT NOT NULL, group_name TEXT NOT NULL,
+  numerator INTEGER, denominator INTEGER, rate REAL, points REAL, max_points REAL, state TEXT NOT NULL,
+  run_id INTEGER, recorded_at TEXT NOT NULL,
+  PRIMARY KEY (day, period, unit, indicator)
+);
+CREATE INDEX IF NOT EXISTS unit_index_unit ON unit_index (unit, day);
 CREATE TABLE IF NOT EXISTS letter_reports (
   id INTEGER PRIMARY KEY, week TEXT NOT NULL, made_at TEXT NOT NULL, failed TEXT NOT NULL
 );
@@ -171,7 +188,10 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              *(("unit_figures", column, int) for column in (
                  "channel_known", "due_known", "digitised_known", "payment_known", "unfinished_due_known",
                  "online_full", "online_partial", "full_known", "partial_known")),
-             ("unit_figures", "online_full_rate", float), ("unit_figures", "online_partial_rate", float))
+             ("unit_figures", "online_full_rate", float), ("unit_figures", "online_partial_rate", float),
+             *((table, column, int) for table in ("unit_figures", "period_figures")  # before the 766 index
+               for column in ("digitised_both", "reused", "both_known", "reuse_known")),
+             ("procedures", "decided_at", str))
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)

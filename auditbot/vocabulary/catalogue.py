@@ -16,6 +16,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "effective_from": ("Ngày hiệu lực", "Ngày có hiệu lực", "Hiệu lực từ"),
     "effective_to": ("Ngày hết hiệu lực", "Hiệu lực đến"),
     "decision": ("Quyết định công bố", "Số quyết định", "Quyết định"),
+    # the publication decision's date, when the catalogue gives it a column (else read from "… ngày dd/mm/yyyy")
+    "decided_at": ("Ngày quyết định", "Ngày quyết định công bố", "Ngày ban hành", "Ngày công bố"),
     "abolished_by": ("Quyết định bãi bỏ", "Văn bản bãi bỏ"),
     "portal_id": ("ID Cổng DVCQG", "ID trên Cổng DVCQG", "ID trên Cổng", "ID thủ tục", "Mã trên Cổng",
                   "formalityId", "Mã định danh", "ID"),
