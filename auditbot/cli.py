@@ -14,12 +14,10 @@ from typing import Any
 
 import click
 
-from . import commands, vietnamese
+from . import commands, index_view, vietnamese
 from .config import Config, config_path
 from .errors import ConfigError, UserError
 from .imported import summary_lines
-from .index_view import (COMPARE_FIELDS, COMPARE_HEADERS, ROW_FIELDS, compare_cells, compare_rows, detail_lines,
-                         indicator_rows, summary_cells, summary_headers)
 from .output import format_option, render, table
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
 from .report.outbox import Delivery
@@ -453,13 +451,14 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
     config = load(config_file)
     report = commands.index(config, start, end, by, units, period_text, compare)
     if report.portal is not None:
-        rows = compare_rows(report.province, report.portal)
+        rows = index_view.compare_rows(report.province, report.portal)
         if output_format == "table":
             click.echo(f"{config.province}: {report.outcome.period.name}, auditbot beside the portal ({compare})")
-        click.echo(render(rows, output_format, COMPARE_FIELDS, compare_cells, COMPARE_HEADERS))
+        click.echo(render(rows, output_format, index_view.COMPARE_FIELDS, index_view.compare_cells,
+                          index_view.COMPARE_HEADERS))
         return
     if output_format != "table":
-        click.echo(render(indicator_rows(report.results), output_format, ROW_FIELDS))
+        click.echo(render(index_view.indicator_rows(report.results), output_format, index_view.ROW_FIELDS))
         return
     period = report.outcome.period
     click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}:"
@@ -469,10 +468,10 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         return unit_label(config, group) if by == "unit" else group
 
     if len(report.results) == 1:
-        click.echo("\n".join(detail_lines(report.results[0])))
+        click.echo("\n".join(index_view.detail_lines(report.results[0])))
         return
-    click.echo(table(summary_headers(report.province),
-                     [summary_cells(result, label) for result in report.results]))
+    click.echo(table(index_view.summary_headers(report.province),
+                     [index_view.summary_cells(result, label) for result in report.results]))
 
 
 @cli.command()

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 import httpx
 
 from . import selection, vietnamese
+from .check_types import CheckContext
 from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
-from .check_types import CheckContext
 from .engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
 from .errors import InputError, UserError
 from .index766 import FormulaTable, IndexResult, formula_path, load_formulas

@@ -93,7 +93,7 @@ def _from_csv(path: Path, text: str, by_code: dict[str, str], ids: set[str]) -> 
     if columns["indicator"] is None:
         raise InputError(f"{path}: row 1: no indicator column (expected one of: Chỉ tiêu, Mã chỉ tiêu)")
     found: dict[str, PortalFigure] = {}
-    for number, row in enumerate(rows[1:], start=2):
+    for row in rows[1:]:
         cell = row[columns["indicator"]].strip() if columns["indicator"] < len(row) else ""
         indicator = cell if cell in ids else by_code.get(cell)
         if indicator is None:
