@@ -272,11 +272,14 @@ def gain_sentence(score: Score) -> str:
 
 
 def headline(result: IndexResult) -> str:
-    """"Chỉ số 766 tạm tính: 35,20/42 điểm tính được (tối đa 100; …)": never out of 100 when part is unknown."""
-    total = result.total
+    """"Chỉ số 766 tạm tính: 35,20/42,00 điểm tính được (tối đa 100,00; …)": never out of 100 when part is unknown."""
+    return headline_of(result.total, result.scored_max, result.table.points)
+
+
+def headline_of(total: Fraction | None, scored_max: Fraction, full: Fraction) -> str:
     if total is None:
         return "Chỉ số 766 tạm tính: chưa tính được chỉ tiêu nào từ dữ liệu hiện có"
-    unknown = result.table.points - result.scored_max
+    unknown = full - scored_max
     tail = f"; {points_text(unknown)} điểm chưa có dữ liệu hoặc chưa xác định" if unknown else ""
-    return (f"Chỉ số 766 tạm tính: {points_text(total)}/{points_text(result.scored_max)} điểm tính được"
-            f" (tối đa {points_text(result.table.points)}{tail})")
+    return (f"Chỉ số 766 tạm tính: {points_text(total)}/{points_text(scored_max)} điểm tính được"
+            f" (tối đa {points_text(full)}{tail})")

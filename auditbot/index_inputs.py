@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from .check_types import CheckContext
-from .index766 import FormulaTable, IndexResult, figure_measures, score_index, two_decimals
+from .index766 import FormulaTable, IndexResult, figure_measures, gain_sentence, score_index, two_decimals
 from .listing_matches import catalogue_index
 from .rates import Figures
 from .store import observations
@@ -113,7 +113,7 @@ def index_rows(context: CheckContext, results: Iterable[IndexResult]) -> list[di
                 "name": item.name, "group_key": item.group, "group_name": result.table.group(item.group).name,
                 "numerator": score.numerator, "denominator": score.denominator,
                 "rate": _decimal(score.rate), "points": _decimal(score.points), "max_points": _decimal(item.points),
-                "state": score.state})
+                "state": score.state, "advice": gain_sentence(score) if score.gain else None})
     return rows
 
 

@@ -11,10 +11,13 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from .. import vietnamese
 from ..config import Config, Unit
+from ..errors import ConfigError
+from ..index766 import formula_path, headline_of, load_formulas
 from ..plugins import centre_checks
 from ..store import Store, observations, timestamp, unit_label
 from .annex_table import Row, Table
@@ -43,6 +46,14 @@ class ReportWeek:
 
 
 @dataclass
+class IndexLine:
+    """The unit's 766 index as the latest checks run computed it: the headline and where it loses most."""
+
+    headline: str
+    losses: list[str]
+
+
+@dataclass
 class UnitDigest:
     unit: Unit
     week: ReportWeek
@@ -53,6 +64,8 @@ class UnitDigest:
     unreadable: list[dict[str, Any]]
     checked: bool
     escalated: list[dict[str, Any]]
+    index: IndexLine | None = None
+
 
     @property
     def state(self) -> str:
@@ -97,6 +110,10 @@ class WeekFindings:
             self.fixed_by_unit[finding["unit"]].append(finding)
         # units whose latest check run in the week finished without a failing check
         self.checked = store.units_checked_since(self.week.since)
+        try:  # the index's full marks, for its headline; a broken formula table leaves the section out
+            self.index_points: Fraction | None = load_formulas(formula_path(config.report.templates)).points
+        except ConfigError:
+            self.index_points = None
         # operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
         self.operator = centre_checks()
 
@@ -148,7 +165,18 @@ class WeekFindings:
             fixed=[f for f in self.fixed_by_unit.get(unit.code, []) if f["check"] not in self.operator],
             unreadable=[f for f in own if f["check"] == "source.unreadable"],
             checked=unit.code in self.checked,
-            escalated=[f for f in findings if f["first_seen"] < self.escalate_before])
+            escalated=[f for f in findings if f["first_seen"] < self.escalate_before],
+            index=self.index_line(unit.code))
+
+    def index_line(self, unit: str) -> IndexLine | None:
+        rows = observations.latest_unit_index(self.store.db, unit)
+        if not rows or self.index_points is None:
+            return None
+        scored = [row for row in rows if row["points"] is not None]
+        total = sum((Fraction(str(row["points"])) for row in scored), Fraction(0)) if scored else None
+        scored_max = sum((Fraction(str(row["max_points"])) for row in scored), Fraction(0))
+        losses = sorted((row for row in scored if row["advice"]), key=lambda row: row["points"] - row["max_points"])
+        return IndexLine(headline_of(total, scored_max, self.index_points), [row["advice"] for row in losses[:3]])
 
     def summary(self, digests: list[UnitDigest], failed: Sequence[tuple[str, str]] = ()) -> Summary:
         violations = [f for f in self.open if f["check"] not in self.operator]

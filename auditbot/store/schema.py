@@ -148,6 +148,7 @@ CREATE TABLE IF NOT EXISTS unit_index (
   day TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
   indicator TEXT NOT NULL, name TEXT NOT NULL, group_key TEXT NOT NULL, group_name TEXT NOT NULL,
   numerator INTEGER, denominator INTEGER, rate REAL, points REAL, max_points REAL, state TEXT NOT NULL,
+  advice TEXT,  -- "đạt 80% số hóa hồ sơ: +1,50 điểm"
   run_id INTEGER, recorded_at TEXT NOT NULL,
   PRIMARY KEY (day, period, unit, indicator)
 );
