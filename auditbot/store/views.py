@@ -38,7 +38,20 @@ LEFT JOIN units u ON u.code = g.unit
 LEFT JOIN unit_kinds k ON k.kind = g.kind
 """
 
-VIEWS = {"findings_overview": FINDINGS_OVERVIEW, "figures_history": FIGURES_HISTORY}
+INDEX_HISTORY = """
+SELECT i.day AS "Ngày", i.period AS "Kỳ", u.name AS "Đơn vị", coalesce(k.name, i.kind) AS "Loại đơn vị",
+  i.group_name AS "Nhóm chỉ số", i.indicator AS "Chỉ tiêu", i.name AS "Tên chỉ tiêu",
+  i.numerator AS "Tử số", i.denominator AS "Mẫu số", i.rate AS "Tỷ lệ đạt", i.points AS "Điểm",
+  i.max_points AS "Điểm tối đa",
+  CASE i.state WHEN 'scored' THEN 'Đã tính điểm' WHEN 'rate_only' THEN 'Chưa xác định cách tính điểm'
+    WHEN 'no_dossiers' THEN 'Mẫu số bằng 0' ELSE 'Chưa có dữ liệu' END AS "Tình trạng",
+  i.advice AS "Điểm có thể tăng", i.unit AS "Mã đơn vị"
+FROM unit_index i
+LEFT JOIN units u ON u.code = i.unit
+LEFT JOIN unit_kinds k ON k.kind = i.kind
+"""
+
+VIEWS = {"findings_overview": FINDINGS_OVERVIEW, "figures_history": FIGURES_HISTORY, "index_history": INDEX_HISTORY}
 
 
 def ensure_views(db: sqlite_utils.Database) -> None:
