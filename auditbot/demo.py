@@ -11,6 +11,7 @@ from . import bundled, commands, vietnamese
 from .clock import local_now
 from .config import Config
 from .errors import InputError
+from .index766 import gain_sentence, points_text
 from .localsites import LoopbackTransport, serve_sites
 from .samplegen import make_dossiers, write_sync_json, write_xlsx
 from .store import unit_label
@@ -89,13 +90,20 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         rates = item.rates(config.rounding)
         echo(f"   {item.group}: {vietnamese.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vietnamese.percent(rates['online_rate'])},"
              f" số hóa {vietnamese.percent(rates['digitisation_rate'])}, quá hạn {vietnamese.percent(rates['overdue_rate'])}")
+    index = commands.index(config, None, None, "unit")
+    echo("7. the Decision 766 index, tạm tính (out of the points the data supports; `auditbot index --unit STP`):")
+    for scored in index.results:
+        gains = scored.gains()
+        echo(f"   {unit_label(config, scored.group)}: {points_text(scored.total)}/{points_text(scored.scored_max)}"
+             + (f"; mất nhiều nhất: {gain_sentence(gains[0])}" if gains else ""))
     outbox = config.path.parent / "var" / "outbox"
     letters = commands.report(config, None, outbox=outbox)
-    echo(f"7. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
+    echo(f"8. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
     for digest in letters.digests:
         echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
     echo(f"\nDatabase: {config.database}")
     echo(f"Next, in {config.path.parent}: auditbot check STP --offline · auditbot findings --unit STP ·"
          " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
     echo(f"\nBrowse the history: run `auditbot serve` there, then open"
-         f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan")
+         f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan"
+         f" (and /-/dashboards/chi-so-766 for the index)")

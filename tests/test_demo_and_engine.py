@@ -3,6 +3,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 from pathlib import Path
 
 import sqlite_utils
@@ -11,6 +12,7 @@ from conftest import province_now
 
 from auditbot.check_types import Check
 from auditbot.cli import cli
+from auditbot.index766 import formula_path, load_formulas
 from auditbot.plugins import hookimpl, plugin_manager, registered_checks
 from auditbot.samplegen import CITIZENS
 
@@ -31,7 +33,14 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     assert "Xã Quảng Phú: 3 thủ tục (table, qua Chromium)" in result.output
     assert f"Database: {tmp_path / 'var' / 'auditbot.db'}" in result.output
     assert "run `auditbot serve` there, then open" in result.output and "/-/dashboards/tong-quan" in result.output
+    # the per-unit 766 index: each unit's points out of those the sample data supports, and its biggest gain
+    index_lines = result.output.split("7. the Decision 766 index")[1].split("8. weekly letters")[0].strip().splitlines()
+    assert len(index_lines) == 1 + 8 and all(re.search(r"/\d+,\d\d(; mất nhiều nhất: đạt \d+% .+: \+\d+,\d\d điểm)?$",
+                                                       line) for line in index_lines[1:]), index_lines
     db = sqlite_utils.Database(tmp_path / "var" / "auditbot.db")
+    recorded = {row["unit"]: row["n"] for row in db.query("SELECT unit, count(*) AS n FROM unit_index GROUP BY unit")}
+    indicators = len(load_formulas(formula_path(tmp_path / "templates")).indicators)
+    assert len(recorded) == 8 and set(recorded.values()) == {indicators}  # every indicator, for every unit
     checks = {row["check_id"] for row in db.query("SELECT DISTINCT check_id FROM findings")}
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks
     assert db["rejected_rows"].count == 0

@@ -1,0 +1,213 @@
+"""The Decision 766 index: the formula table as data, each supported indicator computed on dossiers built to hit
+its boundaries (at and just below the threshold, points worked out by hand), "published on time" from real
+readings, the weekly letter's section, and the portal's own figures beside auditbot's."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Province, province_now
+
+from auditbot.check_types import CheckContext
+from auditbot.config import load_config
+from auditbot.errors import ConfigError
+from auditbot.index766 import (
+    NO_DATA,
+    NO_DOSSIERS,
+    RATE_ONLY,
+    IndexResult,
+    formula_path,
+    gain_sentence,
+    headline,
+    load_formulas,
+    score_index,
+)
+from auditbot.index_inputs import index_results, working_deadline
+from auditbot.periods import current_period, parse_period
+from auditbot.store import Store
+from auditbot.store.listings import UnitReading, record_readings
+
+TABLE = load_formulas(formula_path(Path("/nonexistent")))  # the shipped table
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def indicator(result: IndexResult, item: str) -> Any:
+    return next(s for s in result.scores if s.indicator.id == item)
+
+
+# --- the table: the sources' facts, as data -------------------------------------------------------------
+
+def test_the_shipped_table_holds_the_guides_facts() -> None:
+    groups = {g.key: g.points for g in TABLE.groups}
+    assert groups == {"publicity": 18, "progress": 20, "online": 12, "payment": 10, "digitisation": 22,
+                      "satisfaction": 18} and TABLE.points == 100
+    facts = {i.id: (i.points, i.full_at) for i in TABLE.indicators}
+    assert facts["2.1"] == (20, 100) and facts["4.2"] == (4, 80) and facts["4.3"] == (2, 80)
+    assert facts["5.4"] == (6, 90) and facts["3.3"] == (None, 50)   # the guide gives 3.3's threshold, not its points
+    assert facts["3.1"] == (12, None)                              # 12 points, conversion not given: rate only
+    assert TABLE.publication_working_days == 5
+    for group in TABLE.groups:  # no indicator borrows points the maxima table does not give
+        assert sum(i.points or 0 for i in TABLE.indicators if i.group == group.key) <= group.points
+
+
+def test_a_table_that_names_what_auditbot_does_not_count_is_refused(tmp_path: Path) -> None:
+    text = formula_path(tmp_path).read_text(encoding="utf-8")
+    broken = tmp_path / "index766.toml"
+    broken.write_text(text.replace('numerator = "reused"', 'numerator = "reused_twice"')
+                      .replace('short = "hồ sơ đúng hạn"\npoints = 20', 'short = "hồ sơ đúng hạn"\npoints = 21'),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_formulas(broken)
+    message = str(refused.value)
+    assert "indicator 4.3: auditbot does not count 'reused_twice'" in message
+    assert "group progress: its indicators' points (21) exceed the group's (20)" in message
+
+
+def test_a_changed_guide_is_an_edit_of_the_table(tmp_path: Path) -> None:
+    """The province's own copy in its templates folder wins: raising 2.1's bar to 95% changes the points."""
+    own = tmp_path / "index766.toml"
+    text = formula_path(Path("/nonexistent")).read_text(encoding="utf-8")
+    marker = 'id = "2.1"'
+    head, tail = text.split(marker)
+    own.write_text(head + marker + tail.replace("full_at = 100", "full_at = 95", 1), encoding="utf-8")
+    assert formula_path(tmp_path) == own
+    measures = {"on_time_or_within": 95, "progress_base": 100}
+    assert indicator(score_index(TABLE, "X", measures), "2.1").points == 19
+    assert indicator(score_index(load_formulas(own), "X", measures), "2.1").points == 20
+
+
+# --- arithmetic at the boundaries (pure) ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("item", "numerator", "denominator", "points"), [
+    ("4.2", 80, 100, Fraction(4)),              # at 80%: full points
+    ("4.2", 79, 100, Fraction(4 * 79, 80)),     # 79%: 3,95
+    ("4.2", 7999, 10000, Fraction(4 * 7999, 8000)),  # 79,99% is not 80%
+    ("4.3", 80, 100, Fraction(2)),
+    ("4.3", 79, 100, Fraction(2 * 79, 80)),     # 1,975
+    ("4.3", 100, 100, Fraction(2)),             # above the bar: never more than the maximum
+    ("2.1", 100, 100, Fraction(20)),
+    ("2.1", 99, 100, Fraction(99, 5)),          # 19,80
+    ("6.1", 3, 4, Fraction(9, 2)),              # 75% of 6 points
+])
+def test_points_at_and_just_below_each_threshold(item: str, numerator: int, denominator: int,
+                                                 points: Fraction) -> None:
+    score = next(i for i in TABLE.indicators if i.id == item)
+    measures = {score.numerator or "": numerator, score.denominator or "": denominator}
+    assert indicator(score_index(TABLE, "X", measures), item).points == points
+
+
+def test_unknown_is_never_zero() -> None:
+    result = score_index(TABLE, "X", {"online": 50, "channel_base": 100, "online_full": 30, "full_eligible": 60})
+    assert indicator(result, "3.3").state == NO_DATA and indicator(result, "3.3").points is None  # × sync: unknown
+    full = indicator(result, "3.1")
+    assert full.state == RATE_ONLY and full.rate == 50 and full.points is None
+    assert indicator(result, "5.4").state == NO_DATA and result.total is None
+    assert headline(result) == "Chỉ số 766 tạm tính: chưa tính được chỉ tiêu nào từ dữ liệu hiện có"
+
+
+def test_the_headline_is_out_of_the_computable_points_and_says_what_an_officer_can_gain() -> None:
+    result = score_index(TABLE, "X", {"digitised_both": 60, "digitised_both_base": 100,
+                                      "on_time_or_within": 90, "progress_base": 100})
+    assert result.total == 3 + 18 and result.scored_max == 24
+    assert headline(result) == ("Chỉ số 766 tạm tính: 21,00/24,00 điểm tính được (tối đa 100,00;"
+                                " 76,00 điểm chưa có dữ liệu hoặc chưa xác định)")
+    assert [gain_sentence(s) for s in result.gains()] == ["đạt 100% hồ sơ đúng hạn: +2,00 điểm",
+                                                         "đạt 80% số hóa hồ sơ: +1,00 điểm"]
+
+
+# --- on dossiers, through the store and the figures ------------------------------------------------------
+
+def dossier(unit: str, n: int, received: datetime, **fields: Any) -> dict[str, Any]:
+    row = {"code": f"{unit}-{n:05d}", "unit": unit, "procedure_code": "1.000894", "procedure_name": "Đăng ký kết hôn",
+           "received_at": stamp(received), "due_at": stamp(received + timedelta(days=5)), "status": "finished",
+           "finished_at": stamp(received + timedelta(days=1)), "channel": "direct", "fee": 0, "paid_online": 0,
+           "digitised": 1, "known": 31, "inputs_digitised": None, "documents": None, "documents_reused": None}
+    row.update(fields)
+    return row
+
+
+def build_boundary_dossiers(store: Store, now: datetime) -> None:
+    """STP sits at each threshold, SXD just below it; counts chosen so the points are easy to check by hand."""
+    day = max(current_period("quarter", now.date()).start, now.date() - timedelta(days=20))
+    received = min(datetime.combine(day, datetime.min.time()) + timedelta(hours=8), now - timedelta(hours=1))
+    rows = []
+    for unit, both, reused in (("STP", 80, 80), ("SXD", 79, 79)):
+        for n in range(100):  # 4.2 and 4.3 on 100 finished dossiers from the sync records
+            rows.append(dossier(unit, n, received, inputs_digitised=int(n < both), documents=2,
+                                documents_reused=int(n < reused)))
+    # progress on 20 more of STP's: 15 on time, 1 late, 1 on time but asked twice for papers, 2 open within
+    # the deadline, 1 open past it -> (15 + 2) / 20 = 85% -> 17 points
+    late = {"finished_at": stamp(received + timedelta(days=9))}
+    twice = {"supplement_requests": 2}
+    open_within = {"status": "processing", "finished_at": None, "due_at": stamp(now + timedelta(days=3))}
+    open_late = {"status": "processing", "finished_at": None, "due_at": stamp(now - timedelta(days=1))}
+    kinds = [{}] * 15 + [late, twice, open_within, open_within, open_late]
+    rows += [dossier("STP", 1000 + n, received, digitised=None, known=2, **extra) for n, extra in enumerate(kinds)]
+    # online payment: 3 of 4 STP dossiers with a fee paid online -> 75% of 6 = 4,5 points
+    rows += [dossier("STP", 2000 + n, received, fee=50000, paid_online=int(n < 3), known=8, digitised=None)
+             for n in range(4)]
+    store.db.table("dossiers").insert_all(rows)
+
+
+def test_each_supported_indicator_on_dossiers_at_and_below_its_threshold(province: Province) -> None:
+    config = load_config(province.rules)
+    now = province_now()
+    with Store.open(config) as store:
+        build_boundary_dossiers(store, now)
+        context = CheckContext(db=store.db, config=config, units=("STP", "SXD"),
+                               period=current_period("quarter", now.date()), now=now)
+        stp, sxd = index_results(context, TABLE)
+    assert (indicator(stp, "4.2").numerator, indicator(stp, "4.2").denominator) == (80, 100)
+    assert indicator(stp, "4.2").points == 4 and indicator(sxd, "4.2").points == Fraction(4 * 79, 80)
+    assert indicator(stp, "4.3").points == 2 and indicator(sxd, "4.3").points == Fraction(2 * 79, 80)
+    progress = indicator(stp, "2.1")
+    assert (progress.numerator, progress.denominator, progress.points) == (17 + 100, 20 + 100, Fraction(20 * 117, 120))
+    payment = indicator(stp, "6.1")
+    assert (payment.numerator, payment.denominator, payment.points) == (3, 4, Fraction(9, 2))
+    assert indicator(stp, "4.1").points == 6  # every result digitised
+    no_fees = indicator(sxd, "6.1")  # SXD's dossiers say they had no fee: N/A, as the guide has it, not 0
+    assert no_fees.state == NO_DOSSIERS and no_fees.points is None and no_fees.denominator == 0
+    assert indicator(stp, "1.2").state == NO_DATA  # never read: no evidence either way
+
+
+# --- published on time: the decision's date against complete readings --------------------------------------
+
+def test_working_days_skip_weekends_and_holidays() -> None:
+    friday = date(2026, 8, 28)
+    assert working_deadline(friday, 5, ()) == date(2026, 9, 4)
+    assert working_deadline(friday, 5, (date(2026, 9, 1), date(2026, 9, 2))) == date(2026, 9, 8)
+
+
+def test_published_on_time_needs_a_complete_reading_either_way(province: Province) -> None:
+    """Decided 01/07/2026 (deadline 08/07): A is posted by then (on time); B is still missing from a complete
+    reading on 09/07 (late). C, decided 02/07 (deadline 09/07), is first seen on 13/07 with no reading in
+    between: auditbot was not looking, so it is left out, not counted late."""
+    config = load_config(province.rules)
+    period = parse_period("Q3/2026")
+    with Store.open(config) as store:
+        store.db.table("procedures").insert_all([
+            {"code": code, "name": name, "name_key": name.lower(), "status": "in_force", "units": '["STP"]',
+             "decided_at": decided}
+            for code, name, decided in (("1.000001", "Thủ tục A", "2026-07-01 00:00:00"),
+                                        ("1.000002", "Thủ tục B", "2026-07-01 00:00:00"),
+                                        ("1.000003", "Thủ tục C", "2026-07-02 00:00:00"))])
+
+        def reading(at: datetime, names: list[str]) -> None:
+            items = [(n, n.lower(), None, "[]", "https://stp.example/tthc", None) for n in names]
+            fetch = ("https://stp.example/tthc", 1, 1, 0, len(items), None, "h", None, "table", 0)
+            record_readings(store.db, [UnitReading("STP", [fetch], [], items)], at)
+
+        reading(datetime(2026, 7, 8, 10), ["Thủ tục A"])
+        reading(datetime(2026, 7, 9, 8), ["Thủ tục A"])
+        reading(datetime(2026, 7, 13, 8), ["Thủ tục A", "Thủ tục B", "Thủ tục C"])
+        context = CheckContext(db=store.db, config=config, units=("STP",), period=period, now=datetime(2026, 7, 20))
+        [stp] = index_results(context, TABLE)
+    published = indicator(stp, "1.2")
+    assert (published.numerator, published.denominator, published.points) == (1, 2, 2)  # 50% of 4 points
