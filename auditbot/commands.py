@@ -18,7 +18,7 @@ from .clock import local_now
 from .config import Config, load_config
 from .diagnosis import diagnose_listing
 from .engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
-from .errors import InputError, UserError
+from .errors import ConfigError, InputError, UserError
 from .index766 import FormulaTable, IndexResult, formula_path, load_formulas
 from .index_inputs import index_results
 from .lock import writer_lock
@@ -56,11 +56,16 @@ def open_config(path: Path) -> Config:
 
 def environment_problems(config: Config) -> list[str]:
     """What rules.toml cannot say by itself: whether this environment can do what it asks."""
+    problems = []
     try:
         smtp_password(config)
     except UserError as exc:
-        return [f"email.username: {exc}"]
-    return []
+        problems.append(f"email.username: {exc}")
+    try:  # the index's formulas sit beside the annexes, in [report] templates: read them as a run would
+        load_formulas(formula_path(config.report.templates))
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return problems
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,

@@ -4,7 +4,10 @@ readings, the weekly letter's section, and the portal's own figures beside audit
 
 from __future__ import annotations
 
+import email
+import json
 from datetime import date, datetime, timedelta
+from email import policy
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -211,3 +214,131 @@ def test_published_on_time_needs_a_complete_reading_either_way(province: Provinc
         [stp] = index_results(context, TABLE)
     published = indicator(stp, "1.2")
     assert (published.numerator, published.denominator, published.points) == (1, 2, 2)  # 50% of 4 points
+
+
+# --- the command, the portal's own figures, the letter --------------------------------------------------------
+
+def portal_json(path: Path) -> Path:
+    """Shaped as the portal's reporting pages load it: an envelope, metrics with codes, a progress tree."""
+    path.write_text(json.dumps({"code": "OK", "data": {
+        "evaluation": {"metrics": [
+            {"code": "SO_HOA_GIAY_TO_GIAI_QUYET", "name": "…", "numerator": 70, "denominator": 100, "ratio": 70.0,
+             "score": 3.5, "maxScore": 4},
+            {"code": "REUSED_DIGITIZED_DATA", "numerator": None, "denominator": None, "ratio": "85,5", "score": 2},
+            {"code": "PETITION_PROCESSING_ON_TIME", "numerator": 0, "denominator": 0, "ratio": None, "score": 6}]},
+        "parent": {"totalOnTime": 450, "totalReceived": 500, "score": 18.0, "children": []}}}), encoding="utf-8")
+    return path
+
+
+def test_index_compare_shows_auditbot_beside_the_portal(province: Province, tmp_path: Path) -> None:
+    now = province_now()
+    config = load_config(province.rules)
+    with Store.open(config) as store:
+        build_boundary_dossiers(store, now)
+    done = province.run("index", "--compare", str(portal_json(tmp_path / "cong.json")), "--format", "json")
+    assert done.exit_code == 0, done.output
+    rows = {row["indicator"]: row for row in json.loads(done.output)}
+    assert set(rows) == {"2.1", "4.2", "4.3", "5.2"}
+    # province: 4.2 is (80 + 79) / 200 = 79,5% -> 3,975 points; the portal says 70% and 3,5
+    assert rows["4.2"]["rate"] == 79.5 and rows["4.2"]["portal_rate"] == 70 and rows["4.2"]["rate_difference"] == 9.5
+    assert rows["4.2"]["points_difference"] == 0.48  # 3,975 − 3,5, half up
+    assert rows["2.1"]["portal_rate"] == 90 and rows["2.1"]["portal_points"] == 18
+    assert rows["4.3"]["portal_rate"] == 85.5
+    assert rows["5.2"]["rate"] is None and rows["5.2"]["rate_difference"] is None  # auditbot has no feedback data
+    table = province.run("index", "--compare", str(tmp_path / "cong.json"))
+    assert "Tỷ lệ Cổng" in table.output and "+9,50 điểm %" in table.output
+
+    csv_file = tmp_path / "cong.csv"
+    csv_file.write_text("Chỉ tiêu,Tỷ lệ,Điểm\n2.1,\"90,00%\",18\nDOSSIER_SYNC,95,\"5,7\"\nkhông rõ,1,1\n",
+                        encoding="utf-8")
+    rows = {row["indicator"]: row for row in json.loads(
+        province.run("index", "--compare", str(csv_file), "--format", "json").output)}
+    assert set(rows) == {"2.1", "1.4"} and rows["1.4"]["portal_points"] == 5.7
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "not valid JSON"),
+    ('{"data": {"metrics": []}}', "no indicator figures found"),
+    ("Tên,Giá trị\nx,1\n", "row 1: no indicator column"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),  # a nesting bomb: refused, not a crash
+])
+def test_a_portal_file_that_holds_no_figures_is_a_clear_input_error(province: Province, tmp_path: Path,
+                                                                    content: str, message: str) -> None:
+    path = tmp_path / "cong.json"
+    path.write_text(content, encoding="utf-8")
+    done = province.run("index", "--compare", str(path))
+    assert done.exit_code == 2 and str(path) in done.output and message in done.output, done.output
+    assert "Traceback" not in done.output
+
+
+def test_index_by_unit_kind_and_province(province: Province) -> None:
+    config = load_config(province.rules)
+    with Store.open(config) as store:
+        build_boundary_dossiers(store, province_now())
+    by_unit = province.run("index")
+    assert by_unit.exit_code == 0 and "Sở Tư pháp" in by_unit.output and "Mất nhiều điểm nhất" in by_unit.output
+    one = province.run("index", "--unit", "SXD")
+    assert "4.2 Tỷ lệ hồ sơ thực hiện số hóa hồ sơ và kết quả: 79,00% (79/100) → 3,95/4,00 điểm" in one.output
+    assert "đạt 80% số hóa hồ sơ: +0,05 điểm" in one.output
+    kinds = json.loads(province.run("index", "--by", "kind", "--format", "json").output)
+    assert {row["group"] for row in kinds} == {"so", "xa"}
+    xa = {row["indicator"]: row for row in kinds if row["group"] == "xa"}
+    assert xa["2.1"]["state"] == NO_DATA and xa["2.1"]["points"] is None  # no dossiers at all: no data, not 0
+    lines = province.run("index", "--by", "province", "--format", "csv").output.splitlines()
+    assert lines[0].startswith("group,indicator,name") and len(lines) == 1 + len(TABLE.indicators)
+
+
+def test_holidays_are_checked(tmp_path: Path) -> None:
+    bad = Province(tmp_path, extra='[index]\nholidays = ["30/02/2026"]\nminimum_points = 150\n')
+    done = bad.run("validate")
+    assert done.exit_code == 2
+    assert "index.holidays: '30/02/2026' is not a date written dd/mm/yyyy" in done.output
+    assert "index.minimum_points" in done.output
+
+
+def test_the_weekly_letter_carries_the_unit_index(province: Province, tmp_path: Path) -> None:
+    config = load_config(province.rules)
+    now = province_now()
+    with Store.open(config) as store:
+        build_boundary_dossiers(store, now)
+    assert province.run("check", "--all", "--offline").exit_code in (0, 1)
+    done = province.run("report", "--unit", "SXD", "--outbox", str(tmp_path / "out"))
+    assert done.exit_code == 0, done.output
+    [letter] = list((tmp_path / "out").rglob("SXD*.eml"))
+    body = email.message_from_bytes(letter.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+    assert "CHỈ SỐ 766 (Quyết định 766/QĐ-TTg)" in body, body[:2000]
+    assert "Chỉ số 766 tạm tính: " in body and "điểm mất nhiều nhất: đạt 80% số hóa hồ sơ: +0,05 điểm" in body
+
+
+def test_validate_reads_the_provinces_own_formula_table(tmp_path: Path) -> None:
+    import shutil
+
+    from auditbot import bundled
+    shutil.copytree(bundled.templates(), tmp_path / "templates")
+    table = tmp_path / "templates" / "index766.toml"
+    table.write_text(table.read_text(encoding="utf-8").replace("full_at = 80", "full_at = 180", 1), encoding="utf-8")
+    done = Province(tmp_path, extra='[report]\ntemplates = "templates"\n').run("validate")
+    assert done.exit_code == 2 and str(table) in done.output
+    assert "indicator 6.2: full_at is a percentage in (0, 100]" in done.output
+
+
+def test_the_index_raises_findings_only_where_rules_toml_sets_a_minimum(tmp_path: Path) -> None:
+    """Without [index].minimum_points the index informs; with it, STP (36,00/38,00 = 94,74%, below 97%) gets
+    a finding that says what would raise it most, and SXD (31,93/32,00 = 99,77%) none."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    quiet = Province(tmp_path / "a")
+    strict = Province(tmp_path / "b", extra="[index]\nminimum_points = 97\n")
+    for province in (quiet, strict):
+        config = load_config(province.rules)
+        with Store.open(config) as store:
+            build_boundary_dossiers(store, province_now())
+        province.run("check", "--all", "--offline")
+        with Store.open(config) as store:
+            found = [f for f in store.findings(statuses=["open"]) if f["check"] == "index.below_minimum"]
+        if province is quiet:
+            assert found == []
+        else:
+            assert [f["unit"] for f in found] == ["STP"]
+            assert "36,00/38,00 điểm tính được (94,74%), dưới mức 97,00% của tỉnh" in found[0]["title"]
+            assert found[0]["details"]["gains"][0].startswith("đạt ")

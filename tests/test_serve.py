@@ -268,6 +268,25 @@ def test_the_dashboard_draws_its_charts(served: tuple[History, str], tmp_path: P
     assert inked > 0.05 and colours > 50, (inked, colours)
 
 
+def test_the_index_dashboard_draws_each_units_points(served: tuple[History, str], tmp_path: Path) -> None:
+    """The 766 index the checks runs recorded: points per unit and group, their days, the biggest gains."""
+    _, base = served
+    url = f"{base}/-/dashboards/chi-so-766"
+    dom = dump_dom(url, wait_ms=8000)
+    assert "Chỉ số 766 tạm tính" in dom and "Điểm tính được" in dom
+    assert dom.count('role="graphics-document"') >= 2               # the units' bars and the days' lines
+    assert "Tiến độ, kết quả giải quyết" in dom and "Số hóa hồ sơ" in dom and "Sở Tư pháp" in dom
+    assert "đạt 100% hồ sơ có kết quả điện tử: +" in dom             # the gains table, from the recorded advice
+    png = screenshot(url, tmp_path / "index.png", width=1300, height=1300, wait_ms=8000)
+    inked, colours = ink(png)
+    assert inked > 0.05 and colours > 50, (inked, colours)
+    rows = get_json(f"{base}/audit/index_history.json?"
+                    + urllib.parse.urlencode({"_shape": "objects", "Chỉ tiêu": "2.1"}))["rows"]
+    assert rows and {row["Tên chỉ tiêu"] for row in rows} == {
+        "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (gồm hồ sơ đang xử lý trong hạn)"}
+    assert all(row["Điểm tối đa"] == 20 for row in rows)
+
+
 def test_a_non_loopback_address_needs_a_password(province: Province) -> None:
     port = free_port()
     done = subprocess.run([sys.executable, "-m", "auditbot.cli", "serve", "--host", "0.0.0.0", "--port", str(port),

@@ -54,8 +54,10 @@ def read_portal_scores(path: Path, table: FormulaTable, max_mb: float) -> dict[s
 def _from_json(path: Path, text: str, by_code: dict[str, str]) -> dict[str, PortalFigure]:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"{path}: not valid JSON ({type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid JSON (nested too deeply to be a score page)") from None
     found: dict[str, PortalFigure] = {}
     for node in _objects(data):
         code = node.get("code") or node.get("metricCode")
