@@ -89,6 +89,20 @@ class DefaultCommandGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+def period_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--from/--to or --period, --by and --unit: the figures' and the index's way of choosing what to show."""
+    for option in reversed((
+        click.option("--from", "start", type=DATE, default=None, help="First day (dd/mm/yyyy); default: period start."),
+        click.option("--to", "end", type=DATE, default=None, help="Last day, inclusive; default: today."),
+        click.option("--period", "period_text", default=None, metavar="PERIOD",
+                     help="A quarter (Q3/2026), month (11/2026) or year (2026); a closed one gives its final figures."),
+        click.option("--by", type=click.Choice(GROUPINGS), default="unit", show_default=True),
+        click.option("--unit", "units", multiple=True, help="Only these units (repeatable)."),
+    )):
+        fn = option(fn)
+    return fn
+
+
 def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                         help="rules.toml to use (default ./rules.toml, or $AUDITBOT_CONFIG).")(fn)
@@ -381,12 +395,7 @@ def listings_accept(unit: str, config_file: str | None) -> None:
 
 
 @cli.command()
-@click.option("--from", "start", type=DATE, default=None, help="First day (dd/mm/yyyy); default: period start.")
-@click.option("--to", "end", type=DATE, default=None, help="Last day, inclusive; default: today.")
-@click.option("--period", "period_text", default=None, metavar="PERIOD",
-              help="A quarter (Q3/2026), month (11/2026) or year (2026); a closed one gives its final figures.")
-@click.option("--by", type=click.Choice(GROUPINGS), default="unit", show_default=True)
-@click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
+@period_options
 @format_option
 @config_option
 def rates(start: datetime | None, end: datetime | None, period_text: str | None, by: str, units: tuple[str, ...],
@@ -423,12 +432,7 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
 
 
 @cli.command("index")
-@click.option("--from", "start", type=DATE, default=None, help="First day (dd/mm/yyyy); default: period start.")
-@click.option("--to", "end", type=DATE, default=None, help="Last day, inclusive; default: today.")
-@click.option("--period", "period_text", default=None, metavar="PERIOD",
-              help="A quarter (Q3/2026), month (11/2026) or year (2026).")
-@click.option("--by", type=click.Choice(GROUPINGS), default="unit", show_default=True)
-@click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
+@period_options
 @click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="The portal's published scores (its JSON, or a CSV: Chỉ tiêu, Tỷ lệ, Điểm) beside the province's.")
 @format_option
