@@ -46,26 +46,34 @@ def publication_counts(context: CheckContext, table: FormulaTable) -> dict[str, 
         if code is not None:
             key = (row["unit"], code)
             first_seen[key] = min(first_seen.get(key, row["seen_at"]), row["seen_at"])
+
+    def deadline(decided_at: str) -> str:  # the end of the last working day allowed
+        day = datetime.fromisoformat(decided_at).date()
+        return f"{working_deadline(day, table.publication_working_days, context.config.index.holidays)} 23:59:59"
+
+    due = [(set(json.loads(p["units"])), p["code"], deadline(p["decided_at"])) for p in decided]
     counts: dict[str, tuple[int, int]] = {}
     for unit, times in readings.items():
         on_time = judged = 0
-        for procedure in decided:
-            if unit not in json.loads(procedure["units"]):
+        for owners, code, last in due:
+            if unit not in owners:
                 continue
-            decided_day = datetime.fromisoformat(procedure["decided_at"]).date()
-            deadline = f"{working_deadline(decided_day, table.publication_working_days, context.config.index.holidays)} 23:59:59"
-            seen = first_seen.get((unit, procedure["code"]))
-            if seen is not None and seen <= deadline:
+            seen = first_seen.get((unit, code))
+            if seen is not None and seen <= last:
                 on_time += 1
                 judged += 1
-            elif any(deadline < at and (seen is None or at < seen) for at in times):
+            elif any(last < at and (seen is None or at < seen) for at in times):
                 judged += 1  # a complete reading after the deadline did not show it
         counts[unit] = (on_time, judged)
     return counts
 
 
 def unit_measures(context: CheckContext, table: FormulaTable) -> dict[str, dict[str, int | None]]:
-    """Every count the formula table can ask for, per unit in scope (None: the data has no such count)."""
+    """Every count the formula table can ask for, per unit in scope (None: the data has no such count);
+    computed once a run (the history and the minimum_points check share them)."""
+    if "index_measures" in context.memo:
+        cached: dict[str, dict[str, int | None]] = context.memo["index_measures"]
+        return cached
     figures = context.figures()
     publication = publication_counts(context, table)
     measures: dict[str, dict[str, int | None]] = {}
@@ -73,6 +81,7 @@ def unit_measures(context: CheckContext, table: FormulaTable) -> dict[str, dict[
         found = figure_measures(figures.get(unit) or Figures(group=unit))
         on_time, judged = publication.get(unit, (None, None))
         measures[unit] = {**found, "listed_on_time": on_time, "listing_due": judged}
+    context.memo["index_measures"] = measures
     return measures
 
 
