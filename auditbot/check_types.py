@@ -10,6 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from .config import Config
+from .lineage import Lineage
 from .periods import Judged, Period
 from .rates import Figures
 from .store.figures import unit_figures
@@ -41,6 +42,22 @@ class CheckContext:
             self.memo["unit_figures"] = unit_figures(self.config, self.db, self.period, self.units)
         figures: dict[str, Figures] = self.memo["unit_figures"]
         return figures
+
+    @property
+    def lineage(self) -> Lineage:
+        if "lineage" not in self.memo:
+            self.memo["lineage"] = Lineage.of(self.config)
+        lineage: Lineage = self.memo["lineage"]
+        return lineage
+
+    def dossier_units(self) -> list[str]:
+        """Whose stored dossiers the units in scope answer for: themselves and the units they took over from."""
+        return self.lineage.with_ancestors(self.units)
+
+    def answering(self, unit: str, heir: str | None = None) -> str | None:
+        """The unit in scope answering today for a dossier stored under `unit`, or None if none does."""
+        owner = self.lineage.heir(unit, self.now.date(), heir)
+        return owner if owner in self.units else None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .engine import CheckRun, run_centre_checks, run_checks, select_checks, sele
 from .errors import ConfigError, InputError, UserError
 from .index766 import FormulaTable, IndexResult, formula_path, load_formulas
 from .index_inputs import index_results
+from .lineage import Lineage
 from .lock import writer_lock
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
@@ -90,13 +91,13 @@ def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
 
 def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `listings` job: read every unit's listing pages now."""
-    codes = [u.code for u in config.units]
+    codes = select_units(config, (), True)
     _locked(config, "listings", lambda store: fetch_listings(config, store, codes, local_now(config), transport))
 
 
 def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
-    codes = [u.code for u in config.units]
+    codes = select_units(config, (), True)
     _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
 
 
@@ -188,24 +189,24 @@ def period_figures(config: Config, start: datetime | None = None, end: datetime 
         raise UserError(f"--from {period.start:%d/%m/%Y} is after --to {period.end:%d/%m/%Y}")
     if period.start > today:
         raise UserError(f"{period.name} has not begun yet")
-    codes = list(units) if units is not None else [u.code for u in config.units]
+    codes = list(units) if units is not None else Lineage.of(config).figure_units(period.start, period.end)
     with Store.open(config) as store:
         closed = store.closed_period(period.label)
         if closed is not None:
             final = store.final_figures(period.label)
-            return RatesOutcome(period, {c: f for c, f in final.items() if c in codes}, FINAL, closed["frozen_at"])
+            return RatesOutcome(period, {c: f for c, f in final.items() if c in codes}, FINAL, closed["frozen_at"],
+                                codes)
         if period.end >= today:
             period = Period(period.start, today, period.label)
         state = RUNNING if period.end >= today else SETTLING
-        return RatesOutcome(period, unit_figures(config, store.db, period, codes), state)
+        return RatesOutcome(period, unit_figures(config, store.db, period, codes), state, None, codes)
 
 
 def rates(config: Config, start: datetime | None, end: datetime | None, by: str,
           units: Iterable[str] = (), period_text: str | None = None) -> tuple[RatesOutcome, list[Figures]]:
     """`auditbot rates`: figures per unit (every unit, zeros included), per unit kind or for the province."""
-    codes = select_units(config, units, not units)
-    outcome = period_figures(config, start, end, period_text, codes)
-    return outcome, outcome.grouped(config, by, codes)
+    outcome = period_figures(config, start, end, period_text, select_units(config, units, False) if units else None)
+    return outcome, outcome.grouped(config, by)
 
 
 @dataclass
@@ -222,10 +223,9 @@ def index(config: Config, start: datetime | None, end: datetime | None, by: str,
     """`auditbot index`: the 766 index per unit, unit kind or the province, and beside the portal's own."""
     table = load_formulas(formula_path(config.report.templates))
     portal = read_portal_scores(compare, table, config.max_file_mb) if compare is not None else None
-    codes = select_units(config, units, not units)
-    outcome = period_figures(config, start, end, period_text, codes)
+    outcome = period_figures(config, start, end, period_text, select_units(config, units, False) if units else None)
     with Store.open(config) as store:
-        context = CheckContext(db=store.db, config=config, units=tuple(codes), period=outcome.period,
+        context = CheckContext(db=store.db, config=config, units=tuple(outcome.units), period=outcome.period,
                                now=local_now(config), memo={"unit_figures": outcome.per_unit})
         results = index_results(context, table, by)
         [province] = results if by == "province" else index_results(context, table, "province")
@@ -264,7 +264,7 @@ def form_report(config: Config, form: str, start: datetime | None, end: datetime
         raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
     writable(output)
     outcome = period_figures(config, start, end, period_text)
-    [province] = outcome.grouped(config, "province", [u.code for u in config.units])
+    [province] = outcome.grouped(config, "province")
     write_file(output, form_workbook(config, load_form(config.report.templates, form), outcome, province))
     return outcome
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +46,7 @@ SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly
 PERIODS = ("quarter", "month", "year")
 SECURITY_MODES = ("starttls", "ssl", "none")
 SEVERITIES = ("low", "medium", "high")
+ROLLUP_RULES = ("successor", "named")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ class Unit:
     listing_urls: tuple[str, ...] = ()
     listing_selector: str = ""  # CSS selector of one listed procedure, for sites the default misreads
     render: bool = False        # read the listing through headless Chromium (its rows are built by scripts)
+    valid_from: date | None = None  # the first day the unit existed (None: before anything auditbot reads)
+    valid_to: date | None = None    # the last day it existed (None: it still does)
+    successors: tuple[str, ...] = ()  # who took over on the next day; the first takes what is not split
+
+    def alive(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,9 @@ class DossierSettings:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     period: str = "quarter"
     settle_days: int = 10  # after a period ends, late exports for it still count this many days; then final
+    # an ended unit's dossiers count for its successor in the periods after its end: "successor" (all to
+    # the first successor) or "named" (to the successor the export names, else the first)
+    rollup: str = "successor"
 
 
 @dataclass(frozen=True)
@@ -501,7 +512,8 @@ def _read_thresholds(table: dict[str, Any], reader: _Reader, path: str,
 
 SPREADSHEET_BOOLEANS = {"true": True, "yes": True, "có": True, "x": True, "1": True,
                         "false": False, "no": False, "không": False, "0": False}
-UNIT_LIST_FIELDS = ("aliases", "emails", "head_emails", "listing_urls")
+UNIT_LIST_FIELDS = ("aliases", "emails", "head_emails", "listing_urls", "successors")
+UNIT_DATES = ("valid_from", "valid_to")
 
 
 def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
@@ -514,8 +526,7 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
     units_file = reader.take(raw, "", "units_file", str)
     if units_file:
         entries += _units_from_csv(base / units_file, reader)
-    units: list[Unit] = []
-    seen: dict[str, str] = {}
+    units: list[tuple[str, Unit]] = []
     for path, table in entries:
         if not isinstance(table, dict):
             reader.problem(path, "expected a table")
@@ -533,19 +544,103 @@ def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
         render = reader.take(table, path, "render", bool, False)
         if selector and not _valid_selector(selector):
             reader.problem(f"{path}.listing_selector", f"not a CSS selector: {selector!r}")
+        valid_from, valid_to = (_unit_date(reader, table, path, key) for key in UNIT_DATES)
         reader.leftovers(table, path)
-        if not lists["emails"]:
+        if not lists["emails"] and valid_to is None:  # a unit that ended gets no letters
             reader.problem(f"{path}.emails", f"unit {code or name!r} has no email address")
-        if code in seen:
-            reader.problem(f"{path}.code", f"duplicate unit code {code!r} (also at {seen[code]})")
-        seen[code] = path
         for url in lists["listing_urls"]:
             if not url.startswith(("http://", "https://")):
                 reader.problem(f"{path}.listing_urls", f"not an http(s) URL: {url!r}")
-        units.append(Unit(code=code, name=name, kind=kind, listing_selector=selector, render=render, **lists))
+        units.append((path, Unit(code=code, name=name, kind=kind, listing_selector=selector, render=render,
+                                 valid_from=valid_from, valid_to=valid_to, **lists)))
     if not units:
         reader.problem("units", "no units defined ([[units]] or units_file)")
-    return units
+    merged = _one_per_code(units, reader)
+    for problem in lineage_problems(merged):
+        reader.problem("units", problem)
+    return merged
+
+
+def _unit_date(reader: _Reader, table: dict[str, Any], path: str, key: str) -> date | None:
+    """A TOML date (2025-07-01) or one written as in a spreadsheet (01/07/2025 or 2025-07-01)."""
+    value = reader.take(table, path, key, (date, str))
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date) or value is None:
+        return value
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    reader.problem(f"{path}.{key}", f"{value!r} is not a date (write 2025-07-01 or 01/07/2025)")
+    return None
+
+
+def _one_per_code(entries: list[tuple[str, Unit]], reader: _Reader) -> list[Unit]:
+    """A code given twice is one office renamed: its lifetimes must not overlap, and they make one unit
+    with the latest name, the earlier names kept as aliases (exports from before still name it so)."""
+    by_code: dict[str, list[tuple[str, Unit]]] = {}
+    for path, unit in entries:
+        by_code.setdefault(unit.code, []).append((path, unit))
+    merged: list[Unit] = []
+    for code, lives in by_code.items():
+        lives.sort(key=lambda life: life[1].valid_from or date.min)
+        for (path, earlier), (later_path, later) in itertools.pairwise(lives):
+            if earlier.valid_to is None or later.valid_from is None or earlier.valid_to >= later.valid_from:
+                reader.problem(f"{later_path}.code", f"unit code {code!r} is also at {path} and their lifetimes"
+                               f" overlap ({_span(earlier)} and {_span(later)}); give one valid_to before the"
+                               " other's valid_from, or use another code")
+        path, latest = lives[-1]
+        former = [name for _, unit in lives[:-1] for name in (unit.name, *unit.aliases)]
+        merged.append(Unit(**{**latest.__dict__, "aliases": tuple(dict.fromkeys((*latest.aliases, *former))),
+                              "valid_from": lives[0][1].valid_from}))
+    return merged
+
+
+def _loop(by_code: dict[str, Unit], start: str) -> list[str] | None:
+    """A chain of successors leading from `start` back to it, if there is one."""
+    stack = [[start]]
+    while stack:
+        chain = stack.pop()
+        for code in by_code[chain[-1]].successors if chain[-1] in by_code else ():
+            if code == start:
+                return [*chain, code]
+            if code not in chain:
+                stack.append([*chain, code])
+    return None
+
+
+def _span(unit: Unit) -> str:
+    start = unit.valid_from.strftime("%d/%m/%Y") if unit.valid_from else "always"
+    return f"{start} – {unit.valid_to.strftime('%d/%m/%Y') if unit.valid_to else 'now'}"
+
+
+def lineage_problems(units: list[Unit]) -> list[str]:
+    """What makes the units' succession impossible to follow: a successor nobody configured, a unit that
+    succeeds itself (directly or round a loop), a successor that did not exist the day after, a life that
+    ends before it starts."""
+    by_code = {unit.code: unit for unit in units}
+    problems = []
+    for unit in units:
+        if unit.valid_from and unit.valid_to and unit.valid_to < unit.valid_from:
+            problems.append(f"{unit.code}: valid_to {_span(unit)} ends before it starts")
+        if unit.successors and unit.valid_to is None:
+            problems.append(f"{unit.code}: has successors but no valid_to (the last day it existed)")
+        for successor in unit.successors:
+            heir = by_code.get(successor)
+            if heir is None:
+                problems.append(f"{unit.code}: successor {successor!r} is no configured unit")
+            elif successor == unit.code:
+                problems.append(f"{unit.code}: a unit cannot succeed itself")
+            elif unit.valid_to is not None and not heir.alive(unit.valid_to + timedelta(days=1)):
+                problems.append(f"{unit.code}: successor {successor} did not exist on"
+                                f" {(unit.valid_to + timedelta(days=1)).strftime('%d/%m/%Y')}, the day after"
+                                f" {unit.code} ended ({successor}: {_span(heir)})")
+        loop = _loop(by_code, unit.code)
+        if loop and len(loop) > 2:
+            problems.append(f"{unit.code}: succeeds itself through {' → '.join(loop)}")
+    return problems
 
 
 UNIT_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*")
@@ -631,8 +726,11 @@ def _read_dossier_settings(table: dict[str, Any], reader: _Reader) -> DossierSet
     settle_days = reader.take(table, "dossiers", "settle_days", int, 10)
     if not 0 <= settle_days <= 90:
         reader.problem("dossiers.settle_days", f"expected 0 to 90 days, got {settle_days}")
+    rollup = reader.take(table, "dossiers", "rollup", str, "successor")
+    if rollup not in ROLLUP_RULES:
+        reader.problem("dossiers.rollup", f"expected one of {', '.join(ROLLUP_RULES)}, got {rollup!r}")
     reader.leftovers(table, "dossiers")
-    return DossierSettings(columns=columns, values=values, period=period, settle_days=settle_days)
+    return DossierSettings(columns=columns, values=values, period=period, settle_days=settle_days, rollup=rollup)
 
 
 def _read_catalogue_settings(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> CatalogueSettings:

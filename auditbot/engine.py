@@ -14,6 +14,7 @@ from .clock import local_now
 from .config import Config
 from .index766 import formula_path, load_formulas
 from .index_inputs import index_results, index_rows
+from .lineage import Lineage
 from .periods import FINAL, Judged, Period, judged_periods
 from .plugins import registered_checks
 from .rates import Figures
@@ -57,6 +58,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
     contexts = [_context(config, store, units, item, now) for item in judged]
     context = contexts[-1]
     result = CheckRun(run_id=run_id, counts=LifecycleCounts())
+    result.counts.add(_hand_over(config, store, run_id, now))
     for check in checks:
         try:
             # operator findings are the centre's: a run covers them wherever it covers the source
@@ -78,7 +80,7 @@ def run_checks(config: Config, store: Store, checks: list[Check], units: list[st
                 store.record_figures(run_id, figure_rows(config, each.period, each.figures(), each.units), now)
         closing = judged[0]
         if closing.state == FINAL and not closing.frozen:  # once, for every unit, whatever this run covered
-            everyone = [u.code for u in config.units]
+            everyone = Lineage.of(config).figure_units(closing.period.start, closing.period.end)
             final = unit_figures(config, store.db, closing.period, everyone)
             store.freeze_period(closing.period, run_id, figure_rows(config, closing.period, final, everyone), now)
         try:  # the running period's 766 index, for the letters and the dashboard; it informs, it judges nothing
@@ -95,6 +97,16 @@ def run_centre_checks(config: Config, store: Store, check_ids: list[str], now: d
                       trigger: str) -> CheckRun:
     """Checks of auditbot's own health, after the daemon or the report recorded what happened."""
     return run_checks(config, store, select_checks(config, check_ids), [], now, trigger)
+
+
+def _hand_over(config: Config, store: Store, run_id: int, now: datetime) -> LifecycleCounts:
+    """The findings of units that have ended pass to whoever took over their subject, or are closed."""
+    lineage = Lineage.of(config)
+    ended = lineage.ended(now.date())
+    if not ended:
+        return LifecycleCounts()
+    orphans = store.findings(units=ended, statuses=["open", "muted"])
+    return store.hand_over(run_id, [(f["id"], lineage.taker(f, now.date())) for f in orphans], now)
 
 
 def _context(config: Config, store: Store, units: list[str], judged: Judged, now: datetime) -> CheckContext:

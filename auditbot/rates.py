@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from . import vietnamese
@@ -163,9 +163,10 @@ class RatesOutcome:
     per_unit: dict[str, Figures]
     state: str                  # running | settling | final: how far the figures are from final
     frozen_at: str | None = None
+    units: list[str] = field(default_factory=list)  # the units reported (those of the period unless asked)
 
-    def grouped(self, config: Config, by: str, codes: list[str]) -> list[Figures]:
-        return group_figures(config, self.per_unit, by, codes)
+    def grouped(self, config: Config, by: str) -> list[Figures]:
+        return group_figures(config, self.per_unit, by, self.units)
 
     @property
     def state_words(self) -> str:

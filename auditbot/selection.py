@@ -11,8 +11,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from .clock import local_now
 from .config import Config
 from .errors import UserError
+from .lineage import Lineage
 from .store import CENTRE
 from .text import fold
 
@@ -23,11 +25,12 @@ def words(values: Iterable[str] | None) -> list[str]:
 
 
 def units(config: Config, requested: Iterable[str] | None, with_centre: bool = False) -> list[str]:
-    """The unit codes asked for, spelled as configured; every unit when nothing is asked."""
+    """The unit codes asked for, spelled as configured (an ended unit too: its history is there); every
+    unit in force today when nothing is asked."""
     known = [unit.code for unit in config.units] + ([CENTRE] if with_centre else [])
     asked = words(requested)
     if not asked:
-        return [code for code in known if code != CENTRE]
+        return Lineage.of(config).in_force(local_now(config).date())
     by_key = {code.casefold(): code for code in known}
     chosen, unknown = [], []
     for word in asked:

@@ -15,7 +15,7 @@ LAYERS = [
     {"errors", "text", "vietnamese", "bundled", "schedules", "periods", "supplements", "origins", "logs", "output",
      "localsites", "samplegen", "vocabulary"},
     {"config"},                                                  # rules.toml, checked
-    {"clock", "rates", "index766", "matching", "portal_urls"},   # pure reasoning over the rules
+    {"clock", "rates", "index766", "matching", "portal_urls", "lineage"},  # pure reasoning over the rules
     {"store"},                                                   # every table and query
     {"check_types", "selection", "lock", "singleton"},           # what runs over the store
     {"checks", "listing_matches", "index_inputs", "plugins"},    # the checks, pure, and their registry

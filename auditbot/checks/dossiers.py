@@ -21,7 +21,10 @@ SHARED_DETAILS = ("result_ref", "dossiers", "dossiers_in_province")
 def overdue(context: CheckContext) -> Iterator[Finding]:
     """Every dossier not closed whose due date has passed, after deducting the time it waited for the
     citizen's papers (an open request stops the clock); a second supplement request counts it overdue."""
-    for row in observations.overdue_dossiers(context.db, context.units, context.now):
+    for row in observations.overdue_dossiers(context.db, context.dossier_units(), context.now):
+        unit = context.answering(row["unit"], row.pop("heir"))
+        if unit is None:
+            continue
         clock = supplement_clock(row["due_at"], row.pop("supplements"))
         due = clock.due_effective_at or row["due_at"]
         days = max(0, (context.now.date() - datetime.fromisoformat(due).date()).days)
@@ -33,7 +36,7 @@ def overdue(context: CheckContext) -> Iterator[Finding]:
             days = max(1, days)
             title = f"Hồ sơ {row['code']} quá hạn {days} ngày (hạn trả {day(due)}{waited})"
         yield Finding(
-            check="dossier.overdue", unit=row["unit"], subject=row["code"], title=title,
+            check="dossier.overdue", unit=unit, subject=row["code"], title=title,
             severity="high" if days > 30 else "medium",
             details={**row, "due_at": due, "due_at_exported": row["due_at"], "days_overdue": days,
                      "waited_days": clock.waited_days, "supplement_requests": clock.requests})
@@ -41,23 +44,25 @@ def overdue(context: CheckContext) -> Iterator[Finding]:
 
 def closed_without_result(context: CheckContext) -> Iterator[Finding]:
     """Finished in the system, yet no result reference and no digitised result."""
-    for row in observations.finished_without_result(context.db, context.units):
+    for row in observations.finished_without_result(context.db, context.dossier_units()):
+        unit = context.answering(row["unit"], row.pop("heir"))
+        if unit is None:
+            continue
         yield Finding(
-            check="dossier.closed_without_result", unit=row["unit"], subject=row["code"],
+            check="dossier.closed_without_result", unit=unit, subject=row["code"],
             title=f"Hồ sơ {row['code']} kết thúc ngày {day(row['finished_at'])} nhưng chưa có kết quả",
             details=dict(row))
 
 
 def shared_result(context: CheckContext) -> Iterator[Finding]:
     """One result reference attached to several dossiers: someone got another case's result."""
-    in_scope = set(context.units)
     rows = observations.shared_results(context.db)
     by_unit: dict[tuple[str, str], list[str]] = defaultdict(list)
     shared_by: dict[str, int] = {}
     for row in rows:
         shared_by[row["result_ref"]] = row["shared_by"]
-        if row["unit"] in in_scope:
-            by_unit[(row["unit"], row["result_ref"])].append(row["code"])
+        if (unit := context.answering(row["unit"], row["heir"])) is not None:
+            by_unit[(unit, row["result_ref"])].append(row["code"])
     for (unit, ref), codes in by_unit.items():
         # a file reference is only a digest of the file's name: the letter names the dossiers, not the file
         named = "Một tệp kết quả" if ref.startswith("tệp#") else f"Kết quả {ref}"

@@ -16,10 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..clock import local_now
 from ..config import Config
 from ..errors import InputError
+from ..lineage import Lineage
 from ..store import Store
-from ..store.imports import keep_former_names, upsert_procedures
+from ..store.imports import keep_former_names, track_owners, upsert_procedures
 from ..text import fold, fold_ascii, nfc, without_controls
 from ..vocabulary.catalogue import FIELDS, STATUS_VALUES
 from ..vocabulary.codes import NATIONAL_CODE
@@ -94,14 +96,18 @@ class ProcedureParser:
         settings = config.catalogue_settings
         self.status = ValueMap("status", STATUS_VALUES, settings.statuses, section="catalogue.statuses")
         self.units = UnitResolver(config)
+        self.lineage = Lineage.of(config)
+        self.today = local_now(config).date()
         self.import_id = import_id
         self.has_status = "status" in found
         self.kinds_of_level = {fold_ascii(level): kinds for level, kinds in settings.levels.items()}
         self.agencies = {fold_ascii(name): kinds for name, kinds in settings.agencies.items()}
         self.units_of_kind: dict[str, list[str]] = {}
         for unit in config.units:
-            self.units_of_kind.setdefault(unit.kind, []).append(unit.code)
+            if unit.alive(self.today):  # a level's procedures are today's units' (not merged communes')
+                self.units_of_kind.setdefault(unit.kind, []).append(unit.code)
         self.elsewhere: Counter[str] = Counter()  # agencies that are no unit of this province
+        self.split_owners: Counter[str] = Counter()  # ended units named as owner, whose successors are several
         self.applying = 0
 
     def _of_kinds(self, kinds: tuple[str, ...]) -> list[str]:
@@ -120,13 +126,25 @@ class ProcedureParser:
             key = fold_ascii(agency)
             if key in self.agencies:
                 codes.update(self._of_kinds(self.agencies[key]))
-            elif (unit := self.units(agency)) is not None:
-                codes.add(unit)
+            elif units := self.units.named(agency):
+                if (unit := self._owner_today(agency, units)) is not None:
+                    codes.add(unit)
             elif (generic := generic_level(agency)) is not None:
                 codes.update(self._of_kinds(self.kinds_of_level.get(fold_ascii(generic), ())))
             else:
                 self.elsewhere[" ".join(agency.split())[:120]] += 1
         return sorted(codes)
+
+    def _owner_today(self, agency: str, named: tuple[str, ...]) -> str | None:
+        """The unit so named today; for one that has ended, the one unit that took over from it (a unit
+        split among several is reported: which of them owns the procedure is the catalogue's to say)."""
+        if (unit := self.units(agency, self.today)) is not None:
+            return unit
+        ended = self.lineage.units[named[-1]]
+        if len(ended.successors) == 1:
+            return self.lineage.heir(ended.code, self.today)
+        self.split_owners[ended.code] += 1
+        return None
 
     def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
         column = "code"
@@ -163,7 +181,7 @@ class ProcedureParser:
 
     def report(self) -> dict[str, Any]:
         return {"elsewhere": dict(self.elsewhere.most_common(10)), "agencies_elsewhere": len(self.elsewhere),
-                "applying": self.applying}
+                "applying": self.applying, "split_owners": dict(self.split_owners)}
 
 
 class CatalogueSpec:
@@ -205,6 +223,8 @@ class CatalogueSpec:
         # (code, full_code, name, name_key, ...): each procedure's folded name now
         keep_former_names(conn, {code: record[3] for code, record in self.records.items()},
                           now.isoformat(" ", "seconds"))
+        track_owners(conn, {code: (json.loads(record[12]), record[14]) for code, record in self.records.items()},
+                     now.date().isoformat())
         upsert_procedures(conn, [record[:-1] for record in self.records.values()])
         summary.stored = len(self.records)
         for repeat in self.repeats:
@@ -220,6 +240,9 @@ class CatalogueSpec:
             named = ", ".join(f"{name!r} ({count})" for name, count in report["elsewhere"].items())
             summary.notes.append(f"{report['agencies_elsewhere']} agencies are no unit of this province"
                                  f" (e.g. {named}); add a unit's aliases or [catalogue.agencies] if one is")
+        for code, count in report.get("split_owners", {}).items():
+            summary.notes.append(f"{count} procedures name as owner {code}, which has ended and was split among"
+                                 " several units: they apply to none of them until the catalogue names the new owner")
         valid = summary.rows_read - summary.rejected
         if valid and not report.get("applying"):
             summary.problems.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from ..config import Config
@@ -24,18 +25,21 @@ class Rejection:
 
 
 class UnitResolver:
-    """Export unit names ("UBND xã Quảng Phú") -> unit codes, by code, name or alias; never a guess."""
+    """Export unit names ("UBND xã Quảng Phú") -> unit codes, by code, name or alias; never a guess. An old
+    and a new unit may share a name (a merged commune keeping one of its names): the row's date decides."""
 
     PREFIXES = ("ubnd ", "uy ban nhan dan ", "ủy ban nhân dân ", "uỷ ban nhân dân ")
 
     def __init__(self, config: Config) -> None:
         self.suffix = f" tỉnh {fold(config.province)}"
-        self.names: dict[str, str] = {}
+        self.units = {unit.code: unit for unit in config.units}
+        self.names: dict[str, list[str]] = {}
         for unit in config.units:
             for written in (unit.code, unit.name, *unit.aliases):
                 for key in self._keys(written):
-                    self.names.setdefault(key, unit.code)
-        self.cache: dict[str, str | None] = {}
+                    if unit.code not in self.names.setdefault(key, []):
+                        self.names[key].append(unit.code)
+        self.cache: dict[str, tuple[str, ...]] = {}
 
     def _keys(self, written: str) -> Iterator[str]:
         key = fold(written)
@@ -47,10 +51,38 @@ class UnitResolver:
         if key.endswith(self.suffix):
             yield key[: -len(self.suffix)]
 
-    def __call__(self, written: str) -> str | None:
+    def named(self, written: str) -> tuple[str, ...]:
+        """Every unit, past or present, this text names (the first key that names any decides)."""
         if written not in self.cache:
-            self.cache[written] = next((self.names[k] for k in self._keys(written) if k in self.names), None)
+            self.cache[written] = next((tuple(self.names[k]) for k in self._keys(written) if k in self.names), ())
         return self.cache[written]
+
+    def __call__(self, written: str, day: date) -> str | None:
+        """The unit so named that existed on that day."""
+        return self.on(written, day)[0]
+
+    def on(self, written: str, day: date) -> tuple[str | None, str]:
+        """(the unit so named that existed on `day`, or None and why not). A unit named for a day before it
+        began is taken (systems re-label old dossiers with the new unit's name); one that had ended is not."""
+        codes = self.named(written)
+        if not codes:
+            return None, f"unknown unit {written!r}"
+        alive = [code for code in codes if self.units[code].alive(day)]
+        if alive:
+            return alive[0], ""
+        later = sorted((code for code in codes if (self.units[code].valid_from or day) > day),
+                       key=lambda code: self.units[code].valid_from or day)
+        if later:
+            return later[0], ""
+        ended = max(codes, key=lambda code: self.units[code].valid_to or day)
+        unit = self.units[ended]
+        after = f"; {', '.join(unit.successors)} took over" if unit.successors else ""
+        return None, (f"unit {written!r} ({ended}) ended on {_day(unit.valid_to)}{after}: a row dated"
+                      f" {_day(day)} cannot be its")
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else "?"
 
 
 def cell_text(value: Cell) -> str:

@@ -13,12 +13,13 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..lineage import Lineage
 from ..store import Store
 from ..store.dossiers import COLUMNS, DossierUpserts
 from ..supplements import supplement_clock
@@ -89,6 +90,8 @@ class DossierParser:
         self.channel = ValueMap("channel", CHANNEL_VALUES, values.get("channel"))
         self.boolean = ValueMap("boolean", BOOLEAN_VALUES, values.get("boolean"), blank=False)
         self.units = UnitResolver(config)
+        self.timeless = {unit.code for unit in config.units if unit.valid_from is None and unit.valid_to is None}
+        self.lineage = Lineage.of(config)
         self.import_id = import_id
         # a tabular export knows a field when it has its column; a sync record says so itself (last cell)
         self.column_known = sum(bit for name, bit in KNOWN_BITS.items() if name in found)
@@ -97,6 +100,7 @@ class DossierParser:
         else:
             self.column_known &= ~KNOWN_PAYMENT
         self.seen_known = 0
+        self.stray_heirs = 0  # rows naming as the new unit one that did not take over theirs
 
     def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
         column = "code"
@@ -114,14 +118,19 @@ class DossierParser:
             unit_name = cells[3].strip() if type(cells[3]) is str else cell_text(cells[3])
             if not unit_name:
                 raise ValueError("the unit is empty")
-            unit = self.units(unit_name)
-            if unit is None:
+            named = self.units.named(unit_name)
+            if not named:
                 return Rejection(row, "", f"unknown unit {unit_name!r}", _fields(cells),
                                  field="unit", unknown_unit=unit_name)
             column = "received_at"
             received_at = parse_when(cells[4])
             if received_at is None:
                 raise ValueError("the date received is empty")
+            column = "unit"
+            unit = named[0] if named[0] in self.timeless and len(named) == 1 else \
+                self.units.on(unit_name, date.fromisoformat(received_at[:10]))[0]
+            if unit is None:  # a unit that had ended by the day the dossier was received
+                raise ValueError(self.units.on(unit_name, date.fromisoformat(received_at[:10]))[1])
             column = "due_at"
             due_at = parse_when(cells[5], end_of_day=True)
             column = "finished_at"
@@ -156,15 +165,27 @@ class DossierParser:
         if isinstance(supplements, str):
             state_at = max([state_at, *re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", supplements)])
         paid = int(bool(paid_online)) if known & KNOWN_PAYMENT else None
+        heir = self._heir(unit, cells[INDEX["successor_unit"]], received_at)
         return (code, unit, national_code(cells[1]), nfc(without_controls(cell_text(cells[2]))) or None,
                 received_at, due_at,
                 finished_at, status, channel, fee, paid,
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
                 result_reference(cells[12]), self.import_id, row, known, state_at, *sync[:4], supplements,
-                *supplement_clock(due_at, supplements if isinstance(supplements, str) else None).as_columns())
+                *supplement_clock(due_at, supplements if isinstance(supplements, str) else None).as_columns(), heir)
+
+    def _heir(self, unit: str, cell: Cell, received_at: str) -> str | None:
+        """The successor the row names for its unit, if it is one of the unit's successors (else counted)."""
+        written = cell_text(cell)
+        if not written or not self.lineage.units[unit].successors:
+            return None
+        heir = self.units(written, date.fromisoformat(received_at[:10]))
+        if heir in self.lineage.descendants(unit):
+            return heir
+        self.stray_heirs += 1
+        return None
 
     def report(self) -> dict[str, Any]:
-        return {"known": self.seen_known}
+        return {"known": self.seen_known, "stray_heirs": self.stray_heirs}
 
 
 class DossierSpec:
@@ -210,6 +231,9 @@ class DossierSpec:
     def judge(self, summary: ImportSummary, report: dict[str, Any]) -> None:
         known = report.get("known", 0)
         summary.unknown_figures = [figure for figure, bit in FIGURE_INPUTS.items() if known & bit != bit]
+        if report.get("stray_heirs"):
+            summary.notes.append(f"{report['stray_heirs']} rows name as their new unit one that did not take over"
+                                 " theirs (see [[units]] successors): counted for their unit's first successor")
         if self.older:
             summary.notes.append(f"{self.older} rows show an earlier state than the one stored from a later export:"
                                  " the later state is kept")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..lineage import Lineage
 from .connection import (
     CENTRE,
     DatabaseUnusable,
@@ -74,14 +75,23 @@ class Store(FindingsLifecycle, RunLedger, FigureHistory):
             "code": u.code, "name": u.name, "kind": u.kind, "aliases": json.dumps(u.aliases, ensure_ascii=False),
             "emails": json.dumps(u.emails), "head_emails": json.dumps(u.head_emails),
             "listing_urls": json.dumps(u.listing_urls),
+            "valid_from": u.valid_from.isoformat() if u.valid_from else None,
+            "valid_to": u.valid_to.isoformat() if u.valid_to else None,
+            "successors": json.dumps(u.successors) if u.successors else None,
         } for u in config.units]
         rows.append({"code": CENTRE, "name": unit_label(config, CENTRE), "kind": CENTRE, "aliases": None,
-                     "emails": None, "head_emails": None, "listing_urls": None})
+                     "emails": None, "head_emails": None, "listing_urls": None, "valid_from": None,
+                     "valid_to": None, "successors": None})
+        lineage = Lineage.of(config)
+        links = {(ancestor, u.code) for u in config.units for ancestor in (u.code, *lineage.ancestors(u.code))}
         stored = {row["code"]: row for row in self.db.query("SELECT * FROM units")}
-        if all(stored.get(row["code"]) == row for row in rows):
+        linked = set(self.db.execute("SELECT unit, heir FROM unit_lineage").fetchall())
+        if all(stored.get(row["code"]) == row for row in rows) and linked == links:
             return
         with self.transaction():
             self.db.table("units").upsert_all(rows, pk="code")
+            self.db.execute("DELETE FROM unit_lineage")
+            self.db.table("unit_lineage").insert_all([{"unit": a, "heir": h} for a, h in sorted(links)])
 
     def sync_names(self, checks: Iterable[dict[str, str]], kinds: dict[str, str]) -> None:
         """What people call each check and unit kind, for whoever browses the database."""

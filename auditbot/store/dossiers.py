@@ -14,7 +14,7 @@ from typing import Any
 COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
            "channel", "fee", "paid_online", "digitised", "result_ref", "import_id", "source_row", "known",
            "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
-           "due_effective_at", "supplement_requests", "waiting_since")
+           "due_effective_at", "supplement_requests", "waiting_since", "heir")
 _COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
 _CHANGED = (f"({', '.join(f'dossiers.{c}' for c in _COMPARED)})"
             f" IS NOT ({', '.join(f'excluded.{c}' for c in _COMPARED)})")

@@ -15,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from ..config import EXEMPTIBLE, Config
+from ..lineage import Lineage
 from ..periods import Period
 from ..rates import COUNTS, KNOWN, Figures, group_figures
 from ..text import fold
@@ -29,7 +30,7 @@ CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 # each row into a few 0/1 flags, and LIMIT -1 keeps SQLite from flattening it, so the GROUP BY sorts
 # small records instead of whole rows (a third faster at a million dossiers).
 FIGURES_SQL = """
-SELECT unit,
+SELECT unit, heir,
   sum(in_period) AS received,
   sum(in_period AND ch AND online) AS online,
   sum(done) AS finished,
@@ -53,7 +54,7 @@ SELECT unit,
   sum(in_period AND documents IS NOT NULL AND documents_reused > 0) AS reused,
   sum(in_period AND documents IS NOT NULL) AS reuse_known
 FROM (
-  SELECT unit,
+  SELECT unit, heir,
     received_at >= :start AS in_period,
     known & 1 AND NOT {exempt_online} AS ch, known & 2 AND NOT {exempt_overdue} AS due,
     known & 4 AND NOT {exempt_digitisation} AS dig, known & 8 AND NOT {exempt_online_payment} AS pay,
@@ -74,7 +75,7 @@ FROM (
   WHERE received_at <= :end AND rowid BETWEEN :first AND :last {unit_filter}
   LIMIT -1
 )
-GROUP BY unit
+GROUP BY unit, heir
 """
 
 
@@ -115,13 +116,16 @@ def exempted_codes(config: Config, db: sqlite_utils.Database, rate: str) -> set[
 
 def unit_figures(config: Config, db: sqlite_utils.Database, period: Period,
                  units: Iterable[str] | None = None) -> dict[str, Figures]:
-    """Per-unit counts. The scan is split by rowid across threads, one connection each: SQLite lets go
+    """Per-unit counts; an ended unit's dossiers count for whoever took over from it by the period's end
+    (lineage.py). The scan is split by rowid across threads, one connection each: SQLite lets go
     of the GIL while it scans and sorts, so the slices run on separate cores."""
     template, rule_params = figures_sql(config, db)
     params: dict[str, Any] = {"start": period.start_at, "end": period.end_at, **rule_params}
+    lineage = Lineage.of(config)
+    wanted = set(units) if units is not None else None
     unit_filter = ""
     if units is not None:
-        codes = list(units)
+        codes = lineage.with_ancestors(units)
         params.update({f"u{i}": code for i, code in enumerate(codes)})
         unit_filter = f"AND unit IN ({', '.join(f':u{i}' for i in range(len(codes)))})" if codes else "AND 0"
     sql = template.format(unit_filter=unit_filter)
@@ -146,16 +150,19 @@ def unit_figures(config: Config, db: sqlite_utils.Database, period: Period,
     with ThreadPoolExecutor(max_workers=slices) as pool:
         for rows in pool.map(scan, bounds):
             for row in rows:
-                item = Figures(group=row["unit"], **{k: int(row[k] or 0) for k in columns})
+                owner = lineage.heir(row["unit"], period.end, row["heir"])
+                if wanted is not None and owner not in wanted:
+                    continue
+                item = Figures(group=owner, **{k: int(row[k] or 0) for k in columns})
                 item.late = item.due_known - item.on_time
-                figures.setdefault(item.group, Figures(group=item.group)).add(item)
+                figures.setdefault(owner, Figures(group=owner)).add(item)
     return figures
 
 
 def grouped_figures(config: Config, db: sqlite_utils.Database, period: Period, by: str = "unit",
                     units: Iterable[str] | None = None) -> list[Figures]:
-    """Figures per unit (every configured unit, zeros included), per unit kind, or for the province."""
-    codes = list(units) if units is not None else [u.code for u in config.units]
+    """Figures per unit (every unit of the period, zeros included), per unit kind, or for the province."""
+    codes = list(units) if units is not None else Lineage.of(config).figure_units(period.start, period.end)
     return group_figures(config, unit_figures(config, db, period, codes), by, codes)
 
 

@@ -66,3 +66,29 @@ def keep_former_names(conn: sqlite3.Connection, names: Mapping[str, str], at: st
     conn.executemany("INSERT OR IGNORE INTO procedure_former_names (code, name, name_key, replaced_at)"
                      " VALUES (?,?,?,?)", [(code, name, key, at) for code, name, key in stored if key != names[code]])
     conn.executemany("DELETE FROM procedure_former_names WHERE code = ? AND name_key = ?", names.items())
+
+
+def track_owners(conn: sqlite3.Connection, owners: Mapping[str, tuple[list[str], str | None]], today: str) -> None:
+    """Each procedure's owners as this catalogue names them (code -> (unit codes, decision date)), against
+    the ones before: an owner no longer named ends (until), a new one starts (since). The day of a move is
+    the new publication decision's when the row's decision date changed, else the day the catalogue said
+    so. Called before the procedures are upserted (it reads their former decision dates)."""
+    decided_before = dict(conn.execute("SELECT code, decided_at FROM procedures").fetchall())
+    known: set[str] = set()
+    current: dict[str, set[str]] = {}
+    for code, unit, until in conn.execute("SELECT code, unit, until FROM procedure_owners"):
+        known.add(code)
+        if until is None:
+            current.setdefault(code, set()).add(unit)
+    started: list[tuple[str, str, str | None]] = []
+    ended: list[tuple[str, str, str]] = []
+    for code, (units, decided) in owners.items():
+        if code not in known:  # first sight: owned since before auditbot knew
+            started += [(code, unit, None) for unit in units]
+            continue
+        day = decided[:10] if decided and decided != decided_before.get(code) else today
+        before = current.get(code, set())
+        ended += [(day, code, unit) for unit in sorted(before - set(units))]
+        started += [(code, unit, day) for unit in sorted(set(units) - before)]
+    conn.executemany("UPDATE procedure_owners SET until = ? WHERE code = ? AND unit = ? AND until IS NULL", ended)
+    conn.executemany("INSERT INTO procedure_owners (code, unit, since) VALUES (?,?,?)", started)

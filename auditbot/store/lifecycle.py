@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..errors import UserError
+from ..lineage import DISSOLVED
 from .connection import Connection, timestamp
 
 # the event note of a period's finding resolved because a newer period's verdict replaced it: not a fix
@@ -117,6 +118,43 @@ class FindingsLifecycle(Connection):
                 "INSERT INTO finding_events (finding_id, run_id, at, event, note) VALUES (?,?,?,?,?)", events)
         return counts
 
+    def hand_over(self, run_id: int, moves: Iterable[tuple[str, str | None]], now: datetime) -> LifecycleCounts:
+        """Ended units' findings (id -> the unit taking it over, or None): one passed over keeps its history
+        (first seen, mute) under the successor, the old one is resolved; one nobody takes is resolved.
+        Both with the reason DISSOLVED, so no letter counts them as fixed."""
+        at, counts = timestamp(now), LifecycleCounts()
+        conn = self.db.conn
+        with self.transaction():
+            for finding_id, taker in moves:
+                old = next(iter(self.db.query("SELECT * FROM findings WHERE id = ?", [finding_id])), None)
+                if old is None:
+                    continue
+                note = DISSOLVED  # an ended unit's finding, closed or passed on, is no fix
+                if taker is not None:
+                    new_id = fingerprint(old["check_id"], taker, old["subject"])
+                    note = f"{DISSOLVED}; chuyển sang {taker}"
+                    if self._status_outside_scope(new_id) is None:
+                        conn.execute(
+                            "INSERT INTO findings (id, check_id, unit, subject, title, severity, status, period,"
+                            " first_seen, last_seen, details, last_run, muted_reason, muted_until, muted_at)"
+                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (new_id, old["check_id"], taker, old["subject"], old["title"], old["severity"],
+                             old["status"], old["period"], old["first_seen"], at, old["details"], run_id,
+                             old["muted_reason"], old["muted_until"], old["muted_at"]))
+                        counts.opened += 1
+                    else:  # the successor has it already: it has been open since the older sighting
+                        conn.execute("UPDATE findings SET first_seen = min(first_seen, ?),"
+                                     " status = CASE status WHEN 'resolved' THEN 'open' ELSE status END,"
+                                     " resolved_at = NULL WHERE id = ?", (old["first_seen"], new_id))
+                    conn.execute("INSERT INTO finding_events (finding_id, run_id, at, event, note) VALUES"
+                                 " (?,?,?,'opened',?)", (new_id, run_id, at, f"tiếp nhận từ {old['unit']}: {DISSOLVED}"))
+                conn.execute("UPDATE findings SET status = 'resolved', resolved_at = ?, last_run = ? WHERE id = ?",
+                             (at, run_id, finding_id))
+                conn.execute("INSERT INTO finding_events (finding_id, run_id, at, event, note) VALUES"
+                             " (?,?,?,'resolved',?)", (finding_id, run_id, at, note))
+                counts.resolved += 1
+        return counts
+
     def _existing_in_scope(self, scope: Scope) -> dict[str, tuple[str, str | None]]:
         """id -> (status, period) of the findings the scope covers."""
         if not scope.checks or not scope.units:
@@ -204,11 +242,12 @@ class FindingsLifecycle(Connection):
 
     def fixed_since(self, since: str) -> list[dict[str, Any]]:
         """Findings resolved since then because their violation is gone; a closed period's verdict
-        replaced by the next one's is not something the unit fixed."""
+        replaced by the next one's, or an ended unit's finding closed, is not something the unit fixed."""
         return [finding_json(row) for row in self.db.query(
             "SELECT * FROM findings AS f WHERE status = 'resolved' AND resolved_at >= ? AND NOT EXISTS"
             " (SELECT 1 FROM finding_events AS e WHERE e.finding_id = f.id AND e.event = 'resolved'"
-            " AND e.at = f.resolved_at AND e.note = ?) ORDER BY unit, check_id, subject", [since, SUPERSEDED])]
+            " AND e.at = f.resolved_at AND (e.note = ? OR e.note LIKE ? || '%'))"
+            " ORDER BY unit, check_id, subject", [since, SUPERSEDED, DISSOLVED])]
 
     def open_at(self, moment: str, excluding: Iterable[str]) -> int:
         """How many findings were open at that moment, leaving out these checks."""

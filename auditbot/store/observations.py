@@ -118,7 +118,7 @@ def overdue_dossiers(db: sqlite_utils.Database, units: Iterable[str], now: datet
     at = timestamp(now)
     closed = ",".join("?" * len(CLOSED_STATUSES))
     yield from db.query(
-        "SELECT code, unit, procedure_code, procedure_name, received_at, due_at, supplements FROM dossiers"
+        "SELECT code, unit, procedure_code, procedure_name, received_at, due_at, supplements, heir FROM dossiers"
         f" WHERE unit IN (SELECT value FROM json_each(?)) AND status NOT IN ({closed}) AND due_at IS NOT NULL"
         " AND (coalesce(supplement_requests, 0) >= ?"
         " OR coalesce(due_effective_at, due_at) < min(?, coalesce(waiting_since, ?)))",
@@ -128,7 +128,7 @@ def overdue_dossiers(db: sqlite_utils.Database, units: Iterable[str], now: datet
 def finished_without_result(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Finished, with no result reference and no digitised result, where the export says both."""
     yield from db.query(
-        "SELECT code, unit, procedure_code, procedure_name, received_at, finished_at FROM dossiers"
+        "SELECT code, unit, procedure_code, procedure_name, received_at, finished_at, heir FROM dossiers"
         " WHERE unit IN (SELECT value FROM json_each(?)) AND status = 'finished' AND result_ref IS NULL"
         " AND digitised = 0 AND known & ?", [_members(units), KNOWN_RESULT])
 
@@ -136,7 +136,7 @@ def finished_without_result(db: sqlite_utils.Database, units: Iterable[str]) -> 
 def shared_results(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
     """Every dossier whose result reference another dossier also carries, with how many share it."""
     yield from db.query(
-        "SELECT result_ref, code, unit, count(*) OVER (PARTITION BY result_ref) AS shared_by FROM dossiers"
+        "SELECT result_ref, code, unit, heir, count(*) OVER (PARTITION BY result_ref) AS shared_by FROM dossiers"
         " WHERE result_ref IN (SELECT result_ref FROM dossiers WHERE result_ref IS NOT NULL"
         " GROUP BY result_ref HAVING count(*) > 1) ORDER BY result_ref, code")
 

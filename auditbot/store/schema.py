@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..supplements import supplement_clock
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -26,7 +26,13 @@ FIGURE_COLUMNS = """\
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS units (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
-  aliases TEXT, emails TEXT, head_emails TEXT, listing_urls TEXT
+  aliases TEXT, emails TEXT, head_emails TEXT, listing_urls TEXT,
+  valid_from TEXT, valid_to TEXT, successors TEXT  -- a unit's life, and who took over after it
+);
+-- each unit with itself and every unit whose business came to it (merged, abolished): a unit's history
+-- pages and charts take in its predecessors' rows through this
+CREATE TABLE IF NOT EXISTS unit_lineage (
+  unit TEXT NOT NULL, heir TEXT NOT NULL, PRIMARY KEY (heir, unit)
 );
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, trigger TEXT NOT NULL, command TEXT, checks TEXT, units TEXT, period TEXT,
@@ -58,7 +64,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
   import_id INTEGER, source_row INTEGER,
   known INTEGER, state_at TEXT, inputs_digitised INTEGER, documents INTEGER, documents_digitised INTEGER,
   documents_reused INTEGER, supplements TEXT,
-  due_effective_at TEXT, supplement_requests INTEGER, waiting_since TEXT  -- from supplements (supplements.py)
+  due_effective_at TEXT, supplement_requests INTEGER, waiting_since TEXT,  -- from supplements (supplements.py)
+  heir TEXT  -- the unit that took over, as the export names it (for [dossiers] rollup = "named")
 );
 CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
 CREATE TABLE IF NOT EXISTS procedures (
@@ -67,6 +74,12 @@ CREATE TABLE IF NOT EXISTS procedures (
   portal_id TEXT, units TEXT NOT NULL, import_id INTEGER, online_level TEXT,
   decided_at TEXT  -- the publication decision's date: the 766 index's "published on time" counts from it
 );
+-- who has owned each procedure since when, as successive catalogues said: a procedure delegated to
+-- another unit ends one ownership (until) and starts another (since); NULL since: before auditbot knew
+CREATE TABLE IF NOT EXISTS procedure_owners (
+  code TEXT NOT NULL, unit TEXT NOT NULL, since TEXT, until TEXT
+);
+CREATE INDEX IF NOT EXISTS procedure_owners_code ON procedure_owners (code, unit);
 CREATE TABLE IF NOT EXISTS procedure_former_names (
   code TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, replaced_at TEXT NOT NULL,
   PRIMARY KEY (code, name_key)
@@ -192,7 +205,9 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              ("unit_figures", "online_full_rate", float), ("unit_figures", "online_partial_rate", float),
              *((table, column, int) for table in ("unit_figures", "period_figures")  # before the 766 index
                for column in ("digitised_both", "reused", "both_known", "reuse_known")),
-             ("procedures", "decided_at", str))
+             ("procedures", "decided_at", str),
+             ("units", "valid_from", str), ("units", "valid_to", str), ("units", "successors", str),  # before
+             ("dossiers", "heir", str))  # units had lives
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)

@@ -24,6 +24,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "supplement_requested_at": ("Ngày yêu cầu bổ sung", "Ngày bắt đầu bổ sung", "Thời điểm yêu cầu bổ sung"),
     "supplement_received_at": ("Ngày nhận bổ sung", "Ngày tiếp nhận bổ sung", "Ngày kết thúc bổ sung",
                                "Ngày công dân bổ sung"),
+    # after a merger, the new unit that took the dossier over (read for [dossiers] rollup = "named")
+    "successor_unit": ("Đơn vị kế thừa", "Đơn vị tiếp nhận mới", "Đơn vị sau sắp xếp", "Đơn vị sau sáp nhập",
+                       "Đơn vị mới"),
 }
 # read from the portal's sync records only (no export column carries them)
 SYNC_ONLY = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements", "known")
