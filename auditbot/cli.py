@@ -189,6 +189,28 @@ def findings(unit: str | None, status: str, check_ids: str | None, output_format
                    output_format)
 
 
+@cli.command("units")
+@click.option("--on", "on", type=DATE, default=None, help="The units in force on this day (dd/mm/yyyy; default today).")
+@click.option("--all", "everyone", is_flag=True, help="Every unit configured, past and present.")
+@format_option
+@config_option
+def units_command(on: datetime | None, everyone: bool, output_format: str, config_file: str | None) -> None:
+    """Show the units in force on a day, whom each took over from and who took over from it.
+
+    \b
+    Examples:
+        auditbot units
+        auditbot units --on 30/06/2025
+        auditbot units --all --format csv
+    """
+    rows = commands.units_on(load(config_file), on.date() if on else None, everyone)
+    columns = ("code", "name", "kind", "valid_from", "valid_to", "predecessors", "successors", "in_force")
+    click.echo(render(rows, output_format, columns, lambda row: (
+        row["code"], row["name"], row["kind"], vietnamese.day(row["valid_from"]),
+        vietnamese.day(row["valid_to"]), ", ".join(row["predecessors"]),
+        ", ".join(row["successors"])), ("code", "name", "kind", "from", "to", "took over from", "succeeded by")))
+
+
 @cli.command()
 @click.argument("finding_id")
 @click.option("--reason", required=True, help="Why the finding is acknowledged (kept in its history).")

@@ -282,6 +282,19 @@ def write_file(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
+def units_on(config: Config, day: date | None, everyone: bool = False) -> list[dict[str, Any]]:
+    """`auditbot units`: the units in force on a day (today by default), or every unit known, each with
+    its life, whom it took over from and who took over from it."""
+    lineage = Lineage.of(config)
+    on = day or local_now(config).date()
+    return [{"code": unit.code, "name": unit.name, "kind": unit.kind,
+             "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
+             "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
+             "predecessors": lineage.predecessors(unit.code), "successors": list(unit.successors),
+             "in_force": unit.alive(on)}
+            for unit in config.units if everyone or unit.alive(on)]
+
+
 def list_findings(config: Config, unit: str | None, status: str, check_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     with Store.open(config) as store:
         store.expire_mutes(local_now(config))

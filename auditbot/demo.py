@@ -13,7 +13,7 @@ from .config import Config
 from .errors import InputError
 from .index766 import gain_sentence, points_text
 from .localsites import LoopbackTransport, serve_sites
-from .samplegen import make_dossiers, write_sync_json, write_xlsx
+from .samplegen import Dossier, make_dossiers, write_sync_json, write_xlsx
 from .store import unit_label
 
 GENERATED = "generated"
@@ -48,11 +48,27 @@ def write_sample_exports(config: Config) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     today = local_now(config).date()
     names = [alias for unit in config.units for alias in (unit.aliases[:1] or (unit.name,))]
-    dossiers = list(make_dossiers(600, names, today, days=75, seed=2026))
+    dossiers = successors_named(config, list(make_dossiers(600, names, today, days=75, seed=2026)))
     xlsx, sync = folder / "ho-so-gan-day.xlsx", folder / "dong-bo-dvcqg.json"
     write_xlsx(xlsx, dossiers[:450])
     write_sync_json(sync, dossiers[450:])
     return [xlsx, sync]
+
+
+def successors_named(config: Config, dossiers: list[Dossier], kept: int = 2) -> list[Dossier]:
+    """As a one-door system does after a merger: dossiers received after a unit ended name its successor;
+    `kept` of them still name the old unit, so the demo shows how such a row is refused."""
+    named = {(unit.aliases[:1] or (unit.name,))[0]: unit for unit in config.units}
+    for dossier in dossiers:
+        unit = named.get(dossier.unit_name)
+        if unit is None or unit.valid_to is None or dossier.received_at.date() <= unit.valid_to or not unit.successors:
+            continue
+        if kept:
+            kept -= 1
+            continue
+        heir = config.unit(unit.successors[0])
+        dossier.unit_name = (heir.aliases[:1] or (heir.name,))[0]
+    return dossiers
 
 
 def run_demo(config: Config, echo: Callable[[str], None]) -> None:
@@ -65,6 +81,8 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     for summary in outcome.summaries:
         echo(f"3. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
              f" {summary.updated} updated, {summary.rejected} rejected")
+        for rejection in summary.rejections[:3]:
+            echo(f"   row {rejection.row}, {rejection.column}: {rejection.reason}")
     for error in outcome.errors:
         echo(f"   error: {error}")
     sites = config.path.parent / "sites"
@@ -90,6 +108,10 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         rates = item.rates(config.rounding)
         echo(f"   {item.group}: {vietnamese.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vietnamese.percent(rates['online_rate'])},"
              f" số hóa {vietnamese.percent(rates['digitisation_rate'])}, quá hạn {vietnamese.percent(rates['overdue_rate'])}")
+    for unit in commands.units_on(config, period.end):
+        if unit["predecessors"]:
+            echo(f"   {unit['name']} counts the dossiers of {', '.join(unit_label(config, c) for c in unit['predecessors'])}"
+                 " too (merged into it; `auditbot units --all`)")
     index = commands.index(config, None, None, "unit")
     echo("7. the Decision 766 index, tạm tính (out of the points the data supports; `auditbot index --unit STP`):")
     for scored in index.results:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
-from auditbot.check_types import Check, CheckContext, Finding
+from auditbot.check_types import CENTRE_AUDIENCE, Check, CheckContext, Finding
 from auditbot.plugins import hookimpl
-from auditbot.store import observations
+from auditbot.store import observations, unit_label
 from auditbot.supplements import SECOND_REQUEST, supplement_clock
 from auditbot.vietnamese import day, number
 
@@ -72,12 +73,30 @@ def shared_result(context: CheckContext) -> Iterator[Finding]:
             details={"result_ref": ref, "dossiers": codes, "dossiers_in_province": shared_by[ref]})
 
 
+def after_transfer(context: CheckContext) -> Iterator[Finding]:
+    """For the centre: dossiers a unit received for a procedure after the catalogue gave it to another
+    owner (the citizen was served by an office that no longer handles it, or the system was not updated)."""
+    procedures = {row["code"]: row for row in observations.procedures(context.db)}
+    for row in observations.dossiers_after_transfer(context.db, context.units,
+                                                      observations.ended_ownerships(context.db)):
+        owners = [unit_label(context.config, code)
+                  for code in json.loads(procedures.get(row["procedure_code"], {}).get("units") or "[]")]
+        yield Finding(
+            check="dossier.after_transfer", unit=row["unit"], subject=row["code"],
+            title=(f"Hồ sơ {row['code']} được {unit_label(context.config, row['unit'])} tiếp nhận ngày"
+                   f" {day(row['received_at'])}, sau khi thủ tục {row['procedure_code']} đã chuyển cho"
+                   f" {', '.join(owners) or 'đơn vị khác'} từ {day(row['transferred_on'])}"),
+            details={**row, "owners": owners})
+
+
 @hookimpl
 def auditbot_checks() -> list[Check]:
     return [
         Check("dossier.overdue", "Hồ sơ quá hạn chưa giải quyết", overdue, details=OVERDUE_DETAILS),
         Check("dossier.closed_without_result", "Hồ sơ kết thúc nhưng chưa có kết quả", closed_without_result,
               details=NO_RESULT_DETAILS),
+        Check("dossier.after_transfer", "Hồ sơ tiếp nhận sau khi thủ tục đã chuyển cho đơn vị khác",
+              after_transfer, audience=CENTRE_AUDIENCE, details=(*DOSSIER, "transferred_on", "owners")),
         Check("dossier.shared_result", "Hồ sơ dính kết quả của trường hợp khác", shared_result, severity="high",
               details=SHARED_DETAILS),
     ]

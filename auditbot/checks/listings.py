@@ -9,7 +9,7 @@ from typing import Any
 from auditbot.check_types import CENTRE_AUDIENCE, Check, CheckContext, Finding
 from auditbot.listing_matches import catalogue, matches, read_units
 from auditbot.plugins import hookimpl
-from auditbot.store import observations
+from auditbot.store import observations, unit_label
 from auditbot.vietnamese import day
 
 
@@ -53,6 +53,27 @@ def missing(context: CheckContext) -> Iterator[Finding]:
                 check="listing.missing", unit=unit, subject=code,
                 title=f"Thủ tục {code} «{row['name']}» còn hiệu lực chưa niêm yết",
                 details={"code": code, "name": row["name"], "field": row["field"], "decision": row["decision"]})
+
+
+def transferred(context: CheckContext) -> Iterator[Finding]:
+    """Still posted by a unit the catalogue named as its owner before, and names no longer (delegated,
+    decentralised, or taken over by another unit): the page sends citizens to the wrong office."""
+    procedures, now = catalogue(context), context.now.isoformat(" ", "seconds")
+    ended = observations.ended_ownerships(context.db)
+    for unit, found in matches(context).items():
+        for match in found:
+            row = procedures.get(match.code or "")
+            if row is None or not _in_force(row, now) or unit in row["units"]:
+                continue
+            if (until := ended.get((row["code"], unit))) is None:
+                continue
+            owners = [unit_label(context.config, code) for code in sorted(row["units"])]
+            yield Finding(
+                check="listing.transferred", unit=unit, subject=row["code"], severity="medium",
+                title=(f"Thủ tục {row['code']} «{row['name']}» đã chuyển cho"
+                       f" {', '.join(owners) or 'đơn vị khác'} thực hiện từ {day(until)}, vẫn niêm yết"),
+                details={"code": row["code"], "name": row["name"], "transferred_on": until, "owners": owners,
+                         "listed_as": match.item["name"], "page": match.item["page"]})
 
 
 def outdated(context: CheckContext) -> Iterator[Finding]:
@@ -107,6 +128,9 @@ def auditbot_checks() -> list[Check]:
               source="listings", details=("code", "name", "field", "decision")),
         Check("listing.unknown", "Thủ tục niêm yết không có trong danh mục", unknown, evidence=read_units,
               source="listings", details=("name", "code", "page", "nearest")),
+        Check("listing.transferred", "Thủ tục đã chuyển cho đơn vị khác thực hiện vẫn niêm yết", transferred,
+              evidence=read_units, source="listings",
+              details=("code", "name", "transferred_on", "owners", "listed_as", "page")),
         Check("listing.outdated", "Thủ tục đã được sửa đổi, niêm yết chưa cập nhật", outdated, evidence=read_units,
               source="listings", details=("code", "name", "listed_as", "page")),
         Check("source.unreadable", "Không đọc được nguồn dữ liệu", unreadable, evidence=fetched_units,

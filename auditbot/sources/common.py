@@ -76,9 +76,9 @@ class UnitResolver:
             return later[0], ""
         ended = max(codes, key=lambda code: self.units[code].valid_to or day)
         unit = self.units[ended]
-        after = f"; {', '.join(unit.successors)} took over" if unit.successors else ""
+        after = f" and {', '.join(unit.successors)} took over" if unit.successors else ""
         return None, (f"unit {written!r} ({ended}) ended on {_day(unit.valid_to)}{after}: a row dated"
-                      f" {_day(day)} cannot be its")
+                      f" {_day(day)} cannot be its (the export should name the unit of that day)")
 
 
 def _day(value: date | None) -> str:

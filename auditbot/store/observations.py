@@ -93,6 +93,15 @@ def former_names(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     return [(code, key) for code, key in db.execute("SELECT code, name_key FROM procedure_former_names")]
 
 
+def ended_ownerships(db: sqlite_utils.Database) -> dict[tuple[str, str], str]:
+    """(procedure, unit) -> the day a catalogue stopped naming that unit as the procedure's owner, for
+    units that own it no longer."""
+    return {(code, unit): until for code, unit, until in db.execute(
+        "SELECT code, unit, max(until) FROM procedure_owners o WHERE until IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM procedure_owners p WHERE p.code = o.code AND p.unit = o.unit AND p.until IS NULL)"
+        " GROUP BY code, unit")}
+
+
 # --- the portal links -------------------------------------------------------------------------
 
 def link_results(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
@@ -139,6 +148,21 @@ def shared_results(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
         "SELECT result_ref, code, unit, heir, count(*) OVER (PARTITION BY result_ref) AS shared_by FROM dossiers"
         " WHERE result_ref IN (SELECT result_ref FROM dossiers WHERE result_ref IS NOT NULL"
         " GROUP BY result_ref HAVING count(*) > 1) ORDER BY result_ref, code")
+
+
+def dossiers_after_transfer(db: sqlite_utils.Database, units: Iterable[str],
+                            ended: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """Dossiers a unit received on or after the day its procedure passed to another owner."""
+    if not ended:
+        return []
+    moved = json.dumps([[code, unit, until] for (code, unit), until in ended.items()])
+    return list(db.query(
+        "WITH moved AS (SELECT value ->> 0 AS code, value ->> 1 AS unit, value ->> 2 AS until FROM json_each(?))"
+        " SELECT d.code, d.unit, d.procedure_code, d.procedure_name, d.received_at, m.until AS transferred_on"
+        " FROM dossiers d JOIN moved m ON m.code = d.procedure_code AND m.unit = d.unit"
+        " WHERE d.received_at >= m.until AND d.unit IN (SELECT value FROM json_each(?))"
+        " AND d.procedure_code IN (SELECT code FROM moved) ORDER BY d.unit, d.received_at, d.code",
+        [moved, _members(units)]))
 
 
 def imported_files(db: sqlite_utils.Database, kind: str) -> set[str]:
