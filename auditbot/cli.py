@@ -190,7 +190,7 @@ def findings(unit: str | None, status: str, check_ids: str | None, output_format
 
 
 @cli.command("units")
-@click.option("--on", "on", type=DATE, default=None, help="The units in force on this day (dd/mm/yyyy; default today).")
+@click.option("--on", "on", type=DATE, default=None, metavar="DATE", help="The units in force on this day (dd/mm/yyyy; default today).")
 @click.option("--all", "everyone", is_flag=True, help="Every unit configured, past and present.")
 @format_option
 @config_option
@@ -268,8 +268,9 @@ def validate(config_file: str | None) -> None:
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
     kinds = sorted({u.kind for u in config.units})
-    click.echo(f"{config.path}: OK — {config.province}: {len(config.units)} units ({', '.join(kinds)}),"
-               f" database {config.database}")
+    ended = len(config.units) - len(commands.units_on(config, None))
+    click.echo(f"{config.path}: OK — {config.province}: {len(config.units)} units ({', '.join(kinds)})"
+               + (f", {ended} of them ended (merged or abolished)" if ended else "") + f", database {config.database}")
 
 
 @cli.group(name="import")

@@ -75,6 +75,12 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
     now = local_now(config)
+    for code in units:  # an ended unit has nothing left to check: its business is its successors'
+        unit = config.unit(code)
+        if unit.valid_to is not None and unit.valid_to < now.date():
+            heirs = f"; check {', '.join(unit.successors)}" if unit.successors else ""
+            raise UserError(f"unit {code} ended on {vietnamese.day(unit.valid_to)}{heirs}",
+                            ["its findings and figures passed to its successors (`auditbot units --all`)"])
     with Store.open(config) as store, writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
         sources = {check.source for check in checks}
         if not offline and sources & {"listings", "portal"}:

@@ -43,7 +43,16 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     assert len(recorded) == 8 and set(recorded.values()) == {indicators}  # every indicator, for every unit
     checks = {row["check_id"] for row in db.query("SELECT DISTINCT check_id FROM findings")}
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks
-    assert db["rejected_rows"].count == 0
+    # the sample merger: Quảng Đức's dossiers count for Quảng Phú; the two rows still naming it after its
+    # last day are the only ones refused, with the reason
+    assert "Xã Quảng Phú counts the dossiers of Xã Quảng Đức too" in result.output
+    assert db["rejected_rows"].count == 2
+    assert [row["reason"] for row in db.query("SELECT reason FROM rejected_rows")] == [
+        "unit 'UBND xã Quảng Đức' (XA_QUANGDUC) ended on 30/09/2026 and XA_QUANGPHU took over: a row dated"
+        f" {day} cannot be its (the export should name the unit of that day)" for day in re.findall(
+            r"a row dated (\d\d/\d\d/\d{4})", result.output)]
+    assert db.execute("SELECT count(*) FROM dossiers WHERE unit = 'XA_QUANGDUC'").fetchone()[0] > 0
+    assert "XA_QUANGDUC" not in {row["unit"] for row in db.query("SELECT unit FROM unit_figures")}
     # each finding carries only the details its check declares: the annexes' columns rely on them
     declared = {cid: set(check.details) for cid, check in registered_checks().items()}
     for row in db.query("SELECT check_id, details FROM findings"):

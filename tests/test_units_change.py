@@ -343,3 +343,9 @@ def test_a_delegated_procedure_is_missing_for_its_new_owner_and_no_longer_the_ol
     late = found[("dossier.after_transfer", "STP", "S2")]
     assert late["details"]["transferred_on"] == "2025-07-15" and "01/08/2025" in late["title"]
     assert ("dossier.after_transfer", "STP", "S1") not in found  # received before the move
+
+
+def test_an_ended_unit_is_not_checked_its_successors_are_named(merged: MergedProvince) -> None:
+    result = merged.run("check", "XA_AH", "--offline")
+    assert result.exit_code == 2
+    assert "XA_AH ended on 30/06/2025; check XA_HB" in result.output
