@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
+import urllib.parse
 from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from browser import dump_dom
 from click.testing import CliRunner, Result
+from loopback import free_port
+from test_serve import query, start_server, stop
 
 from auditbot.cli import cli
 from auditbot.config import load_config
@@ -349,3 +353,45 @@ def test_an_ended_unit_is_not_checked_its_successors_are_named(merged: MergedPro
     result = merged.run("check", "XA_AH", "--offline")
     assert result.exit_code == 2
     assert "XA_AH ended on 30/06/2025; check XA_HB" in result.output
+
+
+def test_datasette_shows_a_merged_unit_with_its_predecessors_lines_before_the_date(merged: MergedProvince) -> None:
+    merged.imported()
+    config = load_config(merged.rules)
+    with Store.open(config) as store:  # June 2025: the old communes' figures, day by day, as their runs left them
+        run_checks(config, store, select_checks(config, ["rate"]), ["XA_AH", "XA_BM", "XA_CV", "H_DS"],
+                   datetime(2025, 6, 20, 9))
+    assert merged.run("check", "--offline", "--checks", "rate").exit_code in (0, 1)  # today: the new commune's
+    port = free_port()
+    process = start_server(merged, port)  # type: ignore[arg-type]  # it needs only .rules
+    try:
+        base = f"http://127.0.0.1:{port}"
+        rows = query(base, "unit_rates_history", unit="XA_HB")
+        lines = {(row["Mã đơn vị"], row["Ngày"][:4]) for row in rows}
+        assert {("XA_AH", "2025"), ("XA_BM", "2025"), ("XA_CV", "2025"), ("H_DS", "2025")} <= lines
+        assert any(code == "XA_HB" and year >= "2026" for code, year in lines)
+        assert not any(code in ("XA_AH", "XA_HB") for code, _ in {(r["Mã đơn vị"], "") for r in
+                                                                  query(base, "unit_rates_history", unit="XA_DS")})
+        dom = dump_dom(f"{base}/-/dashboards/tong-quan?" + urllib.parse.urlencode({"unit": "Xã Hòa Bình"}),
+                       wait_ms=8000)
+        chart = dom.split("Tỷ lệ số hóa và trực tuyến theo từng đơn vị", 1)[1].split("Đơn vị có nhiều", 1)[0]
+        assert "Xã An Hòa" in chart and "Xã Hòa Bình" in chart and "Xã Đông Sơn" not in chart
+    finally:
+        stop(process)
+
+
+def test_a_catalogue_naming_an_ended_unit_gives_its_procedures_to_the_one_unit_that_took_over(
+        merged: MergedProvince) -> None:
+    catalogue = merged.root / "danh-muc.csv"
+    with catalogue.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([
+            ["Mã TTHC", "Tên TTHC", "Cơ quan thực hiện", "Cấp thực hiện"],
+            ["1.000001", "Thủ tục một", "UBND xã An Hòa", ""],         # merged into XA_HB alone
+            ["1.000002", "Thủ tục hai", "UBND huyện Đông Sơn", ""],    # split between two communes: not guessed
+            ["1.000003", "Thủ tục ba", "", "Cấp xã"]])                 # a level: today's communes only
+    result = merged.run("import", "catalogue", str(catalogue))
+    assert result.exit_code == 0, result.output
+    assert "1 procedures name as owner H_DS, which has ended and was split among several units" in result.output
+    with Store.open(load_config(merged.rules)) as store:
+        units = {row["code"]: json.loads(row["units"]) for row in store.db.query("SELECT code, units FROM procedures")}
+    assert units == {"1.000001": ["XA_HB"], "1.000002": [], "1.000003": ["XA_DS", "XA_HB"]}
