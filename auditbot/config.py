@@ -587,11 +587,13 @@ def _one_per_code(entries: list[tuple[str, Unit]], reader: _Reader) -> list[Unit
     for code, lives in by_code.items():
         lives.sort(key=lambda life: life[1].valid_from or date.min)
         for (path, earlier), (later_path, later) in itertools.pairwise(lives):
-            if earlier.valid_to is None or later.valid_from is None or earlier.valid_to >= later.valid_from:
+            if earlier.valid_to is None and later.valid_from is None:
+                reader.problem(f"{later_path}.code", f"duplicate unit code {code!r} (also at {path})")
+            elif earlier.valid_to is None or later.valid_from is None or earlier.valid_to >= later.valid_from:
                 reader.problem(f"{later_path}.code", f"unit code {code!r} is also at {path} and their lifetimes"
                                f" overlap ({_span(earlier)} and {_span(later)}); give one valid_to before the"
                                " other's valid_from, or use another code")
-        path, latest = lives[-1]
+        latest = lives[-1][1]
         former = [name for _, unit in lives[:-1] for name in (unit.name, *unit.aliases)]
         merged.append(Unit(**{**latest.__dict__, "aliases": tuple(dict.fromkeys((*latest.aliases, *former))),
                               "valid_from": lives[0][1].valid_from}))

@@ -140,7 +140,7 @@ class ProcedureParser:
         split among several is reported: which of them owns the procedure is the catalogue's to say)."""
         if (unit := self.units(agency, self.today)) is not None:
             return unit
-        ended = self.lineage.units[named[-1]]
+        ended = max((self.lineage.units[code] for code in named), key=lambda unit: unit.valid_to or self.today)
         if len(ended.successors) == 1:
             return self.lineage.heir(ended.code, self.today)
         self.split_owners[ended.code] += 1
