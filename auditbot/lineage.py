@@ -10,7 +10,7 @@ followed down the chain to a unit alive that day. A unit abolished with no succe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -26,10 +26,15 @@ DOSSIER_FAMILIES = ("dossier",)                # findings about one dossier or o
 class Lineage:
     units: dict[str, Unit]
     named_rollup: bool = False  # [dossiers] rollup = "named": a dossier's own successor column counts
+    preceded_by: dict[str, list[str]] = field(default_factory=dict)  # code -> the units it directly succeeded
 
     @classmethod
     def of(cls, config: Config) -> Lineage:
-        return cls({unit.code: unit for unit in config.units}, config.dossiers.rollup == "named")
+        preceded_by: dict[str, list[str]] = {}
+        for unit in config.units:
+            for successor in unit.successors:
+                preceded_by.setdefault(successor, []).append(unit.code)
+        return cls({unit.code: unit for unit in config.units}, config.dossiers.rollup == "named", preceded_by)
 
     def in_force(self, day: date) -> list[str]:
         return [code for code, unit in self.units.items() if unit.alive(day)]
@@ -39,7 +44,7 @@ class Lineage:
         return [code for code, unit in self.units.items() if unit.valid_to is not None and unit.valid_to < day]
 
     def predecessors(self, code: str) -> list[str]:
-        return [other for other, unit in self.units.items() if code in unit.successors]
+        return list(self.preceded_by.get(code, ()))
 
     def ancestors(self, code: str) -> list[str]:
         """Every unit whose business came to this one, directly or through others, nearest first."""
