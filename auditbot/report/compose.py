@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate
 from typing import Any
 
@@ -32,7 +33,7 @@ class Letter:
     recipient: str
     role: str          # unit | head | centre
     subject: str
-    message: EmailMessage
+    data: bytes        # the whole message as SMTP carries it (CRLF line ends)
 
 
 def environment(config: Config) -> jinja2.Environment:
@@ -67,15 +68,14 @@ class Composer:
         recipients = [(a, "unit") for a in digest.unit.emails]
         if escalated:
             recipients += [(a, "head") for a in digest.unit.head_emails if a not in digest.unit.emails]
-        return [self._letter(digest.unit.code, address, role, subject, "digest", context, attachment)
-                for address, role in recipients]
+        return self._letters(digest.unit.code, recipients, subject, "digest", context, attachment)
 
     def summary_letters(self, summary: Summary) -> list[Letter]:
         context = {**self.common, "summary": summary}
         subject = self._subject("summary_subject.txt", context)
         attachment = self._attachment(SUMMARY, summary.tables, self.config.province)
-        return [self._letter(SUMMARY, address, "centre", subject, "summary", context, attachment)
-                for address in self.config.email.centre]
+        return self._letters(SUMMARY, [(address, "centre") for address in self.config.email.centre], subject,
+                             "summary", context, attachment)
 
     def _subject(self, template: str, context: dict[str, Any]) -> str:
         return " ".join(self.env.get_template(template).render(context).split())
@@ -89,21 +89,28 @@ class Composer:
         issuer = labels["issuer"].format(province_upper=self.config.province.upper())
         return name, workbook_bytes(tables, issuer, subtitle)
 
-    def _letter(self, report: str, recipient: str, role: str, subject: str, template: str,
-                context: dict[str, Any], attachment: tuple[str, bytes] | None) -> Letter:
+    def _letters(self, report: str, recipients: list[tuple[str, str]], subject: str, template: str,
+                 context: dict[str, Any], attachment: tuple[str, bytes] | None) -> list[Letter]:
+        """One message for all of a report's recipients, rendered and encoded once; each letter is it
+        under its own To and Message-ID."""
+        if not recipients:
+            return []
         context = {**context, "subject": subject}
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.config.email.sender
-        message["To"] = recipient
         message["Date"] = formatdate(localtime=True)
-        # the same id for the same letter: a resend after an uncertain failure can be deduplicated
-        token = hashlib.sha1(f"{self.week.key}\x1f{report}\x1f{recipient}".encode()).hexdigest()[:16]
-        domain = self.config.email.sender.rpartition("@")[2] or "auditbot.invalid"
-        message["Message-ID"] = f"<{self.week.key}.{token}@{domain}>"
         message.set_content(self.env.get_template(f"{template}.txt").render(context))
         message.add_alternative(self.env.get_template(f"{template}.html").render(context), subtype="html")
         if attachment:
             name, data = attachment
             message.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=name)
-        return Letter(report, recipient, role, subject, message)
+        body = message.as_bytes(policy=SMTP)
+        domain = self.config.email.sender.rpartition("@")[2] or "auditbot.invalid"
+        letters = []
+        for recipient, role in recipients:
+            # the same id for the same letter: a resend after an uncertain failure can be deduplicated
+            token = hashlib.sha1(f"{self.week.key}\x1f{report}\x1f{recipient}".encode()).hexdigest()[:16]
+            own = SMTP.fold("To", recipient) + SMTP.fold("Message-ID", f"<{self.week.key}.{token}@{domain}>")
+            letters.append(Letter(report, recipient, role, subject, own.encode("ascii") + body))
+        return letters

@@ -21,7 +21,6 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +50,7 @@ class Unconfirmed(Exception):
 
 
 def queue(store: Store, week: str, letters: list[Letter], now: datetime) -> None:
-    # CRLF line ends, as SMTP wants them: smtplib sends bytes exactly as given
-    rows = [(week, letter.report, letter.recipient, letter.role, letter.subject,
-             letter.message.as_bytes(policy=SMTP)) for letter in letters]
+    rows = [(week, letter.report, letter.recipient, letter.role, letter.subject, letter.data) for letter in letters]
     ledger.queue_letters(store.db, rows, now)
 
 
@@ -119,7 +116,7 @@ def write_eml(folder: Path, week: str, letters: list[Letter]) -> list[Path]:
     paths = []
     for letter in letters:
         path = target / f"{letter.report.strip('_')}--{letter.recipient}.eml"
-        path.write_bytes(letter.message.as_bytes())
+        path.write_bytes(letter.data)
         paths.append(path)
     return paths
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
@@ -16,14 +18,41 @@ COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "d
            "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
            "due_effective_at", "supplement_requests", "waiting_since", "heir")
 _COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
-_CHANGED = (f"({', '.join(f'dossiers.{c}' for c in _COMPARED)})"
-            f" IS NOT ({', '.join(f'excluded.{c}' for c in _COMPARED)})")
-_UPSERT = f"""
-INSERT INTO dossiers ({", ".join(COLUMNS)}) VALUES ({", ".join("?" * len(COLUMNS))})
-ON CONFLICT(code) DO UPDATE SET {", ".join(f"{c}=excluded.{c}" for c in COLUMNS[1:])}
-WHERE {{guard}}
+# Columns a tabular export never fills (the portal's sync fields, supplements and heirs when it has no
+# column for them): a batch leaves them out of its statement instead of binding a million NULLs each (a
+# third of the write's time), and the statement sets them to NULL, so the stored row is the same.
+SPARSE = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
+          "due_effective_at", "supplement_requests", "waiting_since", "heir")
+_SPARSE_AT = tuple(COLUMNS.index(c) for c in SPARSE)
+
+
+@cache
+def upsert_sql(present: tuple[str, ...], guard: str) -> str:
+    """The upsert of records holding only `present` (COLUMNS order); `guard` decides which updates apply
+    (`{changed}` in it: the stored row differs from the record, absent columns counting as NULL)."""
+    absent = [c for c in COLUMNS if c not in present]
+    changed = " OR ".join([*(f"dossiers.{c} IS NOT excluded.{c}" for c in _COMPARED if c in present),
+                           *(f"dossiers.{c} IS NOT NULL" for c in _COMPARED if c in absent)])
+    return f"""
+INSERT INTO dossiers ({", ".join(present)}) VALUES ({", ".join("?" * len(present))})
+ON CONFLICT(code) DO UPDATE SET {", ".join([*(f"{c}=excluded.{c}" for c in present[1:]),
+                                            *(f"{c}=NULL" for c in absent)])}
+WHERE {guard.format(changed=f"({changed})")}
 """
-UPSERT = _UPSERT.format(guard=f"dossiers.import_id = excluded.import_id OR {_CHANGED}")
+
+
+UPSERT_GUARD = "dossiers.import_id = excluded.import_id OR {changed}"
+
+
+def compact(batch: list[Record]) -> tuple[tuple[str, ...], list[Record]]:
+    """The batch's records without the sparse columns none of them fills, and the columns they keep."""
+    empty = {i for i in _SPARSE_AT if all(record[i] is None for record in batch)}
+    if not empty:
+        return COLUMNS, batch
+    keep = [i for i in range(len(COLUMNS)) if i not in empty]
+    pick = itemgetter(*keep)
+    return tuple(COLUMNS[i] for i in keep), list(map(pick, batch))
+
 
 # Which export is newer is told by what the files cover, not their names or the order they come in: a row
 # showing an earlier state than the stored one (September's "processing" after October's "finished") is
@@ -33,8 +62,8 @@ OLDER_CODES = """
 SELECT d.code FROM dossiers d JOIN json_each(?) j ON d.code = j.value ->> 0
 WHERE d.state_at > j.value ->> 1 AND d.import_id IS NOT ?
 """
-UPSERT_HELD = _UPSERT.format(guard=f"? >= coalesce((SELECT covered_to FROM imports WHERE id = dossiers.import_id),"
-                                   f" '') AND {_CHANGED}")  # parameters: the record, then this file's coverage
+# parameters: the record, then this file's coverage
+HELD_GUARD = "? >= coalesce((SELECT covered_to FROM imports WHERE id = dossiers.import_id), '') AND {changed}"
 
 # Rows of one file that repeat a dossier code: the later row wins, the earlier is reported.
 SUPERSEDED_TRIGGER = """
@@ -84,12 +113,15 @@ class DossierUpserts:
             if older:
                 self.held += [record for record in batch if record[0] in older]
                 batch = [record for record in batch if record[0] not in older]
-        conn.executemany(UPSERT, batch)
+        present, records = compact(batch)
+        conn.executemany(upsert_sql(present, UPSERT_GUARD), records)
 
     def finish(self, conn: sqlite3.Connection, import_id: int) -> Written:
         conn.execute("UPDATE imports SET covered_to = ? WHERE id = ?", (self.covered_to or None, import_id))
         changes = conn.total_changes
-        conn.executemany(UPSERT_HELD, [(*record, self.covered_to) for record in self.held])
+        if self.held:
+            present, records = compact(self.held)
+            conn.executemany(upsert_sql(present, HELD_GUARD), [(*record, self.covered_to) for record in records])
         older = len(self.held) - (conn.total_changes - changes)
         written = conn.total_changes - self.changes
         superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
