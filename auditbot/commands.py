@@ -27,7 +27,7 @@ from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_per
 from .plugins import registered_checks
 from .rates import Figures, RatesOutcome, exemption_text
 from .report.annex_table import Table
-from .report.compose import Composer, Letter
+from .report.compose import Composer, Letter, compose_digests
 from .report.digest import UnitDigest, WeekFindings
 from .report.forms import form_workbook, load_form
 from .report.layout import load_layout
@@ -346,16 +346,21 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
         reader = WeekFindings(config, store, layout, now)
         composer = Composer(config, layout, reader.week)
         codes = select_units(config, [unit] if unit else [], unit is None)
-        digests, letters, failed = [], [], []
+        read, letters, failed = [], [], []
         for code in codes:
             try:
-                digest = reader.digest(config.unit(code))
-                letters += composer.digest_letters(digest)
-                digests.append(digest)
+                read.append(reader.digest(config.unit(code)))
             except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
-                where = traceback.extract_tb(exc.__traceback__)[-1]
-                failed.append((code, f"{type(exc).__name__} ({Path(where.filename).name}:{where.lineno})"))
-                log.error("the weekly letter of %s could not be made: %s", code, failed[-1][1])
+                failed.append((code, _fault(exc)))
+        digests = []
+        for digest, made in compose_digests(composer, read):
+            if isinstance(made, str):
+                failed.append((digest.unit.code, made))
+            else:
+                letters += made
+                digests.append(digest)
+        for code, fault in failed:
+            log.error("the weekly letter of %s could not be made: %s", code, fault)
         if unit is None:
             letters += composer.summary_letters(reader.summary(digests, failed))
         outcome = ReportOutcome(reader.week.key, digests, letters, failed=failed)
@@ -369,6 +374,11 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
                 queue(store, reader.week.key, letters, now)
                 outcome.delivery = deliver(config, store, now, None if unit is None else [unit])
         return outcome
+
+
+def _fault(exc: Exception) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__} ({Path(where.filename).name}:{where.lineno})"
 
 
 def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Delivery]:

@@ -329,6 +329,7 @@ def test_a_control_character_in_one_value_never_stops_the_weeks_letters(tmp_path
 
 def test_one_units_letter_failing_never_stops_the_others(tmp_path: Path, smtp: tuple[Sink, int],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditbot.report import compose
     from auditbot.report.compose import Composer
 
     sink, port = smtp
@@ -342,6 +343,7 @@ def test_one_units_letter_failing_never_stops_the_others(tmp_path: Path, smtp: t
         return made(self, digest)
 
     monkeypatch.setattr(Composer, "digest_letters", fails_for_stp)
+    monkeypatch.setattr(compose, "PARALLEL_FROM", 2)  # composed in worker processes, as a province's are
     result = province.run("report", "--send")
     assert result.exit_code == 1
     assert "no letter for STP: it could not be made (KeyError" in result.stderr

@@ -7,6 +7,10 @@ because finding titles carry text scraped from websites nobody here controls.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -21,6 +25,7 @@ from .digest import ReportWeek, Summary, UnitDigest
 from .layout import Layout
 from .xlsx import workbook_bytes
 
+PARALLEL_FROM = 24  # digests: for fewer, a second process costs more than it saves
 SUMMARY = "_summary"  # the report key of the provincial summary in the outbox
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -114,3 +119,31 @@ class Composer:
             own = SMTP.fold("To", recipient) + SMTP.fold("Message-ID", f"<{self.week.key}.{token}@{domain}>")
             letters.append(Letter(report, recipient, role, subject, own.encode("ascii") + body))
         return letters
+
+
+def compose_digests(composer: Composer, digests: list[UnitDigest]) -> Iterator[tuple[UnitDigest, list[Letter] | str]]:
+    """Each digest with its letters, or what stopped them (one unit's fault never stops another's), in
+    order. Composing is the week's CPU work (annex workbooks, MIME): a province's worth is shared among
+    the machine's cores, each worker a fork that already holds the composer."""
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(digests) < PARALLEL_FROM:
+        yield from ((digest, _compose(composer, digest)) for digest in digests)
+        return
+    # a forked worker inherits the composer as it is (its compiled templates too), never pickled
+    with multiprocessing.get_context("fork").Pool(workers, _WORKER.update, ({"composer": composer},)) as pool:
+        yield from zip(digests, pool.imap(_compose_in_worker, digests, chunksize=4))
+
+
+_WORKER: dict[str, Composer] = {}  # what a worker process was given when it started
+
+
+def _compose_in_worker(digest: UnitDigest) -> list[Letter] | str:
+    return _compose(_WORKER["composer"], digest)
+
+
+def _compose(composer: Composer, digest: UnitDigest) -> list[Letter] | str:
+    try:
+        return composer.digest_letters(digest)
+    except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return f"{type(exc).__name__} ({os.path.basename(where.filename)}:{where.lineno})"
