@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/listings.py
 	$(BIN)/python bench/links.py --peer-bin .venv-bench/bin
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/history.py
 
 clean:
 	rm -rf $(VENV) .venv-bench var auditbot-demo

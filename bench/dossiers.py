@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from auditbot.samplegen import FLAT, TITLE_ROWS, export_row, make_dossiers
+from bench.results import record, verdict
 
 PERIOD = ("2026-07-01", "2026-09-30")
 END = date(2026, 10, 15)
@@ -190,11 +191,15 @@ def main() -> None:
     print(f"{'auditbot end to end':28}{total:10.2f}{max(m_import, m_rates):10.0f}")
     print(f"{'pandas':28}{t_pandas:10.2f}{m_pandas:10.0f}")
     print(f"{'duckdb':28}{t_duck:10.2f}{m_duck:10.0f}")
-    print(f"\nratio auditbot / pandas: {total / t_pandas:.2f}   (target ≤ 1,0)")
-    print(f"ratio auditbot / duckdb: {total / t_duck:.2f}   (target ≤ 3)")
-    print(f"rates over {args.rows:,} stored dossiers: {t_rates:.2f} s (target ≤ 2 s)")
-    print(f"peak memory of the import: {m_import:.0f} MB (target ≤ 400 MB)")
+    to_pandas, to_duck = total / t_pandas, total / t_duck
+    print(f"\nratio auditbot / pandas: {to_pandas:.2f}  {verdict(to_pandas <= 1.0)} (target ≤ 1,0)")
+    print(f"ratio auditbot / duckdb: {to_duck:.2f}  {verdict(to_duck <= 3.0)} (target ≤ 3)")
+    print(f"peak memory of the import: {m_import:.0f} MB  {verdict(m_import <= 400)} (target ≤ 400 MB)")
     print(f"figures agree (auditbot = pandas = duckdb, {len(ours)} units): {agree}")
+    figures = {"rows": args.rows, "auditbot_s": round(total, 2), "import_s": round(t_import, 2),
+               "rates_s": round(t_rates, 2), "pandas_s": round(t_pandas, 2), "duckdb_s": round(t_duck, 2),
+               "to_pandas": round(to_pandas, 2), "to_duckdb": round(to_duck, 2), "import_peak_mb": round(m_import),
+               "agree": agree}
     if not agree:
         for code in sorted(set(ours) | set(pandas_figures)):
             if ours.get(code) != pandas_figures.get(code) or ours.get(code) != duck_figures.get(code):
@@ -203,8 +208,15 @@ def main() -> None:
     if args.xlsx_rows:
         xlsx = root / "export.xlsx"
         write_xlsx_export(xlsx, args.xlsx_rows, names)
+        (root / "bench.db").unlink(missing_ok=True)  # a first load, as the CSV's was
         t_xlsx, m_xlsx, out = run_measured([*auditbot, "import", "dossiers", str(xlsx), "--config", str(rules)])
+        per_row = (t_xlsx / args.xlsx_rows) / (t_import / args.rows)
         print(f"\nXLSX {args.xlsx_rows:,} rows: import {t_xlsx:.2f} s, peak {m_xlsx:.0f} MB — {out.strip().splitlines()[0]}")
+        print(f"XLSX time per row / CSV's: {per_row:.2f}  {verdict(per_row <= 2.0)} (target ≤ 2)")
+        print(f"XLSX peak memory: {m_xlsx:.0f} MB  {verdict(m_xlsx <= 250)} (target ≤ 250 MB)")
+        figures.update({"xlsx_rows": args.xlsx_rows, "xlsx_s": round(t_xlsx, 2), "xlsx_per_row_to_csv": round(per_row, 2),
+                        "xlsx_peak_mb": round(m_xlsx)})
+    record("dossiers", figures)
     sys.exit(0 if agree else 1)
 
 

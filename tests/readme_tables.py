@@ -95,3 +95,51 @@ def keys_table() -> str:
             seen.add(key)
             rows.append(f"| `{key}` | {kind} | {_default(default)} |")
     return "\n".join(rows)
+
+
+BENCH_RESULTS = Path(__file__).parents[1] / "bench" / "results.json"
+
+
+def _vn(value: float, digits: int = 2) -> str:
+    """1234.5 -> 1.234,50: numbers as the README's readers write them."""
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def speed_table() -> str:
+    """#23's targets with what `make bench` last measured (bench/results.json), each against its target."""
+    import json
+
+    results = json.loads(BENCH_RESULTS.read_text(encoding="utf-8"))
+    rows: list[tuple[str, str, str, str, bool]] = []
+    if "dossiers" in results:
+        d = results["dossiers"]
+        rows += [
+            (f"import + rates, {_vn(d['rows'], 0)}-row CSV, against pandas", f"{_vn(d['auditbot_s'])} s",
+             f"pandas {_vn(d['pandas_s'])} s: {_vn(d['to_pandas'])}×", "≤ 1,0×", d["to_pandas"] <= 1.0),
+            ("the same, against DuckDB", f"{_vn(d['auditbot_s'])} s", f"DuckDB {_vn(d['duckdb_s'])} s: {_vn(d['to_duckdb'])}×",
+             "≤ 3×", d["to_duckdb"] <= 3.0),
+            ("peak memory of that import", f"{_vn(d['import_peak_mb'], 0)} MB", "", "≤ 400 MB", d["import_peak_mb"] <= 400)]
+        if "xlsx_rows" in d:
+            rows += [
+                (f"import of a {_vn(d['xlsx_rows'], 0)}-row XLSX, time per row", f"{_vn(d['xlsx_s'])} s",
+                 f"CSV's per row: {_vn(d['xlsx_per_row_to_csv'])}×", "≤ 2×", d["xlsx_per_row_to_csv"] <= 2.0),
+                ("peak memory of that import", f"{_vn(d['xlsx_peak_mb'], 0)} MB", "", "≤ 250 MB", d["xlsx_peak_mb"] <= 250)]
+    if "letters" in results:
+        r = results["letters"]
+        rows.append((f"{_vn(r['letters'], 0)} letters of {_vn(r['units'], 0)} units composed and sent", f"{_vn(r['auditbot_s'])} s",
+                     f"bare smtplib {_vn(r['smtplib_s'])} s: {_vn(r['to_smtplib'])}×", "≤ 3×", r["to_smtplib"] <= 3.0))
+    if "history" in results:
+        h = results["history"]
+        rows += [
+            (f"slowest canned query or chart, {_vn(h['dossiers'], 0)} dossiers, {_vn(h['findings'], 0)} findings",
+             "over Datasette's time limit" if h["slowest_page_ms"] is None else f"{_vn(h['slowest_page_ms'], 0)} ms",
+             f"{h['slow_pages']} of {h['pages']} pages slower", "< 300 ms",
+             h["slowest_page_ms"] is not None and h["slowest_page_ms"] < h["page_target_ms"]),
+            ("the weekly check run over that history", f"{_vn(h['check_seconds'], 1)} s", "", "< 60 s",
+             h["check_seconds"] < h["check_target_s"])]
+    measured = sorted({f"{v['measured_on']}, {v['machine']}" for v in results.values()})
+    lines = ["| measured by `make bench` | auditbot | peer in the same run | target | |", "|---|---|---|---|---|"]
+    lines += [f"| {what} | {ours} | {peer} | {target} | {'pass' if passed else '**fail**'} |"
+              for what, ours, peer, target, passed in rows]
+    return "\n".join(lines) + f"\n\nMeasured {'; '.join(measured)}.\n"
