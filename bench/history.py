@@ -34,8 +34,10 @@ UNITS = 200
 YEARS = 3
 PAGE_TARGET_MS = 300
 CHECK_TARGET_S = 60
-CHECKS = ("dossier.overdue", "dossier.closed_without_result", "rate.digitisation", "rate.online",
-          "rate.online_payment", "listing.missing", "link.broken", "link.not_direct")
+EVENT_CHECKS = ("dossier.overdue", "dossier.closed_without_result", "listing.missing", "link.broken",
+                "link.not_direct")
+RATE_CHECKS = ("rate.digitisation", "rate.online", "rate.online_payment")
+CHECKS = EVENT_CHECKS + RATE_CHECKS
 
 
 def province(root: Path) -> Path:
@@ -60,19 +62,20 @@ def build(rules: Path, dossiers: int, findings: int) -> None:
                          [(check, check, check.split(".")[0], check.split(".")[0]) for check in CHECKS])
         conn.execute(f"""
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {dossiers - 1}),
-d AS (SELECT i, printf('U%03d', abs(random()) % {UNITS}) AS unit,
+d AS MATERIALIZED (SELECT i, printf('U%03d', abs(random()) % {UNITS}) AS unit,
              datetime('now', '-{days} days', '+' || (abs(random()) % ({days} * 1440)) || ' minutes') AS received
-      FROM n)
+      FROM n),
+p AS (SELECT *, i % 20 = 0 AND received > datetime('now', '-45 days') AS pending FROM d)
 INSERT INTO dossiers (code, unit, procedure_code, procedure_name, received_at, due_at, finished_at, status,
                       channel, fee, paid_online, digitised, result_ref, import_id, source_row, known, state_at)
 SELECT printf('000.00.%s.H56-%08d', unit, i), unit, printf('1.%06d', i % 900), 'Thủ tục số ' || (i % 900),
        received, datetime(received, '+5 days'),
-       CASE WHEN i % 20 = 0 THEN NULL ELSE datetime(received, '+' || (i % 7) || ' days') END,
-       CASE WHEN i % 20 = 0 THEN 'processing' ELSE 'finished' END,
+       CASE WHEN pending THEN NULL ELSE datetime(received, '+' || (i % 7) || ' days') END,
+       CASE WHEN pending THEN 'processing' ELSE 'finished' END,
        CASE WHEN i % 3 = 0 THEN 'direct' ELSE 'online' END, CASE WHEN i % 4 = 0 THEN 50000 ELSE 0 END,
-       i % 5 = 0, i % 10 != 0, CASE WHEN i % 20 = 0 THEN NULL ELSE printf('KQ/%08d', i) END, 1, i + 8, 31,
+       i % 5 = 0, i % 10 != 0, CASE WHEN pending THEN NULL ELSE printf('KQ/%08d', i) END, 1, i + 8, 31,
        received
-FROM d""")
+FROM p""")
         week_runs = 100
         runs = week_runs * 52 * YEARS
         conn.execute(f"""
@@ -82,24 +85,41 @@ SELECT i, CASE WHEN i % {week_runs} = 0 THEN 'schedule' ELSE 'manual' END, 'chec
        datetime('now', '-{days} days', '+' || (i * 10080 / {week_runs}) || ' minutes'),
        datetime('now', '-{days} days', '+' || (i * 10080 / {week_runs} + 2) || ' minutes'), 'ok', 3, 20, 2
 FROM n""")
+        # a run stamps every finding it opens or fixes with its own start: the findings' moments are runs'
+        at = f"datetime('now', '-{days} days', '+' || ((%s) * 10080 / {week_runs}) || ' minutes')"
         conn.execute(f"""
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {findings - 1}),
-f AS (SELECT i, printf('U%03d', i % {UNITS}) AS unit, json_extract(?, '$[' || (i % {len(CHECKS)}) || ']') AS check_id,
-             datetime('now', '-{days} days', '+' || (abs(random()) % ({days} * 1440)) || ' minutes') AS first_seen
-      FROM n)
+f AS MATERIALIZED (  -- once: random() in a plain CTE is drawn again at each reference
+      SELECT i, printf('U%03d', i % {UNITS}) AS unit, json_extract(?, '$[' || (i % {len(EVENT_CHECKS)}) || ']') AS check_id,
+             1 + abs(random()) % {runs} AS found_run FROM n),
+g AS (SELECT *, CASE WHEN i % 10 != 0 THEN found_run + 1 + i % (4 * {week_runs}) END AS fixed_run FROM f)
 INSERT INTO findings (id, check_id, unit, subject, title, severity, status, period, first_seen, last_seen,
                       resolved_at, details, last_run)
 SELECT printf('%s:%s:%d', check_id, unit, i), check_id, unit, printf('HS-%08d', i), printf('Vi phạm số %d', i),
-       'warning', CASE WHEN i % 10 = 0 THEN 'open' ELSE 'resolved' END, NULL, first_seen,
-       min(datetime(first_seen, '+14 days'), datetime('now')),
-       CASE WHEN i % 10 = 0 THEN NULL ELSE min(datetime(first_seen, '+14 days'), datetime('now')) END,
-       json_object('code', printf('HS-%08d', i), 'days_overdue', i % 30), {runs}
-FROM f""", [json.dumps(CHECKS)])
+       'warning', CASE WHEN fixed_run <= {runs} THEN 'resolved' ELSE 'open' END, NULL, {at % 'found_run'},
+       {at % f'min(coalesce(fixed_run, {runs}), {runs})'},
+       CASE WHEN fixed_run <= {runs} THEN {at % 'fixed_run'} END,
+       json_object('code', printf('HS-%08d', i), 'days_overdue', i % 30), coalesce(fixed_run, {runs})
+FROM g""", [json.dumps(EVENT_CHECKS)])
+        # the rate checks: a unit's figure below its threshold in a quarter, replaced by the next quarter's verdict
+        conn.execute(f"""
+WITH RECURSIVE q(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM q WHERE k < {4 * YEARS - 1}),
+r AS MATERIALIZED (SELECT k, u.code AS unit, c.value AS check_id, k * 13 * {week_runs} AS found_run
+      FROM q CROSS JOIN units u CROSS JOIN json_each(?) c WHERE u.code != '_centre' AND abs(random()) % 2 = 0)
+INSERT INTO findings (id, check_id, unit, subject, title, severity, status, period, first_seen, last_seen,
+                      resolved_at, details, last_run)
+SELECT printf('%s:%s:Q%d', check_id, unit, k), check_id, unit, printf('Q%d', k), printf('Chỉ tiêu kỳ Q%d', k),
+       'warning', CASE WHEN k < {4 * YEARS - 1} THEN 'resolved' ELSE 'open' END, printf('Q%d', k),
+       {at % 'found_run'}, {at % 'found_run'},
+       CASE WHEN k < {4 * YEARS - 1} THEN {at % f'found_run + 13 * {week_runs}'} END, '{{}}', found_run
+FROM r""", [json.dumps(RATE_CHECKS)])
         conn.execute(f"""
 INSERT INTO finding_events (finding_id, run_id, at, event)
 SELECT id, 1 + abs(random()) % {runs}, first_seen, 'opened' FROM findings
 UNION ALL
-SELECT id, 1 + abs(random()) % {runs}, resolved_at, 'resolved' FROM findings WHERE resolved_at IS NOT NULL""")
+SELECT id, 1 + abs(random()) % {runs}, resolved_at, 'resolved' FROM findings WHERE resolved_at IS NOT NULL
+UNION ALL  -- one finding in fifty came back after it was fixed once
+SELECT id, 1 + abs(random()) % {runs}, last_seen, 'reopened' FROM findings WHERE abs(random()) % 50 = 0""")
         conn.execute(f"""
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {days - 1}),
 q AS (SELECT date('now', '-' || i || ' days') AS day FROM n),
@@ -114,7 +134,6 @@ SELECT p.day, p.period, u.code, u.kind, 1, p.day || ' 18:00:00', p.period_start,
        date(p.period_start, '+3 months', '-1 day'), 900, 620, 850, 800, 50, 780, 300, 100, 40, 3,
        68.9, 94.1, 91.8, 33.3, 0.3
 FROM p CROSS JOIN units u WHERE u.code != '_centre'""")
-    conn.execute("ANALYZE")
     conn.close()
 
 

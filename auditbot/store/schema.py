@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..supplements import supplement_clock
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -52,11 +52,18 @@ CREATE TABLE IF NOT EXISTS findings (
   muted_reason TEXT, muted_until TEXT, muted_at TEXT, last_run INTEGER
 );
 CREATE INDEX IF NOT EXISTS findings_scope ON findings (check_id, unit, status);
+-- what `serve` asks of years of findings (templates/datasette.yaml), each answered from an index alone:
+-- open or fixed lately, open at each week's end, found again and again
+CREATE INDEX IF NOT EXISTS findings_found ON findings (status, first_seen, unit, check_id);
+CREATE INDEX IF NOT EXISTS findings_fixed ON findings (resolved_at, check_id, first_seen, unit, status);
+CREATE INDEX IF NOT EXISTS findings_seen ON findings (first_seen, check_id, unit, resolved_at);
+CREATE INDEX IF NOT EXISTS findings_kinds ON findings (unit, check_id, period, first_seen);
 CREATE TABLE IF NOT EXISTS finding_events (
   id INTEGER PRIMARY KEY, finding_id TEXT NOT NULL REFERENCES findings(id), run_id INTEGER,
   at TEXT NOT NULL, event TEXT NOT NULL, note TEXT
 );
 CREATE INDEX IF NOT EXISTS finding_events_finding ON finding_events (finding_id);
+CREATE INDEX IF NOT EXISTS finding_events_reopened ON finding_events (finding_id) WHERE event = 'reopened';
 CREATE TABLE IF NOT EXISTS dossiers (
   code TEXT PRIMARY KEY, unit TEXT NOT NULL, procedure_code TEXT, procedure_name TEXT,
   received_at TEXT NOT NULL, due_at TEXT, finished_at TEXT, status TEXT NOT NULL, channel TEXT,
@@ -146,6 +153,8 @@ CREATE TABLE IF NOT EXISTS unit_figures (
   PRIMARY KEY (day, period, unit)
 );
 CREATE INDEX IF NOT EXISTS unit_figures_unit ON unit_figures (unit, day);
+-- the dashboard's lines: each period's figures as they stood on its last day
+CREATE INDEX IF NOT EXISTS unit_figures_period_end ON unit_figures (unit, day) WHERE period_end = day;
 CREATE TABLE IF NOT EXISTS period_figures (
   period TEXT NOT NULL, unit TEXT NOT NULL REFERENCES units(code), kind TEXT,
   run_id INTEGER, frozen_at TEXT NOT NULL, period_start TEXT, period_end TEXT,
