@@ -22,7 +22,7 @@ from ..config import Config
 from ..lineage import Lineage
 from ..store import Store
 from ..store.dossiers import COLUMNS, DossierUpserts
-from ..supplements import supplement_clock
+from ..supplements import NO_HISTORY, supplement_clock
 from ..text import nfc, without_controls
 from ..vocabulary.codes import NATIONAL_CODE
 from ..vocabulary.dossiers import (
@@ -73,6 +73,11 @@ def national_code(value: Cell) -> str | None:
     return match.group() if match else (text or None)
 
 
+@lru_cache(maxsize=1 << 14)  # a province has a few thousand procedures: a name repeats on most rows
+def procedure_name(value: Cell) -> str | None:
+    return nfc(without_controls(cell_text(value))) or None
+
+
 def _fields(cells: list[Cell]) -> dict[str, str]:
     """A rejected row's mapped fields, its result reference reduced as it would be stored."""
     fields = mapped_fields(TABULAR, cells)
@@ -92,6 +97,7 @@ class DossierParser:
         self.units = UnitResolver(config)
         self.timeless = {unit.code for unit in config.units if unit.valid_from is None and unit.valid_to is None}
         self.lineage = Lineage.of(config)
+        self.succeeded = {code for code, life in self.lineage.units.items() if life.successors}
         self.import_id = import_id
         # a tabular export knows a field when it has its column; a sync record says so itself (last cell)
         self.column_known = sum(bit for name, bit in KNOWN_BITS.items() if name in found)
@@ -165,18 +171,19 @@ class DossierParser:
         if isinstance(supplements, str):
             state_at = max([state_at, *re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", supplements)])
         paid = int(bool(paid_online)) if known & KNOWN_PAYMENT else None
-        heir = self._heir(unit, cells[INDEX["successor_unit"]], received_at)
-        return (code, unit, national_code(cells[1]), nfc(without_controls(cell_text(cells[2]))) or None,
+        heir = self._heir(unit, cells[INDEX["successor_unit"]], received_at) if unit in self.succeeded else None
+        clock = NO_HISTORY if not isinstance(supplements, str) else supplement_clock(due_at, supplements)
+        return (code, unit, national_code(cells[1]), procedure_name(cells[2]),
                 received_at, due_at,
                 finished_at, status, channel, fee, paid,
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
                 result_reference(cells[12]), self.import_id, row, known, state_at, *sync[:4], supplements,
-                *supplement_clock(due_at, supplements if isinstance(supplements, str) else None).as_columns(), heir)
+                *clock.as_columns(), heir)
 
     def _heir(self, unit: str, cell: Cell, received_at: str) -> str | None:
         """The successor the row names for its unit, if it is one of the unit's successors (else counted)."""
         written = cell_text(cell)
-        if not written or not self.lineage.units[unit].successors:
+        if not written:
             return None
         heir = self.units(written, date.fromisoformat(received_at[:10]))
         if heir in self.lineage.descendants(unit):
