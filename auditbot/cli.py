@@ -10,19 +10,20 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import commands, index_view, vietnamese
+from . import commands, vietnamese
 from .config import Config, config_path
 from .errors import ConfigError, UserError
-from .imported import summary_lines
 from .output import format_option, render, table
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
-from .report.outbox import Delivery
-from .sources.pipeline import ImportSummary
 from .store import unit_label
+
+if TYPE_CHECKING:  # imported where used: every invocation pays for what the module imports
+    from .report.outbox import Delivery
+    from .sources.pipeline import ImportSummary
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -319,6 +320,8 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
 
 
 def _report_imports(summaries: list[ImportSummary], errors: list[str]) -> None:
+    from .imported import summary_lines
+
     for summary in summaries:
         click.echo("\n".join(summary_lines(summary)))
         for problem in summary.problems:
@@ -475,6 +478,8 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         auditbot index --unit STP
         auditbot index --by province --compare diem-cong-dvcqg.json
     """
+    from . import index_view
+
     config = load(config_file)
     report = commands.index(config, start, end, by, units, period_text, compare)
     if report.portal is not None:

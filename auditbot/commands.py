@@ -8,42 +8,36 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import selection, vietnamese
 from .check_types import CheckContext
 from .clock import local_now
 from .config import Config, load_config
-from .diagnosis import diagnose_listing
 from .engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
 from .errors import ConfigError, InputError, UserError
-from .index766 import FormulaTable, IndexResult, formula_path, load_formulas
-from .index_inputs import index_results
 from .lineage import Lineage
 from .lock import writer_lock
 from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 from .plugins import registered_checks
 from .rates import Figures, RatesOutcome, exemption_text
-from .report.annex_table import Table
-from .report.compose import Composer, Letter, compose_digests
-from .report.digest import UnitDigest, WeekFindings
-from .report.forms import form_workbook, load_form
-from .report.layout import load_layout
-from .report.outbox import Delivery, deliver, queue, resend, smtp_password, write_eml
-from .report.unit_annexes import rows_from_figures, unit_annex_tables
-from .report.xlsx import workbook_bytes
-from .sources.catalogue import import_catalogue
 from .sources.common import file_digest, within_limit
-from .sources.dossiers import expand_sources, import_dossiers
-from .sources.listings import accept_reading, fetch_listings
-from .sources.pipeline import ImportSummary
-from .sources.portal import check_links
-from .sources.portal_scores import PortalFigure, read_portal_scores
 from .store import Store, daemon_mark, observations, pid_alive
 from .store import outbox as ledger
 from .store.figures import unit_figures
+
+# What only some commands need is imported by them: `auditbot rates` should not wait for the HTML
+# parser, the HTTP client, the workbook writers and the mail library to load (a quarter of a second).
+if TYPE_CHECKING:
+    import httpx
+
+    from .index766 import FormulaTable, IndexResult
+    from .report.annex_table import Table
+    from .report.compose import Letter
+    from .report.digest import UnitDigest
+    from .report.outbox import Delivery
+    from .sources.pipeline import ImportSummary
+    from .sources.portal_scores import PortalFigure
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -57,6 +51,9 @@ def open_config(path: Path) -> Config:
 
 def environment_problems(config: Config) -> list[str]:
     """What rules.toml cannot say by itself: whether this environment can do what it asks."""
+    from .index766 import formula_path, load_formulas
+    from .report.outbox import smtp_password
+
     problems = []
     try:
         smtp_password(config)
@@ -72,6 +69,9 @@ def environment_problems(config: Config) -> list[str]:
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
           trigger: str = "cli", offline: bool = False, transport: httpx.AsyncBaseTransport | None = None) -> CheckRun:
     """Refresh the network sources the chosen checks read (unless offline), then run the checks."""
+    from .sources.listings import fetch_listings
+    from .sources.portal import check_links
+
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
     now = local_now(config)
@@ -97,12 +97,16 @@ def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
 
 def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `listings` job: read every unit's listing pages now."""
+    from .sources.listings import fetch_listings
+
     codes = select_units(config, (), True)
     _locked(config, "listings", lambda store: fetch_listings(config, store, codes, local_now(config), transport))
 
 
 def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
+    from .sources.portal import check_links
+
     codes = select_units(config, (), True)
     _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
 
@@ -110,12 +114,16 @@ def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = No
 def listing_reading(config: Config, unit: str, url: str | None, selector: str | None,
                     transport: httpx.AsyncBaseTransport | None = None) -> list[dict[str, Any]]:
     """`auditbot listings UNIT`: what the unit's pages give now and how it matched; nothing is stored."""
+    from .diagnosis import diagnose_listing
+
     with Store.open(config) as store:
         return diagnose_listing(config, store, select_units(config, [unit], False)[0], url, selector, transport)
 
 
 def accept_listing(config: Config, unit: str) -> list[dict[str, Any]]:
     """`auditbot listings accept UNIT`: the unit's latest reading becomes the baseline a collapse is judged by."""
+    from .sources.listings import accept_reading
+
     code = select_units(config, [unit], False)[0]
     return _locked(config, f"listings accept {code}", lambda store: accept_reading(store, code, local_now(config)))
 
@@ -129,6 +137,8 @@ def latest_readings(config: Config) -> list[dict[str, Any]]:
 def import_new_dossiers(config: Config) -> ImportOutcome:
     """The daemon's `dossiers` job: every export file under [sources].dossiers not imported before
     (by content: a renamed copy is not read twice)."""
+    from .sources.dossiers import expand_sources
+
     with Store.open(config) as store:
         seen = observations.imported_files(store.db, "dossiers")
 
@@ -144,6 +154,8 @@ def import_new_dossiers(config: Config) -> ImportOutcome:
 
 def deliver_outbox(config: Config) -> Delivery:
     """The daemon's `outbox` job: letters that failed before and are due again."""
+    from .report.outbox import deliver
+
     return _locked(config, "outbox", lambda store: deliver(config, store, local_now(config)))
 
 
@@ -156,6 +168,8 @@ class ImportOutcome:
 def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = False) -> ImportOutcome:
     """Each file in its own transaction; an unreadable file is reported and the others still import.
     A dry run reads and types every row and writes nothing, not even to the database."""
+    from .sources.dossiers import expand_sources, import_dossiers
+
     paths = expand_sources(files) if files else expand_sources(config.dossier_sources)
     if not paths:
         raise UserError("no dossier export files given, and none found under [sources].dossiers")
@@ -177,6 +191,8 @@ def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = 
 
 
 def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
+    from .sources.catalogue import import_catalogue
+
     path = file or config.catalogue
     if path is None:
         raise UserError("no catalogue file given, and [sources].catalogue is not set in rules.toml")
@@ -227,6 +243,10 @@ class IndexReport:
 def index(config: Config, start: datetime | None, end: datetime | None, by: str, units: Iterable[str] = (),
           period_text: str | None = None, compare: Path | None = None) -> IndexReport:
     """`auditbot index`: the 766 index per unit, unit kind or the province, and beside the portal's own."""
+    from .index766 import formula_path, load_formulas
+    from .index_inputs import index_results
+    from .sources.portal_scores import read_portal_scores
+
     table = load_formulas(formula_path(config.report.templates))
     portal = read_portal_scores(compare, table, config.max_file_mb) if compare is not None else None
     outcome = period_figures(config, start, end, period_text, select_units(config, units, False) if units else None)
@@ -248,6 +268,10 @@ class PeriodReport:
 def period_report(config: Config, start: datetime | None, end: datetime | None, period_text: str | None,
                   output: Path | None) -> PeriodReport:
     """`report --period`: the province's Phụ lục I–IV (lists of units) for a period, from its figures."""
+    from .report.layout import load_layout
+    from .report.unit_annexes import rows_from_figures, unit_annex_tables
+    from .report.xlsx import workbook_bytes
+
     if output is not None:
         writable(output)
     outcome = period_figures(config, start, end, period_text)
@@ -266,6 +290,8 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
 def form_report(config: Config, form: str, start: datetime | None, end: datetime | None, period_text: str | None,
                 output: Path) -> RatesOutcome:
     """`report --form bieu-mau-3`: one of the half-year report's tables, for the province, as XLSX."""
+    from .report.forms import form_workbook, load_form
+
     if not (period_text or start or end):
         raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
     writable(output)
@@ -339,6 +365,11 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
     `send` queues them in the outbox ledger and delivers what is due; `outbox` writes .eml files;
     neither: the letters are only composed, for a look at who would get what.
     """
+    from .report.compose import Composer, compose_digests
+    from .report.digest import WeekFindings
+    from .report.layout import load_layout
+    from .report.outbox import deliver, queue, write_eml
+
     now = local_now(config)
     layout = load_layout(config.report.templates)
     with Store.open(config) as store:
@@ -383,6 +414,8 @@ def _fault(exc: Exception) -> str:
 
 def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Delivery]:
     """Send one unconfirmed or failed letter again, now: a person's decision after checking the mailbox."""
+    from .report.outbox import deliver, resend
+
     with Store.open(config) as store, writer_lock(store, "report --resend", config.lock_wait_seconds):
         letter = resend(store, letter_id)
         return letter, deliver(config, store, local_now(config), letter_ids=[letter_id])

@@ -349,7 +349,7 @@ def test_an_unexpected_failure_is_one_line_and_exit_4(portal: Portal, monkeypatc
     def explode(*args: Any) -> None:
         raise RuntimeError("Nguyễn Văn A 0912345678")  # a message that must never be printed
 
-    monkeypatch.setattr(commands, "fetch_listings", explode)
+    monkeypatch.setattr("auditbot.sources.listings.fetch_listings", explode)  # where `check` imports it from
     monkeypatch.delenv("AUDITBOT_DEBUG", raising=False)
     result = CliRunner().invoke(cli, ["check", "--config", str(portal.root / "rules.toml")])
     assert result.exit_code == 4
