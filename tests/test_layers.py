@@ -99,3 +99,14 @@ def test_the_rule_sees_real_imports_and_reports_an_upward_one() -> None:
     assert {"auditbot.sources.listings", "auditbot.store.figures"} <= imports(PACKAGE / "commands.py")
     assert upward({"auditbot.store.figures": {"auditbot.sources.listings"}}) == [
         "auditbot.store.figures (layer 3) imports auditbot.sources.listings (layer 6)"]
+
+
+def test_the_cli_loads_without_what_only_some_commands_need() -> None:
+    """Every invocation (`rates`, `import`, `status`) pays for what auditbot.cli imports at start."""
+    import subprocess
+    import sys
+
+    heavy = ("bs4", "httpx", "openpyxl", "jinja2", "yagmail", "xlsxwriter", "playwright", "python_calamine")
+    probe = f"import sys, auditbot.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
