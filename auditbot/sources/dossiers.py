@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..lineage import Lineage
@@ -43,6 +43,9 @@ from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_im
 from .sync_json import sync_rows
 from .tables import Cell
 from .values import ValueMap, parse_amount, parse_when
+
+if TYPE_CHECKING:
+    from .dossier_columns import DossierColumns
 
 FIELD_NAMES = (*FIELDS, *SYNC_ONLY)
 TABULAR = tuple(FIELDS)
@@ -216,6 +219,11 @@ class DossierSpec:
     def parser(self, config: Config, found: set[str], import_id: int) -> DossierParser:
         return DossierParser(config, found, import_id)
 
+    def columns(self, parser: DossierParser, names: tuple[str, ...]) -> DossierColumns:
+        """The same rules a column at a time, for big CSV exports (only the reading child loads the engine)."""
+        from .dossier_columns import DossierColumns
+        return DossierColumns(parser, names)
+
     def preview(self, record: Record) -> dict[str, Any]:
         return dict(zip(COLUMNS, record))
 
@@ -224,6 +232,9 @@ class DossierSpec:
 
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         self.upserts.write(conn, batch)
+
+    def write_staged(self, conn: sqlite3.Connection, image: bytes) -> None:
+        self.upserts.write_staged(conn, image)
 
     def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
         written = self.upserts.finish(conn, summary.extra["import_id"])

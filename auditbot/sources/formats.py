@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -76,26 +77,39 @@ def _sniff_delimiter(sample: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def csv_rows(path: Path) -> Iterator[Row]:
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """(encoding, delimiter) of a delimited text export."""
     with path.open("rb") as raw:
         head = raw.read(65536)
     encoding = detect_encoding(head)
-    delimiter = _sniff_delimiter(head.decode(encoding, errors="ignore"))
-    return _csv_iter(path, encoding, delimiter)
+    return encoding, _sniff_delimiter(head.decode(encoding, errors="ignore"))
 
 
-def _csv_iter(path: Path, encoding: str, delimiter: str) -> Iterator[Row]:
-    with path.open(encoding=encoding, newline="", errors="strict") as handle:
+def csv_rows(path: Path) -> Iterator[Row]:
+    return _csv_iter(path, *csv_dialect(path))
+
+
+def csv_rows_from(path: Path, encoding: str, delimiter: str, offset: int, number: int) -> Iterator[Row]:
+    """The records from byte `offset` (a record's start) on, numbered from `number`."""
+    return _csv_iter(path, "utf-8" if encoding == "utf-8-sig" else encoding, delimiter, offset, number)
+
+
+def _csv_iter(path: Path, encoding: str, delimiter: str, offset: int = 0, first: int = 1) -> Iterator[Row]:
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict") as handle:
+        raw.seek(offset)
         reader = csv.reader(handle, delimiter=delimiter)
+        number = first - 1
         try:
-            for number, cells in enumerate(reader, start=1):
+            for number, cells in enumerate(reader, start=first):
                 yield number, cast(list[Cell], cells)  # str cells; no copy on the hot path
         except UnicodeDecodeError as exc:
             # the decoder reads ahead, so the bad bytes are somewhere after the last row read
-            raise InputError(f"{path}: after row {reader.line_num}: bytes that are not {encoding} text"
+            where = reader.line_num if offset == 0 else number
+            raise InputError(f"{path}: after row {where}: bytes that are not {encoding} text"
                              f" ({exc.reason})") from None
         except csv.Error as exc:
-            raise InputError(f"{path}: row {reader.line_num}: not readable as CSV ({exc})") from None
+            where = reader.line_num if offset == 0 else number + 1
+            raise InputError(f"{path}: row {where}: not readable as CSV ({exc})") from None
 
 
 # --- an HTML table saved as .xls ------------------------------------------------------------

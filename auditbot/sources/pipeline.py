@@ -21,6 +21,8 @@ import pickle
 import resource
 import signal
 import sqlite3
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -119,35 +121,40 @@ def _rows(path: Path, kind: str) -> Iterator[Row]:
     return formats.csv_rows(path)
 
 
+class Shaper:
+    """A table row -> the canonical fields' cells, in `spec.fields` order (None for a field without a column)."""
+
+    def __init__(self, header: Header, spec: ImportSpec, strict: bool) -> None:
+        # fields a header can name (a sync-only field is never in a table: the parser sees a shorter row)
+        names = tuple(name for name, aliases in spec.fields.items() if aliases)
+        self.positions = [header.columns.get(name, -1) for name in names]  # -1: the None appended to each row
+        self.needed = max(self.positions) + 1
+        # a delimited row with more or fewer cells than its header has shifted: which value is in which column
+        # is in doubt, so nothing of it is kept (one unquoted comma puts a phone number in the unit column)
+        self.strict = strict
+        self.width = header.width
+        self.min_cells = spec.min_cells
+
+    def __call__(self, number: int, cells: list[Cell]) -> CanonicalRow | None:
+        """None for a blank line (layout, not a row); [] for a title, subtotal or signature line."""
+        if not any(cells):
+            return None
+        if self.strict and len(cells) != self.width:
+            if sum(1 for c in cells if c not in (None, "")) < self.min_cells:
+                return number, []
+            return number, Rejection(number, "", f"the row has {len(cells)} cells where the header has"
+                                     f" {self.width}; its values may be in the wrong columns, so none is kept", {})
+        cells.append(None)
+        if len(cells) <= self.needed:  # a short row: pad it, the missing cells are empty
+            cells[-1:] = [None] * (self.needed - len(cells) + 2)
+        return number, [cells[p] for p in self.positions]
+
+
 def _tabular(path: Path, kind: str, spec: ImportSpec, config: Config) -> tuple[Iterator[CanonicalRow], Header]:
     aliases = AliasTable(spec.fields, spec.extra_aliases(config), spec.personal, spec.section)
     header, rows = locate_header(_rows(path, kind), aliases, spec.required, path)
-    # fields a header can name (a sync-only field is never in a table: the parser sees a shorter row)
-    names = tuple(name for name, aliases in spec.fields.items() if aliases)
-    positions = [header.columns.get(name, -1) for name in names]  # -1: the None appended to each row
-    needed = max(positions) + 1
-    # a delimited row with more or fewer cells than its header has shifted: which value is in which column
-    # is in doubt, so nothing of it is kept (one unquoted comma puts a phone number in the unit column)
-    strict = kind == formats.CSV
-    width = header.width
-
-    def canonical() -> Iterator[CanonicalRow]:
-        for number, cells in rows:
-            if not any(cells):
-                continue  # blank lines are layout, not rows
-            if strict and len(cells) != width:
-                if sum(1 for c in cells if c not in (None, "")) < spec.min_cells:
-                    yield number, []  # a title, subtotal or signature line
-                    continue
-                yield number, Rejection(number, "", f"the row has {len(cells)} cells where the header has {width};"
-                                        " its values may be in the wrong columns, so none is kept", {})
-                continue
-            cells.append(None)
-            if len(cells) <= needed:  # a short row: pad it, the missing cells are empty
-                cells[-1:] = [None] * (needed - len(cells) + 2)
-            yield number, [cells[p] for p in positions]
-
-    return canonical(), header
+    shape = Shaper(header, spec, strict=kind == formats.CSV)
+    return (row for number, cells in rows if (row := shape(number, cells)) is not None), header
 
 
 def mapped_fields(names: tuple[str, ...], cells: list[Cell]) -> dict[str, str]:
@@ -158,7 +165,7 @@ def mapped_fields(names: tuple[str, ...], cells: list[Cell]) -> dict[str, str]:
 # --- parsing, here or in a child -----------------------------------------------------------------
 
 @dataclass
-class _Counts:
+class Counts:
     rows_read: int = 0
     skipped: int = 0
     skipped_because: Counter[str] = field(default_factory=Counter)
@@ -167,10 +174,36 @@ class _Counts:
     preview: list[Record] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
 
+    def take(self, number: int, cells: list[Cell] | Rejection, parser: RowParser, labels: dict[str, str],
+             min_cells: int) -> Record | None:
+        """Count one canonical row; its record if it has one."""
+        if isinstance(cells, Rejection):
+            self.rows_read += 1
+            self.rejections.append(cells)
+            return None
+        if not cells or (not cells[0] and sum(1 for c in cells if c not in (None, "")) < min_cells):
+            self.skipped += 1
+            return None
+        self.rows_read += 1
+        parsed = parser.parse(cells, number)
+        if type(parsed) is tuple:
+            if len(self.preview) < PREVIEW_ROWS:
+                self.preview.append(parsed)
+            return parsed
+        if isinstance(parsed, Rejection):
+            if not parsed.column:
+                parsed.column = labels.get(parsed.field, parsed.field)
+            self.rejections.append(parsed)
+            if parsed.unknown_unit:
+                self.unknown_units[parsed.unknown_unit] += 1
+        else:
+            self.skipped_because[str(parsed)] += 1
+        return None
+
 
 def _parse(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
            on_header: Callable[[dict[str, str], list[str]], None],
-           on_batch: Callable[[list[Record]], None]) -> _Counts:
+           on_batch: Callable[[list[Record]], None]) -> Counts:
     if kind == formats.JSON:
         rows, labels = spec.json_rows(path)
         found = set(labels)
@@ -179,33 +212,15 @@ def _parse(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
         labels, found = header.labels, set(header.columns)
     on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
     parser = spec.parser(config, found, import_id)
-    counts = _Counts()
+    counts = Counts()
     batch: list[Record] = []
     for number, cells in rows:
-        if isinstance(cells, Rejection):
-            counts.rows_read += 1
-            counts.rejections.append(cells)
-            continue
-        if not cells or (not cells[0] and sum(1 for c in cells if c not in (None, "")) < spec.min_cells):
-            counts.skipped += 1
-            continue
-        counts.rows_read += 1
-        parsed = parser.parse(cells, number)
-        if type(parsed) is tuple:
-            batch.append(parsed)
-            if len(counts.preview) < PREVIEW_ROWS:
-                counts.preview.append(parsed)
+        record = counts.take(number, cells, parser, labels, spec.min_cells)
+        if record is not None:
+            batch.append(record)
             if len(batch) >= BATCH:
                 on_batch(batch)
                 batch = []
-        elif isinstance(parsed, Rejection):
-            if not parsed.column:
-                parsed.column = labels.get(parsed.field, parsed.field)
-            counts.rejections.append(parsed)
-            if parsed.unknown_unit:
-                counts.unknown_units[parsed.unknown_unit] += 1
-        else:
-            counts.skipped_because[str(parsed)] += 1
     on_batch(batch)
     counts.report = parser.report()
     return counts
@@ -229,6 +244,32 @@ def _cap_memory(megabytes: float) -> None:
         pass
 
 
+MEMORY_EXIT = 86  # the child's exit code when it outgrew [sources] max_memory_mb
+
+
+def _watch_memory(megabytes: float) -> None:
+    """A cap on resident memory for a child whose engine reserves far more address space than it uses (an
+    address-space cap would stop it at once): past what it has now plus the cap, it exits, in one step."""
+    page = resource.getpagesize()
+
+    def resident() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * page
+
+    try:
+        limit = resident() + int(megabytes * (1 << 20))
+    except (OSError, ValueError):
+        return
+
+    def watch() -> None:
+        while True:
+            if resident() > limit:
+                os._exit(MEMORY_EXIT)
+            time.sleep(0.02)
+
+    threading.Thread(target=watch, name="memory-cap", daemon=True).start()
+
+
 def _quiet_stderr() -> None:
     """A reader that aborts prints its own backtrace; the parent already says what happened, in one line."""
     faulthandler.disable()  # it writes to its own copy of stderr (pytest and PYTHONFAULTHANDLER enable it)
@@ -247,6 +288,9 @@ class _Channel:
     def batch(self, records: list[Record]) -> None:
         self.connection.send_bytes(b"M" + marshal.dumps(records))
 
+    def stage(self, image: bytes) -> None:
+        self.connection.send_bytes(b"S" + image)
+
     def put(self, message: str, payload: Any) -> None:
         self.connection.send_bytes(b"P" + pickle.dumps((message, payload)))
 
@@ -254,30 +298,52 @@ class _Channel:
     def decode(data: bytes) -> tuple[str, Any]:
         if data[:1] == b"M":
             return "batch", marshal.loads(data[1:])
+        if data[:1] == b"S":
+            return "stage", data[1:]
         message, payload = pickle.loads(data[1:])
         return message, payload
 
 
+def _columnar(kind: str, spec: ImportSpec) -> bool:
+    """Whether the file's rows can be read a chunk at a time by the columnar engine (see columnar.py)."""
+    return kind == formats.CSV and hasattr(spec, "columns")
+
+
 def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel) -> None:
     _die_with_parent()
-    _cap_memory(config.max_memory_mb)
+    if _columnar(kind, spec):
+        _watch_memory(config.max_memory_mb)
+    else:
+        _cap_memory(config.max_memory_mb)
     _quiet_stderr()
+
+    def on_header(labels: dict[str, str], missing: list[str]) -> None:
+        channel.put("header", (labels, missing))
+
     try:
-        counts = _parse(path, kind, spec, config, import_id,
-                        lambda labels, missing: channel.put("header", (labels, missing)), channel.batch)
+        counts = None
+        if _columnar(kind, spec):
+            from .columnar import parse_columnar
+            counts = parse_columnar(path, spec, config, import_id, on_header, channel.batch, channel.stage)
+        if counts is None:
+            counts = _parse(path, kind, spec, config, import_id, on_header, channel.batch)
         channel.put("done", counts)
     except InputError as exc:
         channel.put("error", str(exc))
     except MemoryError:
-        channel.put("error", f"{path}: reading it needs more than [sources] max_memory_mb ="
-                             f" {config.max_memory_mb:g} MB; not imported")
+        channel.put("error", _too_big(path, config))
     except BaseException as exc:  # noqa: BLE001 - anything else is still one message, never a cell's content
         channel.put("error", f"{path}: import stopped ({type(exc).__name__})")
 
 
+def _too_big(path: Path, config: Config) -> str:
+    return f"{path}: reading it needs more than [sources] max_memory_mb = {config.max_memory_mb:g} MB; not imported"
+
+
 def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
                     on_header: Callable[[dict[str, str], list[str]], None],
-                    on_batch: Callable[[list[Record]], None]) -> _Counts:
+                    on_batch: Callable[[list[Record]], None],
+                    on_stage: Callable[[bytes], None] = lambda image: None) -> Counts:
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(path, kind, spec, config, import_id, _Channel(writer)),
@@ -290,14 +356,18 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
                 message, payload = _Channel.decode(reader.recv_bytes())
             except (EOFError, OSError):
                 child.join()
+                if child.exitcode == MEMORY_EXIT:
+                    raise InputError(_too_big(path, config)) from None
                 raise InputError(f"{path}: the reader stopped ({_how_it_died(child.exitcode)}): the file is"
                                  " damaged or declares more than it holds; not imported") from None
             if message == "header":
                 on_header(*payload)
             elif message == "batch":
                 on_batch(payload)
+            elif message == "stage":
+                on_stage(payload)
             elif message == "done":
-                counts: _Counts = payload
+                counts: Counts = payload
                 return counts
             else:
                 raise InputError(payload)
@@ -348,7 +418,12 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
         with conn:
             import_id = open_import(conn, spec.kind, str(path), sha256, path.stat().st_size, kind, now)
             spec.begin(conn)
-            counts = parse(path, kind, spec, config, import_id, on_header, lambda batch: spec.write(conn, batch))
+            if isolated:
+                counts = _parse_in_child(path, kind, spec, config, import_id, on_header,
+                                         lambda batch: spec.write(conn, batch),
+                                         lambda image: spec.write_staged(conn, image))  # type: ignore[attr-defined]
+            else:
+                counts = _parse(path, kind, spec, config, import_id, on_header, lambda batch: spec.write(conn, batch))
             _take_counts(summary, counts, spec)
             summary.extra["import_id"] = import_id
             spec.finish(conn, summary, now)
@@ -367,7 +442,7 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
     return summary
 
 
-def _take_counts(summary: ImportSummary, counts: _Counts, spec: ImportSpec) -> None:
+def _take_counts(summary: ImportSummary, counts: Counts, spec: ImportSpec) -> None:
     summary.rows_read, summary.skipped = counts.rows_read, counts.skipped
     summary.skipped_because, summary.unknown_units = counts.skipped_because, counts.unknown_units
     summary.rejections = counts.rejections

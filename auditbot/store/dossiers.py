@@ -27,14 +27,17 @@ _SPARSE_AT = tuple(COLUMNS.index(c) for c in SPARSE)
 
 
 @cache
-def upsert_sql(present: tuple[str, ...], guard: str) -> str:
-    """The upsert of records holding only `present` (COLUMNS order); `guard` decides which updates apply
-    (`{changed}` in it: the stored row differs from the record, absent columns counting as NULL)."""
+def upsert_sql(present: tuple[str, ...], guard: str, source: str | None = None) -> str:
+    """The upsert of records holding only `present` (COLUMNS order), bound one by one or, with `source`,
+    selected from that table in row order; `guard` decides which updates apply (`{changed}` in it: the
+    stored row differs from the record, absent columns counting as NULL)."""
     absent = [c for c in COLUMNS if c not in present]
     changed = " OR ".join([*(f"dossiers.{c} IS NOT excluded.{c}" for c in _COMPARED if c in present),
                            *(f"dossiers.{c} IS NOT NULL" for c in _COMPARED if c in absent)])
+    rows = f"VALUES ({', '.join('?' * len(present))})" if source is None else \
+        f"SELECT {', '.join(present)} FROM {source} WHERE true ORDER BY rowid"
     return f"""
-INSERT INTO dossiers ({", ".join(present)}) VALUES ({", ".join("?" * len(present))})
+INSERT INTO dossiers ({", ".join(present)}) {rows}
 ON CONFLICT(code) DO UPDATE SET {", ".join([*(f"{c}=excluded.{c}" for c in present[1:]),
                                             *(f"{c}=NULL" for c in absent)])}
 WHERE {guard.format(changed=f"({changed})")}
@@ -61,6 +64,11 @@ def compact(batch: list[Record]) -> tuple[tuple[str, ...], list[Record]]:
 OLDER_CODES = """
 SELECT d.code FROM dossiers d JOIN json_each(?) j ON d.code = j.value ->> 0
 WHERE d.state_at > j.value ->> 1 AND d.import_id IS NOT ?
+"""
+# the same for a staged batch, row by row (`s` the staged row)
+STAGED_OLDER = """
+EXISTS (SELECT 1 FROM main.dossiers d WHERE d.code = s.code AND d.state_at > s.state_at
+        AND d.import_id IS NOT s.import_id)
 """
 # parameters: the record, then this file's coverage
 HELD_GUARD = "? >= coalesce((SELECT covered_to FROM imports WHERE id = dossiers.import_id), '') AND {changed}"
@@ -92,16 +100,26 @@ class DossierUpserts:
     """One file's writes to the dossiers table."""
 
     held: list[Record] = field(default_factory=list)  # rows showing an earlier state than the stored one
+    held_staged: int = 0          # such rows of staged batches, kept in temp.held_dossiers
     covered_to: str = ""          # the latest moment any row of this file shows
     before: int = 0               # dossiers stored before this import
-    changes: int = 0              # the connection's total_changes before this import
+    written: int = 0              # rows the upserts changed (the superseded-row trigger's own inserts included)
 
     def begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS superseded_rows (code TEXT, row INTEGER, by_row INTEGER)")
         conn.execute(SUPERSEDED_TRIGGER)
         conn.execute("DELETE FROM temp.superseded_rows")
         self.before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
-        self.changes = conn.total_changes
+
+    def _upsert(self, conn: sqlite3.Connection, sql: str, rows: list[Record] | tuple[Any, ...]) -> int:
+        """Run one upsert; how many dossiers it changed."""
+        changes = conn.total_changes
+        if isinstance(rows, list):
+            conn.executemany(sql, rows)
+        else:
+            conn.execute(sql, rows)
+        self.written += conn.total_changes - changes
+        return conn.total_changes - changes
 
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         if not batch:
@@ -114,17 +132,40 @@ class DossierUpserts:
                 self.held += [record for record in batch if record[0] in older]
                 batch = [record for record in batch if record[0] not in older]
         present, records = compact(batch)
-        conn.executemany(upsert_sql(present, UPSERT_GUARD), records)
+        self._upsert(conn, upsert_sql(present, UPSERT_GUARD), records)
+
+    def write_staged(self, conn: sqlite3.Connection, image: bytes) -> None:
+        """A batch staged as a database image (table `batch`, COLUMNS less the sparse ones none of its
+        rows fills, in row order): the same upsert as `write`, one statement for the whole batch."""
+        if "stage" not in {row[1] for row in conn.execute("PRAGMA database_list")}:
+            conn.execute("ATTACH ':memory:' AS stage")  # once per connection; a new image replaces the last
+        conn.deserialize(image, name="stage")
+        present = tuple(c for c in COLUMNS if c in {row[1] for row in conn.execute("PRAGMA stage.table_info(batch)")})
+        (latest,) = conn.execute("SELECT max(state_at) FROM stage.batch").fetchone()
+        self.covered_to = max(self.covered_to, latest or "")
+        if self.before:
+            columns = ", ".join(present)
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS held_dossiers ({', '.join(COLUMNS)})")
+            if not self.held_staged:
+                conn.execute("DELETE FROM temp.held_dossiers")
+            held = conn.execute(f"INSERT INTO temp.held_dossiers ({columns}) SELECT {columns} FROM stage.batch s"
+                                f" WHERE {STAGED_OLDER}").rowcount
+            if held:
+                conn.execute(f"DELETE FROM stage.batch AS s WHERE {STAGED_OLDER}")
+                self.held_staged += held
+        self._upsert(conn, upsert_sql(present, UPSERT_GUARD, "stage.batch"), ())
 
     def finish(self, conn: sqlite3.Connection, import_id: int) -> Written:
         conn.execute("UPDATE imports SET covered_to = ? WHERE id = ?", (self.covered_to or None, import_id))
-        changes = conn.total_changes
+        applied = 0
         if self.held:
             present, records = compact(self.held)
-            conn.executemany(upsert_sql(present, HELD_GUARD), [(*record, self.covered_to) for record in records])
-        older = len(self.held) - (conn.total_changes - changes)
-        written = conn.total_changes - self.changes
+            applied += self._upsert(conn, upsert_sql(present, HELD_GUARD),
+                                    [(*record, self.covered_to) for record in records])
+        if self.held_staged:
+            applied += self._upsert(conn, upsert_sql(COLUMNS, HELD_GUARD, "temp.held_dossiers"), (self.covered_to,))
+        older = len(self.held) + self.held_staged - applied
         superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
         stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - self.before
-        # total_changes also counts the trigger's own insert for each superseded row, and the imports update
-        return Written(stored, written - 1 - stored - 2 * len(superseded), older, superseded)
+        # the upserts' changes also count the trigger's own insert for each superseded row
+        return Written(stored, self.written - stored - 2 * len(superseded), older, superseded)
