@@ -114,7 +114,9 @@ def _chunk(chunk: Chunk, delimiter: str, shape: Shaper, names: tuple[str, ...],
     except pl.exceptions.PolarsError:
         return None
     rows = cells[doubtful].rows() if doubtful else []
-    return records, [*odd, *((chunk.numbers[i], list(row)) for i, row in zip(doubtful, rows, strict=True))]
+    blank = frame[doubtful].rows() if doubtful else []  # a line of empty cells is layout, as in Shaper
+    return records, [*odd, *((chunk.numbers[i], list(row))
+                             for i, row, whole in zip(doubtful, rows, blank, strict=True) if any(whole))]
 
 
 def _merge(frame: pl.DataFrame, records: list[Record], schema: dict[str, Any]) -> pl.DataFrame:

@@ -70,12 +70,13 @@ def data_offset(path: Path, encoding: str, delimiter: str, records: int) -> int 
 
 
 def chunks(handle: IO[bytes], delimiter: str, width: int, first_number: int,
-           size: int = CHUNK_BYTES) -> Iterator[Chunk | Rest]:
+           size: int | None = None) -> Iterator[Chunk | Rest]:
     """From the handle's position (a record's start) to the end of the file: chunks, then a `Rest` if one
     chunk is not regular throughout. The reader of a chunk must refuse a line with more cells than `width`
     (a line one cell longer and another one shorter add up to the right count)."""
     sep = delimiter.encode()
     regular = _regular(sep)
+    size = size or CHUNK_BYTES
     number = first_number
     while True:
         offset = handle.tell()

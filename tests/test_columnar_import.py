@@ -1,0 +1,227 @@
+"""The columnar path for big CSV exports (sources/columnar.py) against the row-at-a-time path it replaces:
+on hostile files both give the same records, rejections, skips, counts, preview and report, and a whole
+import through either stores the same rows. The row path is the reference: it is what every other test
+of the importer pins down."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from conftest import Province
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditbot.config import load_config
+from auditbot.sources import csv_chunks, formats, pipeline
+from auditbot.sources.columnar import parse_columnar
+from auditbot.sources.dossiers import DossierSpec
+from auditbot.store.dossiers import COLUMNS
+
+CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))
+FUZZ = settings(max_examples=CASES, deadline=None, suppress_health_check=list(HealthCheck))
+
+UNITS = """
+[[units]]
+code = "XA_AH"
+name = "Xã An Hòa"
+kind = "xa"
+valid_to = 2025-06-30
+successors = ["XA_HB"]
+emails = ["anhoa@example.gov.vn"]
+
+[[units]]
+code = "XA_HB"
+name = "Xã Hòa Bình"
+kind = "xa"
+valid_from = 2025-07-01
+emails = ["hoabinh@example.gov.vn"]
+"""
+
+HEADER = ["STT", "Mã hồ sơ", "Mã TTHC", "Tên thủ tục hành chính", "Chủ hồ sơ", "Đơn vị tiếp nhận", "Hình thức nộp",
+          "Ngày tiếp nhận", "Ngày hẹn trả", "Ngày có kết quả", "Trạng thái", "Phí, lệ phí", "Thanh toán trực tuyến",
+          "Đã số hóa kết quả", "Ký hiệu kết quả", "Đơn vị kế thừa"]
+# what real and hostile exports put in each column; the first value of each is an ordinary one
+VALUES = {
+    "code": ["000.00.01.H56-260802-{n}", "", " H56-{n} ", "H56\x01{n}", "Mã-{n}", "{n}", "dup-1", "٣{n}"],
+    "procedure_code": ["1.009972", "1.001193.000.00.00.H31", "", "x"],
+    "procedure_name": ["Cấp giấy phép xây dựng, sửa chữa", "Chứng thực\x07 chữ ký", "", "Ca\u0301p phe\u0301p"],
+    "citizen": ["Nguyễn Văn An", "", 'Trần "Bình"', "Lê, Cường"],
+    "unit": ["Sở Tư pháp", "UBND xã Quảng Phú", " Sở Xây dựng ", "sở tư pháp", "Xã An Hòa", "Xã Hòa Bình",
+             "Sở Không Có", ""],
+    "channel": ["Trực tuyến", "Trực tiếp", "", "Bưu chính", "Fax"],
+    "received_at": ["02/08/2026 12:03", "2026-08-02 12:03:00", "02/08/2026", "2/8/2026 9:05", "31/02/2026 10:00",
+                    "02/08/2026 24:00", "2026-08-02T12:03:00", "45000", "02/08/0999 10:00", "", " ",
+                    "01/03/2025 08:00", "29/02/2028 23:59", "02/08/2026 12:03:60", "٠٢/08/2026 12:03"],
+    "due_at": ["07/08/2026 12:03", "07/08/2026", "", "2026-08-07", "07/08/2026 7:03", "99/99/9999 99:99"],
+    "finished_at": ["03/08/2026 03:00", "", "2026-08-03 03:00:00", "03/08/2026", "hôm qua"],
+    "status": ["Đã trả kết quả", "Đang xử lý", "Mới đăng ký", "Từ chối", "", "9", "Trạng thái lạ"],
+    "fee": ["0", "50000", "50.000 đ", "", "abc", "1,5"],
+    "paid_online": ["Có", "", "Không", "x", "có"],
+    "digitised": ["Có", "Không", "", "maybe"],
+    "result_ref": ["KQ/{n}", "", "không", "-", "C:\\ket qua\\{n}.pdf", "ket-qua-{n}.pdf", "http://x/{n}",
+                   "R" * 70, "KQ {n}", "NULL"],
+    "heir": ["", "Xã Hòa Bình", "Sở Tư pháp"],
+}
+
+
+@st.composite
+def ROW(draw: st.DrawFn) -> dict[str, str]:
+    """An ordinary row with up to two of its cells hostile: each rule meets each value on its own."""
+    line = {name: values[0] for name, values in VALUES.items()}
+    for name in draw(st.lists(st.sampled_from(list(VALUES)), min_size=1, max_size=2)):
+        line[name] = draw(st.sampled_from(VALUES[name]))
+    return line
+
+
+# a line that is not an ordinary row: layout, shifted rows, cells with line breaks, stray quotes
+ODD_LINES = ["", ",,,,,,,,,,,,,,,", "Tổng cộng,,,,,,,,,,,,,,,", "1,2,3", "1,X-{n},a,b,c,Sở Tư pháp,d,02/08/2026 12:03",
+             "1,X-{n}" + ",x" * 20, '1,"Q-{n}","1.00","tên ""kép""",a,Sở Tư pháp,,02/08/2026 12:03,,,9,,,,,',
+             '1,M-{n},1,"dòng 1\ndòng 2",a,Sở Tư pháp,,02/08/2026 12:03,,,9,,,,,',
+             '1,S-{n},1,tên "lạ",a,Sở Tư pháp,,02/08/2026 12:03,,,9,,,,,', "   "]
+# lines the engine is handed (layout and shifted rows are counted here and read the exact way one by one)
+READABLE = [line for line in ODD_LINES if '"' not in line]
+LINE = st.one_of(ROW(), ROW(), ROW(), ROW(), st.sampled_from(READABLE))
+
+
+def render(lines: list[dict[str, str] | str], crlf: bool = False, bom: bool = False) -> bytes:
+    out = io.StringIO()
+    newline = "\r\n" if crlf else "\n"
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(["ỦY BAN NHÂN DÂN TỈNH THỬ NGHIỆM"])
+    writer.writerow([])
+    writer.writerow(HEADER)
+    for n, line in enumerate(lines, start=1):
+        if isinstance(line, str):
+            out.write(line.format(n=n) + newline)
+        else:
+            cells = {name: value.format(n=n) for name, value in line.items()}
+            writer.writerow([n, cells["code"], cells["procedure_code"], cells["procedure_name"], cells["citizen"],
+                             cells["unit"], cells["channel"], cells["received_at"], cells["due_at"],
+                             cells["finished_at"], cells["status"], cells["fee"], cells["paid_online"],
+                             cells["digitised"], cells["result_ref"], cells["heir"]])
+    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+
+
+def row_path(path: Path, config) -> tuple[tuple, list[tuple]]:
+    records: list[tuple] = []
+    counts = pipeline._parse(path, formats.CSV, DossierSpec(), config, 7, lambda *header: None, records.extend)
+    return summary_of(counts), records
+
+
+def columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
+    records: list[tuple] = []
+
+    def unstage(image: bytes) -> None:
+        db = sqlite3.connect(":memory:")
+        db.deserialize(image)
+        names = [row[1] for row in db.execute("PRAGMA table_info(batch)")]
+        assert set(names) <= set(COLUMNS)
+        records.extend(tuple(dict(zip(names, row)).get(c) for c in COLUMNS) for row in db.execute("SELECT * FROM batch"))
+
+    counts = parse_columnar(path, DossierSpec(), config, 7, lambda *header: None, records.extend, unstage)
+    assert counts is not None
+    return summary_of(counts), sorted(records, key=lambda record: record[COLUMNS.index("source_row")])
+
+
+def summary_of(counts: pipeline.Counts) -> tuple:
+    return (counts.rows_read, counts.skipped, dict(counts.skipped_because), list(counts.unknown_units.most_common()),
+            [(r.row, r.column, r.reason, r.fields) for r in counts.rejections], counts.preview, counts.report)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(csv_chunks, "CHUNK_BYTES", 700)  # a few rows a chunk: every boundary case is met
+    return load_config(Province(tmp_path, extra=UNITS).rules)
+
+
+def test_each_hostile_value_is_read_the_same_either_way(tmp_path: Path, config) -> None:
+    """Every value above on its own in an ordinary row, and every odd line, in one file."""
+    ordinary = {name: values[0] for name, values in VALUES.items()}
+    lines = [dict(ordinary, **{name: value}) for name, values in VALUES.items() for value in values]
+    path = tmp_path / "export.csv"
+    path.write_bytes(render([*lines, *READABLE, *lines, *ODD_LINES, *lines]))
+    columnar, rows = columnar_path(path, config), row_path(path, config)
+    assert columnar == rows
+    assert len(rows[1]) > 100 and len(rows[0][4]) > 50  # records and rejections both
+
+
+@FUZZ
+@given(lines=st.lists(LINE, max_size=60), odd=st.lists(st.sampled_from(ODD_LINES), max_size=2),
+       crlf=st.booleans(), bom=st.booleans())
+def test_hostile_exports_read_the_same_either_way(tmp_path: Path, config, lines, odd, crlf, bom) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(render([*lines, *odd, *lines], crlf, bom))
+    assert columnar_path(path, config) == row_path(path, config)
+
+
+def test_the_ordinary_rows_are_typed_by_the_engine_not_the_parser(tmp_path: Path, config, monkeypatch) -> None:
+    """The speed is real: an ordinary export reaches the row parser for none of its rows."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(render([{name: values[0] for name, values in VALUES.items()}] * 50))
+    seen: list[int] = []
+    parse = DossierSpec.parser
+
+    def counting_parser(self, *args):
+        parser = parse(self, *args)
+        original = parser.parse
+        parser.parse = lambda cells, row: (seen.append(row), original(cells, row))[1]
+        return parser
+
+    monkeypatch.setattr(DossierSpec, "parser", counting_parser)
+    summary, records = columnar_path(path, config)
+    assert len(records) == 50 and summary[0] == 50
+    assert seen == []
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe", b"a\x00b", b"x\ry"])
+def test_a_chunk_the_engine_must_not_read_is_read_the_exact_way(tmp_path: Path, config, damage) -> None:
+    """Bytes that are not UTF-8, a NUL, a bare CR: from that chunk on the file is csv.reader's, errors and all."""
+    path = tmp_path / "export.csv"
+    data = render([{name: values[0] for name, values in VALUES.items()}] * 40)
+    cut = data.rindex(b"\n", 0, len(data) // 2) + 1
+    path.write_bytes(data[:cut] + b"1,D-1," + damage + b",x\n" + data[cut:])
+    try:
+        expected = row_path(path, config)
+    except Exception as exc:  # noqa: BLE001 - the same refusal, word for word
+        with pytest.raises(type(exc)) as raised:
+            columnar_path(path, config)
+        assert str(raised.value) == str(exc)
+    else:
+        assert columnar_path(path, config) == expected
+
+
+def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch) -> None:
+    """End to end through `auditbot import` (a file past PARALLEL_FROM_BYTES goes to the reading child): the
+    same dossiers, the same import summary and the same kept rejections, also on a second import that
+    updates some rows and repeats codes."""
+    lines = [{name: values[i % len(values)] if i % 7 == 0 else values[0] for name, values in VALUES.items()}
+             for i in range(900)]
+    rng_rows = [dict(line, code=line["code"] if i % 97 else "dup-{n}".replace("{n}", str(i % 5)))
+                for i, line in enumerate(lines)]
+    data = render([*rng_rows, *ODD_LINES] * 3)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
+    results = {}
+    for way in ("columnar", "rows"):
+        if way == "rows":
+            monkeypatch.setattr(pipeline, "_columnar", lambda kind, spec: False)
+        (tmp_path / way).mkdir()
+        province = Province(tmp_path / way, extra=UNITS)
+        path = province.root / "exports" / "export.csv"
+        path.write_bytes(data)
+        first = province.run("import", "dossiers", str(path))
+        path.write_bytes(data.replace("Đang xử lý".encode(), "Đã trả kết quả".encode()).replace(b"KQ/1", b"KQ/X"))
+        second = province.run("import", "dossiers", str(path))
+        assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+        db = sqlite_utils.Database(province.db_path)
+        results[way] = (first.output.replace(str(tmp_path / way), ""), second.output.replace(str(tmp_path / way), ""),
+                        list(db.query("SELECT * FROM dossiers ORDER BY code")),
+                        list(db.query("SELECT row, column_name, reason, fields FROM rejected_rows ORDER BY id"))
+                        if "rejected_rows" in db.table_names() else None)
+    assert results["columnar"] == results["rows"]
+    assert "stored" in results["rows"][0] and len(results["rows"][2]) > 100
