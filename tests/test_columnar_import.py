@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import os
 import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,6 @@ from hypothesis import strategies as st
 
 from auditbot.config import load_config
 from auditbot.sources import csv_chunks, formats, pipeline
-from auditbot.sources.columnar import parse_columnar
 from auditbot.sources.dossiers import DossierSpec
 from auditbot.store.dossiers import COLUMNS
 
@@ -115,6 +117,16 @@ def row_path(path: Path, config) -> tuple[tuple, list[tuple]]:
 
 
 def columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
+    """What the columnar path reads, read in a forked child as imports do: this process never starts the
+    engine (see pipeline._columnar), so the imports the other tests run can use it too."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        return pool.apply(_columnar_path, (path, config))
+
+
+def _columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
+    from auditbot.sources.columnar import parse_columnar
+
     records: list[tuple] = []
 
     def unstage(image: bytes) -> None:
@@ -160,23 +172,23 @@ def test_hostile_exports_read_the_same_either_way(tmp_path: Path, config, lines,
     assert columnar_path(path, config) == row_path(path, config)
 
 
-def test_the_ordinary_rows_are_typed_by_the_engine_not_the_parser(tmp_path: Path, config, monkeypatch) -> None:
+def test_the_ordinary_rows_are_typed_by_the_engine_not_the_parser(tmp_path: Path, config) -> None:
     """The speed is real: an ordinary export reaches the row parser for none of its rows."""
     path = tmp_path / "export.csv"
     path.write_bytes(render([{name: values[0] for name, values in VALUES.items()}] * 50))
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        records, parsed = pool.apply(_rows_parsed, (path, config))
+    assert records == 50 and parsed == 0
+
+
+def _rows_parsed(path: Path, config) -> tuple[int, int]:
+    """(records read, rows that reached DossierParser.parse), in a child."""
+    from auditbot.sources.dossiers import DossierParser
+
     seen: list[int] = []
-    parse = DossierSpec.parser
-
-    def counting_parser(self, *args):
-        parser = parse(self, *args)
-        original = parser.parse
-        parser.parse = lambda cells, row: (seen.append(row), original(cells, row))[1]
-        return parser
-
-    monkeypatch.setattr(DossierSpec, "parser", counting_parser)
-    summary, records = columnar_path(path, config)
-    assert len(records) == 50 and summary[0] == 50
-    assert seen == []
+    parse = DossierParser.parse
+    DossierParser.parse = lambda self, cells, row: (seen.append(row), parse(self, cells, row))[1]  # type: ignore
+    return len(_columnar_path(path, config)[1]), len(seen)
 
 
 @pytest.mark.parametrize("damage", [b"\xff\xfe", b"a\x00b", b"x\ry"])
@@ -204,24 +216,56 @@ def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatc
              for i in range(900)]
     rng_rows = [dict(line, code=line["code"] if i % 97 else "dup-{n}".replace("{n}", str(i % 5)))
                 for i, line in enumerate(lines)]
-    data = render([*rng_rows, *ODD_LINES] * 3)
+    data = render([*[*rng_rows, *READABLE] * 3, *ODD_LINES, *rng_rows[:50]])  # its last chunks read the exact way
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
+    monkeypatch.setattr(csv_chunks, "CHUNK_BYTES", 16 << 10)
+    staged: list[int] = []
+    write_staged = DossierSpec.write_staged
+    monkeypatch.setattr(DossierSpec, "write_staged", lambda self, conn, image: (staged.append(len(image)),
+                                                                               write_staged(self, conn, image))[1])
     results = {}
     for way in ("columnar", "rows"):
         if way == "rows":
+            assert len(staged) >= 6  # the columnar path did write the first province: in batches
             monkeypatch.setattr(pipeline, "_columnar", lambda kind, spec: False)
         (tmp_path / way).mkdir()
         province = Province(tmp_path / way, extra=UNITS)
         path = province.root / "exports" / "export.csv"
         path.write_bytes(data)
         first = province.run("import", "dossiers", str(path))
-        path.write_bytes(data.replace("Đang xử lý".encode(), "Đã trả kết quả".encode()).replace(b"KQ/1", b"KQ/X"))
-        second = province.run("import", "dossiers", str(path))
-        assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+        later = province.root / "exports" / "later.csv"
+        later.write_bytes(data.replace("Đang xử lý".encode(), "Đã trả kết quả".encode()).replace(b"KQ/1", b"KQ/X")
+                          .replace(b"03/08/2026 03:00", b"05/08/2026 03:00"))
+        second = province.run("import", "dossiers", str(later))
+        third = province.run("import", "dossiers", str(path))  # the earlier export again: its states are older
+        outputs = [run.output.replace(str(tmp_path / way), "") for run in (first, second, third)]
+        assert all(run.exit_code == 0 for run in (first, second, third)), outputs
         db = sqlite_utils.Database(province.db_path)
-        results[way] = (first.output.replace(str(tmp_path / way), ""), second.output.replace(str(tmp_path / way), ""),
+        results[way] = (outputs,
                         list(db.query("SELECT * FROM dossiers ORDER BY code")),
                         list(db.query("SELECT row, column_name, reason, fields FROM rejected_rows ORDER BY id"))
                         if "rejected_rows" in db.table_names() else None)
     assert results["columnar"] == results["rows"]
-    assert "stored" in results["rows"][0] and len(results["rows"][2]) > 100
+    outputs, dossiers = results["rows"][:2]
+    assert "earlier state than the one stored" in outputs[2] and len(dossiers) > 100
+
+
+def test_a_reader_that_outgrows_the_memory_cap_is_stopped(tmp_path: Path, monkeypatch) -> None:
+    """The engine reserves more address space than it uses, so the reading child's cap is on resident
+    memory: past it the child exits, the import is refused in one line and nothing is stored."""
+    province = Province(tmp_path, extra="max_memory_mb = 64")
+    path = province.root / "exports" / "export.csv"
+    path.write_bytes(render([{name: values[0] for name, values in VALUES.items()}] * 20))
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
+    hoard: list[bytes] = []
+
+    def greedy(*args: object) -> Iterator[csv_chunks.Chunk]:
+        while True:  # what a reader fed a hostile chunk would do
+            hoard.append(b"x" * (8 << 20))
+            time.sleep(0.01)
+
+    monkeypatch.setattr(csv_chunks, "chunks", greedy)
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 2
+    assert "needs more than [sources] max_memory_mb = 64 MB; not imported" in result.output
+    assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0

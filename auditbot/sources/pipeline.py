@@ -21,6 +21,7 @@ import pickle
 import resource
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections import Counter
@@ -305,8 +306,10 @@ class _Channel:
 
 
 def _columnar(kind: str, spec: ImportSpec) -> bool:
-    """Whether the file's rows can be read a chunk at a time by the columnar engine (see columnar.py)."""
-    return kind == formats.CSV and hasattr(spec, "columns")
+    """Whether the file's rows can be read a chunk at a time by the columnar engine (see columnar.py). Only
+    in a child forked from a process that never started the engine: its thread pool does not survive a
+    fork, and a child that inherits a started one waits for threads it does not have."""
+    return kind == formats.CSV and hasattr(spec, "columns") and "polars" not in sys.modules
 
 
 def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel) -> None:

@@ -95,12 +95,14 @@ class Written:
     superseded: list[tuple[str, int, int]]  # (code, row, the later row of the same file that won)
 
 
+HELD_TABLE = f"CREATE TEMP TABLE IF NOT EXISTS held_dossiers ({', '.join(COLUMNS)})"
+
+
 @dataclass
 class DossierUpserts:
     """One file's writes to the dossiers table."""
 
-    held: list[Record] = field(default_factory=list)  # rows showing an earlier state than the stored one
-    held_staged: int = 0          # such rows of staged batches, kept in temp.held_dossiers
+    held: int = 0                 # rows showing an earlier state than the stored one, kept in temp.held_dossiers
     covered_to: str = ""          # the latest moment any row of this file shows
     before: int = 0               # dossiers stored before this import
     written: int = 0              # rows the upserts changed (the superseded-row trigger's own inserts included)
@@ -109,6 +111,8 @@ class DossierUpserts:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS superseded_rows (code TEXT, row INTEGER, by_row INTEGER)")
         conn.execute(SUPERSEDED_TRIGGER)
         conn.execute("DELETE FROM temp.superseded_rows")
+        conn.execute(HELD_TABLE)
+        conn.execute("DELETE FROM temp.held_dossiers")
         self.before = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0]
 
     def _upsert(self, conn: sqlite3.Connection, sql: str, rows: list[Record] | tuple[Any, ...]) -> int:
@@ -129,7 +133,9 @@ class DossierUpserts:
             pairs = json.dumps([[record[0], record[STATE_AT]] for record in batch])
             older = {code for (code,) in conn.execute(OLDER_CODES, (pairs, batch[0][IMPORT_ID]))}
             if older:
-                self.held += [record for record in batch if record[0] in older]
+                held = [record for record in batch if record[0] in older]
+                conn.executemany(f"INSERT INTO temp.held_dossiers VALUES ({', '.join('?' * len(COLUMNS))})", held)
+                self.held += len(held)
                 batch = [record for record in batch if record[0] not in older]
         present, records = compact(batch)
         self._upsert(conn, upsert_sql(present, UPSERT_GUARD), records)
@@ -145,27 +151,18 @@ class DossierUpserts:
         self.covered_to = max(self.covered_to, latest or "")
         if self.before:
             columns = ", ".join(present)
-            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS held_dossiers ({', '.join(COLUMNS)})")
-            if not self.held_staged:
-                conn.execute("DELETE FROM temp.held_dossiers")
             held = conn.execute(f"INSERT INTO temp.held_dossiers ({columns}) SELECT {columns} FROM stage.batch s"
-                                f" WHERE {STAGED_OLDER}").rowcount
+                                f" WHERE {STAGED_OLDER} ORDER BY rowid").rowcount
             if held:
                 conn.execute(f"DELETE FROM stage.batch AS s WHERE {STAGED_OLDER}")
-                self.held_staged += held
+                self.held += held
         self._upsert(conn, upsert_sql(present, UPSERT_GUARD, "stage.batch"), ())
 
     def finish(self, conn: sqlite3.Connection, import_id: int) -> Written:
         conn.execute("UPDATE imports SET covered_to = ? WHERE id = ?", (self.covered_to or None, import_id))
-        applied = 0
-        if self.held:
-            present, records = compact(self.held)
-            applied += self._upsert(conn, upsert_sql(present, HELD_GUARD),
-                                    [(*record, self.covered_to) for record in records])
-        if self.held_staged:
-            applied += self._upsert(conn, upsert_sql(COLUMNS, HELD_GUARD, "temp.held_dossiers"), (self.covered_to,))
-        older = len(self.held) + self.held_staged - applied
-        superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows").fetchall()
+        applied = self._upsert(conn, upsert_sql(COLUMNS, HELD_GUARD, "temp.held_dossiers"),
+                               (self.covered_to,)) if self.held else 0
+        superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows ORDER BY row").fetchall()
         stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - self.before
         # the upserts' changes also count the trigger's own insert for each superseded row
-        return Written(stored, self.written - stored - 2 * len(superseded), older, superseded)
+        return Written(stored, self.written - stored - 2 * len(superseded), self.held - applied, superseded)
