@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from auditbot.config import load_config
 from auditbot.sources import csv_chunks, formats, pipeline
 from auditbot.sources.dossiers import DossierSpec
+from auditbot.sources.rows import Counts
 from auditbot.store.dossiers import COLUMNS
 
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))
@@ -141,7 +142,7 @@ def _columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
     return summary_of(counts), sorted(records, key=lambda record: record[COLUMNS.index("source_row")])
 
 
-def summary_of(counts: pipeline.Counts) -> tuple:
+def summary_of(counts: Counts) -> tuple:
     return (counts.rows_read, counts.skipped, dict(counts.skipped_because), list(counts.unknown_units.most_common()),
             [(r.row, r.column, r.reason, r.fields) for r in counts.rejections], counts.preview, counts.report)
 
@@ -183,7 +184,7 @@ def test_the_ordinary_rows_are_typed_by_the_engine_not_the_parser(tmp_path: Path
 
 def _rows_parsed(path: Path, config) -> tuple[int, int]:
     """(records read, rows that reached DossierParser.parse), in a child."""
-    from auditbot.sources.dossiers import DossierParser
+    from auditbot.sources.dossier_rows import DossierParser
 
     seen: list[int] = []
     parse = DossierParser.parse

@@ -26,7 +26,8 @@ from ..text import fold, fold_ascii, nfc, without_controls
 from ..vocabulary.catalogue import FIELDS, STATUS_VALUES
 from ..vocabulary.codes import NATIONAL_CODE
 from .common import Rejection, UnitResolver, cell_text
-from .pipeline import CanonicalRow, ImportSummary, Record, mapped_fields, run_import
+from .pipeline import ImportSummary, run_import
+from .rows import CanonicalRow, Record, mapped_fields
 from .tables import Cell
 from .values import ValueMap, parse_when
 

@@ -20,7 +20,7 @@ from ..config import Config
 from ..store.dossiers import SPARSE
 from . import formats
 from .csv_chunks import MAX_LINE, Chunk, Rest, chunks, data_offset, odd_cells
-from .pipeline import BATCH, PREVIEW_ROWS, CanonicalRow, Counts, ImportSpec, Record, Shaper, _tabular
+from .rows import BATCH, PREVIEW_ROWS, CanonicalRow, Counts, Record, Shaper, TableSpec, tabular
 from .staging import Stager
 from .tables import Cell
 
@@ -41,12 +41,12 @@ def _read(chunk: Chunk, delimiter: str, width: int) -> pl.DataFrame | None:
     return frame
 
 
-def parse_columnar(path: Path, spec: ImportSpec, config: Config, import_id: int,
+def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
                    on_header: Callable[[dict[str, str], list[str]], None],
                    on_batch: Callable[[list[Record]], None], on_stage: Callable[[bytes], None]) -> Counts | None:
     """The import's counts, or None when the file is not one this path reads (the caller reads it row by row)."""
     encoding, delimiter = formats.csv_dialect(path)
-    rows, header = _tabular(path, formats.CSV, spec, config)
+    rows, header = tabular(path, formats.CSV, spec, config)
     rows.close()  # type: ignore[attr-defined]
     offset = data_offset(path, encoding, delimiter, header.last_row)
     if offset is None:
@@ -126,7 +126,7 @@ def _merge(frame: pl.DataFrame, records: list[Record], schema: dict[str, Any]) -
 
 
 def _rest(path: Path, encoding: str, delimiter: str, start: Rest, shape: Shaper, counts: Counts, parser: Any,
-          labels: dict[str, str], spec: ImportSpec, on_batch: Callable[[list[Record]], None]) -> None:
+          labels: dict[str, str], spec: TableSpec, on_batch: Callable[[list[Record]], None]) -> None:
     batch: list[Record] = []
     for number, cells in formats.csv_rows_from(path, encoding, delimiter, start.offset, start.number):
         row = shape(number, cells)

@@ -19,7 +19,7 @@ import polars as pl
 
 from ..store.dossiers import COLUMNS
 from ..vocabulary.dossiers import KNOWN_BITS, KNOWN_DIGITISED, KNOWN_PAYMENT, NOT_RECEIVED
-from .dossiers import PLACEHOLDER_REFS, DossierParser, national_code, procedure_name, result_reference
+from .dossier_rows import PLACEHOLDER_REFS, DossierParser, national_code, procedure_name, result_reference
 from .values import parse_amount, parse_when
 
 SCHEMA: dict[str, Any] = dict.fromkeys(COLUMNS, pl.String) | dict.fromkeys(("paid_online", "digitised", "import_id", "source_row", "known", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplement_requests"), pl.Int64) | {"fee": pl.Float64}

@@ -25,7 +25,7 @@ from ..vocabulary.dossiers import (
     SYNC_ONLY,
 )
 from .common import Rejection
-from .pipeline import CanonicalRow
+from .rows import CanonicalRow
 from .tables import Cell
 from .values import parse_amount, parse_when
 
