@@ -270,3 +270,24 @@ def test_a_reader_that_outgrows_the_memory_cap_is_stopped(tmp_path: Path, monkey
     assert result.exit_code == 2
     assert "needs more than [sources] max_memory_mb = 64 MB; not imported" in result.output
     assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0
+
+
+def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch) -> None:
+    """A reading child that hangs (a deadlocked engine, a stuck disk) is stopped after a silence: the
+    import is refused in one line, nothing is stored, and the daemon goes on."""
+    province = Province(tmp_path)
+    path = province.root / "exports" / "export.csv"
+    path.write_bytes(render([{name: values[0] for name, values in VALUES.items()}] * 20))
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
+    monkeypatch.setattr(pipeline, "CHILD_SILENCE_SECONDS", 1)
+
+    def stuck(*args: object) -> Iterator[csv_chunks.Chunk]:
+        time.sleep(60)
+        yield from ()
+
+    monkeypatch.setattr(csv_chunks, "chunks", stuck)
+    started = time.monotonic()
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 2 and "said nothing for 1 s and was stopped" in result.output
+    assert time.monotonic() - started < 30
+    assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0

@@ -41,6 +41,9 @@ from .rows import BATCH, CanonicalRow, Counts, Record, TableSpec, tabular
 from .workbook import check_declared
 
 PARALLEL_FROM_BYTES = 8 << 20  # text exports this big are parsed in a child process, on the second core
+# a reading child says something every batch; one silent this long is stuck (a workbook's first rows come
+# after the whole sheet is loaded, so the wait is long), and the import is refused instead of waiting on
+CHILD_SILENCE_SECONDS = 600
 
 
 class ImportSpec(TableSpec, Protocol):
@@ -245,6 +248,9 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
     writer.close()  # the child holds the only writer: its death is an end of file here
     try:
         while True:
+            if not reader.poll(CHILD_SILENCE_SECONDS):
+                raise InputError(f"{path}: the reader said nothing for {CHILD_SILENCE_SECONDS} s and was stopped;"
+                                 " not imported")
             try:
                 message, payload = _Channel.decode(reader.recv_bytes())
             except (EOFError, OSError):
