@@ -20,7 +20,7 @@ from ..config import Config
 from ..store.dossiers import SPARSE
 from . import formats
 from .csv_chunks import MAX_LINE, Chunk, Rest, chunks, data_offset, odd_cells
-from .rows import BATCH, PREVIEW_ROWS, CanonicalRow, Counts, Record, Shaper, TableSpec, tabular
+from .rows import PREVIEW_ROWS, CanonicalRow, Counts, Record, Shaper, TableSpec, tabular
 from .staging import Stager
 from .tables import Cell
 
@@ -127,15 +127,6 @@ def _merge(frame: pl.DataFrame, records: list[Record], schema: dict[str, Any]) -
 
 def _rest(path: Path, encoding: str, delimiter: str, start: Rest, shape: Shaper, counts: Counts, parser: Any,
           labels: dict[str, str], spec: TableSpec, on_batch: Callable[[list[Record]], None]) -> None:
-    batch: list[Record] = []
-    for number, cells in formats.csv_rows_from(path, encoding, delimiter, start.offset, start.number):
-        row = shape(number, cells)
-        if row is None:
-            continue
-        record = counts.take(*row, parser, labels, spec.min_cells)
-        if record is not None:
-            batch.append(record)
-            if len(batch) >= BATCH:
-                on_batch(batch)
-                batch = []
-    on_batch(batch)
+    rows = formats.csv_rows_from(path, encoding, delimiter, start.offset, start.number)
+    counts.take_all((row for number, cells in rows if (row := shape(number, cells)) is not None), parser, labels,
+                    spec.min_cells, on_batch)

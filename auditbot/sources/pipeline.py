@@ -37,7 +37,7 @@ from ..store import Store
 from ..store.imports import close_import, keep_rejections, open_import
 from . import formats
 from .common import Rejection, file_digest, within_limit
-from .rows import BATCH, CanonicalRow, Counts, Record, TableSpec, tabular
+from .rows import CanonicalRow, Counts, Record, TableSpec, tabular
 from .workbook import check_declared
 
 PARALLEL_FROM_BYTES = 8 << 20  # text exports this big are parsed in a child process, on the second core
@@ -107,15 +107,7 @@ def _parse(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
     on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
     parser = spec.parser(config, found, import_id)
     counts = Counts()
-    batch: list[Record] = []
-    for number, cells in rows:
-        record = counts.take(number, cells, parser, labels, spec.min_cells)
-        if record is not None:
-            batch.append(record)
-            if len(batch) >= BATCH:
-                on_batch(batch)
-                batch = []
-    on_batch(batch)
+    counts.take_all(rows, parser, labels, spec.min_cells, on_batch)
     counts.report = parser.report()
     return counts
 

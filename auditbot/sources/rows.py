@@ -4,7 +4,7 @@ export shares (row by row in pipeline.py, a chunk at a time in columnar.py)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -129,3 +129,16 @@ class Counts:
         else:
             self.skipped_because[str(parsed)] += 1
         return None
+
+    def take_all(self, rows: Iterator[CanonicalRow], parser: RowParser, labels: dict[str, str], min_cells: int,
+                 on_batch: Callable[[list[Record]], None]) -> None:
+        """Count every row; hand the records on in batches."""
+        batch: list[Record] = []
+        for number, cells in rows:
+            record = self.take(number, cells, parser, labels, min_cells)
+            if record is not None:
+                batch.append(record)
+                if len(batch) >= BATCH:
+                    on_batch(batch)
+                    batch = []
+        on_batch(batch)
