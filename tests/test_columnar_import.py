@@ -10,6 +10,7 @@ import io
 import multiprocessing
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,7 +138,8 @@ def _columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
         assert set(names) <= set(COLUMNS)
         records.extend(tuple(dict(zip(names, row)).get(c) for c in COLUMNS) for row in db.execute("SELECT * FROM batch"))
 
-    counts = parse_columnar(path, DossierSpec(), config, 7, lambda *header: None, records.extend, unstage)
+    counts = parse_columnar(path, DossierSpec(), config, 7, lambda *header: None, records.extend, unstage,
+                            path.parent)
     assert counts is not None
     return summary_of(counts), sorted(records, key=lambda record: record[COLUMNS.index("source_row")])
 
@@ -266,10 +268,12 @@ def test_a_reader_that_outgrows_the_memory_cap_is_stopped(tmp_path: Path, monkey
             time.sleep(0.01)
 
     monkeypatch.setattr(csv_chunks, "chunks", greedy)
+    scratch = set(Path(tempfile.gettempdir()).glob("auditbot-import-*"))
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 2
     assert "needs more than [sources] max_memory_mb = 64 MB; not imported" in result.output
     assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0
+    assert set(Path(tempfile.gettempdir()).glob("auditbot-import-*")) == scratch  # the killed child's files too
 
 
 def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch) -> None:

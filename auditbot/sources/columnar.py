@@ -43,7 +43,8 @@ def _read(chunk: Chunk, delimiter: str, width: int) -> pl.DataFrame | None:
 
 def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
                    on_header: Callable[[dict[str, str], list[str]], None],
-                   on_batch: Callable[[list[Record]], None], on_stage: Callable[[bytes], None]) -> Counts | None:
+                   on_batch: Callable[[list[Record]], None], on_stage: Callable[[bytes], None],
+                   scratch: Path) -> Counts | None:
     """The import's counts, or None when the file is not one this path reads (the caller reads it row by row)."""
     encoding, delimiter = formats.csv_dialect(path)
     rows, header = tabular(path, formats.CSV, spec, config)
@@ -59,7 +60,7 @@ def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
     columns = spec.columns(parser, names)  # type: ignore[attr-defined]
     counts = Counts()
     preview: list[Record] = []
-    stager = Stager()
+    stager = Stager(scratch)
 
     def take(items: list[CanonicalRow]) -> list[Record]:
         records = []
@@ -69,27 +70,24 @@ def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
                 records.append(record)
         return records
 
-    try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            for piece in chunks(handle, delimiter, header.width, header.last_row + 1):
-                staged = _chunk(piece, delimiter, shape, names, columns) if isinstance(piece, Chunk) else None
-                if staged is None:  # from here on, the exact way (records it takes go to the preview)
-                    start = piece if isinstance(piece, Rest) else Rest(piece.offset, piece.first)
-                    _rest(path, encoding, delimiter, start, shape, counts, parser, labels, spec, on_batch)
-                    break
-                frame, items = staged
-                counts.rows_read += frame.height
-                frame = _merge(frame, take(items), columns.schema)
-                counts.preview.clear()  # the parser's records alone are not the file's first ones
-                if len(preview) < PREVIEW_ROWS:
-                    preview += frame.head(PREVIEW_ROWS - len(preview)).rows()
-                if frame.height:
-                    on_stage(stager.image(frame.select(
-                        [c for c in frame.columns if c not in SPARSE or frame[c].null_count() < frame.height]
-                    ).sort("code", "source_row")))
-    finally:
-        stager.close()
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        for piece in chunks(handle, delimiter, header.width, header.last_row + 1):
+            staged = _chunk(piece, delimiter, shape, names, columns) if isinstance(piece, Chunk) else None
+            if staged is None:  # from here on, the exact way (records it takes go to the preview)
+                start = piece if isinstance(piece, Rest) else Rest(piece.offset, piece.first)
+                _rest(path, encoding, delimiter, start, shape, counts, parser, labels, spec, on_batch)
+                break
+            frame, items = staged
+            counts.rows_read += frame.height
+            frame = _merge(frame, take(items), columns.schema)
+            counts.preview.clear()  # the parser's records alone are not the file's first ones
+            if len(preview) < PREVIEW_ROWS:
+                preview += frame.head(PREVIEW_ROWS - len(preview)).rows()
+            if frame.height:
+                on_stage(stager.image(frame.select(
+                    [c for c in frame.columns if c not in SPARSE or frame[c].null_count() < frame.height]
+                ).sort("code", "source_row")))
     counts.preview = (preview + counts.preview)[:PREVIEW_ROWS]
     counts.report = parser.report()
     return counts

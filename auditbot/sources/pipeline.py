@@ -22,6 +22,7 @@ import resource
 import signal
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -197,7 +198,8 @@ def _columnar(kind: str, spec: ImportSpec) -> bool:
     return kind == formats.CSV and hasattr(spec, "columns") and "polars" not in sys.modules
 
 
-def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel) -> None:
+def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel,
+           scratch: Path) -> None:
     _die_with_parent()
     if _columnar(kind, spec):
         _watch_memory(config.max_memory_mb)
@@ -212,7 +214,7 @@ def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
         counts = None
         if _columnar(kind, spec):
             from .columnar import parse_columnar
-            counts = parse_columnar(path, spec, config, import_id, on_header, channel.batch, channel.stage)
+            counts = parse_columnar(path, spec, config, import_id, on_header, channel.batch, channel.stage, scratch)
         if counts is None:
             counts = _parse(path, kind, spec, config, import_id, on_header, channel.batch)
         channel.put("done", counts)
@@ -234,8 +236,10 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
                     on_stage: Callable[[bytes], None] = lambda image: None) -> Counts:
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(path, kind, spec, config, import_id, _Channel(writer)),
-                            daemon=True)
+    # the child's scratch files, removed here: a child that is stopped cannot clean up after itself
+    scratch = tempfile.TemporaryDirectory(prefix="auditbot-import-")
+    child = context.Process(target=_child, args=(path, kind, spec, config, import_id, _Channel(writer),
+                                                 Path(scratch.name)), daemon=True)
     child.start()
     writer.close()  # the child holds the only writer: its death is an end of file here
     try:
@@ -267,6 +271,7 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
         if child.is_alive():
             child.terminate()
         child.join()
+        scratch.cleanup()
 
 
 def _how_it_died(code: int | None) -> str:

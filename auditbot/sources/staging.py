@@ -6,7 +6,6 @@ The image is written by ADBC's SQLite driver straight from the frame's Arrow col
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc
@@ -16,11 +15,10 @@ TABLE = "batch"
 
 
 class Stager:
-    """One scratch database file, rewritten for each batch."""
+    """One scratch database file in `folder` (which its owner removes), rewritten for each batch."""
 
-    def __init__(self) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="auditbot-stage-")
-        self.path = Path(self.folder.name) / "batch.db"
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "batch.db"
 
     def image(self, frame: pl.DataFrame) -> bytes:
         if self.path.exists():
@@ -29,6 +27,3 @@ class Stager:
             cursor.execute("PRAGMA synchronous = OFF")  # a scratch file: nothing to lose in a crash
             cursor.adbc_ingest(TABLE, frame, mode="create")
         return self.path.read_bytes()
-
-    def close(self) -> None:
-        self.folder.cleanup()
