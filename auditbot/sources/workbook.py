@@ -11,10 +11,13 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
 from ..errors import InputError
+from ._sheetxml import Irregular
+from .sheet_stream import streamed_rows
 from .tables import Cell, Row
 
 MAX_CELLS = 100_000_000      # a million dossiers by a hundred columns; more is not an export
@@ -73,23 +76,49 @@ def _check_dimension(path: Path, sheet: str, head: bytes) -> None:
 
 
 def workbook_rows(path: Path) -> Iterator[Row]:
-    """The rows of the first sheet that has any cells (exports put the data first, notes after).
-    Errors name the file and sheet only: a reader's own message may quote a cell, and an unmapped cell
-    may hold a citizen's name."""
+    """The rows of the first sheet that has any cells (exports put the data first, notes after), each cell at
+    its column counted from A. An XLSX sheet is streamed (sheet_stream.py) and, where that reader is not sure,
+    read by calamine from the next row on. Errors name the file and sheet only: a reader's own message may
+    quote a cell, and an unmapped cell may hold a citizen's name."""
+    sheet, last = None, 0
+    if zipfile.is_zipfile(path):
+        try:
+            width = 0
+            for sheet, (number, cells) in streamed_rows(path):
+                width = max(width, len(cells))
+                if width * number > MAX_CELLS:  # what a reader that allocates the grid would be asked for
+                    raise InputError(f"{path}: sheet {sheet!r} has cells up to column {width:,} and row {number:,},"
+                                     f" a grid of more than {MAX_CELLS:,} cells; not read")
+                yield number, cells
+                last = number
+            if last:
+                return
+        except (Irregular, UnicodeDecodeError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError,
+                NotImplementedError, ValueError):
+            pass  # calamine reads it, or says why it cannot
+    for number, cells in _calamine_rows(path, sheet if last else None):
+        if number > last:
+            yield number, cells
+
+
+def _calamine_rows(path: Path, sheet: str | None) -> Iterator[Row]:
+    """The named sheet's rows, or the first sheet's that has any."""
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except BaseException as exc:  # calamine's errors, and a Rust panic, which is no Exception
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise InputError(f"{path}: not a readable workbook ({type(exc).__name__})") from None
-    for name in workbook.sheet_names:
+    for name in [sheet] if sheet is not None else workbook.sheet_names:
         try:
-            sheet = workbook.get_sheet_by_name(name)
-            if not sheet.height:
+            found = workbook.get_sheet_by_name(name)
+            if not found.height:
                 continue
-            offset = sheet.start[0] if sheet.start else 0
-            for index, cells in enumerate(sheet.iter_rows()):
-                yield index + offset + 1, list[Cell](cells)
+            # iter_rows starts at the sheet's first row (blank rows before the first cell) but at the first
+            # column that has a cell
+            padding: list[Cell] = [""] * (found.start or (0, 0))[1]
+            for index, cells in enumerate(found.iter_rows()):
+                yield index + 1, padding + list[Cell](cells)
         except InputError:
             raise
         except BaseException as exc:

@@ -1,0 +1,645 @@
+/* The rows of an XLSX worksheet's <sheetData>, read from pieces of its XML as they are inflated.
+
+   calamine (the workbook reader) loads a whole sheet before the first row, which for a 200.000-row export is
+   seconds and hundreds of megabytes. This reads rows as the zip member streams by, and gives each cell the
+   Python value calamine would give it (str, float, bool, datetime/date/time, '' for an empty or error cell).
+
+   It reads only what it is sure of. Anything else — a construct it does not know, a value whose meaning
+   depends on rules that differ between calamine's versions (whitespace trimming, '_xHHHH_' escapes, line
+   endings), a style whose number format it cannot classify — raises `Irregular`, and the caller reads the
+   sheet with calamine from that row on. Nothing here trusts the file: every read is bounded by the buffer. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <datetime.h>
+#include <math.h>
+#include <string.h>
+
+static PyObject *Irregular;
+static PyObject *EMPTY;  /* '' */
+
+#define MAX_COLUMN 16384   /* XFD, Excel's last column */
+#define MAX_ATTRS 12
+
+enum { TAG_START, TAG_END, TAG_EMPTY, TAG_MORE, TAG_ODD };
+
+typedef struct { const char *name; Py_ssize_t name_len; const char *value; Py_ssize_t value_len; } Attr;
+
+typedef struct {
+    const char *local;    /* the name without its namespace prefix */
+    Py_ssize_t local_len;
+    Attr attrs[MAX_ATTRS];
+    int n_attrs;
+} Tag;
+
+typedef struct {
+    const char *p, *end;
+    const unsigned char *styles;  /* per style index: 0 number, 1 date or time, 2 not known */
+    Py_ssize_t n_styles;
+    PyObject *shared;             /* list of str, or None */
+} Scan;
+
+static int irregular(const char *what) {
+    PyErr_SetString(Irregular, what);
+    return -1;
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static void skip_space(Scan *s) {
+    while (s->p < s->end && is_space(*s->p)) s->p++;
+}
+
+static int name_char(char c) {
+    return c != '>' && c != '/' && c != '=' && !is_space(c) && c != '<';
+}
+
+static int local_is(const Tag *t, const char *name) {
+    Py_ssize_t n = (Py_ssize_t)strlen(name);
+    return t->local_len == n && memcmp(t->local, name, n) == 0;
+}
+
+static const Attr *attr(const Tag *t, const char *name) {
+    Py_ssize_t n = (Py_ssize_t)strlen(name);
+    for (int i = 0; i < t->n_attrs; i++)
+        if (t->attrs[i].name_len == n && memcmp(t->attrs[i].name, name, n) == 0) return &t->attrs[i];
+    return NULL;
+}
+
+/* One tag at s->p (which is '<'). TAG_MORE: the buffer ends inside it; TAG_ODD: a comment, CDATA, processing
+   instruction or malformed tag (the caller reports it). */
+static int read_tag(Scan *s, Tag *t) {
+    const char *p = s->p, *end = s->end;
+    int kind = TAG_START;
+    if (p + 1 >= end) return TAG_MORE;
+    p++;
+    if (*p == '!' || *p == '?') return TAG_ODD;
+    if (*p == '/') { kind = TAG_END; p++; }
+    const char *name = p;
+    while (p < end && name_char(*p)) p++;
+    if (p >= end) return TAG_MORE;
+    if (p == name) return TAG_ODD;
+    const char *colon = memchr(name, ':', p - name);
+    t->local = colon ? colon + 1 : name;
+    t->local_len = p - t->local;
+    t->n_attrs = 0;
+    for (;;) {
+        while (p < end && is_space(*p)) p++;
+        if (p >= end) return TAG_MORE;
+        if (*p == '>') { s->p = p + 1; return kind; }
+        if (*p == '/') {
+            if (p + 1 >= end) return TAG_MORE;
+            if (p[1] != '>' || kind == TAG_END) return TAG_ODD;
+            s->p = p + 2;
+            return TAG_EMPTY;
+        }
+        if (kind == TAG_END) return TAG_ODD;
+        const char *an = p;
+        while (p < end && name_char(*p)) p++;
+        if (p >= end) return TAG_MORE;
+        Py_ssize_t an_len = p - an;
+        while (p < end && is_space(*p)) p++;
+        if (p >= end) return TAG_MORE;
+        if (*p != '=' || an_len == 0) return TAG_ODD;
+        p++;
+        while (p < end && is_space(*p)) p++;
+        if (p >= end) return TAG_MORE;
+        char quote = *p;
+        if (quote != '"' && quote != '\'') return TAG_ODD;
+        const char *value = ++p;
+        while (p < end && *p != quote) {
+            if (*p == '<') return TAG_ODD;
+            p++;
+        }
+        if (p >= end) return TAG_MORE;
+        if (t->n_attrs == MAX_ATTRS) return TAG_ODD;
+        t->attrs[t->n_attrs++] = (Attr){an, an_len, value, p - value};
+        p++;
+    }
+}
+
+/* Append the text from p to end, XML references decoded, to a growing UTF-8 buffer. */
+typedef struct { char *data; Py_ssize_t len, cap; } Buf;
+
+static int buf_put(Buf *b, const char *p, Py_ssize_t n) {
+    if (b->len + n > b->cap) {
+        Py_ssize_t cap = (b->cap ? b->cap : 256);
+        while (cap < b->len + n) cap *= 2;
+        char *data = PyMem_Realloc(b->data, cap);
+        if (!data) { PyErr_NoMemory(); return -1; }
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static int put_code_point(Buf *b, unsigned long c) {
+    char out[4];
+    Py_ssize_t n;
+    if (c == 0 || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF) return irregular("a character reference to no character");
+    if (c == '\r') return irregular("a carriage return in a text");  /* readers differ on line endings */
+    if (c < 0x80) { out[0] = (char)c; n = 1; }
+    else if (c < 0x800) { out[0] = (char)(0xC0 | (c >> 6)); out[1] = (char)(0x80 | (c & 0x3F)); n = 2; }
+    else if (c < 0x10000) {
+        out[0] = (char)(0xE0 | (c >> 12)); out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F)); n = 3;
+    } else {
+        out[0] = (char)(0xF0 | (c >> 18)); out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        out[2] = (char)(0x80 | ((c >> 6) & 0x3F)); out[3] = (char)(0x80 | (c & 0x3F)); n = 4;
+    }
+    return buf_put(b, out, n);
+}
+
+static int decode_text(Buf *b, const char *p, const char *end) {
+    while (p < end) {
+        const char *run = p;
+        while (p < end && *p != '&' && *p != '\r' && *p != '_') p++;
+        if (p > run && buf_put(b, run, p - run) < 0) return -1;
+        if (p >= end) break;
+        if (*p == '\r') return irregular("a carriage return in a text");
+        if (*p == '_') {
+            /* '_x000D_' is an escape to calamine, in some versions only: leave such texts to calamine */
+            if (end - p >= 2 && p[1] == 'x') return irregular("an '_x' escape in a text");
+            if (buf_put(b, p, 1) < 0) return -1;
+            p++;
+            continue;
+        }
+        const char *semi = memchr(p, ';', end - p);
+        if (!semi || semi - p > 10) return irregular("an unterminated reference in a text");
+        const char *ref = p + 1;
+        Py_ssize_t n = semi - ref;
+        if (n == 3 && memcmp(ref, "amp", 3) == 0) { if (buf_put(b, "&", 1) < 0) return -1; }
+        else if (n == 2 && memcmp(ref, "lt", 2) == 0) { if (buf_put(b, "<", 1) < 0) return -1; }
+        else if (n == 2 && memcmp(ref, "gt", 2) == 0) { if (buf_put(b, ">", 1) < 0) return -1; }
+        else if (n == 4 && memcmp(ref, "quot", 4) == 0) { if (buf_put(b, "\"", 1) < 0) return -1; }
+        else if (n == 4 && memcmp(ref, "apos", 4) == 0) { if (buf_put(b, "'", 1) < 0) return -1; }
+        else if (n >= 2 && ref[0] == '#') {
+            unsigned long c = 0;
+            int hex = ref[1] == 'x';
+            const char *d = ref + 1 + hex;
+            if (d >= semi) return irregular("an empty character reference");
+            for (; d < semi; d++) {
+                int v;
+                if (*d >= '0' && *d <= '9') v = *d - '0';
+                else if (hex && *d >= 'a' && *d <= 'f') v = *d - 'a' + 10;
+                else if (hex && *d >= 'A' && *d <= 'F') v = *d - 'A' + 10;
+                else return irregular("a malformed character reference");
+                c = c * (hex ? 16 : 10) + v;
+                if (c > 0x10FFFF) return irregular("a character reference to no character");
+            }
+            if (put_code_point(b, c) < 0) return -1;
+        } else return irregular("an entity reference other than XML's five");
+        p = semi + 1;
+    }
+    return 0;
+}
+
+/* The text up to the next '<' (s->p is after the opening tag). 1: found; 0: the buffer ends first. */
+static int text_until_tag(Scan *s, const char **start, const char **stop) {
+    const char *lt = memchr(s->p, '<', s->end - s->p);
+    if (!lt) return 0;
+    *start = s->p;
+    *stop = lt;
+    s->p = lt;
+    return 1;
+}
+
+enum { OK = 0, MORE = 1, FAIL = -1 };
+
+/* Expect the end tag of `name` at s->p. */
+static int end_tag(Scan *s, const char *name) {
+    Tag t;
+    int kind = read_tag(s, &t);
+    if (kind == TAG_MORE) return MORE;
+    if (kind != TAG_END || !local_is(&t, name)) return irregular("an element where its end was expected");
+    return OK;
+}
+
+/* The raw text of a simple element whose start tag was just read: <v>text</v>. */
+static int simple_text(Scan *s, const char *name, const char **start, const char **stop) {
+    if (!text_until_tag(s, start, stop)) return MORE;
+    return end_tag(s, name);
+}
+
+/* Skip an element whose start tag was just read, with whatever it holds (a formula, a run's properties). */
+static int skip_element(Scan *s) {
+    int depth = 1;
+    while (depth) {
+        const char *lt = memchr(s->p, '<', s->end - s->p);
+        if (!lt) return MORE;
+        s->p = lt;
+        Tag t;
+        int kind = read_tag(s, &t);
+        if (kind == TAG_MORE) return MORE;
+        if (kind == TAG_ODD) return irregular("a comment, CDATA section or malformed tag");
+        if (kind == TAG_START) depth++;
+        else if (kind == TAG_END) depth--;
+    }
+    return OK;
+}
+
+/* A <t> element's text (its start tag just read) appended to b. Texts with leading or trailing white space
+   are left to calamine unless xml:space="preserve": versions differ on trimming them. */
+static int t_text(Scan *s, const Tag *t, Buf *b) {
+    const char *start, *stop;
+    int r = simple_text(s, "t", &start, &stop);
+    if (r != OK) return r;
+    const Attr *space = attr(t, "xml:space");
+    int preserve = space && space->value_len == 8 && memcmp(space->value, "preserve", 8) == 0;
+    if (!preserve && stop > start && (is_space(*start) || is_space(stop[-1])))
+        return irregular("a text with white space at its ends and no xml:space=\"preserve\"");
+    return decode_text(b, start, stop);
+}
+
+/* The text of rich text (<is> or <si>) whose start tag was just read: its <t>, or its runs' <t> joined. */
+static int rich_text(Scan *s, const char *closing, Buf *b) {
+    int in_run = 0;
+    for (;;) {
+        skip_space(s);
+        if (s->p >= s->end) return MORE;
+        if (*s->p != '<') return irregular("text outside a <t> element");
+        Tag t;
+        int kind = read_tag(s, &t);
+        if (kind == TAG_MORE) return MORE;
+        if (kind == TAG_ODD) return irregular("a comment, CDATA section or malformed tag");
+        int r = OK;
+        if (kind == TAG_END) {
+            if (in_run && local_is(&t, "r")) { in_run = 0; continue; }
+            if (!in_run && local_is(&t, closing)) return OK;
+            return irregular("an unexpected end tag in a text");
+        }
+        if (local_is(&t, "t")) {
+            if (kind == TAG_START) r = t_text(s, &t, b);
+        } else if (local_is(&t, "r") && !in_run) {
+            if (kind == TAG_START) in_run = 1;
+        } else if (local_is(&t, "rPr") && in_run) {
+            if (kind == TAG_START) r = skip_element(s);
+        } else {
+            return irregular("an element of rich text this reader does not know (phonetic runs)");
+        }
+        if (r != OK) return r;
+    }
+}
+
+/* A cell reference's column (1-based) and row, e.g. "AB12" -> 28, 12. */
+static int parse_ref(const Attr *a, long *column, long *row) {
+    Py_ssize_t i = 0;
+    long c = 0, r = 0;
+    while (i < a->value_len && a->value[i] >= 'A' && a->value[i] <= 'Z' && i < 3) c = c * 26 + (a->value[i++] - 'A' + 1);
+    if (c == 0 || c > MAX_COLUMN || i == a->value_len) return irregular("a cell reference this reader does not know");
+    for (; i < a->value_len; i++) {
+        if (a->value[i] < '0' || a->value[i] > '9' || r > 10000000) return irregular("a cell reference this reader does not know");
+        r = r * 10 + (a->value[i] - '0');
+    }
+    *column = c;
+    *row = r;
+    return 0;
+}
+
+static int parse_long(const Attr *a, long limit, long *out) {
+    long v = 0;
+    if (a->value_len == 0 || a->value_len > 9) return irregular("a number attribute this reader does not know");
+    for (Py_ssize_t i = 0; i < a->value_len; i++) {
+        if (a->value[i] < '0' || a->value[i] > '9') return irregular("a number attribute this reader does not know");
+        v = v * 10 + (a->value[i] - '0');
+    }
+    if (v > limit) return irregular("a number attribute out of range");
+    *out = v;
+    return 0;
+}
+
+/* Days since 1970-01-01 -> civil date (proleptic Gregorian). */
+static void civil(long long z, int *y, int *m, int *d) {
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long yy = yoe + era * 400;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yy + (*m <= 2));
+}
+
+/* A number in a date or time format, as python-calamine gives it: a time below 1, a date when whole, a
+   datetime otherwise; the moment is the 1900 system's serial rounded to the millisecond. */
+static PyObject *moment(double f) {
+    if (!(f >= 0.0 && f < 1.0) && !(f >= 61.0 && f < 2958466.0))
+        return (PyErr_SetString(Irregular, "a date serial in Excel's 1900 leap-year bug or out of range"), NULL);
+    double shifted = f < 60.0 ? f + 1.0 : f;
+    long long ms = (long long)round(shifted * 86400000.0);
+    long long days = ms / 86400000, rest = ms % 86400000;
+    int hour = (int)(rest / 3600000), minute = (int)(rest / 60000 % 60), second = (int)(rest / 1000 % 60);
+    int micro = (int)(rest % 1000) * 1000;
+    if (f < 1.0) return PyTime_FromTime(hour, minute, second, micro);
+    int y, m, d;
+    civil(days - 25569, &y, &m, &d);  /* 1899-12-30 is 25569 days before 1970-01-01 */
+    if (f == (double)(unsigned long long)f) return PyDate_FromDate(y, m, d);
+    return PyDateTime_FromDateAndTime(y, m, d, hour, minute, second, micro);
+}
+
+static int plain_number(const char *p, const char *end) {
+    if (p < end && *p == '-') p++;
+    const char *digits = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    if (p == digits) return 0;
+    if (p < end && *p == '.') {
+        const char *frac = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == frac) return 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        const char *exp = p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == exp) return 0;
+    }
+    return p == end;
+}
+
+/* The value of a cell from its type, style and the raw text of its <v> (NULL: none). New reference. */
+static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v, const char *v_end, Buf *text) {
+    char t = 'n';
+    if (type) {
+        if (type->value_len == 1 && strchr("nsbe", type->value[0])) t = type->value[0];
+        else if (type->value_len == 3 && memcmp(type->value, "str", 3) == 0) t = 'f';
+        else if (type->value_len == 9 && memcmp(type->value, "inlineStr", 9) == 0) t = 'i';
+        else return (PyErr_SetString(Irregular, "a cell type this reader does not know"), NULL);
+    }
+    if (t == 'i') {
+        if (!text) return Py_NewRef(EMPTY);
+        return PyUnicode_DecodeUTF8(text->data, text->len, "strict");
+    }
+    if (text) return (PyErr_SetString(Irregular, "inline text in a cell not of type inlineStr"), NULL);
+    if (!v || v == v_end) return Py_NewRef(EMPTY);
+    if (t == 'e') return Py_NewRef(EMPTY);
+    if (t == 'f') {
+        if (is_space(*v) || is_space(v_end[-1]))
+            return (PyErr_SetString(Irregular, "a formula's text with white space at its ends"), NULL);
+        Buf b = {0};
+        PyObject *out = NULL;
+        if (decode_text(&b, v, v_end) == 0) out = PyUnicode_DecodeUTF8(b.data ? b.data : "", b.len, "strict");
+        PyMem_Free(b.data);
+        return out;
+    }
+    if (t == 'b') {
+        if (v_end - v == 1 && (*v == '0' || *v == '1')) return PyBool_FromLong(*v == '1');
+        return (PyErr_SetString(Irregular, "a boolean cell that is not 0 or 1"), NULL);
+    }
+    long index = 0;
+    if (t == 's') {
+        Attr a = {"", 0, v, v_end - v};
+        if (s->shared == Py_None) return (PyErr_SetString(Irregular, "a shared text in a workbook without any"), NULL);
+        if (parse_long(&a, PY_SSIZE_T_MAX, &index) < 0) return NULL;
+        if (index >= PyList_GET_SIZE(s->shared)) return (PyErr_SetString(Irregular, "a shared text that is not there"), NULL);
+        return Py_NewRef(PyList_GET_ITEM(s->shared, index));
+    }
+    if (!plain_number(v, v_end)) return (PyErr_SetString(Irregular, "a number this reader does not know"), NULL);
+    char digits[64];
+    if (v_end - v >= (Py_ssize_t)sizeof digits) return (PyErr_SetString(Irregular, "a number this reader does not know"), NULL);
+    memcpy(digits, v, v_end - v);
+    digits[v_end - v] = 0;
+    double f = PyOS_string_to_double(digits, NULL, NULL);
+    if (f == -1.0 && PyErr_Occurred()) return NULL;
+    if (!isfinite(f)) return (PyErr_SetString(Irregular, "a number out of range"), NULL);
+    if (style < 0 || style >= s->n_styles || s->styles[style] == 2)
+        return (PyErr_SetString(Irregular, "a number in a format this reader does not know"), NULL);
+    if (s->styles[style] == 1) return moment(f);
+    return PyFloat_FromDouble(f);
+}
+
+/* One <c> whose start tag `t` was just read (kind TAG_START or TAG_EMPTY). *value: new reference. */
+static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value) {
+    const Attr *type = attr(t, "t"), *style_attr = attr(t, "s");
+    long style = 0;
+    if (style_attr && parse_long(style_attr, 1 << 20, &style) < 0) return FAIL;
+    const char *v = NULL, *v_end = NULL;
+    Buf text = {0};
+    int has_text = 0, r = OK;
+    if (kind == TAG_START) {
+        for (;;) {
+            skip_space(s);
+            if (s->p >= s->end) { r = MORE; break; }
+            if (*s->p != '<') { r = irregular("text directly in a cell"); break; }
+            Tag inner;
+            int k = read_tag(s, &inner);
+            if (k == TAG_MORE) { r = MORE; break; }
+            if (k == TAG_ODD) { r = irregular("a comment, CDATA section or malformed tag"); break; }
+            if (k == TAG_END) {
+                if (!local_is(&inner, "c")) r = irregular("an unexpected end tag in a cell");
+                break;
+            }
+            if (local_is(&inner, "v")) {
+                if (v) { r = irregular("a cell with two values"); break; }
+                if (k == TAG_EMPTY) { v = v_end = ""; continue; }
+                r = simple_text(s, "v", &v, &v_end);
+            } else if (local_is(&inner, "f")) {
+                if (k == TAG_START) r = skip_element(s);
+            } else if (local_is(&inner, "is")) {
+                if (has_text) { r = irregular("a cell with two texts"); break; }
+                has_text = 1;
+                if (k == TAG_START) r = rich_text(s, "is", &text);
+            } else {
+                r = irregular("an element in a cell this reader does not know");
+            }
+            if (r != OK) break;
+        }
+    }
+    if (r == OK) {
+        *value = cell_value(s, type, style, v, v_end, has_text ? &text : NULL);
+        if (!*value) r = FAIL;
+    }
+    PyMem_Free(text.data);
+    return r;
+}
+
+/* One <row> at s->p. OK with *row set (NULL for a row of no value), MORE, or FAIL. */
+static int read_row(Scan *s, long *last_row, PyObject **row) {
+    Tag t;
+    *row = NULL;
+    int kind = read_tag(s, &t);
+    if (kind == TAG_MORE) return MORE;
+    if (kind == TAG_ODD || kind == TAG_END || !local_is(&t, "row")) return irregular("an element in sheetData that is not a row");
+    long number = *last_row + 1;
+    const Attr *r_attr = attr(&t, "r");
+    if (r_attr && parse_long(r_attr, 1048576, &number) < 0) return FAIL;
+    if (number <= *last_row) return irregular("rows out of order");
+    if (kind == TAG_EMPTY) { *last_row = number; return OK; }
+    PyObject *cells = PyList_New(0);
+    if (!cells) return FAIL;
+    long column = 0;
+    int any = 0, r = OK;
+    for (;;) {
+        skip_space(s);
+        if (s->p >= s->end) { r = MORE; break; }
+        if (*s->p != '<') { r = irregular("text directly in a row"); break; }
+        Tag c;
+        int k = read_tag(s, &c);
+        if (k == TAG_MORE) { r = MORE; break; }
+        if (k == TAG_ODD) { r = irregular("a comment, CDATA section or malformed tag"); break; }
+        if (k == TAG_END) {
+            if (!local_is(&c, "row")) r = irregular("an unexpected end tag in a row");
+            break;
+        }
+        if (!local_is(&c, "c")) { r = irregular("an element in a row that is not a cell"); break; }
+        long at = column + 1, at_row = number;
+        const Attr *ref = attr(&c, "r");
+        if (ref && parse_ref(ref, &at, &at_row) < 0) { r = FAIL; break; }
+        if (at_row != number || at <= column || at > MAX_COLUMN) { r = irregular("a cell out of its row's order"); break; }
+        PyObject *value = NULL;
+        r = read_cell(s, &c, k, &value);
+        if (r != OK) break;
+        while (PyList_GET_SIZE(cells) < at - 1)
+            if (PyList_Append(cells, EMPTY) < 0) { r = FAIL; break; }
+        if (r == OK && PyList_Append(cells, value) < 0) r = FAIL;
+        if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value)) any = 1;
+        Py_DECREF(value);
+        if (r != OK) break;
+        column = at;
+    }
+    if (r != OK) { Py_DECREF(cells); return r; }
+    *last_row = number;
+    if (!any) { Py_DECREF(cells); return OK; }
+    *row = Py_BuildValue("(lN)", number, cells);
+    return *row ? OK : FAIL;
+}
+
+static int parse_styles(PyObject *styles, Scan *s) {
+    if (!PyBytes_Check(styles)) { PyErr_SetString(PyExc_TypeError, "styles must be bytes"); return -1; }
+    s->styles = (const unsigned char *)PyBytes_AS_STRING(styles);
+    s->n_styles = PyBytes_GET_SIZE(styles);
+    return 0;
+}
+
+PyDoc_STRVAR(rows_doc,
+"rows(data, start, last_row, styles, shared) -> (rows, end, last_row, done)\n\n"
+"The complete rows in data[start:], which lies inside <sheetData>: each (number, cells) with cells at their\n"
+"0-based column, '' between; rows without a value are left out. end: where the first incomplete row starts;\n"
+"done: </sheetData> was reached. styles: per style index 0 (number), 1 (date or time), 2 (unknown format);\n"
+"shared: the shared texts (a list) or None. Raises Irregular for what it does not read.");
+
+static PyObject *rows(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    Py_ssize_t start;
+    long last_row;
+    PyObject *styles, *shared;
+    if (!PyArg_ParseTuple(args, "y*nlOO", &data, &start, &last_row, &styles, &shared)) return NULL;
+    Scan s = {0};
+    PyObject *out = NULL;
+    if (start < 0 || start > data.len) { PyErr_SetString(PyExc_ValueError, "start out of range"); goto done; }
+    if (parse_styles(styles, &s) < 0) goto done;
+    if (shared != Py_None && !PyList_Check(shared)) { PyErr_SetString(PyExc_TypeError, "shared must be a list"); goto done; }
+    s.shared = shared;
+    s.p = (const char *)data.buf + start;
+    s.end = (const char *)data.buf + data.len;
+    out = PyList_New(0);
+    if (!out) goto done;
+    int finished = 0;
+    for (;;) {
+        skip_space(&s);
+        const char *row_start = s.p;
+        if (s.p >= s.end) break;
+        if (*s.p != '<') { irregular("text directly in sheetData"); goto fail; }
+        Tag t;
+        int kind = read_tag(&s, &t);
+        if (kind == TAG_MORE) { s.p = row_start; break; }
+        if (kind == TAG_END && local_is(&t, "sheetData")) { finished = 1; break; }
+        s.p = row_start;
+        PyObject *row;
+        long number = last_row;
+        int r = read_row(&s, &number, &row);
+        if (r == MORE) { s.p = row_start; break; }
+        if (r == FAIL) goto fail;
+        last_row = number;
+        if (row) {
+            int appended = PyList_Append(out, row);
+            Py_DECREF(row);
+            if (appended < 0) goto fail;
+        }
+    }
+    PyObject *result = Py_BuildValue("(NnlO)", out, (Py_ssize_t)(s.p - (const char *)data.buf), last_row,
+                                     finished ? Py_True : Py_False);
+    PyBuffer_Release(&data);
+    return result;
+fail:
+    Py_CLEAR(out);
+done:
+    PyBuffer_Release(&data);
+    return out;
+}
+
+PyDoc_STRVAR(texts_doc,
+"texts(data, start) -> (texts, end, done)\n\n"
+"The complete <si> items in data[start:] (inside <sst>), each as its text. end: where the first incomplete\n"
+"item starts; done: </sst> was reached. Raises Irregular for what it does not read.");
+
+static PyObject *texts(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "y*n", &data, &start)) return NULL;
+    Scan s = {0};
+    PyObject *out = NULL;
+    if (start < 0 || start > data.len) { PyErr_SetString(PyExc_ValueError, "start out of range"); goto done; }
+    s.p = (const char *)data.buf + start;
+    s.end = (const char *)data.buf + data.len;
+    out = PyList_New(0);
+    if (!out) goto done;
+    int finished = 0;
+    for (;;) {
+        skip_space(&s);
+        const char *item = s.p;
+        if (s.p >= s.end) break;
+        if (*s.p != '<') { irregular("text directly in sst"); goto fail; }
+        Tag t;
+        int kind = read_tag(&s, &t);
+        if (kind == TAG_MORE) { s.p = item; break; }
+        if (kind == TAG_ODD) { irregular("a comment, CDATA section or malformed tag"); goto fail; }
+        if (kind == TAG_END && local_is(&t, "sst")) { finished = 1; break; }
+        if (!local_is(&t, "si") || kind == TAG_END) { irregular("an element in sst that is not an item"); goto fail; }
+        Buf b = {0};
+        int r = kind == TAG_EMPTY ? OK : rich_text(&s, "si", &b);
+        PyObject *text = NULL;
+        if (r == OK) text = PyUnicode_DecodeUTF8(b.data ? b.data : "", b.len, "strict");
+        PyMem_Free(b.data);
+        if (r == MORE) { s.p = item; break; }
+        if (r == FAIL || !text) goto fail;
+        int appended = PyList_Append(out, text);
+        Py_DECREF(text);
+        if (appended < 0) goto fail;
+    }
+    PyObject *result = Py_BuildValue("(Nnl)", out, (Py_ssize_t)(s.p - (const char *)data.buf), (long)finished);
+    PyBuffer_Release(&data);
+    return result;
+fail:
+    Py_CLEAR(out);
+done:
+    PyBuffer_Release(&data);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"rows", rows, METH_VARARGS, rows_doc},
+    {"texts", texts, METH_VARARGS, texts_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_sheetxml", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__sheetxml(void) {
+    PyDateTime_IMPORT;
+    if (!PyDateTimeAPI) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    EMPTY = PyUnicode_FromString("");
+    Irregular = PyErr_NewExceptionWithDoc("_sheetxml.Irregular", "What this reader does not read; calamine does.",
+                                          PyExc_ValueError, NULL);
+    if (!EMPTY || !Irregular || PyModule_AddObjectRef(m, "Irregular", Irregular) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
