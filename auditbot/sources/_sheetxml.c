@@ -283,6 +283,20 @@ static int rich_text(Scan *s, const char *closing, Buf *b) {
     }
 }
 
+enum { CHILD = 2, CLOSED = 3 };
+
+/* The next element inside `parent`: CHILD (its tag and kind set), CLOSED at the parent's end tag, MORE, FAIL. */
+static int next_child(Scan *s, const char *parent, Tag *t, int *kind) {
+    skip_space(s);
+    if (s->p >= s->end) return MORE;
+    if (*s->p != '<') return irregular("text where an element was expected");
+    *kind = read_tag(s, t);
+    if (*kind == TAG_MORE) return MORE;
+    if (*kind == TAG_ODD) return irregular("a comment, CDATA section or malformed tag");
+    if (*kind == TAG_END) return local_is(t, parent) ? CLOSED : irregular("an unexpected end tag");
+    return CHILD;
+}
+
 /* A cell reference's column (1-based) and row, e.g. "AB12" -> 28, 12. */
 static int parse_ref(const Attr *a, long *column, long *row) {
     Py_ssize_t i = 0;
@@ -422,17 +436,12 @@ static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value) {
     int has_text = 0, r = OK;
     if (kind == TAG_START) {
         for (;;) {
-            skip_space(s);
-            if (s->p >= s->end) { r = MORE; break; }
-            if (*s->p != '<') { r = irregular("text directly in a cell"); break; }
             Tag inner;
-            int k = read_tag(s, &inner);
-            if (k == TAG_MORE) { r = MORE; break; }
-            if (k == TAG_ODD) { r = irregular("a comment, CDATA section or malformed tag"); break; }
-            if (k == TAG_END) {
-                if (!local_is(&inner, "c")) r = irregular("an unexpected end tag in a cell");
-                break;
-            }
+            int k;
+            r = next_child(s, "c", &inner, &k);
+            if (r == CLOSED) r = OK;
+            if (r != CHILD) break;
+            r = OK;
             if (local_is(&inner, "v")) {
                 if (v) { r = irregular("a cell with two values"); break; }
                 if (k == TAG_EMPTY) { v = v_end = ""; continue; }
@@ -474,17 +483,12 @@ static int read_row(Scan *s, long *last_row, PyObject **row) {
     long column = 0;
     int any = 0, r = OK;
     for (;;) {
-        skip_space(s);
-        if (s->p >= s->end) { r = MORE; break; }
-        if (*s->p != '<') { r = irregular("text directly in a row"); break; }
         Tag c;
-        int k = read_tag(s, &c);
-        if (k == TAG_MORE) { r = MORE; break; }
-        if (k == TAG_ODD) { r = irregular("a comment, CDATA section or malformed tag"); break; }
-        if (k == TAG_END) {
-            if (!local_is(&c, "row")) r = irregular("an unexpected end tag in a row");
-            break;
-        }
+        int k;
+        r = next_child(s, "row", &c, &k);
+        if (r == CLOSED) r = OK;
+        if (r != CHILD) break;
+        r = OK;
         if (!local_is(&c, "c")) { r = irregular("an element in a row that is not a cell"); break; }
         long at = column + 1, at_row = number;
         const Attr *ref = attr(&c, "r");
@@ -515,6 +519,17 @@ static int parse_styles(PyObject *styles, Scan *s) {
     return 0;
 }
 
+/* Point s at data[start:]. */
+static int begin(Scan *s, const Py_buffer *data, Py_ssize_t start) {
+    if (start < 0 || start > data->len) {
+        PyErr_SetString(PyExc_ValueError, "start out of range");
+        return -1;
+    }
+    s->p = (const char *)data->buf + start;
+    s->end = (const char *)data->buf + data->len;
+    return 0;
+}
+
 PyDoc_STRVAR(rows_doc,
 "rows(data, start, last_row, styles, shared) -> (rows, end, last_row, done)\n\n"
 "The complete rows in data[start:], which lies inside <sheetData>: each (number, cells) with cells at their\n"
@@ -530,12 +545,9 @@ static PyObject *rows(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*nlOO", &data, &start, &last_row, &styles, &shared)) return NULL;
     Scan s = {0};
     PyObject *out = NULL;
-    if (start < 0 || start > data.len) { PyErr_SetString(PyExc_ValueError, "start out of range"); goto done; }
-    if (parse_styles(styles, &s) < 0) goto done;
+    if (begin(&s, &data, start) < 0 || parse_styles(styles, &s) < 0) goto done;
     if (shared != Py_None && !PyList_Check(shared)) { PyErr_SetString(PyExc_TypeError, "shared must be a list"); goto done; }
     s.shared = shared;
-    s.p = (const char *)data.buf + start;
-    s.end = (const char *)data.buf + data.len;
     out = PyList_New(0);
     if (!out) goto done;
     int finished = 0;
@@ -583,9 +595,7 @@ static PyObject *texts(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*n", &data, &start)) return NULL;
     Scan s = {0};
     PyObject *out = NULL;
-    if (start < 0 || start > data.len) { PyErr_SetString(PyExc_ValueError, "start out of range"); goto done; }
-    s.p = (const char *)data.buf + start;
-    s.end = (const char *)data.buf + data.len;
+    if (begin(&s, &data, start) < 0) goto done;
     out = PyList_New(0);
     if (!out) goto done;
     int finished = 0;
