@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from auditbot.errors import InputError
 from auditbot.sources import sheet_stream
 from auditbot.sources._sheetxml import Irregular, rows
-from auditbot.sources.sheet_stream import number_format_kind, streamed_rows
+from auditbot.sources.sheet_stream import number_format_kind, open_sheet
 from auditbot.sources.workbook import _calamine_rows, workbook_rows
 
 
@@ -51,7 +51,8 @@ def _same_as_calamine(path: Path) -> list[tuple[int, list[object]]]:
 
 
 def _streamed(path: Path) -> list[tuple[int, list[object]]]:
-    return _normal(row for _, row in streamed_rows(path))
+    with open_sheet(path) as sheet:
+        return _normal(sheet.rows())
 
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)

@@ -13,6 +13,8 @@
 #include <Python.h>
 #include <datetime.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static PyObject *Irregular;
@@ -466,8 +468,59 @@ static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value) {
     return r;
 }
 
-/* One <row> at s->p. OK with *row set (NULL for a row of no value), MORE, or FAIL. */
-static int read_row(Scan *s, long *last_row, PyObject **row) {
+/* What `fields` keeps of a row: the cells of a few columns, in the caller's order. */
+#define MAX_FIELDS 64
+enum { KIND_TEXT = 0, KIND_MOMENT = 1, KIND_AMOUNT = 2 };
+
+typedef struct {
+    Py_ssize_t n;
+    long columns[MAX_FIELDS];        /* 0-based sheet column, or -1: the field has none */
+    unsigned char kinds[MAX_FIELDS]; /* KIND_*: which non-text cells have a text twin */
+    PyObject *values[MAX_FIELDS];    /* the row being read: owned, NULL until its cell is seen */
+    long width;                      /* the widest row kept so far, in columns */
+} Projection;
+
+/* Place one cell's value (a new reference, stolen) at its 1-based column `at`: appended to the row's list,
+   or into the projection's fields. *any: set when the value makes the row more than layout. */
+static int place(PyObject *cells, Projection *proj, long at, PyObject *value, int *any) {
+    if (proj) {
+        if (!*any && PyObject_IsTrue(value) == 1) *any = 1;  /* as Python's any(): 0, False and '' are blank */
+        for (Py_ssize_t i = 0; i < proj->n; i++)
+            if (proj->columns[i] == at - 1) Py_XSETREF(proj->values[i], Py_NewRef(value));
+        Py_DECREF(value);
+        return OK;
+    }
+    if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value)) *any = 1;
+    while (PyList_GET_SIZE(cells) < at - 1)
+        if (PyList_Append(cells, EMPTY) < 0) { Py_DECREF(value); return FAIL; }
+    int r = PyList_Append(cells, value) < 0 ? FAIL : OK;
+    Py_DECREF(value);
+    return r;
+}
+
+static void forget(Projection *proj) {
+    if (proj)
+        for (Py_ssize_t i = 0; i < proj->n; i++) Py_CLEAR(proj->values[i]);
+}
+
+/* The projected row as a list: a field past the row's last cell (or without a column) is None, one inside it
+   without a cell is '' - as the row path's shaping pads a row. Clears the projection's values. */
+static PyObject *projected(Projection *proj, long extent) {
+    PyObject *cells = PyList_New(proj->n);
+    if (!cells) { forget(proj); return NULL; }
+    for (Py_ssize_t i = 0; i < proj->n; i++) {
+        PyObject *value = proj->values[i];
+        proj->values[i] = NULL;
+        if (!value) value = Py_NewRef(proj->columns[i] >= 0 && proj->columns[i] < extent ? EMPTY : Py_None);
+        PyList_SET_ITEM(cells, i, value);
+    }
+    if (extent > proj->width) proj->width = extent;
+    return cells;
+}
+
+/* One <row> at s->p. OK with *row set to (number, cells) - NULL for a row of no value, or before `first` -,
+   MORE, or FAIL. cells: every cell at its column, or with a projection the projected fields. */
+static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObject **row) {
     Tag t;
     *row = NULL;
     int kind = read_tag(s, &t);
@@ -478,8 +531,8 @@ static int read_row(Scan *s, long *last_row, PyObject **row) {
     if (r_attr && parse_long(r_attr, 1048576, &number) < 0) return FAIL;
     if (number <= *last_row) return irregular("rows out of order");
     if (kind == TAG_EMPTY) { *last_row = number; return OK; }
-    PyObject *cells = PyList_New(0);
-    if (!cells) return FAIL;
+    PyObject *cells = proj ? NULL : PyList_New(0);
+    if (!proj && !cells) return FAIL;
     long column = 0;
     int any = 0, r = OK;
     for (;;) {
@@ -496,20 +549,47 @@ static int read_row(Scan *s, long *last_row, PyObject **row) {
         if (at_row != number || at <= column || at > MAX_COLUMN) { r = irregular("a cell out of its row's order"); break; }
         PyObject *value = NULL;
         r = read_cell(s, &c, k, &value);
-        if (r != OK) break;
-        while (PyList_GET_SIZE(cells) < at - 1)
-            if (PyList_Append(cells, EMPTY) < 0) { r = FAIL; break; }
-        if (r == OK && PyList_Append(cells, value) < 0) r = FAIL;
-        if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value)) any = 1;
-        Py_DECREF(value);
-        if (r != OK) break;
+        if (r != OK || (r = place(cells, proj, at, value, &any)) != OK) break;
         column = at;
     }
-    if (r != OK) { Py_DECREF(cells); return r; }
+    if (r != OK || !any || number < first) {
+        Py_XDECREF(cells);
+        forget(proj);
+        if (r == OK) *last_row = number;
+        return r;
+    }
     *last_row = number;
-    if (!any) { Py_DECREF(cells); return OK; }
+    if (proj && !(cells = projected(proj, column))) return FAIL;
     *row = Py_BuildValue("(lN)", number, cells);
     return *row ? OK : FAIL;
+}
+
+static PyObject *formatted(const char *format, ...) {
+    char text[64];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    return PyUnicode_FromStringAndSize(text, n);
+}
+
+/* A projected cell as the text the row parser reads exactly as it reads the cell: text itself; in a moment
+   field a datetime of whole seconds or a date (as str() writes them); in an amount field a whole,
+   non-negative float as its digits. NULL without an error: the cell has no such twin. */
+static PyObject *text_twin(PyObject *value, unsigned char kind) {
+    if (value == Py_None || PyUnicode_CheckExact(value)) return Py_NewRef(value);
+    if (kind == KIND_MOMENT && PyDateTime_CheckExact(value) && PyDateTime_DATE_GET_MICROSECOND(value) == 0)
+        return formatted("%04d-%02d-%02d %02d:%02d:%02d", PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value),
+                         PyDateTime_GET_DAY(value), PyDateTime_DATE_GET_HOUR(value),
+                         PyDateTime_DATE_GET_MINUTE(value), PyDateTime_DATE_GET_SECOND(value));
+    if (kind == KIND_MOMENT && PyDate_CheckExact(value))
+        return formatted("%04d-%02d-%02d", PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value),
+                         PyDateTime_GET_DAY(value));
+    if (kind == KIND_AMOUNT && PyFloat_CheckExact(value)) {
+        double f = PyFloat_AS_DOUBLE(value);
+        if (f >= 0.0 && !signbit(f) && f < 1e15 && f == floor(f)) return formatted("%lld", (long long)f);
+    }
+    return NULL;
 }
 
 static int parse_styles(PyObject *styles, Scan *s) {
@@ -530,6 +610,37 @@ static int begin(Scan *s, const Py_buffer *data, Py_ssize_t start) {
     return 0;
 }
 
+/* Read complete rows from s->p, handing each kept one (a new reference) to keep(); stop at the first
+   incomplete row (s->p left at its start) or at </sheetData> (*finished set). */
+static int walk_rows(Scan *s, long *last_row, long first, Projection *proj, int (*keep)(void *, PyObject *),
+                     void *target, int *finished) {
+    *finished = 0;
+    for (;;) {
+        skip_space(s);
+        const char *row_start = s->p;
+        if (s->p >= s->end) return OK;
+        if (*s->p != '<') return irregular("text directly in sheetData");
+        Tag t;
+        int kind = read_tag(s, &t);
+        if (kind == TAG_MORE) { s->p = row_start; return OK; }
+        if (kind == TAG_END && local_is(&t, "sheetData")) { *finished = 1; return OK; }
+        s->p = row_start;
+        PyObject *row;
+        long number = *last_row;
+        int r = read_row(s, &number, first, proj, &row);
+        if (r == MORE) { s->p = row_start; return OK; }
+        if (r == FAIL) return FAIL;
+        *last_row = number;
+        if (row && keep(target, row) < 0) return FAIL;
+    }
+}
+
+static int keep_row(void *target, PyObject *row) {
+    int r = PyList_Append((PyObject *)target, row);
+    Py_DECREF(row);
+    return r;
+}
+
 PyDoc_STRVAR(rows_doc,
 "rows(data, start, last_row, styles, shared) -> (rows, end, last_row, done)\n\n"
 "The complete rows in data[start:], which lies inside <sheetData>: each (number, cells) with cells at their\n"
@@ -537,51 +648,106 @@ PyDoc_STRVAR(rows_doc,
 "done: </sheetData> was reached. styles: per style index 0 (number), 1 (date or time), 2 (unknown format);\n"
 "shared: the shared texts (a list) or None. Raises Irregular for what it does not read.");
 
+/* The arguments rows() and fields() share: the buffer, where to start, the last row read, the styles and the
+   shared texts. */
+static int scan_args(Scan *s, const Py_buffer *data, Py_ssize_t start, PyObject *styles, PyObject *shared) {
+    if (begin(s, data, start) < 0 || parse_styles(styles, s) < 0) return -1;
+    if (shared != Py_None && !PyList_Check(shared)) { PyErr_SetString(PyExc_TypeError, "shared must be a list"); return -1; }
+    s->shared = shared;
+    return 0;
+}
+
 static PyObject *rows(PyObject *self, PyObject *args) {
     Py_buffer data;
     Py_ssize_t start;
     long last_row;
-    PyObject *styles, *shared;
+    PyObject *styles, *shared, *out = NULL, *result = NULL;
     if (!PyArg_ParseTuple(args, "y*nlOO", &data, &start, &last_row, &styles, &shared)) return NULL;
     Scan s = {0};
-    PyObject *out = NULL;
-    if (begin(&s, &data, start) < 0 || parse_styles(styles, &s) < 0) goto done;
-    if (shared != Py_None && !PyList_Check(shared)) { PyErr_SetString(PyExc_TypeError, "shared must be a list"); goto done; }
-    s.shared = shared;
-    out = PyList_New(0);
-    if (!out) goto done;
-    int finished = 0;
-    for (;;) {
-        skip_space(&s);
-        const char *row_start = s.p;
-        if (s.p >= s.end) break;
-        if (*s.p != '<') { irregular("text directly in sheetData"); goto fail; }
-        Tag t;
-        int kind = read_tag(&s, &t);
-        if (kind == TAG_MORE) { s.p = row_start; break; }
-        if (kind == TAG_END && local_is(&t, "sheetData")) { finished = 1; break; }
-        s.p = row_start;
-        PyObject *row;
-        long number = last_row;
-        int r = read_row(&s, &number, &row);
-        if (r == MORE) { s.p = row_start; break; }
-        if (r == FAIL) goto fail;
-        last_row = number;
-        if (row) {
-            int appended = PyList_Append(out, row);
-            Py_DECREF(row);
-            if (appended < 0) goto fail;
-        }
-    }
-    PyObject *result = Py_BuildValue("(NnlO)", out, (Py_ssize_t)(s.p - (const char *)data.buf), last_row,
-                                     finished ? Py_True : Py_False);
+    int finished;
+    if (scan_args(&s, &data, start, styles, shared) == 0 && (out = PyList_New(0)) &&
+        walk_rows(&s, &last_row, 0, NULL, keep_row, out, &finished) == OK)
+        result = Py_BuildValue("(OnlO)", out, (Py_ssize_t)(s.p - (const char *)data.buf), last_row,
+                               finished ? Py_True : Py_False);
+    Py_XDECREF(out);
     PyBuffer_Release(&data);
     return result;
-fail:
-    Py_CLEAR(out);
+}
+
+/* Where fields() puts a row: its texts in the columns when every cell has a text twin, else the row whole. */
+typedef struct {
+    const Projection *proj;
+    PyObject *numbers, *columns, *odd;
+} Fields;
+
+static int keep_fields(void *target, PyObject *row) {
+    Fields *f = target;
+    PyObject *cells = PyTuple_GET_ITEM(row, 1);
+    PyObject *texts[MAX_FIELDS];
+    Py_ssize_t n = f->proj->n, made = 0;
+    for (; made < n; made++)
+        if (!(texts[made] = text_twin(PyList_GET_ITEM(cells, made), f->proj->kinds[made]))) break;
+    int r = 0;
+    if (made < n) {
+        r = PyErr_Occurred() ? -1 : PyList_Append(f->odd, row);
+    } else {
+        r = PyList_Append(f->numbers, PyTuple_GET_ITEM(row, 0));
+        for (Py_ssize_t i = 0; i < n && r == 0; i++) r = PyList_Append(PyList_GET_ITEM(f->columns, i), texts[i]);
+    }
+    for (Py_ssize_t i = 0; i < made; i++) Py_DECREF(texts[i]);
+    Py_DECREF(row);
+    return r;
+}
+
+PyDoc_STRVAR(fields_doc,
+"fields(data, start, last_row, styles, shared, first, columns, kinds) -> (numbers, texts, odd, end, last_row,\n"
+"done, width)\n\n"
+"The complete rows in data[start:] numbered from `first` on, as rows() reads them but keeping only the cells\n"
+"of `columns` (0-based, -1 for none), in their order, padded as the row path shapes a row (None past the\n"
+"row's last cell, '' inside it); a row whose cells are all blank (as Python's any()) is left out. A row whose\n"
+"kept cells all have a text twin (kinds: per field 0 text, 1 moment, 2 amount) has its number in `numbers`\n"
+"and its texts in texts[field]; any other is in `odd` as (number, cells). width: the widest kept row's\n"
+"columns.");
+
+static PyObject *fields(PyObject *self, PyObject *args) {
+    Py_buffer data, kinds;
+    Py_ssize_t start;
+    long last_row, first;
+    PyObject *styles, *shared, *columns, *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*nlOOlO!y*", &data, &start, &last_row, &styles, &shared, &first, &PyTuple_Type,
+                          &columns, &kinds)) return NULL;
+    Scan s = {0};
+    Projection proj = {0};
+    Fields out = {&proj, PyList_New(0), NULL, PyList_New(0)};
+    proj.n = PyTuple_GET_SIZE(columns);
+    if (proj.n > MAX_FIELDS || proj.n != kinds.len) {
+        PyErr_SetString(PyExc_ValueError, "one kind per column, at most 64 columns");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < proj.n; i++) {
+        proj.columns[i] = PyLong_AsLong(PyTuple_GET_ITEM(columns, i));
+        proj.kinds[i] = ((const unsigned char *)kinds.buf)[i];
+        if (proj.columns[i] == -1 && PyErr_Occurred()) goto done;
+    }
+    if (!out.numbers || !out.odd || !(out.columns = PyList_New(proj.n))) goto done;
+    for (Py_ssize_t i = 0; i < proj.n; i++) {
+        PyObject *column = PyList_New(0);
+        if (!column) goto done;
+        PyList_SET_ITEM(out.columns, i, column);
+    }
+    int finished;
+    if (scan_args(&s, &data, start, styles, shared) == 0 &&
+        walk_rows(&s, &last_row, first, &proj, keep_fields, &out, &finished) == OK)
+        result = Py_BuildValue("(OOOnlOl)", out.numbers, out.columns, out.odd,
+                               (Py_ssize_t)(s.p - (const char *)data.buf), last_row, finished ? Py_True : Py_False,
+                               proj.width);
 done:
+    Py_XDECREF(out.numbers);
+    Py_XDECREF(out.columns);
+    Py_XDECREF(out.odd);
     PyBuffer_Release(&data);
-    return out;
+    PyBuffer_Release(&kinds);
+    return result;
 }
 
 PyDoc_STRVAR(texts_doc,
@@ -633,6 +799,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"rows", rows, METH_VARARGS, rows_doc},
+    {"fields", fields, METH_VARARGS, fields_doc},
     {"texts", texts, METH_VARARGS, texts_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -17,11 +17,10 @@ from typing import Any, cast
 import polars as pl
 
 from ..config import Config
-from ..store.dossiers import SPARSE
 from . import formats
 from .csv_chunks import MAX_LINE, Chunk, Rest, chunks, data_offset, odd_cells
-from .rows import PREVIEW_ROWS, CanonicalRow, Counts, Record, Shaper, TableSpec, tabular
-from .staging import Stager
+from .rows import CanonicalRow, Counts, Record, Shaper, TableSpec, tabular
+from .staging import Emitter
 from .tables import Cell
 
 ROWS_ENCODING = "utf-8"  # after the header a BOM is a character like any other
@@ -59,16 +58,7 @@ def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
     names = tuple(name for name, aliases in spec.fields.items() if aliases)
     columns = spec.columns(parser, names)  # type: ignore[attr-defined]
     counts = Counts()
-    preview: list[Record] = []
-    stager = Stager(scratch)
-
-    def take(items: list[CanonicalRow]) -> list[Record]:
-        records = []
-        for number, cells in sorted(items, key=lambda item: item[0]):
-            record = counts.take(number, cells, parser, labels, spec.min_cells)
-            if record is not None:
-                records.append(record)
-        return records
+    emit = Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch)
 
     with path.open("rb") as handle:
         handle.seek(offset)
@@ -78,18 +68,8 @@ def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
                 start = piece if isinstance(piece, Rest) else Rest(piece.offset, piece.first)
                 _rest(path, encoding, delimiter, start, shape, counts, parser, labels, spec, on_batch)
                 break
-            frame, items = staged
-            counts.rows_read += frame.height
-            frame = _merge(frame, take(items), columns.schema)
-            counts.preview.clear()  # the parser's records alone are not the file's first ones
-            if len(preview) < PREVIEW_ROWS:
-                preview += frame.head(PREVIEW_ROWS - len(preview)).rows()
-            if frame.height:
-                on_stage(stager.image(frame.select(
-                    [c for c in frame.columns if c not in SPARSE or frame[c].null_count() < frame.height]
-                ).sort("code", "source_row")))
-    counts.preview = (preview + counts.preview)[:PREVIEW_ROWS]
-    counts.report = parser.report()
+            emit(*staged)
+    emit.finish()
     return counts
 
 
@@ -115,12 +95,6 @@ def _chunk(chunk: Chunk, delimiter: str, shape: Shaper, names: tuple[str, ...],
     blank = frame[doubtful].rows() if doubtful else []  # a line of empty cells is layout, as in Shaper
     return records, [*odd, *((chunk.numbers[i], list(row))
                              for i, row, whole in zip(doubtful, rows, blank, strict=True) if any(whole))]
-
-
-def _merge(frame: pl.DataFrame, records: list[Record], schema: dict[str, Any]) -> pl.DataFrame:
-    if not records:
-        return frame
-    return pl.concat([frame, pl.DataFrame(records, schema=schema, orient="row")]).sort("source_row")
 
 
 def _rest(path: Path, encoding: str, delimiter: str, start: Rest, shape: Shaper, counts: Counts, parser: Any,

@@ -77,6 +77,8 @@ class DossierColumns:
     the records it is sure of, and which rows are doubtful."""
 
     schema = SCHEMA
+    moment_fields = tuple(MOMENTS)  # a datetime of whole seconds here is read as its 'yyyy-mm-dd HH:MM:SS'
+    amount_fields = ("fee",)        # a whole, non-negative number here is read as its digits
 
     def __init__(self, parser: DossierParser, names: tuple[str, ...]) -> None:
         self.parser = parser

@@ -195,7 +195,7 @@ def _columnar(kind: str, spec: ImportSpec) -> bool:
     """Whether the file's rows can be read a chunk at a time by the columnar engine (see columnar.py). Only
     in a child forked from a process that never started the engine: its thread pool does not survive a
     fork, and a child that inherits a started one waits for threads it does not have."""
-    return kind == formats.CSV and hasattr(spec, "columns") and "polars" not in sys.modules
+    return kind in (formats.CSV, formats.WORKBOOK) and hasattr(spec, "columns") and "polars" not in sys.modules
 
 
 def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel,
@@ -214,7 +214,9 @@ def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
         counts = None
         if _columnar(kind, spec):
             from .columnar import parse_columnar
-            counts = parse_columnar(path, spec, config, import_id, on_header, channel.batch, channel.stage, scratch)
+            from .sheet_columnar import parse_sheet
+            read = parse_sheet if kind == formats.WORKBOOK else parse_columnar
+            counts = read(path, spec, config, import_id, on_header, channel.batch, channel.stage, scratch)
         if counts is None:
             counts = _parse(path, kind, spec, config, import_id, on_header, channel.batch)
         channel.put("done", counts)

@@ -82,9 +82,14 @@ class Shaper:
         return number, [cells[p] for p in self.positions]
 
 
-def tabular(path: Path, kind: str, spec: TableSpec, config: Config) -> tuple[Iterator[CanonicalRow], Header]:
+def find_header(rows: Iterator[Row], path: Path, spec: TableSpec, config: Config) -> tuple[Header, Iterator[Row]]:
+    """The source's header among the first rows, and the rows after it."""
     aliases = AliasTable(spec.fields, spec.extra_aliases(config), spec.personal, spec.section)
-    header, rows = locate_header(file_rows(path, kind), aliases, spec.required, path)
+    return locate_header(rows, aliases, spec.required, path)
+
+
+def tabular(path: Path, kind: str, spec: TableSpec, config: Config) -> tuple[Iterator[CanonicalRow], Header]:
+    header, rows = find_header(file_rows(path, kind), path, spec, config)
     shape = Shaper(header, spec, strict=kind == formats.CSV)
     return (row for number, cells in rows if (row := shape(number, cells)) is not None), header
 

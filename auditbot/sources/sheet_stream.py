@@ -12,11 +12,12 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 from xml.etree import ElementTree
 
-from ._sheetxml import Irregular, rows, texts
+from ._sheetxml import Irregular, fields, rows, texts
 from .tables import Row
 
 PIECE = 4 << 20               # inflated bytes read at a time
@@ -139,32 +140,75 @@ def _shared_texts(archive: zipfile.ZipFile, names: dict[str, str]) -> list[str] 
             data, at = data[end:] + piece, 0
 
 
-def streamed_rows(path: Path) -> Iterator[tuple[str, Row]]:
-    """(sheet name, row) for each row with a value in the first sheet, cells at their absolute column.
-    Raises Irregular — before the first row or after any — where the sheet must be read by calamine."""
-    with zipfile.ZipFile(path) as archive:
-        names = {info.filename.replace("\\", "/").lower(): info.filename for info in archive.infolist()}
-        first = _first_sheet(archive, names)
+class SheetStream:
+    """The first sheet's rows as its XML is inflated, each call going on from where the last one stopped.
+    Raises Irregular — on opening, before the first row or after any — where the sheet must be read by
+    calamine; `last` is then the number of the last row read."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        self.names = {info.filename.replace("\\", "/").lower(): info.filename for info in archive.infolist()}
+        first = _first_sheet(archive, self.names)
         if first is None:
             raise Irregular("no plain first sheet")
-        sheet, member = first
-        styles = _style_kinds(archive, names)
-        shared = _shared_texts(archive, names)
-        with archive.open(member) as stream:
-            found = _inside(stream, _SHEET_DATA)
-            if found is None:
-                return
-            data, at = found
-            last = 0
-            while True:
-                batch, end, last, done = rows(data, at, last, styles, shared)
-                for row in batch:
-                    yield sheet, row
-                if done:
-                    return
-                piece = stream.read(PIECE)
-                if not piece:
-                    raise Irregular("the sheet ends early")
-                if len(data) - end > MAX_ROW_BYTES:
-                    raise Irregular("a row longer than a dossier's")
-                data, at = data[end:] + piece, 0
+        self.name, self.member = first
+        self.styles = _style_kinds(archive, self.names)
+        self.shared = _shared_texts(archive, self.names)
+        self._stream: IO[bytes] | None = None
+        self.restart()
+
+    def restart(self) -> None:
+        """Back to the sheet's first row (the styles and shared texts are kept)."""
+        self.close()
+        self._stream = self.archive.open(self.member)
+        found = _inside(self._stream, _SHEET_DATA)
+        self._data, self._at = found or (b"", 0)
+        self.done, self.last = found is None, 0
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+    def _more(self) -> None:
+        assert self._stream is not None
+        piece = self._stream.read(PIECE)
+        if not piece:
+            raise Irregular("the sheet ends early")
+        if len(self._data) - self._at > MAX_ROW_BYTES:
+            raise Irregular("a row longer than a dossier's")
+        self._data, self._at = self._data[self._at:] + piece, 0
+
+    def rows(self) -> Iterator[Row]:
+        """Each row with a value, its cells at their absolute column."""
+        while not self.done:
+            batch, self._at, self.last, self.done = rows(self._data, self._at, self.last, self.styles, self.shared)
+            yield from batch
+            if not self.done:
+                self._more()
+
+    def fields(self, first: int, columns: tuple[int, ...], kinds: bytes) -> Iterator[Fields]:
+        """From row `first` on, a piece at a time: the kept columns' cells, as texts where every cell of the row
+        has a text twin and as the row's values otherwise (see `_sheetxml.fields`)."""
+        while not self.done:
+            numbers, texts_, odd, self._at, self.last, self.done, width = fields(
+                self._data, self._at, self.last, self.styles, self.shared, first, columns, kinds)
+            yield Fields(numbers, texts_, odd, width)
+            if not self.done:
+                self._more()
+
+
+class Fields(NamedTuple):
+    numbers: list[int]                   # rows whose kept cells are all text (or have a text twin)
+    texts: list[list[str | None]]        # per kept column, those rows' texts
+    odd: list[Row]                       # the other rows, their kept cells as values
+    width: int                           # the widest row's cells
+
+
+@contextmanager
+def open_sheet(path: Path) -> Iterator[SheetStream]:
+    with zipfile.ZipFile(path) as archive:
+        sheet = SheetStream(archive)
+        try:
+            yield sheet
+        finally:
+            sheet.close()

@@ -6,10 +6,15 @@ The image is written by ADBC's SQLite driver straight from the frame's Arrow col
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import adbc_driver_sqlite.dbapi as adbc
 import polars as pl
+
+from ..store.dossiers import SPARSE
+from .rows import PREVIEW_ROWS, CanonicalRow, Counts, Record, TableSpec
 
 TABLE = "batch"
 
@@ -27,3 +32,41 @@ class Stager:
             cursor.execute("PRAGMA synchronous = OFF")  # a scratch file: nothing to lose in a crash
             cursor.adbc_ingest(TABLE, frame, mode="create")
         return self.path.read_bytes()
+
+
+class Emitter:
+    """A reader's pieces -> counts and staged images: a piece's sure records (typed a column at a time) and
+    the records the row parser makes of its other rows, staged together in row order."""
+
+    def __init__(self, counts: Counts, parser: Any, labels: dict[str, str], spec: TableSpec,
+                 schema: dict[str, Any], on_stage: Callable[[bytes], None], scratch: Path) -> None:
+        self.counts, self.parser, self.labels, self.spec, self.schema = counts, parser, labels, spec, schema
+        self.on_stage, self.stager = on_stage, Stager(scratch)
+        self.preview: list[Record] = []
+
+    def __call__(self, frame: pl.DataFrame, items: list[CanonicalRow]) -> None:
+        counts = self.counts
+        counts.rows_read += frame.height
+        records = []
+        for number, cells in sorted(items, key=lambda item: item[0]):
+            record = counts.take(number, cells, self.parser, self.labels, self.spec.min_cells)
+            if record is not None:
+                records.append(record)
+        frame = _merge(frame, records, self.schema)
+        counts.preview.clear()  # the parser's records alone are not the file's first ones
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview += frame.head(PREVIEW_ROWS - len(self.preview)).rows()
+        if frame.height:
+            self.on_stage(self.stager.image(frame.select(
+                [c for c in frame.columns if c not in SPARSE or frame[c].null_count() < frame.height]
+            ).sort("code", "source_row")))
+
+    def finish(self) -> None:
+        self.counts.preview = (self.preview + self.counts.preview)[:PREVIEW_ROWS]
+        self.counts.report = self.parser.report()
+
+
+def _merge(frame: pl.DataFrame, records: list[Record], schema: dict[str, Any]) -> pl.DataFrame:
+    if not records:
+        return frame
+    return pl.concat([frame, pl.DataFrame(records, schema=schema, orient="row")]).sort("source_row")

@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from ..errors import InputError
 from ._sheetxml import Irregular
-from .sheet_stream import streamed_rows
+from .sheet_stream import SheetStream, open_sheet
 from .tables import Cell, Row
 
 MAX_CELLS = 100_000_000      # a million dossiers by a hundred columns; more is not an export
@@ -75,28 +75,50 @@ def _check_dimension(path: Path, sheet: str, head: bytes) -> None:
                          f" {MAX_CELLS:,} cells; not read")
 
 
+# what the streamed reader raises where calamine must read the sheet instead (or say why it cannot)
+NOT_STREAMED = (Irregular, UnicodeDecodeError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError,
+                NotImplementedError, ValueError)
+
+
+def check_grid(path: Path, sheet: str, width: int, number: int) -> None:
+    """Refuse a sheet whose cells reach further than a reader that allocates the grid could be asked for."""
+    if width * number > MAX_CELLS:
+        raise InputError(f"{path}: sheet {sheet!r} has cells up to column {width:,} and row {number:,},"
+                         f" a grid of more than {MAX_CELLS:,} cells; not read")
+
+
 def workbook_rows(path: Path) -> Iterator[Row]:
     """The rows of the first sheet that has any cells (exports put the data first, notes after), each cell at
     its column counted from A. An XLSX sheet is streamed (sheet_stream.py) and, where that reader is not sure,
     read by calamine from the next row on. Errors name the file and sheet only: a reader's own message may
     quote a cell, and an unmapped cell may hold a citizen's name."""
-    sheet, last = None, 0
+    name, last = None, 0
     if zipfile.is_zipfile(path):
         try:
-            width = 0
-            for sheet, (number, cells) in streamed_rows(path):
-                width = max(width, len(cells))
-                if width * number > MAX_CELLS:  # what a reader that allocates the grid would be asked for
-                    raise InputError(f"{path}: sheet {sheet!r} has cells up to column {width:,} and row {number:,},"
-                                     f" a grid of more than {MAX_CELLS:,} cells; not read")
-                yield number, cells
-                last = number
+            with open_sheet(path) as sheet:
+                name = sheet.name
+                for number, cells in checked_rows(path, sheet):
+                    yield number, cells
+                    last = number
             if last:
                 return
-        except (Irregular, UnicodeDecodeError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError,
-                NotImplementedError, ValueError):
+        except NOT_STREAMED:
             pass  # calamine reads it, or says why it cannot
-    for number, cells in _calamine_rows(path, sheet if last else None):
+    yield from calamine_rows_after(path, name if last else None, last)
+
+
+def checked_rows(path: Path, sheet: SheetStream) -> Iterator[Row]:
+    """The stream's rows, the grid they reach bounded as they come."""
+    width = 0
+    for number, cells in sheet.rows():
+        width = max(width, len(cells))
+        check_grid(path, sheet.name, width, number)
+        yield number, cells
+
+
+def calamine_rows_after(path: Path, sheet: str | None, last: int) -> Iterator[Row]:
+    """The rows after row `last` of the named sheet (None: the first sheet that has any), read by calamine."""
+    for number, cells in _calamine_rows(path, sheet):
         if number > last:
             yield number, cells
 
