@@ -20,7 +20,7 @@ from ..config import Config
 from .rows import Counts, Record, Shaper, TableSpec, find_header
 from .sheet_stream import Fields, open_sheet
 from .staging import Emitter
-from .workbook import NOT_STREAMED, calamine_rows_after, check_grid, checked_rows
+from .workbook import NOT_STREAMED, calamine_rows_after, check_grid, streamed_then_calamine
 
 BATCH_ROWS = 10_000    # rows typed together: the columnar rules' cost per call is paid once for this many
 TEXT, MOMENT, AMOUNT = 0, 1, 2  # which cells of a column have a text twin (see _sheetxml.c)
@@ -30,15 +30,16 @@ def parse_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
                 on_header: Callable[[dict[str, str], list[str]], None],
                 on_batch: Callable[[list[Record]], None], on_stage: Callable[[bytes], None],
                 scratch: Path) -> Counts | None:
-    """The import's counts, or None when the stream cannot read the sheet as far as its header (the row path
-    reads it then)."""
+    """The import's counts, or None when the workbook is not one the stream reads (the row path reads it)."""
     with ExitStack() as stack:
         try:
             sheet = stack.enter_context(open_sheet(path))
-            header, _ = find_header(checked_rows(path, sheet), path, spec, config)
-            sheet.restart()
         except NOT_STREAMED:
             return None
+        header, _ = find_header(streamed_then_calamine(path, sheet), path, spec, config)
+        if not sheet.kept:
+            return None  # calamine read another sheet
+        sheet.restart()
         labels, found = header.labels, set(header.columns)
         on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
         parser = spec.parser(config, found, import_id)
@@ -57,7 +58,8 @@ def parse_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
                     batch.type(columns, emit)
         except NOT_STREAMED:  # from the row after the last one read, calamine and the row parser
             batch.type(columns, emit)
-            rest = (row for number, cells in calamine_rows_after(path, sheet.name, sheet.last)
+            after = max(sheet.last, header.last_row)
+            rest = (row for number, cells in calamine_rows_after(path, sheet.name, after)
                     if (row := shape(number, cells)) is not None)
             counts.take_all(rest, parser, labels, spec.min_cells, on_batch)
         batch.type(columns, emit)

@@ -143,7 +143,7 @@ def _shared_texts(archive: zipfile.ZipFile, names: dict[str, str]) -> list[str] 
 class SheetStream:
     """The first sheet's rows as its XML is inflated, each call going on from where the last one stopped.
     Raises Irregular — on opening, before the first row or after any — where the sheet must be read by
-    calamine; `last` is then the number of the last row read."""
+    calamine; `last` is then the number of the last row read, `kept` how many of them had a value."""
 
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.archive = archive
@@ -163,7 +163,7 @@ class SheetStream:
         self._stream = self.archive.open(self.member)
         found = _inside(self._stream, _SHEET_DATA)
         self._data, self._at = found or (b"", 0)
-        self.done, self.last = found is None, 0
+        self.done, self.last, self.kept = found is None, 0, 0
 
     def close(self) -> None:
         if self._stream is not None:
@@ -182,6 +182,7 @@ class SheetStream:
         """Each row with a value, its cells at their absolute column."""
         while not self.done:
             batch, self._at, self.last, self.done = rows(self._data, self._at, self.last, self.styles, self.shared)
+            self.kept += len(batch)
             yield from batch
             if not self.done:
                 self._more()

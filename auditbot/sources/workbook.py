@@ -92,19 +92,25 @@ def workbook_rows(path: Path) -> Iterator[Row]:
     its column counted from A. An XLSX sheet is streamed (sheet_stream.py) and, where that reader is not sure,
     read by calamine from the next row on. Errors name the file and sheet only: a reader's own message may
     quote a cell, and an unmapped cell may hold a citizen's name."""
-    name, last = None, 0
-    if zipfile.is_zipfile(path):
-        try:
-            with open_sheet(path) as sheet:
-                name = sheet.name
-                for number, cells in checked_rows(path, sheet):
-                    yield number, cells
-                    last = number
-            if last:
-                return
-        except NOT_STREAMED:
-            pass  # calamine reads it, or says why it cannot
-    yield from calamine_rows_after(path, name if last else None, last)
+    try:
+        with open_sheet(path) as sheet:
+            yield from streamed_then_calamine(path, sheet)
+            return
+    except NOT_STREAMED:  # not a plain XLSX (XLS, ODS, a workbook that says it counts from 1904)
+        pass
+    yield from calamine_rows_after(path, None, 0)
+
+
+def streamed_then_calamine(path: Path, sheet: SheetStream) -> Iterator[Row]:
+    """The sheet's rows streamed, and from where the stream is not sure (or when it has none: the data may be
+    on another sheet) calamine's."""
+    try:
+        yield from checked_rows(path, sheet)
+        if sheet.kept:
+            return
+    except NOT_STREAMED:
+        pass  # calamine reads it, or says why it cannot
+    yield from calamine_rows_after(path, sheet.name if sheet.kept else None, sheet.last)
 
 
 def checked_rows(path: Path, sheet: SheetStream) -> Iterator[Row]:

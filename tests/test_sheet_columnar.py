@@ -1,0 +1,196 @@
+"""The columnar path for XLSX exports (sources/sheet_columnar.py) against the row-at-a-time path it replaces:
+on workbooks with hostile texts and every kind of cell (numbers, booleans, dates, times, datetimes with
+milliseconds) both give the same records, rejections, skips, counts, preview and report, and a whole import
+through either stores the same rows. The row path (the streamed reader's rows, shaped and parsed one by one)
+is the reference."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from conftest import Province
+from dossier_values import HEADER, UNITS, VALUES, summary_of, unstaged
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from auditbot.config import load_config
+from auditbot.sources import formats, pipeline, sheet_columnar, sheet_stream
+from auditbot.sources.dossiers import DossierSpec
+from auditbot.store.dossiers import COLUMNS
+
+CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120")) // 4  # a workbook is slower to write than a CSV
+FUZZ = settings(max_examples=CASES, deadline=None, suppress_health_check=list(HealthCheck))
+
+# cells an XLSX holds as what they are, not as text: the ones the parser reads as it reads their text (a
+# datetime of whole seconds or a date in a moment column, a whole fee) and every other kind
+TYPED: dict[str, list[Any]] = {
+    "code": [12345, 12345.5, True, datetime(2026, 8, 2, 12, 3)],
+    "procedure_code": [1.009972, 1009972],
+    "procedure_name": [42],
+    "citizen": [912345678, datetime(1990, 1, 1)],
+    "unit": [123, False],
+    "channel": [1, True],
+    "received_at": [datetime(2026, 8, 2, 12, 3), datetime(2026, 8, 2, 12, 3, 4, 500000), date(2026, 8, 2),
+                    time(12, 3), 46236.5, datetime(1900, 3, 1, 6, 0), True, datetime(2026, 8, 2, 23, 59, 59, 999000)],
+    "due_at": [date(2026, 8, 7), datetime(2026, 8, 7, 17, 0), time(0, 0), 46241],
+    "finished_at": [datetime(2026, 8, 3, 3, 0), date(2026, 8, 3), datetime(2026, 8, 3, 3, 0, 0, 1000)],
+    "status": [9, True],
+    "fee": [50000, 0, 1.5, -5, 1e16, 12345678901234, True, -0.0],
+    "paid_online": [True, False, 1, 0],
+    "digitised": [True, False, 1],
+    "result_ref": [12345, 1.5, True, datetime(2026, 8, 3)],
+    "heir": [7],
+}
+ORDINARY = {name: values[0] for name, values in VALUES.items()} | {
+    "received_at": datetime(2026, 8, 2, 12, 3), "due_at": datetime(2026, 8, 7, 17, 0),
+    "finished_at": datetime(2026, 8, 3, 3, 0), "fee": 50000}
+# rows that are not an ordinary dossier: layout, a footer, blank-looking cells, short rows, a citizen alone
+ODD_ROWS: list[list[Any]] = [[], ["Tổng cộng: 3 hồ sơ"], [None, None, None, None, "Nguyễn Văn An"], [0, 0, 0],
+                             [False], ["", ""], [1, "H-{n}"], [None] * 20 + ["ngoài bảng"], [" "]]
+
+
+@st.composite
+def ROW(draw: st.DrawFn) -> dict[str, Any]:
+    """An ordinary row with up to two of its cells hostile, as text or as a typed cell."""
+    line = dict(ORDINARY)
+    for name in draw(st.lists(st.sampled_from(list(VALUES)), min_size=1, max_size=2)):
+        line[name] = draw(st.sampled_from([*VALUES[name], *TYPED.get(name, [])]))
+    return line
+
+
+LINE = st.one_of(ROW(), ROW(), ROW(), st.sampled_from(ODD_ROWS))
+
+
+def _written(value: Any, n: int) -> Any:
+    """A value as a workbook can hold it (no control characters: XML has none to write)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value.format(n=n)) if isinstance(value, str) else value
+
+
+def render(path: Path, lines: list[dict[str, Any] | list[Any]]) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["ỦY BAN NHÂN DÂN TỈNH THỬ NGHIỆM"])
+    sheet.append([])
+    sheet.append(HEADER)
+    for n, line in enumerate(lines, start=1):
+        if isinstance(line, list):
+            sheet.append([_written(cell, n) for cell in line])
+            continue
+        cells = {name: _written(value, n) for name, value in line.items()}
+        sheet.append([n, cells["code"], cells["procedure_code"], cells["procedure_name"], cells["citizen"],
+                      cells["unit"], cells["channel"], cells["received_at"], cells["due_at"], cells["finished_at"],
+                      cells["status"], cells["fee"], cells["paid_online"], cells["digitised"], cells["result_ref"],
+                      cells["heir"]])
+    workbook.save(path)
+    return path
+
+
+def row_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
+    records: list[tuple] = []
+    counts = pipeline._parse(path, formats.WORKBOOK, DossierSpec(), config, 7, lambda *header: None, records.extend)
+    return summary_of(counts), records
+
+
+def sheet_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
+    """What the columnar path reads, in a forked child as imports do (see pipeline._columnar)."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(_sheet_path, (path, config))
+
+
+def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tuple[tuple, list[tuple]]:
+    if parsed is not None:
+        from auditbot.sources.dossier_rows import DossierParser
+
+        parse = DossierParser.parse
+        DossierParser.parse = lambda self, cells, row: (parsed.append(row), parse(self, cells, row))[1]  # type: ignore
+    records: list[tuple] = []
+    counts = sheet_columnar.parse_sheet(path, DossierSpec(), config, 7, lambda *header: None, records.extend,
+                                        lambda image: records.extend(unstaged(image)), path.parent)
+    assert counts is not None
+    return summary_of(counts), sorted(records, key=lambda record: record[COLUMNS.index("source_row")])
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(sheet_stream, "PIECE", 1500)  # a few rows a piece: rows cut at every place
+    monkeypatch.setattr(sheet_columnar, "BATCH_ROWS", 7)  # and typed a few at a time
+    return load_config(Province(tmp_path, extra=UNITS).rules)
+
+
+def test_each_hostile_value_and_typed_cell_is_read_the_same_either_way(tmp_path: Path, config: Any) -> None:
+    lines: list[dict[str, Any] | list[Any]] = [
+        dict(ORDINARY, **{name: value}) for name in VALUES for value in [*VALUES[name], *TYPED.get(name, [])]]
+    path = render(tmp_path / "export.xlsx", [*lines, *ODD_ROWS, *lines])
+    expected = row_path(path, config)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        read, parsed = pool.apply(_parsed_rows, (path, config))
+    assert read == expected
+    assert len(expected[1]) > 200 and len(expected[0][4]) > 40  # records and rejections both
+    last_rows = range(3 + len(lines) + len(ODD_ROWS) + 1, 3 + 2 * len(lines) + len(ODD_ROWS) + 1)
+    assert len(set(last_rows) - set(parsed)) > 50  # the stream read to the end: the engine typed rows there
+
+
+@FUZZ
+@given(lines=st.lists(LINE, max_size=40))
+def test_hostile_workbooks_read_the_same_either_way(tmp_path: Path, config: Any, lines: list[Any]) -> None:
+    path = render(tmp_path / "export.xlsx", lines)
+    assert sheet_path(path, config) == row_path(path, config)
+
+
+def test_the_ordinary_rows_are_typed_by_the_engine_not_the_parser(tmp_path: Path, config: Any) -> None:
+    """The speed is real: datetimes, whole fees and texts reach the row parser for none of the rows."""
+    path = render(tmp_path / "export.xlsx", [ORDINARY] * 50)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        (_, records), parsed = pool.apply(_parsed_rows, (path, config))
+    assert len(records) == 50 and parsed == []
+    assert records[0][COLUMNS.index("received_at")] == "2026-08-02 12:03:00"
+    assert records[0][COLUMNS.index("fee")] == 50000.0
+
+
+def _parsed_rows(path: Path, config: Any) -> tuple[tuple[tuple, list[tuple]], list[int]]:
+    """What the columnar path reads, and the rows that reached the row parser."""
+    parsed: list[int] = []
+    return _sheet_path(path, config, parsed), parsed
+
+
+def test_from_a_row_the_stream_is_not_sure_of_calamine_and_the_parser_read_on(tmp_path: Path, config: Any) -> None:
+    """A carriage return in a text is where readers differ: from that row on the sheet is calamine's, every
+    row still read once, the same as the row path."""
+    lines: list[dict[str, Any] | list[Any]] = [ORDINARY] * 30
+    path = render(tmp_path / "export.xlsx", [*lines, dict(ORDINARY, procedure_name="dòng 1\r\ndòng 2"), *lines])
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        (summary, records), parsed = pool.apply(_parsed_rows, (path, config))
+    assert (summary, records) == row_path(path, config)
+    assert len(records) == 61 and 31 <= len(parsed) <= 31 + 7  # the rest by the parser; before, the engine
+
+
+def test_an_xlsx_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end through `auditbot import`, twice (the second export updates rows): the same dossiers, the
+    same summary and the same kept rejections either way."""
+    lines = [dict(ORDINARY, **{name: [*VALUES[name], *TYPED.get(name, [])][i % 5]}) if i % 6 == 0 else
+             dict(ORDINARY, code=f"HS-{i}") for i in range(400) for name in [list(VALUES)[i % len(VALUES)]]]
+    later = [dict(line, status="Đã trả kết quả") if i % 3 else line for i, line in enumerate(lines)]
+    monkeypatch.setattr(sheet_columnar, "BATCH_ROWS", 60)
+    results = {}
+    for way in ("columnar", "rows"):
+        if way == "rows":
+            monkeypatch.setattr(pipeline, "_columnar", lambda kind, spec: False)
+        (tmp_path / way).mkdir()
+        province = Province(tmp_path / way, extra=UNITS)
+        runs = [province.run("import", "dossiers", str(render(province.root / "exports" / f"{name}.xlsx", rows)))
+                for name, rows in (("first", [*lines, *ODD_ROWS]), ("later", later))]
+        outputs = [run.output.replace(str(tmp_path / way), "") for run in runs]
+        assert all(run.exit_code == 0 for run in runs), outputs
+        db = sqlite_utils.Database(province.db_path)
+        results[way] = (outputs, list(db.query("SELECT * FROM dossiers ORDER BY code")),
+                        list(db.query("SELECT row, column_name, reason, fields FROM rejected_rows ORDER BY id")))
+    assert results["columnar"] == results["rows"]
+    assert len(results["rows"][1]) > 300 and results["rows"][2]
