@@ -13,8 +13,6 @@
 #include <Python.h>
 #include <datetime.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 static PyObject *Irregular;
@@ -377,6 +375,19 @@ static int plain_number(const char *p, const char *end) {
     return p == end;
 }
 
+/* Digits alone, up to 15 of them, are a whole number any double holds exactly: read here, without the
+   general conversion. -1: not such a number. */
+static int whole_number(const char *p, const char *end, double *out) {
+    if (end - p < 1 || end - p > 15) return -1;
+    long long n = 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        n = n * 10 + (*p - '0');
+    }
+    *out = (double)n;
+    return 0;
+}
+
 /* The value of a cell from its type, style and the raw text of its <v> (NULL: none). New reference. */
 static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v, const char *v_end, Buf *text) {
     char t = 'n';
@@ -415,12 +426,15 @@ static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v
         return Py_NewRef(PyList_GET_ITEM(s->shared, index));
     }
     if (!plain_number(v, v_end)) return (PyErr_SetString(Irregular, "a number this reader does not know"), NULL);
-    char digits[64];
-    if (v_end - v >= (Py_ssize_t)sizeof digits) return (PyErr_SetString(Irregular, "a number this reader does not know"), NULL);
-    memcpy(digits, v, v_end - v);
-    digits[v_end - v] = 0;
-    double f = PyOS_string_to_double(digits, NULL, NULL);
-    if (f == -1.0 && PyErr_Occurred()) return NULL;
+    double f;
+    if (whole_number(v, v_end, &f) < 0) {
+        char digits[64];
+        if (v_end - v >= (Py_ssize_t)sizeof digits) return (PyErr_SetString(Irregular, "a number this reader does not know"), NULL);
+        memcpy(digits, v, v_end - v);
+        digits[v_end - v] = 0;
+        f = PyOS_string_to_double(digits, NULL, NULL);
+        if (f == -1.0 && PyErr_Occurred()) return NULL;
+    }
     if (!isfinite(f)) return (PyErr_SetString(Irregular, "a number out of range"), NULL);
     if (style < 0 || style >= s->n_styles || s->styles[style] == 2)
         return (PyErr_SetString(Irregular, "a number in a format this reader does not know"), NULL);
@@ -564,13 +578,39 @@ static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObj
     return *row ? OK : FAIL;
 }
 
-static PyObject *formatted(const char *format, ...) {
-    char text[64];
-    va_list args;
-    va_start(args, format);
-    int n = vsnprintf(text, sizeof text, format, args);
-    va_end(args);
-    return PyUnicode_FromStringAndSize(text, n);
+/* ASCII digits of n, at least `width` of them, written backwards from *end. */
+static char *put_digits(char *end, long long n, int width) {
+    do {
+        *--end = (char)('0' + n % 10);
+        n /= 10;
+        width--;
+    } while (n || width > 0);
+    return end;
+}
+
+static PyObject *ascii(const char *p, const char *end) {
+    PyObject *text = PyUnicode_New(end - p, 127);
+    if (text) memcpy(PyUnicode_DATA(text), p, end - p);
+    return text;
+}
+
+/* 'yyyy-mm-dd', and ' HH:MM:SS' after it when `clock`, as str() writes a date or a datetime of whole seconds. */
+static PyObject *iso_text(PyObject *value, int clock) {
+    char text[32], *end = text + sizeof text, *p = end;
+    if (clock) {
+        p = put_digits(p, PyDateTime_DATE_GET_SECOND(value), 2);
+        *--p = ':';
+        p = put_digits(p, PyDateTime_DATE_GET_MINUTE(value), 2);
+        *--p = ':';
+        p = put_digits(p, PyDateTime_DATE_GET_HOUR(value), 2);
+        *--p = ' ';
+    }
+    p = put_digits(p, PyDateTime_GET_DAY(value), 2);
+    *--p = '-';
+    p = put_digits(p, PyDateTime_GET_MONTH(value), 2);
+    *--p = '-';
+    p = put_digits(p, PyDateTime_GET_YEAR(value), 4);
+    return ascii(p, end);
 }
 
 /* A projected cell as the text the row parser reads exactly as it reads the cell: text itself; in a moment
@@ -579,15 +619,12 @@ static PyObject *formatted(const char *format, ...) {
 static PyObject *text_twin(PyObject *value, unsigned char kind) {
     if (value == Py_None || PyUnicode_CheckExact(value)) return Py_NewRef(value);
     if (kind == KIND_MOMENT && PyDateTime_CheckExact(value) && PyDateTime_DATE_GET_MICROSECOND(value) == 0)
-        return formatted("%04d-%02d-%02d %02d:%02d:%02d", PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value),
-                         PyDateTime_GET_DAY(value), PyDateTime_DATE_GET_HOUR(value),
-                         PyDateTime_DATE_GET_MINUTE(value), PyDateTime_DATE_GET_SECOND(value));
-    if (kind == KIND_MOMENT && PyDate_CheckExact(value))
-        return formatted("%04d-%02d-%02d", PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value),
-                         PyDateTime_GET_DAY(value));
+        return iso_text(value, 1);
+    if (kind == KIND_MOMENT && PyDate_CheckExact(value)) return iso_text(value, 0);
     if (kind == KIND_AMOUNT && PyFloat_CheckExact(value)) {
         double f = PyFloat_AS_DOUBLE(value);
-        if (f >= 0.0 && !signbit(f) && f < 1e15 && f == floor(f)) return formatted("%lld", (long long)f);
+        char text[24], *end = text + sizeof text;
+        if (f >= 0.0 && !signbit(f) && f < 1e15 && f == floor(f)) return ascii(put_digits(end, (long long)f, 1), end);
     }
     return NULL;
 }
