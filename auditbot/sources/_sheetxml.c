@@ -54,12 +54,12 @@ static int name_char(char c) {
     return c != '>' && c != '/' && c != '=' && !is_space(c) && c != '<';
 }
 
-static int local_is(const Tag *t, const char *name) {
+static inline int local_is(const Tag *t, const char *name) {
     Py_ssize_t n = (Py_ssize_t)strlen(name);
     return t->local_len == n && memcmp(t->local, name, n) == 0;
 }
 
-static const Attr *attr(const Tag *t, const char *name) {
+static inline const Attr *attr(const Tag *t, const char *name) {
     Py_ssize_t n = (Py_ssize_t)strlen(name);
     for (int i = 0; i < t->n_attrs; i++)
         if (t->attrs[i].name_len == n && memcmp(t->attrs[i].name, name, n) == 0) return &t->attrs[i];
@@ -491,6 +491,7 @@ typedef struct {
     long columns[MAX_FIELDS];        /* 0-based sheet column, or -1: the field has none */
     unsigned char kinds[MAX_FIELDS]; /* KIND_*: which non-text cells have a text twin */
     PyObject *values[MAX_FIELDS];    /* the row being read: owned, NULL until its cell is seen */
+    long number, extent;             /* the row kept last: its number and its last cell's column */
     long width;                      /* the widest row kept so far, in columns */
 } Projection;
 
@@ -517,26 +518,28 @@ static void forget(Projection *proj) {
         for (Py_ssize_t i = 0; i < proj->n; i++) Py_CLEAR(proj->values[i]);
 }
 
-/* The projected row as a list: a field past the row's last cell (or without a column) is None, one inside it
-   without a cell is '' - as the row path's shaping pads a row. Clears the projection's values. */
-static PyObject *projected(Projection *proj, long extent) {
-    PyObject *cells = PyList_New(proj->n);
-    if (!cells) { forget(proj); return NULL; }
-    for (Py_ssize_t i = 0; i < proj->n; i++) {
-        PyObject *value = proj->values[i];
-        proj->values[i] = NULL;
-        if (!value) value = Py_NewRef(proj->columns[i] >= 0 && proj->columns[i] < extent ? EMPTY : Py_None);
-        PyList_SET_ITEM(cells, i, value);
-    }
-    if (extent > proj->width) proj->width = extent;
-    return cells;
+/* The kept row's field i (borrowed): a field past the row's last cell (or without a column) is None, one
+   inside it without a cell is '' - as the row path's shaping pads a row. */
+static PyObject *field_value(const Projection *proj, Py_ssize_t i) {
+    if (proj->values[i]) return proj->values[i];
+    return proj->columns[i] >= 0 && proj->columns[i] < proj->extent ? EMPTY : Py_None;
 }
 
-/* One <row> at s->p. OK with *row set to (number, cells) - NULL for a row of no value, or before `first` -,
-   MORE, or FAIL. cells: every cell at its column, or with a projection the projected fields. */
-static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObject **row) {
+/* The kept row as (number, cells). Clears the projection's values. */
+static PyObject *projected(Projection *proj) {
+    PyObject *cells = PyList_New(proj->n);
+    for (Py_ssize_t i = 0; cells && i < proj->n; i++) PyList_SET_ITEM(cells, i, Py_NewRef(field_value(proj, i)));
+    forget(proj);
+    return cells ? Py_BuildValue("(lN)", proj->number, cells) : NULL;
+}
+
+/* One <row> at s->p: OK, MORE, or FAIL. *kept is set for a row with a value from `first` on: without a
+   projection *row is then (number, cells), every cell at its column; with one, the projection holds the row's
+   fields (see field_value). */
+static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObject **row, int *kept) {
     Tag t;
     *row = NULL;
+    *kept = 0;
     int kind = read_tag(s, &t);
     if (kind == TAG_MORE) return MORE;
     if (kind == TAG_ODD || kind == TAG_END || !local_is(&t, "row")) return irregular("an element in sheetData that is not a row");
@@ -573,7 +576,13 @@ static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObj
         return r;
     }
     *last_row = number;
-    if (proj && !(cells = projected(proj, column))) return FAIL;
+    *kept = 1;
+    if (proj) {
+        proj->number = number;
+        proj->extent = column;
+        if (column > proj->width) proj->width = column;
+        return OK;
+    }
     *row = Py_BuildValue("(lN)", number, cells);
     return *row ? OK : FAIL;
 }
@@ -647,8 +656,9 @@ static int begin(Scan *s, const Py_buffer *data, Py_ssize_t start) {
     return 0;
 }
 
-/* Read complete rows from s->p, handing each kept one (a new reference) to keep(); stop at the first
-   incomplete row (s->p left at its start) or at </sheetData> (*finished set). */
+/* Read complete rows from s->p, handing each kept one to keep() (a new reference to it, or NULL with a
+   projection, which holds it); stop at the first incomplete row (s->p left at its start) or at </sheetData>
+   (*finished set). */
 static int walk_rows(Scan *s, long *last_row, long first, Projection *proj, int (*keep)(void *, PyObject *),
                      void *target, int *finished) {
     *finished = 0;
@@ -664,11 +674,11 @@ static int walk_rows(Scan *s, long *last_row, long first, Projection *proj, int 
         s->p = row_start;
         PyObject *row;
         long number = *last_row;
-        int r = read_row(s, &number, first, proj, &row);
+        int kept, r = read_row(s, &number, first, proj, &row, &kept);
         if (r == MORE) { s->p = row_start; return OK; }
         if (r == FAIL) return FAIL;
         *last_row = number;
-        if (row && keep(target, row) < 0) return FAIL;
+        if (kept && keep(target, row) < 0) return FAIL;
     }
 }
 
@@ -713,26 +723,30 @@ static PyObject *rows(PyObject *self, PyObject *args) {
 
 /* Where fields() puts a row: its texts in the columns when every cell has a text twin, else the row whole. */
 typedef struct {
-    const Projection *proj;
+    Projection *proj;
     PyObject *numbers, *columns, *odd;
 } Fields;
 
-static int keep_fields(void *target, PyObject *row) {
+static int keep_fields(void *target, PyObject *unused) {
     Fields *f = target;
-    PyObject *cells = PyTuple_GET_ITEM(row, 1);
+    Projection *proj = f->proj;
     PyObject *texts[MAX_FIELDS];
-    Py_ssize_t n = f->proj->n, made = 0;
+    Py_ssize_t n = proj->n, made = 0;
     for (; made < n; made++)
-        if (!(texts[made] = text_twin(PyList_GET_ITEM(cells, made), f->proj->kinds[made]))) break;
-    int r = 0;
+        if (!(texts[made] = text_twin(field_value(proj, made), proj->kinds[made]))) break;
+    int r = -1;
     if (made < n) {
-        r = PyErr_Occurred() ? -1 : PyList_Append(f->odd, row);
+        PyObject *row = PyErr_Occurred() ? NULL : projected(proj);
+        if (row) r = PyList_Append(f->odd, row);
+        Py_XDECREF(row);
     } else {
-        r = PyList_Append(f->numbers, PyTuple_GET_ITEM(row, 0));
+        PyObject *number = PyLong_FromLong(proj->number);
+        if (number) r = PyList_Append(f->numbers, number);
+        Py_XDECREF(number);
         for (Py_ssize_t i = 0; i < n && r == 0; i++) r = PyList_Append(PyList_GET_ITEM(f->columns, i), texts[i]);
     }
     for (Py_ssize_t i = 0; i < made; i++) Py_DECREF(texts[i]);
-    Py_DECREF(row);
+    forget(proj);
     return r;
 }
 
