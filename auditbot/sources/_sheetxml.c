@@ -389,7 +389,8 @@ static int whole_number(const char *p, const char *end, double *out) {
 }
 
 /* The value of a cell from its type, style and the raw text of its <v> (NULL: none). New reference. */
-static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v, const char *v_end, Buf *text) {
+static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v, const char *v_end, Buf *text,
+                            Buf *keep, int *kept) {
     char t = 'n';
     if (type) {
         if (type->value_len == 1 && strchr("nsbe", type->value[0])) t = type->value[0];
@@ -399,6 +400,7 @@ static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v
     }
     if (t == 'i') {
         if (!text) return Py_NewRef(EMPTY);
+        if (text == keep) { *kept = 1; return NULL; }
         return PyUnicode_DecodeUTF8(text->data, text->len, "strict");
     }
     if (text) return (PyErr_SetString(Irregular, "inline text in a cell not of type inlineStr"), NULL);
@@ -407,6 +409,11 @@ static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v
     if (t == 'f') {
         if (is_space(*v) || is_space(v_end[-1]))
             return (PyErr_SetString(Irregular, "a formula's text with white space at its ends"), NULL);
+        if (keep) {
+            keep->len = 0;
+            if (decode_text(keep, v, v_end) == 0) *kept = 1;
+            return NULL;
+        }
         Buf b = {0};
         PyObject *out = NULL;
         if (decode_text(&b, v, v_end) == 0) out = PyUnicode_DecodeUTF8(b.data ? b.data : "", b.len, "strict");
@@ -442,14 +449,17 @@ static PyObject *cell_value(Scan *s, const Attr *type, long style, const char *v
     return PyFloat_FromDouble(f);
 }
 
-/* One <c> whose start tag `t` was just read (kind TAG_START or TAG_EMPTY). *value: new reference. */
-static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value) {
+/* One <c> whose start tag `t` was just read (kind TAG_START or TAG_EMPTY). *value: new reference. With `keep`,
+   a text cell's text is left there as UTF-8 instead (*value NULL, *kept set). */
+static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value, Buf *keep, int *kept) {
     const Attr *type = attr(t, "t"), *style_attr = attr(t, "s");
     long style = 0;
     if (style_attr && parse_long(style_attr, 1 << 20, &style) < 0) return FAIL;
     const char *v = NULL, *v_end = NULL;
-    Buf text = {0};
+    Buf local = {0}, *text = keep ? keep : &local;
     int has_text = 0, r = OK;
+    *kept = 0;
+    text->len = 0;
     if (kind == TAG_START) {
         for (;;) {
             Tag inner;
@@ -467,7 +477,7 @@ static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value) {
             } else if (local_is(&inner, "is")) {
                 if (has_text) { r = irregular("a cell with two texts"); break; }
                 has_text = 1;
-                if (k == TAG_START) r = rich_text(s, "is", &text);
+                if (k == TAG_START) r = rich_text(s, "is", text);
             } else {
                 r = irregular("an element in a cell this reader does not know");
             }
@@ -475,10 +485,10 @@ static int read_cell(Scan *s, const Tag *t, int kind, PyObject **value) {
         }
     }
     if (r == OK) {
-        *value = cell_value(s, type, style, v, v_end, has_text ? &text : NULL);
-        if (!*value) r = FAIL;
+        *value = cell_value(s, type, style, v, v_end, has_text ? text : NULL, keep, kept);
+        if (!*value && !*kept) r = FAIL;
     }
-    PyMem_Free(text.data);
+    PyMem_Free(local.data);
     return r;
 }
 
@@ -490,21 +500,24 @@ typedef struct {
     Py_ssize_t n;
     long columns[MAX_FIELDS];        /* 0-based sheet column, or -1: the field has none */
     unsigned char kinds[MAX_FIELDS]; /* KIND_*: which non-text cells have a text twin */
-    PyObject *values[MAX_FIELDS];    /* the row being read: owned, NULL until its cell is seen */
+    /* the row being read: a text cell's UTF-8 as read (has_text), any other cell's value (owned; NULL until
+       its cell is seen) */
+    Buf texts[MAX_FIELDS];
+    char has_text[MAX_FIELDS];
+    PyObject *values[MAX_FIELDS];
     long number, extent;             /* the row kept last: its number and its last cell's column */
     long width;                      /* the widest row kept so far, in columns */
 } Projection;
 
-/* Place one cell's value (a new reference, stolen) at its 1-based column `at`: appended to the row's list,
-   or into the projection's fields. *any: set when the value makes the row more than layout. */
-static int place(PyObject *cells, Projection *proj, long at, PyObject *value, int *any) {
-    if (proj) {
-        if (!*any && PyObject_IsTrue(value) == 1) *any = 1;  /* as Python's any(): 0, False and '' are blank */
-        for (Py_ssize_t i = 0; i < proj->n; i++)
-            if (proj->columns[i] == at - 1) Py_XSETREF(proj->values[i], Py_NewRef(value));
-        Py_DECREF(value);
-        return OK;
-    }
+static Py_ssize_t field_at(const Projection *proj, long column) {
+    for (Py_ssize_t i = 0; i < proj->n; i++)
+        if (proj->columns[i] == column) return i;
+    return -1;
+}
+
+/* Append one cell's value (a new reference, stolen) at its 1-based column `at`, '' in the gap before it.
+   *any: set when the value makes the row more than layout. */
+static int append_cell(PyObject *cells, long at, PyObject *value, int *any) {
     if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value)) *any = 1;
     while (PyList_GET_SIZE(cells) < at - 1)
         if (PyList_Append(cells, EMPTY) < 0) { Py_DECREF(value); return FAIL; }
@@ -513,29 +526,50 @@ static int place(PyObject *cells, Projection *proj, long at, PyObject *value, in
     return r;
 }
 
-static void forget(Projection *proj) {
-    if (proj)
-        for (Py_ssize_t i = 0; i < proj->n; i++) Py_CLEAR(proj->values[i]);
+/* Keep one cell in the projection (field -1: a column nobody reads, only whether it is blank counts). */
+static void project(Projection *proj, Py_ssize_t field, PyObject *value, int kept_text, int *any) {
+    if (kept_text) {
+        if (proj->texts[field].len) *any = 1;
+        proj->has_text[field] = 1;
+        return;
+    }
+    if (!*any && PyObject_IsTrue(value) == 1) *any = 1;  /* as Python's any(): 0, False and '' are blank */
+    if (field < 0) { Py_DECREF(value); return; }
+    Py_XSETREF(proj->values[field], value);
 }
 
-/* The kept row's field i (borrowed): a field past the row's last cell (or without a column) is None, one
-   inside it without a cell is '' - as the row path's shaping pads a row. */
+static void forget(Projection *proj) {
+    if (!proj) return;
+    for (Py_ssize_t i = 0; i < proj->n; i++) {
+        Py_CLEAR(proj->values[i]);
+        proj->has_text[i] = 0;
+    }
+}
+
+/* The kept row's field i when it is not a text (borrowed): a field past the row's last cell (or without a
+   column) is None, one inside it without a cell is '' - as the row path's shaping pads a row. */
 static PyObject *field_value(const Projection *proj, Py_ssize_t i) {
     if (proj->values[i]) return proj->values[i];
     return proj->columns[i] >= 0 && proj->columns[i] < proj->extent ? EMPTY : Py_None;
 }
 
-/* The kept row as (number, cells). Clears the projection's values. */
+/* The kept row as (number, cells), its texts decoded. Clears the projection's row. */
 static PyObject *projected(Projection *proj) {
     PyObject *cells = PyList_New(proj->n);
-    for (Py_ssize_t i = 0; cells && i < proj->n; i++) PyList_SET_ITEM(cells, i, Py_NewRef(field_value(proj, i)));
+    for (Py_ssize_t i = 0; cells && i < proj->n; i++) {
+        PyObject *value = proj->has_text[i]
+            ? PyUnicode_DecodeUTF8(proj->texts[i].data ? proj->texts[i].data : "", proj->texts[i].len, "strict")
+            : Py_NewRef(field_value(proj, i));
+        if (!value) Py_CLEAR(cells);
+        else PyList_SET_ITEM(cells, i, value);
+    }
     forget(proj);
     return cells ? Py_BuildValue("(lN)", proj->number, cells) : NULL;
 }
 
 /* One <row> at s->p: OK, MORE, or FAIL. *kept is set for a row with a value from `first` on: without a
    projection *row is then (number, cells), every cell at its column; with one, the projection holds the row's
-   fields (see field_value). */
+   fields. */
 static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObject **row, int *kept) {
     Tag t;
     *row = NULL;
@@ -564,9 +598,13 @@ static int read_row(Scan *s, long *last_row, long first, Projection *proj, PyObj
         const Attr *ref = attr(&c, "r");
         if (ref && parse_ref(ref, &at, &at_row) < 0) { r = FAIL; break; }
         if (at_row != number || at <= column || at > MAX_COLUMN) { r = irregular("a cell out of its row's order"); break; }
+        Py_ssize_t field = proj ? field_at(proj, at - 1) : -1;
         PyObject *value = NULL;
-        r = read_cell(s, &c, k, &value);
-        if (r != OK || (r = place(cells, proj, at, value, &any)) != OK) break;
+        int kept_text;
+        r = read_cell(s, &c, k, &value, field >= 0 ? &proj->texts[field] : NULL, &kept_text);
+        if (r != OK) break;
+        if (proj) project(proj, field, value, kept_text, &any);
+        else if ((r = append_cell(cells, at, value, &any)) != OK) break;
         column = at;
     }
     if (r != OK || !any || number < first) {
@@ -597,15 +635,10 @@ static char *put_digits(char *end, long long n, int width) {
     return end;
 }
 
-static PyObject *ascii(const char *p, const char *end) {
-    PyObject *text = PyUnicode_New(end - p, 127);
-    if (text) memcpy(PyUnicode_DATA(text), p, end - p);
-    return text;
-}
-
-/* 'yyyy-mm-dd', and ' HH:MM:SS' after it when `clock`, as str() writes a date or a datetime of whole seconds. */
-static PyObject *iso_text(PyObject *value, int clock) {
-    char text[32], *end = text + sizeof text, *p = end;
+/* 'yyyy-mm-dd', and ' HH:MM:SS' after it when `clock`, as str() writes a date or a datetime of whole seconds;
+   written backwards from *end. */
+static char *iso_text(char *end, PyObject *value, int clock) {
+    char *p = end;
     if (clock) {
         p = put_digits(p, PyDateTime_DATE_GET_SECOND(value), 2);
         *--p = ':';
@@ -618,24 +651,73 @@ static PyObject *iso_text(PyObject *value, int clock) {
     *--p = '-';
     p = put_digits(p, PyDateTime_GET_MONTH(value), 2);
     *--p = '-';
-    p = put_digits(p, PyDateTime_GET_YEAR(value), 4);
-    return ascii(p, end);
+    return put_digits(p, PyDateTime_GET_YEAR(value), 4);
 }
 
-/* A projected cell as the text the row parser reads exactly as it reads the cell: text itself; in a moment
-   field a datetime of whole seconds or a date (as str() writes them); in an amount field a whole,
-   non-negative float as its digits. NULL without an error: the cell has no such twin. */
-static PyObject *text_twin(PyObject *value, unsigned char kind) {
-    if (value == Py_None || PyUnicode_CheckExact(value)) return Py_NewRef(value);
-    if (kind == KIND_MOMENT && PyDateTime_CheckExact(value) && PyDateTime_DATE_GET_MICROSECOND(value) == 0)
-        return iso_text(value, 1);
-    if (kind == KIND_MOMENT && PyDate_CheckExact(value)) return iso_text(value, 0);
-    if (kind == KIND_AMOUNT && PyFloat_CheckExact(value)) {
-        double f = PyFloat_AS_DOUBLE(value);
-        char text[24], *end = text + sizeof text;
-        if (f >= 0.0 && !signbit(f) && f < 1e15 && f == floor(f)) return ascii(put_digits(end, (long long)f, 1), end);
+static int utf8_valid(const unsigned char *p, Py_ssize_t n) {
+    const unsigned char *end = p + n;
+    while (p < end) {
+        if (*p < 0x80) { p++; continue; }
+        int len;
+        unsigned long c;
+        if (*p >= 0xC2 && *p <= 0xDF) { len = 2; c = *p & 0x1F; }
+        else if (*p >= 0xE0 && *p <= 0xEF) { len = 3; c = *p & 0x0F; }
+        else if (*p >= 0xF0 && *p <= 0xF4) { len = 4; c = *p & 0x07; }
+        else return 0;
+        if (end - p < len) return 0;
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0;
+            c = (c << 6) | (p[i] & 0x3F);
+        }
+        if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
+            return 0;
+        p += len;
     }
-    return NULL;
+    return 1;
+}
+
+/* A CSV field: the text in double quotes, each quote doubled. */
+static int put_quoted(Buf *out, const char *p, Py_ssize_t n) {
+    const char *end = p + n;
+    if (buf_put(out, "\"", 1) < 0) return -1;
+    while (p < end) {
+        const char *quote = memchr(p, '"', end - p);
+        const char *stop = quote ? quote + 1 : end;
+        if (buf_put(out, p, stop - p) < 0 || (quote && buf_put(out, "\"", 1) < 0)) return -1;
+        p = stop;
+    }
+    return buf_put(out, "\"", 1);
+}
+
+/* Write the field's text twin - the text the row parser reads exactly as it reads the cell - as a CSV field:
+   a text itself; in a moment field a datetime of whole seconds or a date (as str() writes them); in an amount
+   field a whole, non-negative float as its digits. 1: written; 0: the cell has no such twin; -1: error. */
+static int put_twin(Buf *out, const Projection *proj, Py_ssize_t i) {
+    char digits[32], *end = digits + sizeof digits;
+    if (proj->has_text[i]) {
+        const Buf *text = &proj->texts[i];
+        if (!utf8_valid((const unsigned char *)text->data, text->len)) return irregular("a text that is not UTF-8");
+        return put_quoted(out, text->data, text->len) < 0 ? -1 : 1;
+    }
+    PyObject *value = field_value(proj, i);
+    unsigned char kind = proj->kinds[i];
+    if (value == Py_None) return put_quoted(out, "", 0) < 0 ? -1 : 1;  /* None: the caller knows it by the extent */
+    if (PyUnicode_CheckExact(value)) {
+        Py_ssize_t n;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(value, &n);
+        return !utf8 || put_quoted(out, utf8, n) < 0 ? -1 : 1;
+    }
+    const char *p = NULL;
+    if (kind == KIND_MOMENT && PyDateTime_CheckExact(value) && PyDateTime_DATE_GET_MICROSECOND(value) == 0)
+        p = iso_text(end, value, 1);
+    else if (kind == KIND_MOMENT && PyDate_CheckExact(value))
+        p = iso_text(end, value, 0);
+    else if (kind == KIND_AMOUNT && PyFloat_CheckExact(value)) {
+        double f = PyFloat_AS_DOUBLE(value);
+        if (f >= 0.0 && !signbit(f) && f < 1e15 && f == floor(f)) p = put_digits(end, (long long)f, 1);
+    }
+    if (!p) return 0;
+    return put_quoted(out, p, end - p) < 0 ? -1 : 1;
 }
 
 static int parse_styles(PyObject *styles, Scan *s) {
@@ -721,44 +803,49 @@ static PyObject *rows(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* Where fields() puts a row: its texts in the columns when every cell has a text twin, else the row whole. */
+/* Where fields() puts a row: a CSV line of its number, its extent and its fields' texts when every field has a
+   text twin, else (number, cells) in `odd`. */
 typedef struct {
     Projection *proj;
-    PyObject *numbers, *columns, *odd;
+    Buf lines;
+    Py_ssize_t count;
+    PyObject *odd;
 } Fields;
 
 static int keep_fields(void *target, PyObject *unused) {
     Fields *f = target;
     Projection *proj = f->proj;
-    PyObject *texts[MAX_FIELDS];
-    Py_ssize_t n = proj->n, made = 0;
-    for (; made < n; made++)
-        if (!(texts[made] = text_twin(field_value(proj, made), proj->kinds[made]))) break;
-    int r = -1;
-    if (made < n) {
-        PyObject *row = PyErr_Occurred() ? NULL : projected(proj);
-        if (row) r = PyList_Append(f->odd, row);
-        Py_XDECREF(row);
-    } else {
-        PyObject *number = PyLong_FromLong(proj->number);
-        if (number) r = PyList_Append(f->numbers, number);
-        Py_XDECREF(number);
-        for (Py_ssize_t i = 0; i < n && r == 0; i++) r = PyList_Append(PyList_GET_ITEM(f->columns, i), texts[i]);
+    Py_ssize_t mark = f->lines.len;
+    char head[48], *end = head + sizeof head, *p = end;
+    *--p = ',';
+    p = put_digits(p, proj->extent, 1);
+    *--p = ',';
+    p = put_digits(p, proj->number, 1);
+    int r = buf_put(&f->lines, p, end - p) < 0 ? -1 : 1;
+    for (Py_ssize_t i = 0; i < proj->n && r == 1; i++)
+        if ((r = put_twin(&f->lines, proj, i)) == 1 && buf_put(&f->lines, i + 1 < proj->n ? "," : "\n", 1) < 0) r = -1;
+    if (r == 1) {
+        f->count++;
+        forget(proj);
+        return 0;
     }
-    for (Py_ssize_t i = 0; i < made; i++) Py_DECREF(texts[i]);
-    forget(proj);
+    f->lines.len = mark;
+    if (r < 0) { forget(proj); return -1; }
+    PyObject *row = projected(proj);
+    r = row ? PyList_Append(f->odd, row) : -1;
+    Py_XDECREF(row);
     return r;
 }
 
 PyDoc_STRVAR(fields_doc,
-"fields(data, start, last_row, styles, shared, first, columns, kinds) -> (numbers, texts, odd, end, last_row,\n"
+"fields(data, start, last_row, styles, shared, first, columns, kinds) -> (lines, count, odd, end, last_row,\n"
 "done, width)\n\n"
 "The complete rows in data[start:] numbered from `first` on, as rows() reads them but keeping only the cells\n"
 "of `columns` (0-based, -1 for none), in their order, padded as the row path shapes a row (None past the\n"
 "row's last cell, '' inside it); a row whose cells are all blank (as Python's any()) is left out. A row whose\n"
-"kept cells all have a text twin (kinds: per field 0 text, 1 moment, 2 amount) has its number in `numbers`\n"
-"and its texts in texts[field]; any other is in `odd` as (number, cells). width: the widest kept row's\n"
-"columns.");
+"kept cells all have a text twin (kinds: per field 0 text, 1 moment, 2 amount) is a line of CSV in `lines`:\n"
+"its number, its extent (the column of its last cell: a field at or past it is None) and its fields, quoted\n"
+"(count: how many); any other is in `odd` as (number, cells). width: the widest kept row's columns.");
 
 static PyObject *fields(PyObject *self, PyObject *args) {
     Py_buffer data, kinds;
@@ -769,7 +856,7 @@ static PyObject *fields(PyObject *self, PyObject *args) {
                           &columns, &kinds)) return NULL;
     Scan s = {0};
     Projection proj = {0};
-    Fields out = {&proj, PyList_New(0), NULL, PyList_New(0)};
+    Fields out = {&proj, {0}, 0, PyList_New(0)};
     proj.n = PyTuple_GET_SIZE(columns);
     if (proj.n > MAX_FIELDS || proj.n != kinds.len) {
         PyErr_SetString(PyExc_ValueError, "one kind per column, at most 64 columns");
@@ -780,21 +867,16 @@ static PyObject *fields(PyObject *self, PyObject *args) {
         proj.kinds[i] = ((const unsigned char *)kinds.buf)[i];
         if (proj.columns[i] == -1 && PyErr_Occurred()) goto done;
     }
-    if (!out.numbers || !out.odd || !(out.columns = PyList_New(proj.n))) goto done;
-    for (Py_ssize_t i = 0; i < proj.n; i++) {
-        PyObject *column = PyList_New(0);
-        if (!column) goto done;
-        PyList_SET_ITEM(out.columns, i, column);
-    }
     int finished;
-    if (scan_args(&s, &data, start, styles, shared) == 0 &&
+    if (out.odd && scan_args(&s, &data, start, styles, shared) == 0 &&
         walk_rows(&s, &last_row, first, &proj, keep_fields, &out, &finished) == OK)
-        result = Py_BuildValue("(OOOnlOl)", out.numbers, out.columns, out.odd,
+        result = Py_BuildValue("(y#nOnlOl)", out.lines.data ? out.lines.data : "", out.lines.len, out.count, out.odd,
                                (Py_ssize_t)(s.p - (const char *)data.buf), last_row, finished ? Py_True : Py_False,
                                proj.width);
 done:
-    Py_XDECREF(out.numbers);
-    Py_XDECREF(out.columns);
+    forget(&proj);
+    for (Py_ssize_t i = 0; i < MAX_FIELDS; i++) PyMem_Free(proj.texts[i].data);
+    PyMem_Free(out.lines.data);
     Py_XDECREF(out.odd);
     PyBuffer_Release(&data);
     PyBuffer_Release(&kinds);

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from ..config import Config
+from ._sheetxml import Irregular
 from .rows import Counts, Record, Shaper, TableSpec, find_header
 from .sheet_stream import Fields, open_sheet
 from .staging import Emitter
@@ -50,7 +51,7 @@ def parse_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
                       else TEXT for name in names)
         counts = Counts()
         emit = Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch)
-        batch = _Batch(names)
+        batch = _Batch(names, shape.positions)
         try:
             for piece in sheet.fields(header.last_row + 1, tuple(shape.positions), kinds):
                 check_grid(path, sheet.name, piece.width, sheet.last)
@@ -71,28 +72,35 @@ def parse_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
 class _Batch:
     """Streamed pieces gathered until there are enough rows to type them together."""
 
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        self.numbers: list[int] = []
-        self.texts: list[list[str | None]] = [[] for _ in names]
+    def __init__(self, names: tuple[str, ...], positions: list[int]) -> None:
+        self.names, self.positions = names, positions
+        self.lines: list[bytes] = []
+        self.count = 0
         self.odd: list[Any] = []
 
     def add(self, piece: Fields) -> int:
-        self.numbers += piece.numbers
-        for column, texts in zip(self.texts, piece.texts, strict=True):
-            column += texts
+        self.lines.append(piece.lines)
+        self.count += piece.plain
         self.odd += piece.odd
-        return len(self.numbers) + len(self.odd)
+        return self.count + len(self.odd)
 
     def type(self, columns: Any, emit: Emitter) -> None:
         """Hand the gathered rows on: the records the columnar rules are sure of, and the rows the parser
         must see (the odd ones, and the doubtful ones as their texts, which it reads as it reads the cells)."""
-        if not self.numbers and not self.odd:
+        if not self.count and not self.odd:
             return
-        frame = pl.DataFrame(dict(zip(self.names, self.texts, strict=True)),
-                             schema=dict.fromkeys(self.names, pl.String))
-        records, doubtful = columns.records(frame, pl.Series("source_row", self.numbers, dtype=pl.Int64))
-        texts = frame[doubtful].rows() if doubtful else []
-        emit(records, [*self.odd, *((self.numbers[i], list(row)) for i, row in zip(doubtful, texts, strict=True))])
-        self.numbers, self.odd = [], []
-        self.texts = [[] for _ in self.names]
+        texts = [f"t{i}" for i in range(len(self.names))]
+        frame = pl.read_csv(b"".join(self.lines), has_header=False, quote_char='"', infer_schema=False,
+                            schema={"source_row": pl.Int64, "extent": pl.Int64} | dict.fromkeys(texts, pl.String),
+                            empty_string_is_null=False)
+        if frame.height != self.count:
+            raise Irregular("the engine read the sheet's texts otherwise")
+        # a field at or past the row's last cell is None, as the row path pads a short row
+        cells = frame.select(
+            (pl.when(pl.col("extent") > position).then(text) if position >= 0 else pl.lit(None, pl.String)).alias(name)
+            for name, text, position in zip(self.names, texts, self.positions, strict=True))
+        numbers = frame["source_row"]
+        records, doubtful = columns.records(cells, numbers)
+        rows = cells[doubtful].rows() if doubtful else []
+        emit(records, [*self.odd, *((numbers[i], list(row)) for i, row in zip(doubtful, rows, strict=True))])
+        self.lines, self.count, self.odd = [], 0, []

@@ -191,18 +191,18 @@ class SheetStream:
         """From row `first` on, a piece at a time: the kept columns' cells, as texts where every cell of the row
         has a text twin and as the row's values otherwise (see `_sheetxml.fields`)."""
         while not self.done:
-            numbers, texts_, odd, self._at, self.last, self.done, width = fields(
+            lines, count, odd, self._at, self.last, self.done, width = fields(
                 self._data, self._at, self.last, self.styles, self.shared, first, columns, kinds)
-            yield Fields(numbers, texts_, odd, width)
+            yield Fields(lines, count, odd, width)
             if not self.done:
                 self._more()
 
 
 class Fields(NamedTuple):
-    numbers: list[int]                   # rows whose kept cells are all text (or have a text twin)
-    texts: list[list[str | None]]        # per kept column, those rows' texts
-    odd: list[Row]                       # the other rows, their kept cells as values
-    width: int                           # the widest row's cells
+    lines: bytes    # CSV, a line per row whose kept cells are all text (or have a text twin): number, extent, texts
+    plain: int      # how many lines
+    odd: list[Row]  # the other rows, their kept cells as values
+    width: int      # the widest row's cells
 
 
 @contextmanager
