@@ -21,6 +21,7 @@ from ._sheetxml import Irregular, fields, rows, texts
 from .tables import Row
 
 PIECE = 4 << 20               # inflated bytes read at a time
+FIRST_PIECE = 64 << 10        # at the start of a part
 MAX_ROW_BYTES = 64 << 20      # one row's XML; more is not a dossier
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -107,10 +108,11 @@ def _first_sheet(archive: zipfile.ZipFile, names: dict[str, str]) -> tuple[str, 
 
 
 def _inside(stream: IO[bytes], start: re.Pattern[bytes]) -> tuple[bytes, int] | None:
-    """The XML from the opening `start` tag on, and where its content begins; None for an empty element."""
+    """The XML from the opening `start` tag on, and where its content begins; None for an empty element. Read in
+    small pieces at first: the header is in the first rows, and a reader that only looks for it reads no more."""
     data = b""
     while True:
-        piece = stream.read(PIECE)
+        piece = stream.read(min(PIECE, max(FIRST_PIECE, len(data))))
         data += piece
         match = start.search(data)
         if match:
