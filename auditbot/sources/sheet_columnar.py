@@ -9,7 +9,7 @@ calamine reads it from the next row on and the row parser takes those rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ from typing import Any
 import polars as pl
 
 from ..config import Config
-from ._sheetxml import Irregular
 from .rows import Counts, Record, Shaper, TableSpec, find_header
 from .sheet_stream import Fields, open_sheet
 from .staging import Emitter
@@ -52,21 +51,32 @@ def parse_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
         counts = Counts()
         emit = Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch)
         batch = _Batch(names, shape.positions)
-        try:
-            for piece in sheet.fields(header.last_row + 1, tuple(shape.positions), kinds):
-                check_grid(path, sheet.name, piece.width, sheet.last)
-                if batch.add(piece) >= BATCH_ROWS:
-                    batch.type(columns, emit)
-        except NOT_STREAMED:  # from the row after the last one read, calamine and the row parser
-            batch.type(columns, emit)
-            after = max(sheet.last, header.last_row)
-            rest = (row for number, cells in calamine_rows_after(path, sheet.name, after)
+        streamed = _Streamed(sheet.fields(header.last_row + 1, tuple(shape.positions), kinds))
+        for piece in streamed:
+            check_grid(path, sheet.name, piece.width, sheet.last)
+            if batch.add(piece) >= BATCH_ROWS:
+                batch.type(columns, emit)
+        batch.type(columns, emit)
+        if not streamed.complete:  # from the row after the last one read, calamine and the row parser
+            rest = (row for number, cells in calamine_rows_after(path, sheet.name, max(sheet.last, header.last_row))
                     if (row := shape(number, cells)) is not None)
             counts.take_all(rest, parser, labels, spec.min_cells, on_batch)
-        batch.type(columns, emit)
         emit.finish()
         return counts
     return None  # not reached: the stack does not swallow exceptions
+
+
+class _Streamed:
+    """The stream's pieces up to where it is not sure of the sheet (complete: it never was)."""
+
+    def __init__(self, pieces: Iterator[Fields]) -> None:
+        self.pieces, self.complete = pieces, True
+
+    def __iter__(self) -> Iterator[Fields]:
+        try:
+            yield from self.pieces
+        except NOT_STREAMED:
+            self.complete = False
 
 
 class _Batch:
@@ -93,8 +103,8 @@ class _Batch:
         frame = pl.read_csv(b"".join(self.lines), has_header=False, quote_char='"', infer_schema=False,
                             schema={"source_row": pl.Int64, "extent": pl.Int64} | dict.fromkeys(texts, pl.String),
                             empty_string_is_null=False)
-        if frame.height != self.count:
-            raise Irregular("the engine read the sheet's texts otherwise")
+        if frame.height != self.count:  # the lines are this reader's own: a mistake here is a bug, not the file's
+            raise RuntimeError("the engine read a different number of lines than were written")
         # a field at or past the row's last cell is None, as the row path pads a short row
         cells = frame.select(
             (pl.when(pl.col("extent") > position).then(text) if position >= 0 else pl.lit(None, pl.String)).alias(name)
