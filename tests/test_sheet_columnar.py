@@ -24,7 +24,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from auditbot.config import load_config
 from auditbot.errors import InputError
-from auditbot.sources import formats, pipeline, sheet_columnar, sheet_stream
+from auditbot.sources import formats, pipeline, sheet_stream
 from auditbot.sources.dossiers import DossierSpec
 from auditbot.store.dossiers import COLUMNS
 
@@ -108,6 +108,10 @@ def sheet_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
 
 
 def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tuple[tuple, list[tuple]]:
+    # here, in the child, not at the top: a test process that has started the engine reads no file with it
+    from auditbot.sources import sheet_columnar
+
+    sheet_columnar.BATCH_ROWS = 7  # a few rows typed at a time: every batch boundary is met
     if parsed is not None:
         from auditbot.sources.dossier_rows import DossierParser
 
@@ -123,7 +127,6 @@ def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tup
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(sheet_stream, "PIECE", 1500)  # a few rows a piece: rows cut at every place
-    monkeypatch.setattr(sheet_columnar, "BATCH_ROWS", 7)  # and typed a few at a time
     return load_config(Province(tmp_path, extra=UNITS).rules)
 
 
@@ -180,7 +183,6 @@ def test_an_xlsx_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypa
     lines = [dict(ORDINARY, **{name: [*VALUES[name], *TYPED.get(name, [])][i % 5]}) if i % 6 == 0 else
              dict(ORDINARY, code=f"HS-{i}") for i in range(400) for name in [list(VALUES)[i % len(VALUES)]]]
     later = [dict(line, status="Đã trả kết quả") if i % 3 else line for i, line in enumerate(lines)]
-    monkeypatch.setattr(sheet_columnar, "BATCH_ROWS", 60)
     results = {}
     for way in ("columnar", "rows"):
         if way == "rows":
@@ -218,3 +220,10 @@ def test_a_text_that_is_not_utf8_is_read_the_same_either_way(tmp_path: Path, con
         read = str(refused)
     assert read == expected
     assert "is not readable" in str(expected)  # calamine's refusal: the XML itself is broken
+
+
+def test_these_tests_leave_the_engine_unstarted() -> None:
+    """Imports later in this process must still be able to read with the engine (see pipeline._columnar)."""
+    import sys
+
+    assert "polars" not in sys.modules
