@@ -20,7 +20,7 @@ from ..config import Config
 from . import formats
 from .csv_chunks import MAX_LINE, Chunk, Rest, chunks, data_offset, odd_cells
 from .rows import CanonicalRow, Counts, Record, Shaper, TableSpec, tabular
-from .staging import Emitter
+from .staging import Emitter, Typing
 from .tables import Cell
 
 ROWS_ENCODING = "utf-8"  # after the header a BOM is a character like any other
@@ -51,12 +51,8 @@ def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
     offset = data_offset(path, encoding, delimiter, header.last_row)
     if offset is None:
         return None
-    labels, found = header.labels, set(header.columns)
-    on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
-    parser = spec.parser(config, found, import_id)
-    shape = Shaper(header, spec, strict=True)
-    names = tuple(name for name, aliases in spec.fields.items() if aliases)
-    columns = spec.columns(parser, names)  # type: ignore[attr-defined]
+    typing = Typing.start(header, spec, config, import_id, True, on_header)
+    labels, parser, shape, names, columns = typing.labels, typing.parser, typing.shape, typing.names, typing.columns
     counts = Counts()
     emit = Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch)
 

@@ -17,9 +17,9 @@ from typing import Any
 import polars as pl
 
 from ..config import Config
-from .rows import Counts, Record, Shaper, TableSpec, find_header
+from .rows import Counts, Record, TableSpec, find_header
 from .sheet_stream import Fields, open_sheet
-from .staging import Emitter
+from .staging import Emitter, Typing
 from .workbook import NOT_STREAMED, calamine_rows_after, check_grid, streamed_then_calamine
 
 BATCH_ROWS = 10_000    # rows typed together: the columnar rules' cost per call is paid once for this many
@@ -40,12 +40,8 @@ def parse_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
         if not sheet.kept:
             return None  # calamine read another sheet
         sheet.restart()
-        labels, found = header.labels, set(header.columns)
-        on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
-        parser = spec.parser(config, found, import_id)
-        shape = Shaper(header, spec, strict=False)
-        names = tuple(name for name, aliases in spec.fields.items() if aliases)
-        columns = spec.columns(parser, names)  # type: ignore[attr-defined]
+        typing = Typing.start(header, spec, config, import_id, False, on_header)
+        labels, parser, shape, names, columns = typing.labels, typing.parser, typing.shape, typing.names, typing.columns
         kinds = bytes(MOMENT if name in columns.moment_fields else AMOUNT if name in columns.amount_fields
                       else TEXT for name in names)
         counts = Counts()

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import adbc_driver_sqlite.dbapi as adbc
 import polars as pl
 
+from ..config import Config
 from ..store.dossiers import SPARSE
-from .rows import PREVIEW_ROWS, CanonicalRow, Counts, Record, TableSpec
+from .rows import PREVIEW_ROWS, CanonicalRow, Counts, Record, Shaper, TableSpec
+from .tables import Header
 
 TABLE = "batch"
 
@@ -70,3 +73,25 @@ def _merge(frame: pl.DataFrame, records: list[Record], schema: dict[str, Any]) -
     if not records:
         return frame
     return pl.concat([frame, pl.DataFrame(records, schema=schema, orient="row")]).sort("source_row")
+
+
+@dataclass
+class Typing:
+    """What a columnar reader needs once the header is found: the header's labels (already announced), the
+    row parser, the row shaper, the mapped fields' names and their columnar rules."""
+
+    labels: dict[str, str]
+    parser: Any
+    shape: Shaper
+    names: tuple[str, ...]
+    columns: Any
+
+    @classmethod
+    def start(cls, header: Header, spec: TableSpec, config: Config, import_id: int, strict: bool,
+              on_header: Callable[[dict[str, str], list[str]], None]) -> Typing:
+        labels, found = header.labels, set(header.columns)
+        on_header(labels, [name for name, aliases in spec.fields.items() if aliases and name not in found])
+        parser = spec.parser(config, found, import_id)
+        names = tuple(name for name, aliases in spec.fields.items() if aliases)
+        return cls(labels, parser, Shaper(header, spec, strict=strict), names,
+                   spec.columns(parser, names))  # type: ignore[attr-defined]
