@@ -1,13 +1,16 @@
-"""The columnar path for XLSX exports (sources/sheet_columnar.py) against the row-at-a-time path it replaces:
-on workbooks with hostile texts and every kind of cell (numbers, booleans, dates, times, datetimes with
-milliseconds) both give the same records, rejections, skips, counts, preview and report, and a whole import
-through either stores the same rows. The row path (the streamed reader's rows, shaped and parsed one by one)
-is the reference."""
+"""The columnar path for XLSX exports (sources/sheet_feed.py, sheet_columnar.py) against the row-at-a-time
+path it replaces: on workbooks with hostile texts and every kind of cell (numbers, booleans, dates, times,
+datetimes with milliseconds) both give the same records, rejections, skips, counts, preview and report, and a
+whole import through either stores the same rows. The row path (the streamed reader's rows, shaped and parsed
+one by one) is the reference."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
+import signal
+import time as clock
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -24,7 +27,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from auditbot.config import load_config
 from auditbot.errors import InputError
-from auditbot.sources import formats, pipeline, sheet_stream
+from auditbot.sources import formats, pipeline, sheet_feed, sheet_stream
 from auditbot.sources.dossiers import DossierSpec
 from auditbot.store.dossiers import COLUMNS
 
@@ -109,17 +112,17 @@ def sheet_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
 
 def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tuple[tuple, list[tuple]]:
     # here, in the child, not at the top: a test process that has started the engine reads no file with it
-    from auditbot.sources import sheet_columnar
+    from auditbot.sources import sheet_feed
 
-    sheet_columnar.BATCH_ROWS = 7  # a few rows typed at a time: every batch boundary is met
+    sheet_feed.BATCH_ROWS = 7  # a few rows typed at a time: every batch boundary is met
     if parsed is not None:
         from auditbot.sources.dossier_rows import DossierParser
 
         parse = DossierParser.parse
         DossierParser.parse = lambda self, cells, row: (parsed.append(row), parse(self, cells, row))[1]  # type: ignore
     records: list[tuple] = []
-    counts = sheet_columnar.parse_sheet(path, DossierSpec(), config, 7, lambda *header: None, records.extend,
-                                        lambda image: records.extend(unstaged(image)), path.parent)
+    counts = sheet_feed.read_sheet(path, DossierSpec(), config, 7, lambda *header: None, records.extend,
+                                   lambda image: records.extend(unstaged(image)), path.parent)
     assert counts is not None
     return summary_of(counts), sorted(records, key=lambda record: record[COLUMNS.index("source_row")])
 
@@ -220,6 +223,81 @@ def test_a_text_that_is_not_utf8_is_read_the_same_either_way(tmp_path: Path, con
         read = str(refused)
     assert read == expected
     assert "is not readable" in str(expected)  # calamine's refusal: the XML itself is broken
+
+
+def _rewritten(path: Path, change: Any) -> Path:
+    """The workbook at `path` with its sheet's XML changed by `change` (bytes -> bytes)."""
+    changed = path.with_name(f"changed-{path.name}")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(changed, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, change(data) if "worksheets" in info.filename else data)
+    return changed
+
+
+def _import(tmp_path: Path, path: Path) -> tuple[Any, int]:
+    """`auditbot import dossiers` of one workbook: the result, and how many dossiers are stored."""
+    (tmp_path / "province").mkdir()
+    province = Province(tmp_path / "province", extra=UNITS)
+    result = province.run("import", "dossiers", str(path))
+    stored = sqlite_utils.Database(province.db_path).execute("SELECT count(*) FROM dossiers").fetchone()[0]
+    return result, stored
+
+
+def test_a_far_cell_deep_in_the_sheet_is_refused_where_the_feeder_reads(tmp_path: Path) -> None:
+    """The sparse-bomb refusal holds past where the header is looked for: a cell at Excel's last column and
+    row after hundreds of ordinary rows is one refusal, and none of the rows before it is kept."""
+    plain = render(tmp_path / "export.xlsx", [dict(ORDINARY, code=f"HS-{n}") for n in range(400)])
+    bomb = _rewritten(plain, lambda xml: re.sub(rb"<dimension[^>]*/>", b"", xml).replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'))
+    result, stored = _import(tmp_path, bomb)
+    assert result.exit_code == 2
+    assert "has cells up to column 16,384 and row 1,048,576" in result.output
+    assert stored == 0
+
+
+def test_a_feeder_killed_half_way_is_one_refusal_and_nothing_is_kept(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fields = sheet_stream.SheetStream.fields
+
+    def killed_after_one_piece(self: Any, *args: Any) -> Any:
+        pieces = fields(self, *args)
+        yield next(pieces)
+        os.kill(os.getpid(), signal.SIGKILL)  # only the feeder reads the sheet's fields
+
+    monkeypatch.setattr(sheet_stream, "PIECE", 1500)
+    monkeypatch.setattr(sheet_stream.SheetStream, "fields", killed_after_one_piece)
+    path = render(tmp_path / "export.xlsx", [dict(ORDINARY, code=f"HS-{n}") for n in range(300)])
+    result, stored = _import(tmp_path, path)
+    assert result.exit_code == 2
+    assert "the reader stopped (killed by SIGKILL)" in result.output and stored == 0
+
+
+def test_no_feeder_outlives_the_child_it_feeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reading child that dies (here at its first batch, with the feeder still streaming) takes its feeder
+    with it: nothing is left reading the file."""
+    batches = sheet_feed.Feed.batches
+    pid_file = tmp_path / "feeder.pid"
+
+    def die_at_the_first_batch(self: Any, *args: Any) -> Any:
+        for batch in batches(self, *args):
+            pid_file.write_text(str(self.pid))
+            os.kill(os.getpid(), signal.SIGKILL)
+            yield batch
+
+    monkeypatch.setattr(sheet_stream, "PIECE", 1500)
+    monkeypatch.setattr(sheet_feed, "BATCH_ROWS", 7)
+    monkeypatch.setattr(sheet_feed.Feed, "batches", die_at_the_first_batch)
+    path = render(tmp_path / "export.xlsx", [dict(ORDINARY, code=f"HS-{n}") for n in range(2000)])
+    result, stored = _import(tmp_path, path)
+    assert result.exit_code == 2 and "the reader stopped (killed by SIGKILL)" in result.output and stored == 0
+    status = Path(f"/proc/{pid_file.read_text()}/status")
+    for _ in range(100):
+        if not status.exists() or "State:\tZ" in status.read_text():
+            break
+        clock.sleep(0.05)
+    else:
+        raise AssertionError("the feeder outlived the child it fed")
 
 
 def test_these_tests_leave_the_engine_unstarted() -> None:

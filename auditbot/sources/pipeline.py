@@ -11,20 +11,12 @@ child process with a memory cap: whatever a hostile file does to a reader there 
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import faulthandler
 import marshal
 import multiprocessing
-import os
 import pickle
-import resource
-import signal
 import sqlite3
 import sys
 import tempfile
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,7 +28,7 @@ from ..config import Config
 from ..errors import InputError
 from ..store import Store
 from ..store.imports import close_import, keep_rejections, open_import
-from . import formats
+from . import children, formats
 from .common import Rejection, file_digest, within_limit
 from .rows import CanonicalRow, Counts, Record, TableSpec, tabular
 from .workbook import check_declared
@@ -113,58 +105,6 @@ def _parse(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
     return counts
 
 
-def _die_with_parent() -> None:
-    """The child must not outlive an import that was killed (PR_SET_PDEATHSIG = 1)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-
-
-def _cap_memory(megabytes: float) -> None:
-    """Address space for this child: what it has now plus the cap. A reader that asks for more gets an
-    allocation failure (Rust aborts on one: the parent sees a dead child, not a swapping machine)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            current = int(statm.read().split()[0]) * resource.getpagesize()
-        limit = current + int(megabytes * (1 << 20))
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (OSError, ValueError):
-        pass
-
-
-MEMORY_EXIT = 86  # the child's exit code when it outgrew [sources] max_memory_mb
-
-
-def _watch_memory(megabytes: float) -> None:
-    """A cap on resident memory for a child whose engine reserves far more address space than it uses (an
-    address-space cap would stop it at once): past what it has now plus the cap, it exits, in one step."""
-    page = resource.getpagesize()
-
-    def resident() -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * page
-
-    try:
-        limit = resident() + int(megabytes * (1 << 20))
-    except (OSError, ValueError):
-        return
-
-    def watch() -> None:
-        while True:
-            if resident() > limit:
-                os._exit(MEMORY_EXIT)
-            time.sleep(0.02)
-
-    threading.Thread(target=watch, name="memory-cap", daemon=True).start()
-
-
-def _quiet_stderr() -> None:
-    """A reader that aborts prints its own backtrace; the parent already says what happened, in one line."""
-    faulthandler.disable()  # it writes to its own copy of stderr (pytest and PYTHONFAULTHANDLER enable it)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
 class _Channel:
     """Child -> parent messages over a pipe. Batches of records (plain tuples of text, numbers and None)
     go as marshal, several times cheaper than pickle at a million rows; the rest as pickle."""
@@ -200,12 +140,12 @@ def _columnar(kind: str, spec: ImportSpec) -> bool:
 
 def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel,
            scratch: Path) -> None:
-    _die_with_parent()
+    children.die_with_parent()
     if _columnar(kind, spec):
-        _watch_memory(config.max_memory_mb)
+        children.watch_memory(config.max_memory_mb)
     else:
-        _cap_memory(config.max_memory_mb)
-    _quiet_stderr()
+        children.cap_memory(config.max_memory_mb)
+    children.quiet_stderr()
 
     def on_header(labels: dict[str, str], missing: list[str]) -> None:
         channel.put("header", (labels, missing))
@@ -213,9 +153,10 @@ def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
     try:
         counts = None
         if _columnar(kind, spec):
-            from .columnar import parse_columnar
-            from .sheet_columnar import parse_sheet
-            read = parse_sheet if kind == formats.WORKBOOK else parse_columnar
+            if kind == formats.WORKBOOK:
+                from .sheet_feed import read_sheet as read
+            else:
+                from .columnar import parse_columnar as read
             counts = read(path, spec, config, import_id, on_header, channel.batch, channel.stage, scratch)
         if counts is None:
             counts = _parse(path, kind, spec, config, import_id, on_header, channel.batch)
@@ -223,13 +164,9 @@ def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
     except InputError as exc:
         channel.put("error", str(exc))
     except MemoryError:
-        channel.put("error", _too_big(path, config))
+        channel.put("error", children.too_big(path, config.max_memory_mb))
     except BaseException as exc:  # noqa: BLE001 - anything else is still one message, never a cell's content
         channel.put("error", f"{path}: import stopped ({type(exc).__name__})")
-
-
-def _too_big(path: Path, config: Config) -> str:
-    return f"{path}: reading it needs more than [sources] max_memory_mb = {config.max_memory_mb:g} MB; not imported"
 
 
 def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
@@ -253,10 +190,9 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
                 message, payload = _Channel.decode(reader.recv_bytes())
             except (EOFError, OSError):
                 child.join()
-                if child.exitcode == MEMORY_EXIT:
-                    raise InputError(_too_big(path, config)) from None
-                raise InputError(f"{path}: the reader stopped ({_how_it_died(child.exitcode)}): the file is"
-                                 " damaged or declares more than it holds; not imported") from None
+                if child.exitcode == children.MEMORY_EXIT:
+                    raise InputError(children.too_big(path, config.max_memory_mb)) from None
+                raise InputError(children.stopped(path, child.exitcode)) from None
             if message == "header":
                 on_header(*payload)
             elif message == "batch":
@@ -274,15 +210,6 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
             child.terminate()
         child.join()
         scratch.cleanup()
-
-
-def _how_it_died(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 # --- the import -----------------------------------------------------------------------------------
