@@ -4,9 +4,14 @@ of the columnar paths (CSV chunks, XLSX sheets) against the row path."""
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
+from auditbot.sources.dossiers import DossierSpec
 from auditbot.sources.rows import Counts
 from auditbot.store.dossiers import COLUMNS
 
@@ -75,3 +80,19 @@ def unstaged(image: bytes) -> list[tuple]:
     names = [row[1] for row in db.execute("PRAGMA table_info(batch)")]
     assert set(names) <= set(COLUMNS)
     return [tuple(dict(zip(names, row)).get(c) for c in COLUMNS) for row in db.execute("SELECT * FROM batch")]
+
+
+def sent_in_order(read: Callable[..., Any], path: Path, config: Any, delay: float) -> list[tuple[str, list[int]]]:
+    """What a columnar reader sends, in order, its stager slowed down (`delay` seconds a piece) so that a piece
+    staged aside is still being written when the reader goes on: (stage or batch, the rows in it, in row
+    order; a stage holds them in code order). Call it in a forked child."""
+    from auditbot.sources import staging
+
+    image = staging.Stager.image
+    staging.Stager.image = lambda self, frame: (time.sleep(delay), image(self, frame))[1]  # type: ignore[method-assign]
+    row = COLUMNS.index("source_row")
+    sent: list[tuple[str, list[int]]] = []
+    read(path, DossierSpec(), config, 7, lambda *header: None,
+         lambda batch: sent.append(("batch", sorted(record[row] for record in batch))),
+         lambda image: sent.append(("stage", sorted(record[row] for record in unstaged(image)))), path.parent)
+    return sent

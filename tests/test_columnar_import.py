@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from conftest import Province
-from dossier_values import HEADER, ROW, UNITS, VALUES, summary_of, unstaged
+from dossier_values import HEADER, ROW, UNITS, VALUES, sent_in_order, summary_of, unstaged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -142,6 +142,59 @@ def test_a_chunk_the_engine_must_not_read_is_read_the_exact_way(tmp_path: Path, 
         assert str(raised.value) == str(exc)
     else:
         assert columnar_path(path, config) == expected
+
+
+def test_what_a_reader_sends_comes_in_row_order_though_pieces_are_staged_aside(tmp_path: Path, config) -> None:
+    """Pieces are staged on a thread while the next is typed; a slow stager must still not let rows the
+    reader sends itself (here: the exact way's, after a NUL) overtake the pieces staged before them, or the
+    writer would let an earlier row of a repeated code win."""
+    path = tmp_path / "export.csv"
+    data = render([{name: values[0] for name, values in VALUES.items()}] * 60)
+    cut = data.rindex(b"\n", 0, len(data) // 2) + 1
+    path.write_bytes(data[:cut] + b"1,D-1,a\x00b,x\n" + data[cut:])
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        sent = pool.apply(_sent_in_order, (path, config))
+    kinds = [kind for kind, _ in sent]
+    assert kinds.count("stage") >= 2 and "batch" in kinds  # both ways of sending were met
+    rows = [row for _, numbers in sent for row in numbers]
+    assert rows == sorted(rows) and len(rows) >= 60
+
+
+def _sent_in_order(path: Path, config) -> list[tuple[str, list[int]]]:
+    from auditbot.sources.columnar import parse_columnar
+
+    return sent_in_order(parse_columnar, path, config, 0.05)
+
+
+def test_a_piece_that_cannot_be_staged_stops_the_reader(tmp_path: Path, config) -> None:
+    """The stager's failure, on its thread, is the reader's: raised, not lost, and nothing more is sent."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(render([{name: values[0] for name, values in VALUES.items()}] * 60))
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        failure, sent = pool.apply(_stage_fails, (path, config))
+    assert failure == "OSError" and sent == 1
+
+
+def _stage_fails(path: Path, config) -> tuple[str, int]:
+    from auditbot.sources import staging
+    from auditbot.sources.columnar import parse_columnar
+
+    calls: list[int] = []
+
+    def image(self, frame):  # the second piece's scratch file cannot be written
+        calls.append(frame.height)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return b"image"
+
+    staging.Stager.image = image  # type: ignore[method-assign]
+    sent: list[bytes] = []
+    try:
+        parse_columnar(path, DossierSpec(), config, 7, lambda *header: None, lambda batch: None, sent.append,
+                       path.parent)
+    except OSError as exc:
+        return type(exc).__name__, len(sent)
+    return "", len(sent)
 
 
 def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 from conftest import Province
-from dossier_values import HEADER, UNITS, VALUES, summary_of, unstaged
+from dossier_values import HEADER, UNITS, VALUES, sent_in_order, summary_of, unstaged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -178,6 +178,26 @@ def test_from_a_row_the_stream_is_not_sure_of_calamine_and_the_parser_read_on(tm
         (summary, records), parsed = pool.apply(_parsed_rows, (path, config))
     assert (summary, records) == row_path(path, config)
     assert len(records) == 61 and 31 <= len(parsed) <= 31 + 7  # the rest by the parser; before, the engine
+
+
+def test_rows_calamine_reads_are_sent_after_the_batches_staged_before_them(tmp_path: Path, config: Any) -> None:
+    """Batches are staged on a thread while the next is typed: the rows read on by calamine (after a CR)
+    must not overtake them, or the writer would let an earlier row of a repeated code win."""
+    lines: list[dict[str, Any] | list[Any]] = [ORDINARY] * 30
+    path = render(tmp_path / "export.xlsx", [*lines, dict(ORDINARY, procedure_name="dòng 1\r\ndòng 2"), *lines])
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        sent = pool.apply(_sent_in_order, (path, config))
+    kinds = [kind for kind, _ in sent]
+    assert kinds.count("stage") >= 2 and "batch" in kinds  # both ways of sending were met
+    rows = [row for _, numbers in sent for row in numbers]
+    assert rows == sorted(rows) and len(rows) == 61
+
+
+def _sent_in_order(path: Path, config: Any) -> list[tuple[str, list[int]]]:
+    from auditbot.sources import sheet_feed
+
+    sheet_feed.BATCH_ROWS = 7
+    return sent_in_order(sheet_feed.read_sheet, path, config, 0.3)  # longer than calamine's start
 
 
 def test_an_xlsx_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

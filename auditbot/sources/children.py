@@ -16,10 +16,13 @@ from pathlib import Path
 MEMORY_EXIT = 86  # a reading process's exit code when it outgrew [sources] max_memory_mb
 
 
-def die_with_parent() -> None:
-    """A reading process must not outlive the one that started it (PR_SET_PDEATHSIG = 1)."""
+def die_with_parent(parent: int) -> None:
+    """A reading process must not outlive the one that started it, `parent` (PR_SET_PDEATHSIG = 1; and if
+    that one died before this could be asked for, now)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def cap_memory(megabytes: float) -> None:

@@ -54,18 +54,17 @@ def parse_columnar(path: Path, spec: TableSpec, config: Config, import_id: int,
     typing = Typing.start(header, spec, config, import_id, True, on_header)
     labels, parser, shape, names, columns = typing.labels, typing.parser, typing.shape, typing.names, typing.columns
     counts = Counts()
-    emit = Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch)
-
-    with path.open("rb") as handle:
+    with Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch) as emit, path.open("rb") as handle:
         handle.seek(offset)
         for piece in chunks(handle, delimiter, header.width, header.last_row + 1):
             staged = _chunk(piece, delimiter, shape, names, columns) if isinstance(piece, Chunk) else None
             if staged is None:  # from here on, the exact way (records it takes go to the preview)
                 start = piece if isinstance(piece, Rest) else Rest(piece.offset, piece.first)
+                emit.flush()  # its rows are sent after the pieces staged before them
                 _rest(path, encoding, delimiter, start, shape, counts, parser, labels, spec, on_batch)
                 break
             emit(*staged)
-    emit.finish()
+        emit.finish()
     return counts
 
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from ..store.dossiers import COLUMNS
 from ..vocabulary.dossiers import KNOWN_BITS, KNOWN_DIGITISED, KNOWN_PAYMENT, NOT_RECEIVED
-from .dossier_rows import PLACEHOLDER_REFS, DossierParser, national_code, procedure_name, result_reference
+from .dossier_rows import MOMENTS, PLACEHOLDER_REFS, DossierParser, national_code, procedure_name, result_reference
 from .values import parse_amount, parse_when
 
 SCHEMA: dict[str, Any] = dict.fromkeys(COLUMNS, pl.String) | dict.fromkeys(("paid_online", "digitised", "import_id", "source_row", "known", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplement_requests"), pl.Int64) | {"fee": pl.Float64}
@@ -30,7 +30,6 @@ _PLAIN_REF = r"^[!-\[\]-~]{1,64}$"  # an identifier result_reference keeps as wr
 _FILE_LIKE = r"://|\.[A-Za-z0-9]{2,5}$"
 _DAY = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})|([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _CLOCK = re.compile(r" ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
-MOMENTS = {"received_at": False, "due_at": True, "finished_at": False}  # field -> a bare date is the day's end
 
 
 @lru_cache(maxsize=1 << 14)  # a few hundred days a year
@@ -77,8 +76,6 @@ class DossierColumns:
     the records it is sure of, and which rows are doubtful."""
 
     schema = SCHEMA
-    moment_fields = tuple(MOMENTS)  # a datetime of whole seconds here is read as its 'yyyy-mm-dd HH:MM:SS'
-    amount_fields = ("fee",)        # a whole, non-negative number here is read as its digits
 
     def __init__(self, parser: DossierParser, names: tuple[str, ...]) -> None:
         self.parser = parser

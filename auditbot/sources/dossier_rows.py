@@ -33,6 +33,9 @@ from .values import ValueMap, parse_amount, parse_when
 FIELD_NAMES = (*FIELDS, *SYNC_ONLY)
 TABULAR = tuple(FIELDS)
 INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
+# the fields read as moments (True: a bare date is the day's end) and as amounts
+MOMENTS = {"received_at": False, "due_at": True, "finished_at": False}
+AMOUNTS = ("fee",)
 PLACEHOLDER_REFS = {"", "0", "-", "--", ".", "x", "không", "khong", "n/a", "na", "null", "none"}
 
 # a result reference is an identifier: one token, no file extension, no scheme, not too long

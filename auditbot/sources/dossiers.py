@@ -19,7 +19,7 @@ from ..store import Store
 from ..store.dossiers import COLUMNS, DossierUpserts
 from ..vocabulary.dossiers import FIELDS, FIGURE_INPUTS, PERSONAL, REQUIRED, SYNC_ONLY
 from .common import Rejection
-from .dossier_rows import DossierParser
+from .dossier_rows import AMOUNTS, MOMENTS, DossierParser
 from .pipeline import ImportSummary, run_import
 from .rows import CanonicalRow, Record
 from .sync_json import sync_rows
@@ -38,6 +38,10 @@ class DossierSpec:
     required: tuple[str, ...] = REQUIRED
     personal: tuple[str, ...] = PERSONAL
     min_cells = 3
+    # a workbook's typed cells the parser reads exactly as it reads their text: a datetime of whole seconds or a
+    # date in a moment field (its 'yyyy-mm-dd HH:MM:SS'), a whole non-negative number in an amount (its digits)
+    moment_fields = tuple(MOMENTS)
+    amount_fields = AMOUNTS
 
     def __init__(self) -> None:
         self.upserts = DossierUpserts()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import marshal
 import multiprocessing
+import os
 import pickle
 import sqlite3
 import sys
@@ -139,8 +140,8 @@ def _columnar(kind: str, spec: ImportSpec) -> bool:
 
 
 def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel,
-           scratch: Path) -> None:
-    children.die_with_parent()
+           scratch: Path, parent: int) -> None:
+    children.die_with_parent(parent)
     if _columnar(kind, spec):
         children.watch_memory(config.max_memory_mb)
     else:
@@ -178,7 +179,7 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
     # the child's scratch files, removed here: a child that is stopped cannot clean up after itself
     scratch = tempfile.TemporaryDirectory(prefix="auditbot-import-")
     child = context.Process(target=_child, args=(path, kind, spec, config, import_id, _Channel(writer),
-                                                 Path(scratch.name)), daemon=True)
+                                                 Path(scratch.name), os.getpid()), daemon=True)
     child.start()
     writer.close()  # the child holds the only writer: its death is an end of file here
     try:

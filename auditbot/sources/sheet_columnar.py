@@ -23,8 +23,6 @@ from .staging import Emitter, Typing
 from .tables import Header
 from .workbook import calamine_rows_after
 
-TEXT, MOMENT, AMOUNT = 0, 1, 2  # which cells of a column have a text twin (see _sheetxml.c)
-
 
 class Feed(Protocol):
     """Where the rows come from (sheet_feed.Feed): batches of them, then how the reading ended."""
@@ -33,7 +31,7 @@ class Feed(Protocol):
     complete: bool   # read to the sheet's end
     last: int        # the last row read whole
 
-    def batches(self, first: int, columns: tuple[int, ...], kinds: bytes) -> Iterator[Fields]: ...
+    def batches(self) -> Iterator[Fields]: ...
 
 
 def type_sheet(path: Path, header: Header, feed: Feed, spec: TableSpec, config: Config, import_id: int,
@@ -43,17 +41,16 @@ def type_sheet(path: Path, header: Header, feed: Feed, spec: TableSpec, config: 
     """The import's counts: the feeder's batches typed, then the rows it was not sure of read by calamine."""
     typing = Typing.start(header, spec, config, import_id, False, on_header)
     labels, parser, shape, names, columns = typing.labels, typing.parser, typing.shape, typing.names, typing.columns
-    kinds = bytes(MOMENT if name in columns.moment_fields else AMOUNT if name in columns.amount_fields
-                  else TEXT for name in names)
     counts = Counts()
-    emit = Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch)
-    for batch in feed.batches(header.last_row + 1, tuple(shape.positions), kinds):
-        _type(batch, names, shape.positions, columns, emit)
-    if not feed.complete:  # from the row after the last one read, calamine and the row parser
-        rest = (row for number, cells in calamine_rows_after(path, feed.sheet, max(feed.last, header.last_row))
-                if (row := shape(number, cells)) is not None)
-        counts.take_all(rest, parser, labels, spec.min_cells, on_batch)
-    emit.finish()
+    with Emitter(counts, parser, labels, spec, columns.schema, on_stage, scratch) as emit:
+        for batch in feed.batches():
+            _type(batch, names, shape.positions, columns, emit)
+        if not feed.complete:  # from the row after the last one read, calamine and the row parser
+            emit.flush()  # its rows are sent after the batches staged before them
+            rest = (row for number, cells in calamine_rows_after(path, feed.sheet, max(feed.last, header.last_row))
+                    if (row := shape(number, cells)) is not None)
+            counts.take_all(rest, parser, labels, spec.min_cells, on_batch)
+        emit.finish()
     return counts
 
 

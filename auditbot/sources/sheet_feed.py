@@ -11,7 +11,9 @@ the child, and under the same memory cap."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from multiprocessing import Pipe
@@ -22,11 +24,13 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from . import children
-from .rows import Counts, Record, TableSpec, find_header
+from .rows import Counts, Record, Shaper, TableSpec, find_header
 from .sheet_stream import Fields, SheetStream, open_sheet
 from .workbook import NOT_STREAMED, check_grid, streamed_then_calamine
 
 BATCH_ROWS = 10_000  # rows sent and typed together: the columnar rules' cost per call is paid once for this many
+AHEAD = 8            # batches the feeder may read ahead of the child (while it starts the engine, say)
+TEXT, MOMENT, AMOUNT = 0, 1, 2  # which cells of a field have a text twin (see _sheetxml.c)
 
 
 def read_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
@@ -42,32 +46,39 @@ def read_sheet(path: Path, spec: TableSpec, config: Config, import_id: int,
         header, _ = find_header(streamed_then_calamine(path, sheet), path, spec, config)
         if not sheet.kept:
             return None  # calamine read another sheet
-        feed = stack.enter_context(Feed(path, sheet, config.max_memory_mb))
-        from .sheet_columnar import type_sheet  # the engine starts here, after the fork
+        names = [name for name, aliases in spec.fields.items() if aliases]
+        kinds = bytes(MOMENT if name in spec.moment_fields else AMOUNT if name in spec.amount_fields  # type: ignore[attr-defined]
+                      else TEXT for name in names)
+        projection = (header.last_row + 1, tuple(Shaper(header, spec, strict=False).positions), kinds)
+        feed = stack.enter_context(Feed(path, sheet, config.max_memory_mb, projection))
+        from .sheet_columnar import type_sheet  # the engine starts here, after the fork, while the feeder reads
 
         return type_sheet(path, header, feed, spec, config, import_id, on_header, on_batch, on_stage, scratch)
     return None  # not reached: the stack does not swallow exceptions
 
 
 class Feed:
-    """The child's end of the feeder: batches of the sheet's rows from row `first` on, then how it ended
-    (`complete`: it read to the sheet's end; `last`: the last row it read whole)."""
+    """The child's end of the feeder, which reads the sheet's rows from `projection`'s first row on, keeping its
+    columns' cells (`SheetStream.fields`): their batches, then how it ended (`complete`: it read to the sheet's
+    end; `last`: the last row it read whole)."""
 
-    def __init__(self, path: Path, sheet: SheetStream, megabytes: float) -> None:
+    def __init__(self, path: Path, sheet: SheetStream, megabytes: float,
+                 projection: tuple[int, tuple[int, ...], bytes]) -> None:
         self.path, self.sheet = path, sheet.name
         self.complete, self.last = True, 0
-        ours, theirs = Pipe()
+        ours, theirs = Pipe(duplex=False)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _feed(path, sheet, theirs, megabytes)
+            children.die_with_parent(parent)
+            _feed(path, sheet, theirs, megabytes, projection)
         theirs.close()
         self.pid: int | None = pid
         self.conn = ours
 
-    def batches(self, first: int, columns: tuple[int, ...], kinds: bytes) -> Iterator[Fields]:
-        """The kept columns' cells (see `SheetStream.fields`), at least BATCH_ROWS rows a batch but the last."""
-        self.conn.send((first, columns, kinds))
+    def batches(self) -> Iterator[Fields]:
+        """At least BATCH_ROWS rows a batch, but the last."""
         while True:
             try:
                 message = self.conn.recv()
@@ -102,44 +113,51 @@ class Feed:
             self.pid = None
 
 
-def _feed(path: Path, sheet: SheetStream, conn: Connection, megabytes: float) -> None:
-    """The feeder: never returns."""
+def _feed(path: Path, sheet: SheetStream, conn: Connection, megabytes: float,
+          projection: tuple[int, tuple[int, ...], bytes]) -> None:
+    """The feeder: never returns. Its messages are sent by a thread of their own, so that reading goes on
+    while the child is busy, up to AHEAD batches."""
+    outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=AHEAD)
+
+    def post() -> None:
+        try:
+            while (message := outbox.get()) is not None:
+                conn.send(message)
+        except (OSError, ValueError):
+            pass  # the child is gone: nobody is listening (and it kills this process)
+
+    sender = threading.Thread(target=post, name="feeder-post")
     try:
-        children.die_with_parent()
         children.watch_memory(megabytes)
-        first, columns, kinds = conn.recv()
+        sender.start()
         sheet.restart()
         gathered = _Gathered()
 
         def send() -> None:
             if gathered.rows:
-                conn.send(("batch", gathered.take()))
+                outbox.put(("batch", gathered.take()))
 
         complete = True
         try:
-            for piece in sheet.fields(first, columns, kinds):
+            for piece in sheet.fields(*projection):
                 check_grid(path, sheet.name, piece.width, sheet.last)
                 if gathered.add(piece) >= BATCH_ROWS:
                     send()
         except NOT_STREAMED:
             complete = False  # the child reads on with calamine after sheet.last, the last row read whole
         send()
-        conn.send(("end", complete, sheet.last))
+        outbox.put(("end", complete, sheet.last))
     except InputError as exc:
-        _say(conn, ("refused", str(exc)))
+        outbox.put(("refused", str(exc)))
     except MemoryError:
-        _say(conn, ("memory",))
+        outbox.put(("memory",))
     except BaseException as exc:  # noqa: BLE001 - said in one word, never a cell's content
-        _say(conn, ("stopped", type(exc).__name__))
+        outbox.put(("stopped", type(exc).__name__))
     finally:
+        outbox.put(None)
+        if sender.is_alive():
+            sender.join()
         os._exit(0)
-
-
-def _say(conn: Connection, message: tuple[Any, ...]) -> None:
-    try:
-        conn.send(message)
-    except (OSError, ValueError):
-        pass  # the child is gone: nobody is listening
 
 
 class _Gathered:

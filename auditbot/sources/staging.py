@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,31 @@ class Stager:
 
 class Emitter:
     """A reader's pieces -> counts and staged images: a piece's sure records (typed a column at a time) and
-    the records the row parser makes of its other rows, staged together in row order."""
+    the records the row parser makes of its other rows, staged together in row order.
+
+    A piece is staged and sent on a thread of its own while the reader types the next one (the driver lets go
+    of the interpreter while it writes): one piece in flight at a time, sent in order. Whatever the reader
+    sends itself goes after `flush`; used as a context, nothing is still sending when it is left."""
 
     def __init__(self, counts: Counts, parser: Any, labels: dict[str, str], spec: TableSpec,
                  schema: dict[str, Any], on_stage: Callable[[bytes], None], scratch: Path) -> None:
         self.counts, self.parser, self.labels, self.spec, self.schema = counts, parser, labels, spec, schema
         self.on_stage, self.stager = on_stage, Stager(scratch)
         self.preview: list[Record] = []
+        self._staging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging")
+        self._in_flight: Future[None] | None = None
+
+    def __enter__(self) -> Emitter:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        try:
+            if kind is None:
+                self.flush()
+            elif self._in_flight is not None:
+                wait([self._in_flight])  # its own failure is not the one being reported
+        finally:
+            self._staging.shutdown()
 
     def __call__(self, frame: pl.DataFrame, items: list[CanonicalRow]) -> None:
         counts = self.counts
@@ -60,11 +79,20 @@ class Emitter:
         if len(self.preview) < PREVIEW_ROWS:
             self.preview += frame.head(PREVIEW_ROWS - len(self.preview)).rows()
         if frame.height:
-            self.on_stage(self.stager.image(frame.select(
+            staged = frame.select(
                 [c for c in frame.columns if c not in SPARSE or frame[c].null_count() < frame.height]
-            ).sort("code", "source_row")))
+            ).sort("code", "source_row")
+            self.flush()
+            self._in_flight = self._staging.submit(lambda: self.on_stage(self.stager.image(staged)))
+
+    def flush(self) -> None:
+        """Wait for the piece being staged to be sent (and raise its error, if it failed)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
 
     def finish(self) -> None:
+        self.flush()
         self.counts.preview = (self.preview + self.counts.preview)[:PREVIEW_ROWS]
         self.counts.report = self.parser.report()
 
