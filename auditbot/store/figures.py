@@ -26,54 +26,71 @@ CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 
 # One pass over the dossiers; :start/:end are the period's first and last second. Due dates are those
 # after deducting the time the dossier waited for the citizen's papers (supplements.py): an open request
-# stops the clock, a second request counts the dossier overdue. The inner query turns
-# each row into a few 0/1 flags, and LIMIT -1 keeps SQLite from flattening it, so the GROUP BY sorts
-# small records instead of whole rows (a third faster at a million dossiers).
-FIGURES_SQL = """
-SELECT unit, heir,
-  sum(in_period) AS received,
-  sum(in_period AND ch AND online) AS online,
-  sum(done) AS finished,
-  sum(done AND due AND on_time) AS on_time,
-  sum(done AND dig AND digitised) AS digitised,
-  sum(in_period AND pay AND fee_paid) AS fee_paid,
-  sum(in_period AND pay AND paid_online) AS paid_online,
-  sum(open_at_end) AS unfinished,
-  sum(open_at_end AND due AND due_passed) AS overdue_open,
-  sum(in_period AND ch) AS channel_known,
-  sum(done AND due) AS due_known,
-  sum(done AND dig) AS digitised_known,
-  sum(in_period AND pay) AS payment_known,
-  sum(open_at_end AND due) AS unfinished_due_known,
-  sum(in_period AND ch AND lvl_full AND online) AS online_full,
-  sum(in_period AND ch AND lvl_partial AND online) AS online_partial,
-  sum(in_period AND ch AND lvl_full) AS full_known,
-  sum(in_period AND ch AND lvl_partial) AS partial_known,
-  sum(done AND dig AND inputs IS NOT NULL AND digitised AND inputs) AS digitised_both,
-  sum(done AND dig AND inputs IS NOT NULL) AS both_known,
-  sum(in_period AND documents IS NOT NULL AND documents_reused > 0) AS reused,
-  sum(in_period AND documents IS NOT NULL) AS reuse_known
+# stops the clock, a second request counts the dossier overdue. {...} are the province's rules (figures_sql).
+FLAGS = {  # what is true of one dossier for the period
+    "in_period": "received_at >= :start",
+    "has_channel": "known & 1 AND NOT {exempt_online}",
+    "has_due": "known & 2 AND NOT {exempt_overdue}",
+    "has_digitised": "known & 4 AND NOT {exempt_digitisation}",
+    "has_payment": "known & 8 AND NOT {exempt_online_payment}",
+    "level_full": "{level_full}",
+    "level_partial": "{level_partial}",
+    "online": "channel = 'online'",
+    "done": "status = 'finished' AND finished_at BETWEEN :start AND :end",
+    "on_time": "coalesce(supplement_requests, 0) < 2 AND (due_at IS NULL OR finished_at <= coalesce(due_effective_at, due_at))",
+    "digitised": "digitised",
+    "has_inputs": "coalesce(inputs_digitised, documents_digitised > 0) IS NOT NULL",
+    "inputs": "coalesce(inputs_digitised, documents_digitised > 0)",  # the guide: a file among the papers
+    "has_documents": "documents IS NOT NULL",
+    "reused": "documents_reused > 0",
+    "fee_paid": "fee > 0 OR paid_online",
+    "paid_online": "paid_online",
+    "open_at_end": "NOT (status IN ({closed}) AND coalesce(finished_at, '') <= :end)",
+    "due_passed": "coalesce(supplement_requests, 0) >= 2"
+                  " OR coalesce(coalesce(due_effective_at, due_at) < min(:end, coalesce(waiting_since, :end)), 0)",
+}
+COUNTED = {  # each count: the dossiers of which all these flags are true
+    "received": ("in_period",),
+    "online": ("in_period", "has_channel", "online"),
+    "finished": ("done",),
+    "on_time": ("done", "has_due", "on_time"),
+    "digitised": ("done", "has_digitised", "digitised"),
+    "fee_paid": ("in_period", "has_payment", "fee_paid"),
+    "paid_online": ("in_period", "has_payment", "paid_online"),
+    "unfinished": ("open_at_end",),
+    "overdue_open": ("open_at_end", "has_due", "due_passed"),
+    "channel_known": ("in_period", "has_channel"),
+    "due_known": ("done", "has_due"),
+    "digitised_known": ("done", "has_digitised"),
+    "payment_known": ("in_period", "has_payment"),
+    "unfinished_due_known": ("open_at_end", "has_due"),
+    "online_full": ("in_period", "has_channel", "level_full", "online"),
+    "online_partial": ("in_period", "has_channel", "level_partial", "online"),
+    "full_known": ("in_period", "has_channel", "level_full"),
+    "partial_known": ("in_period", "has_channel", "level_partial"),
+    "digitised_both": ("done", "has_digitised", "has_inputs", "digitised", "inputs"),
+    "both_known": ("done", "has_digitised", "has_inputs"),
+    "reused": ("in_period", "has_documents", "reused"),
+    "reuse_known": ("in_period", "has_documents"),
+}
+BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
+# Each dossier becomes one number, its flags' bits, and the scan counts dossiers per unit and number: SQLite
+# then sorts small records and keeps one count a group instead of two dozen sums a dossier (LIMIT -1 keeps it
+# from flattening the inner query). The counts are the sums of the groups that have all their flags.
+FIGURES_SQL = f"""
+SELECT unit, heir, {", ".join(f"sum(CASE WHEN flags & {need} = {need} THEN dossiers ELSE 0 END) AS {name}"
+                             for name, need in ((name, sum(BIT[flag] for flag in flags))
+                                                for name, flags in COUNTED.items()))}
 FROM (
-  SELECT unit, heir,
-    received_at >= :start AS in_period,
-    known & 1 AND NOT {exempt_online} AS ch, known & 2 AND NOT {exempt_overdue} AS due,
-    known & 4 AND NOT {exempt_digitisation} AS dig, known & 8 AND NOT {exempt_online_payment} AS pay,
-    {level_full} AS lvl_full, {level_partial} AS lvl_partial,
-    channel = 'online' AS online,
-    status = 'finished' AND finished_at BETWEEN :start AND :end AS done,
-    coalesce(supplement_requests, 0) < 2
-      AND (due_at IS NULL OR finished_at <= coalesce(due_effective_at, due_at)) AS on_time,
-    digitised, documents, documents_reused,
-    coalesce(inputs_digitised, documents_digitised > 0) AS inputs,  -- the guide: a file among the papers
-    fee > 0 OR paid_online AS fee_paid,
-    paid_online,
-    NOT (status IN ({closed}) AND coalesce(finished_at, '') <= :end)
-      AS open_at_end,
-    coalesce(supplement_requests, 0) >= 2
-      OR coalesce(coalesce(due_effective_at, due_at) < min(:end, coalesce(waiting_since, :end)), 0) AS due_passed
-  FROM dossiers
-  WHERE received_at <= :end AND rowid BETWEEN :first AND :last {unit_filter}
-  LIMIT -1
+  SELECT unit, heir, flags, count(*) AS dossiers
+  FROM (
+    SELECT unit, heir, {" | ".join(f"((coalesce({expr}, 0) != 0) << {i})" for i, expr in enumerate(FLAGS.values()))}
+      AS flags
+    FROM dossiers
+    WHERE received_at <= :end AND rowid BETWEEN :first AND :last {{unit_filter}}
+    LIMIT -1
+  )
+  GROUP BY unit, heir, flags
 )
 GROUP BY unit, heir
 """
