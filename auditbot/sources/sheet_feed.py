@@ -3,10 +3,10 @@ cells (`SheetStream.fields`, one core), while the reading child types the rows i
 other). Alone, the child did both in turn.
 
 The feeder is forked once the header is found and before the columnar engine starts: the engine's threads
-do not survive a fork. It streams batches of rows down a pipe (its writes wait while the child is behind,
-so neither holds more than a batch or two) and says how it ended: at the sheet's end, at a row the stream is
-not sure of (calamine reads on from there, in the child), or with the error an import reports. It dies with
-the child, and under the same memory cap."""
+do not survive a fork. It starts reading at once, and streams batches of rows down a pipe, up to AHEAD
+batches ahead of the child (then it waits: neither holds more than that), and says how it ended: at the
+sheet's end, at a row the stream is not sure of (calamine reads on from there, in the child), or with the
+error an import reports. It dies with the child, and under the same memory cap."""
 
 from __future__ import annotations
 
