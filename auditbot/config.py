@@ -46,6 +46,7 @@ SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly
 PERIODS = ("quarter", "month", "year")
 SECURITY_MODES = ("starttls", "ssl", "none")
 SEVERITIES = ("low", "medium", "high")
+LANGUAGES = ("vi", "en")  # what people read: Vietnamese, or English for a visitor's look
 ROLLUP_RULES = ("successor", "named")
 
 
@@ -229,6 +230,8 @@ class Config:
     exemptions: dict[str, Exemption] = field(default_factory=dict)  # rate name -> what it leaves out
     rounding: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUNDING))
     index: IndexSettings = field(default_factory=IndexSettings)
+    language: str = "vi"            # the words people read in the CLI's tables and lines (templates/cli.toml)
+    kind_names: dict[str, str] = field(default_factory=dict)  # unit kind -> what people call it ([kinds.<kind>])
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -341,6 +344,10 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
     except (ZoneInfoNotFoundError, ValueError):
         reader.problem("province.timezone", f"unknown time zone {tz_name!r}")
         timezone = ZoneInfo("Asia/Ho_Chi_Minh")
+    language = reader.take(province, "province", "language", str, "vi")
+    if language not in LANGUAGES:
+        reader.problem("province.language", f"expected one of {', '.join(LANGUAGES)}, got {language!r}")
+        language = "vi"
     reader.leftovers(province, "province")
 
     database = reader.table(raw, "", "database")
@@ -361,6 +368,8 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         if kind not in kinds:
             reader.problem(f"thresholds.{kind}", "no unit has this kind")
         kind_thresholds[kind] = _read_thresholds(table, reader, f"thresholds.{kind}", thresholds)
+
+    kind_names = _read_kind_names(reader.table(raw, "", "kinds"), reader, kinds)
 
     sources = reader.table(raw, "", "sources")
     catalogue = reader.take(sources, "sources", "catalogue", str)
@@ -450,7 +459,23 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
         disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
+        language=language, kind_names=kind_names,
     )
+
+
+def _read_kind_names(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> dict[str, str]:
+    """[kinds.<kind>] name = "Sở, ban, ngành": what people call a unit kind (else templates/cli.toml's word)."""
+    names = {}
+    for kind in list(table):
+        path = f"kinds.{kind}"
+        entry = reader.table(table, "kinds", kind)
+        if kind not in kinds:
+            reader.problem(path, "no unit has this kind")
+        name = reader.take(entry, path, "name", str, "", required=True)
+        if name.strip():
+            names[kind] = nfc(name.strip())
+        reader.leftovers(entry, path)
+    return names
 
 
 def _read_index(table: dict[str, Any], reader: _Reader) -> IndexSettings:

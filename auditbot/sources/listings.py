@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from .. import progress
 from ..config import Config, Unit
 from ..origins import OffLimits, Origins
 from ..store import Store
@@ -224,6 +225,7 @@ async def read_site(fetcher: PageSource, config: Config, unit: Unit, url: str,
     else:
         result.ok = True
         result.content_hash = digest.hexdigest()
+    progress.advance()
     return result
 
 
@@ -275,7 +277,8 @@ def fetch_listings(config: Config, store: Store, units: Iterable[str], now: date
     """Read every listing URL of the given units and record what was read."""
     jobs = site_jobs(config, units)
     codes = [unit.code for host_jobs in jobs.values() for unit, _ in host_jobs]
-    results = asyncio.run(read_sites(config, jobs, load_pages(store, codes), baselines(store, codes), transport))
+    with progress.steps("units", len(codes)):
+        results = asyncio.run(read_sites(config, jobs, load_pages(store, codes), baselines(store, codes), transport))
     store_results(store, results, now)
     return results
 

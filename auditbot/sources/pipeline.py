@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from .. import progress
 from ..config import Config
 from ..errors import InputError
 from ..store import Store
@@ -233,23 +234,32 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
         summary.columns, summary.missing = dict(labels), list(missing)
 
     if dry_run or store is None:
-        counts = parse(path, kind, spec, config, 0, on_header, lambda batch: None)
+        with progress.steps("rows", file=path.name):
+            counts = parse(path, kind, spec, config, 0, on_header, lambda batch: progress.advance(len(batch)))
         _take_counts(summary, counts, spec)
         summary.stored = summary.rows_read - summary.rejected - sum(summary.skipped_because.values())
         spec.judge(summary, counts.report)
         return summary
 
     conn = store.db.conn
+
+    def write(batch: list[Record]) -> None:
+        spec.write(conn, batch)
+        progress.advance(len(batch))
+
+    def write_staged(image: bytes) -> None:
+        before = conn.total_changes  # a staged image's rows are counted by what they changed
+        spec.write_staged(conn, image)  # type: ignore[attr-defined]
+        progress.advance(conn.total_changes - before)
+
     try:
-        with conn:
+        with conn, progress.steps("rows", file=path.name):
             import_id = open_import(conn, spec.kind, str(path), sha256, path.stat().st_size, kind, now)
             spec.begin(conn)
             if isolated:
-                counts = _parse_in_child(path, kind, spec, config, import_id, on_header,
-                                         lambda batch: spec.write(conn, batch),
-                                         lambda image: spec.write_staged(conn, image))  # type: ignore[attr-defined]
+                counts = _parse_in_child(path, kind, spec, config, import_id, on_header, write, write_staged)
             else:
-                counts = _parse(path, kind, spec, config, import_id, on_header, lambda batch: spec.write(conn, batch))
+                counts = _parse(path, kind, spec, config, import_id, on_header, write)
             _take_counts(summary, counts, spec)
             summary.extra["import_id"] = import_id
             spec.finish(conn, summary, now)

@@ -15,7 +15,7 @@ import asyncio
 import re
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .. import progress
 from ..config import Config, PortalSettings
 from ..origins import Origins
 from ..portal_urls import PortalUrls, reason_words
@@ -242,8 +243,14 @@ async def check_urls(config: Config, urls: list[str],
         if canary.outcome != "ok":
             return [], checker.breaker.tripped or (f"trang chủ Cổng {config.portal.home} không trả lời đúng:"
                                                    f" {reason_words(canary.reason, canary.status)}")
-        results = await asyncio.gather(*(checker.check(url) for url in urls))
+        results = await asyncio.gather(*(_counted(checker.check(url)) for url in urls))
         return list(results), checker.breaker.tripped
+
+
+async def _counted(check: Awaitable[LinkResult]) -> LinkResult:
+    result = await check
+    progress.advance()
+    return result
 
 
 def posted_links(store: Store, units: Iterable[str]) -> dict[str, list[str]]:
@@ -285,7 +292,8 @@ def check_links(config: Config, store: Store, units: Iterable[str], now: datetim
     distinct = {url for urls in direct.values() for url in urls}
     run = PortalRun(requested=len(to_check), cached=len(distinct & fresh), deferred=deferred)
     if to_check:
-        run.results, run.tripped = asyncio.run(check_urls(config, to_check, transport))
+        with progress.steps("links", len(to_check)):
+            run.results, run.tripped = asyncio.run(check_urls(config, to_check, transport))
     store_run(store, run, now)
     return run
 
