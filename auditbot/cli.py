@@ -8,21 +8,24 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import datetime
+from contextlib import nullcontext
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import commands, vietnamese
+from . import commands, progress, vietnamese
 from .config import Config, config_path
 from .errors import ConfigError, UserError
-from .output import format_option, render, table
+from .output import format_option, render, sheet_format_option, table
 from .rates import FIELD_ORDER, GROUPINGS, rate_text
 from .store import unit_label
+from .wording import Words, words_for
 
 if TYPE_CHECKING:  # imported where used: every invocation pays for what the module imports
     from .report.outbox import Delivery
+    from .sheets import Column
     from .sources.pipeline import ImportSummary
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -113,6 +116,64 @@ def load(config_file: str | None) -> Config:
     return commands.open_config(config_path(config_file))
 
 
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+VERBOSITY = "auditbot.verbosity"  # in the context's meta, which every command and group of one invocation share
+
+
+def _set_verbosity(level: int) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def remember(ctx: click.Context, param: click.Parameter, given: bool) -> None:
+        if given:
+            if ctx.meta.get(VERBOSITY, level) != level:
+                raise click.UsageError("-q/--quiet and -v/--verbose exclude each other")
+            ctx.meta[VERBOSITY] = level
+            if level == VERBOSE:
+                from .logs import setup_logging
+
+                setup_logging("INFO")  # the detail: what the engine logs while it works
+    return remember
+
+
+def verbosity_options(command: click.Command) -> click.Command:
+    """-q/--quiet (a summary line or two) and -v/--verbose (detail and log lines), given to every command."""
+    command.params += [
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True,
+                     callback=_set_verbosity(QUIET), help="Print only a summary line or two."),
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, is_eager=True,
+                     callback=_set_verbosity(VERBOSE), help="Also print detail and log lines."),
+    ]
+    return command
+
+
+def verbosity() -> int:
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get(VERBOSITY, NORMAL)) if ctx else NORMAL
+
+
+def on_terminal(words: Words) -> Any:
+    """Progress bars on stderr while the work runs, when stderr is a terminal and -q was not given."""
+    if verbosity() == QUIET:
+        return nullcontext()
+    return progress.on_terminal(lambda what, fields: words(f"progress.{what}", **fields))
+
+
+def write_sheet(config: Config, output: Path | None, name: str, columns: list[Column],
+                rows: list[list[Any]]) -> None:
+    """--format xlsx: the rows as a workbook at --output (never onto the database, the config or an input)."""
+    from .sheets import workbook_bytes
+
+    if output is None:
+        raise click.UsageError("--format xlsx writes a file: give --output FILE.xlsx")
+    commands.writable(output, config)
+    commands.write_file(output, workbook_bytes(name, columns, rows), config)
+    if verbosity() != QUIET:
+        click.echo(words_for(config)("lines.written", file=output), err=True)
+
+
+def no_output_without_xlsx(output_format: str, output: Path | None) -> None:
+    if output is not None and output_format != "xlsx":
+        raise click.UsageError("--output goes with --format xlsx (the other formats print)")
+
+
 @click.group(cls=Cli, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="auditbot")
 def cli() -> None:
@@ -130,12 +191,29 @@ FINDING_COLUMNS = ("id", "check", "unit", "subject", "title", "severity", "statu
                    "resolved_at", "details")
 
 
-def print_findings(config: Config, findings: list[dict[str, Any]], output_format: str) -> None:
+def print_findings(config: Config, findings: list[dict[str, Any]], output_format: str,
+                   output: Path | None = None) -> None:
+    words = words_for(config)
+    if output_format == "xlsx":
+        from .sheets import Column
+
+        columns = [Column(words("headers.id")), Column(words("headers.unit")), Column(words("headers.name")),
+                   Column(words("headers.check")), Column(words("headers.title")), Column(words("headers.status")),
+                   Column(words("headers.since"), "date"), Column(words("headers.last_seen"), "date"),
+                   Column(words("headers.resolved_at"), "date")]
+        write_sheet(config, output, words("sheets.findings"), columns, [
+            [f["id"], f["unit"], unit_label(config, f["unit"]), f["check"], f["title"], words.known("statuses", f["status"]),
+             f["first_seen"], f["last_seen"], f["resolved_at"]] for f in findings])
+        return
+    if output_format == "table" and verbosity() == QUIET:
+        return
+
     def cells(f: dict[str, Any]) -> list[str]:
-        return [f["id"], f["unit"], f["check"], f["title"], f["status"], vietnamese.day(f["first_seen"])]
+        return [f["id"], f["unit"], f["check"], f["title"], words.known("statuses", f["status"]),
+                vietnamese.day(f["first_seen"])]
 
     click.echo(render(findings, output_format, FINDING_COLUMNS, cells,
-                      ["ID", "UNIT", "CHECK", "TITLE", "STATUS", "SINCE"]))
+                      [words(f"headers.{key}") for key in ("id", "unit", "check", "title", "status", "since")]))
 
 
 @cli.command()
@@ -158,15 +236,33 @@ def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offlin
         auditbot check --all --checks rate --format json
     """
     config = load(config_file)
-    result = commands.check(config, units, all_units, check_ids.split(",") if check_ids else None, offline=offline)
+    words = words_for(config)
+    with on_terminal(words):
+        result = commands.check(config, units, all_units, check_ids.split(",") if check_ids else None, offline=offline)
     for error in result.errors:
-        click.echo(f"check failed: {error}", err=True)
+        click.echo(words("lines.check_failed", error=error), err=True)
     print_findings(config, result.findings, output_format)
     if output_format == "table":
         c = result.counts
-        click.echo(f"\nrun {result.run_id}: {len(result.findings)} open; {c.opened} new, {c.reopened} reopened,"
-                   f" {c.resolved} resolved", err=True)
+        click.echo(("" if verbosity() == QUIET else "\n") + words(
+            "lines.check_summary", run=result.run_id, open=vietnamese.number(len(result.findings)),
+            new=vietnamese.number(c.opened), reopened=vietnamese.number(c.reopened),
+            resolved=vietnamese.number(c.resolved)), err=True)
+        if result.findings:
+            click.echo(worst_units(words, result.findings), err=True)
     sys.exit(1 if result.findings or result.errors else 0)
+
+
+WORST_SHOWN = 5  # the summary names the units with most open findings, not all 200
+
+
+def worst_units(words: Words, findings: list[dict[str, Any]]) -> str:
+    from collections import Counter
+
+    per_unit = Counter(f["unit"] for f in findings).most_common()
+    worst = ", ".join(f"{unit} {vietnamese.number(count)}" for unit, count in per_unit[:WORST_SHOWN])
+    return words("lines.check_units", units=vietnamese.number(len(per_unit)),
+                 worst=worst + (", …" if len(per_unit) > WORST_SHOWN else ""))
 
 
 @cli.command()
@@ -174,9 +270,9 @@ def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offlin
 @click.option("--status", type=click.Choice(["open", "resolved", "muted", "all"]), default="open",
               show_default=True)
 @click.option("--checks", "check_ids", default=None, help="Comma-separated check ids.")
-@format_option
+@sheet_format_option
 @config_option
-def findings(unit: str | None, status: str, check_ids: str | None, output_format: str,
+def findings(unit: str | None, status: str, check_ids: str | None, output_format: str, output: Path | None,
              config_file: str | None) -> None:
     """List stored findings, with their history fields.
 
@@ -184,18 +280,28 @@ def findings(unit: str | None, status: str, check_ids: str | None, output_format
     Examples:
         auditbot findings --unit STP
         auditbot findings --status all --format json
+        auditbot findings --format xlsx --output vi-pham.xlsx
     """
+    no_output_without_xlsx(output_format, output)
     config = load(config_file)
-    print_findings(config, commands.list_findings(config, unit, status, check_ids.split(",") if check_ids else None),
-                   output_format)
+    found = commands.list_findings(config, unit, status, check_ids.split(",") if check_ids else None)
+    print_findings(config, found, output_format, output)
+    if output_format == "table":
+        words = words_for(config)
+        counts: dict[str, int] = {}
+        for finding in found:
+            counts[finding["status"]] = counts.get(finding["status"], 0) + 1
+        click.echo(words("lines.findings_summary", count=vietnamese.number(len(found)), statuses=", ".join(
+            f"{vietnamese.number(n)} {words.known('statuses', s)}" for s, n in sorted(counts.items()))), err=True)
 
 
 @cli.command("units")
 @click.option("--on", "on", type=DATE, default=None, metavar="DATE", help="The units in force on this day (dd/mm/yyyy; default today).")
 @click.option("--all", "everyone", is_flag=True, help="Every unit configured, past and present.")
-@format_option
+@sheet_format_option
 @config_option
-def units_command(on: datetime | None, everyone: bool, output_format: str, config_file: str | None) -> None:
+def units_command(on: datetime | None, everyone: bool, output_format: str, output: Path | None,
+                  config_file: str | None) -> None:
     """Show the units in force on a day, whom each took over from and who took over from it.
 
     \b
@@ -203,13 +309,30 @@ def units_command(on: datetime | None, everyone: bool, output_format: str, confi
         auditbot units
         auditbot units --on 30/06/2025
         auditbot units --all --format csv
+        auditbot units --all --format xlsx --output don-vi.xlsx
     """
-    rows = commands.units_on(load(config_file), on.date() if on else None, everyone)
+    no_output_without_xlsx(output_format, output)
+    config = load(config_file)
+    words = words_for(config)
+    rows = commands.units_on(config, on.date() if on else None, everyone)
+    shown = ("code", "name", "kind", "valid_from", "valid_to", "predecessors", "successors")
+    headers = [words(f"headers.{key}") for key in shown]
+    if output_format == "xlsx":
+        from .sheets import Column
+
+        kinds = {"valid_from": "date", "valid_to": "date"}
+        write_sheet(config, output, words("sheets.units"), [Column(h, kinds.get(k, "text")) for h, k in zip(headers, shown)],
+                    [[row["code"], row["name"], words.kind(row["kind"]), row["valid_from"], row["valid_to"],
+                      ", ".join(row["predecessors"]), ", ".join(row["successors"])] for row in rows])
+        return
+    if output_format == "table" and verbosity() == QUIET:
+        click.echo(words("lines.units_summary", count=vietnamese.number(len(rows))))
+        return
     columns = ("code", "name", "kind", "valid_from", "valid_to", "predecessors", "successors", "in_force")
     click.echo(render(rows, output_format, columns, lambda row: (
-        row["code"], row["name"], row["kind"], vietnamese.day(row["valid_from"]),
+        row["code"], row["name"], words.kind(row["kind"]), vietnamese.day(row["valid_from"]),
         vietnamese.day(row["valid_to"]), ", ".join(row["predecessors"]),
-        ", ".join(row["successors"])), ("code", "name", "kind", "from", "to", "took over from", "succeeded by")))
+        ", ".join(row["successors"])), headers))
 
 
 @cli.command()
@@ -224,18 +347,25 @@ def mute(finding_id: str, reason: str, until: datetime | None, config_file: str 
     Example:
         auditbot mute 3f2a9c1d0b7e --reason "Sở đã có văn bản giải trình" --until 31/12/2026
     """
-    before = commands.mute(load(config_file), finding_id, reason, until.date() if until else None)
-    now_until = f"until {until:%d/%m/%Y}" if until else "with no end date"
+    config = load(config_file)
+    words = words_for(config)
+    before = commands.mute(config, finding_id, reason, until.date() if until else None)
+
+    def until_words(day: str | date | None) -> str:
+        return words("lines.mute_until", date=vietnamese.day(day)) if day else words("lines.mute_forever")
+
+    now_until = until_words(until)
     if before is None:
-        click.echo(f"muted {finding_id} {now_until}")
+        click.echo(words("lines.muted", id=finding_id, until=now_until))
         return
-    was_until = f"until {vietnamese.day(before['until'])}" if before["until"] else "with no end date"
-    changes = [f"{was_until} -> {now_until}" if was_until != now_until else f"still {now_until}"]
+    was_until = until_words(before["until"])
+    changes = [words("lines.mute_change", before=was_until, after=now_until) if was_until != now_until
+               else words("lines.mute_still", until=now_until)]
     if before["reason"] != reason:
-        changes.append(f"reason {before['reason']!r} -> {reason!r}")
-    click.echo(f"{finding_id} was already muted; changed: {'; '.join(changes)}")
+        changes.append(words("lines.mute_reason", before=before["reason"], after=reason))
+    click.echo(words("lines.mute_changed", id=finding_id, changes="; ".join(changes)))
     if before["until"] and until is None:
-        click.echo("  (it will not come back by itself now; give --until to keep an end date)", err=True)
+        click.echo(words("lines.mute_no_end"), err=True)
 
 
 @cli.command()
@@ -248,8 +378,9 @@ def unmute(finding_id: str, config_file: str | None) -> None:
     Example:
         auditbot unmute 3f2a9c1d0b7e
     """
-    commands.unmute(load(config_file), finding_id)
-    click.echo(f"unmuted {finding_id}")
+    config = load(config_file)
+    commands.unmute(config, finding_id)
+    click.echo(words_for(config)("lines.unmuted", id=finding_id))
 
 
 @cli.command()
@@ -262,16 +393,19 @@ def validate(config_file: str | None) -> None:
         auditbot validate --config /etc/auditbot/rules.toml
     """
     config = load(config_file)
+    words = words_for(config)
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
-        click.echo(f"warning: source not found (yet): {path}", err=True)
+        click.echo(words("lines.validate_missing", path=path), err=True)
     problems = commands.environment_problems(config)
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
     kinds = sorted({u.kind for u in config.units})
     ended = len(config.units) - len(commands.units_on(config, None))
-    click.echo(f"{config.path}: OK — {config.province}: {len(config.units)} units ({', '.join(kinds)})"
-               + (f", {ended} of them ended (merged or abolished)" if ended else "") + f", database {config.database}")
+    click.echo(words("lines.validate_ok", path=config.path, province=config.province,
+                     units=vietnamese.number(len(config.units)), kinds="; ".join(words.kind(k) for k in kinds),
+                     ended=words("lines.validate_ended", ended=vietnamese.number(ended)) if ended else "",
+                     database=config.database))
 
 
 @cli.group(name="import")
@@ -298,8 +432,9 @@ def import_dossiers(files: tuple[Path, ...], dry_run: bool, config_file: str | N
         auditbot import dossiers
     """
     config = load(config_file)
-    outcome = commands.import_dossier_files(config, files, dry_run=dry_run)
-    _report_imports(outcome.summaries, outcome.errors)
+    with on_terminal(words_for(config)):
+        outcome = commands.import_dossier_files(config, files, dry_run=dry_run)
+    _report_imports(words_for(config), outcome.summaries, outcome.errors)
 
 
 @import_group.command(name="catalogue")
@@ -316,16 +451,21 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
     Example:
         auditbot import catalogue data/danh-muc-tthc.xlsx
     """
-    _report_imports([commands.import_catalogue_file(load(config_file), file)], [])
+    config = load(config_file)
+    words = words_for(config)
+    with on_terminal(words):
+        summary = commands.import_catalogue_file(config, file)
+    _report_imports(words, [summary], [])
 
 
-def _report_imports(summaries: list[ImportSummary], errors: list[str]) -> None:
+def _report_imports(words: Words, summaries: list[ImportSummary], errors: list[str]) -> None:
     from .imported import summary_lines
 
     for summary in summaries:
-        click.echo("\n".join(summary_lines(summary)))
+        lines = summary_lines(words, summary)
+        click.echo("\n".join(lines[:1] if verbosity() == QUIET else lines))
         for problem in summary.problems:
-            click.echo(f"Problem: {summary.file}: {problem}", err=True)
+            click.echo(words("lines.import_problem", file=summary.file, problem=problem), err=True)
     for error in errors:
         click.echo(f"Error: {error}", err=True)
     if errors:
@@ -334,8 +474,8 @@ def _report_imports(summaries: list[ImportSummary], errors: list[str]) -> None:
         sys.exit(1)
 
 
-RATE_HEADERS = ["GROUP", "RECEIVED", "ONLINE %", "FINISHED", "ON TIME %", "DIGITISED %", "PAID ONLINE %",
-                "UNFINISHED", "OVERDUE %"]
+RATE_COLUMNS = ("received", "online_rate", "finished", "on_time_rate", "digitisation_rate", "online_payment_rate",
+                "unfinished", "overdue_rate")  # after the group: what the table and the workbook show
 
 
 @cli.group(cls=DefaultCommandGroup)
@@ -368,7 +508,9 @@ def listings_show(unit: str, url: str | None, selector: str | None, output_forma
         auditbot listings SYT --selector "div.the-tthc" --format json
     """
     config = load(config_file)
-    sites = commands.listing_reading(config, unit, url, selector)
+    words = words_for(config)
+    with on_terminal(words):
+        sites = commands.listing_reading(config, unit, url, selector)
     if output_format == "json":
         click.echo(json.dumps(sites, ensure_ascii=False, indent=2))
     else:
@@ -378,24 +520,29 @@ def listings_show(unit: str, url: str | None, selector: str | None, output_forma
                                             "procedure_name", "links"]))
         else:
             for site in sites:
-                click.echo(listing_summary(site))
+                click.echo(listing_summary(words, site))
+                if verbosity() == QUIET:
+                    continue
                 if site["items"]:
-                    click.echo(table(["#", "NAME", "CODE", "MATCH", "PROCEDURE"], [
-                        [str(n), item["name"], item["code"] or "", item["match"] or "none",
+                    click.echo(table([words(f"headers.{key}") for key in (
+                        "number", "procedure_name", "procedure_code", "match", "procedure")], [
+                        [str(n), item["name"], item["code"] or "", words.known("matches", item["match"] or "none"),
                          item["procedure"] or ", ".join(c["code"] for c in item["nearest"])]
                         for n, item in enumerate(site["items"], start=1)]))
                 if site["skipped"]:
-                    click.echo("\nrows passed over:")
-                    click.echo(table(["REASON", "TEXT"], [[row["reason"], row["text"]] for row in site["skipped"]]))
+                    click.echo("\n" + words("lines.listing_passed_over"))
+                    click.echo(table([words("headers.reason"), words("headers.text")],
+                                     [[words.known("reasons", row["reason"]), row["text"]] for row in site["skipped"]]))
                 click.echo()
     sys.exit(0 if all(site["credible"] for site in sites) else 1)
 
 
-def listing_summary(site: dict[str, Any]) -> str:
+def listing_summary(words: Words, site: dict[str, Any]) -> str:
     if site["credible"]:
-        return (f"{site['url']}: read as {site['layout']}, {site['pages']} page(s),"
-                f" {len(site['items'])} procedure(s)")
-    return f"{site['url']}: NOT EVIDENCE ({site['reason']}): {site['error']}"
+        return words("lines.listing_read", url=site["url"], layout=words.known("layouts", site["layout"] or "none"),
+                     pages=vietnamese.number(site["pages"]), items=vietnamese.number(len(site["items"])))
+    return words("lines.listing_not_evidence", url=site["url"], reason=words.known("reasons", site["reason"] or ""),
+                 error=site["error"])
 
 
 @listings.command(name="accept")
@@ -411,21 +558,22 @@ def listings_accept(unit: str, config_file: str | None) -> None:
         auditbot listings accept STP
     """
     config = load(config_file)
+    words = words_for(config)
     rows = commands.accept_listing(config, unit)
     if not rows:
         raise UserError(f"unit {unit} has no reading yet: run `auditbot check {unit}` first")
     for row in rows:
-        state = "accepted" if row["accepted"] else "not accepted (no listing was recognised)"
-        click.echo(f"{row['url']}: {row['items'] or 0} procedure(s): {state}")
+        line = "lines.listing_accepted" if row["accepted"] else "lines.listing_not_accepted"
+        click.echo(words(line, url=row["url"], items=vietnamese.number(row["items"] or 0)))
     sys.exit(0 if any(row["accepted"] for row in rows) else 1)
 
 
 @cli.command()
 @period_options
-@format_option
+@sheet_format_option
 @config_option
 def rates(start: datetime | None, end: datetime | None, period_text: str | None, by: str, units: tuple[str, ...],
-          output_format: str, config_file: str | None) -> None:
+          output_format: str, output: Path | None, config_file: str | None) -> None:
     """Dossier figures and rates per unit, unit kind or province (cut, not rounded, to 2 decimals).
 
     The default period is [dossiers].period in rules.toml (the quarter so far, provisional). A period
@@ -437,34 +585,58 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
         auditbot rates --by kind
         auditbot rates --period Q3/2026 --by kind
         auditbot rates --from 01/10/2026 --to 31/10/2026 --format json
+        auditbot rates --by kind --format xlsx --output ty-le.xlsx
     """
+    no_output_without_xlsx(output_format, output)
     config = load(config_file)
+    words = words_for(config)
     outcome, figures = commands.rates(config, start, end, by, units, period_text)
     period = outcome.period
     rows = [f.as_row(config.rounding) for f in figures]
+    headers = [words(f"headers.group_{by}"), *(words(f"headers.{key}") for key in RATE_COLUMNS)]
+
+    def label(group: str) -> str:
+        return group_label(config, words, by, group)
+
+    if output_format == "xlsx":
+        from .sheets import Column
+
+        write_sheet(config, output, words("sheets.rates"),
+                    [Column(headers[0]), *(Column(h, "percent" if key.endswith("_rate") else "number")
+                                           for h, key in zip(headers[1:], RATE_COLUMNS))],
+                    [[label(row["group"]), *(row[key] for key in RATE_COLUMNS)] for row in rows])
+        return
 
     def cells(row: dict[str, Any]) -> list[str]:
-        label = unit_label(config, row["group"]) if by == "unit" else row["group"]
-        return [label, vietnamese.number(row["received"]), rate_text(row, "online_rate"), vietnamese.number(row["finished"]),
-                rate_text(row, "on_time_rate"), rate_text(row, "digitisation_rate"),
-                rate_text(row, "online_payment_rate"), vietnamese.number(row["unfinished"]), rate_text(row, "overdue_rate")]
+        return [label(row["group"]), *(rate_text(row, key) if key.endswith("_rate") else vietnamese.number(row[key])
+                                       for key in RATE_COLUMNS)]
 
     if output_format == "table":
-        state = {"final": f"final (frozen {vietnamese.moment(outcome.frozen_at)})",
-                 "settling": "closed, not frozen yet: late exports still count",
-                 "running": "provisional (tạm tính)"}[outcome.state]
-        click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}: {state}")
-    click.echo(render(rows, output_format, FIELD_ORDER, cells, RATE_HEADERS))
+        state = {"final": words("lines.state_final", frozen=vietnamese.moment(outcome.frozen_at)),
+                 "settling": words("lines.state_settling"), "running": words("lines.state_running")}[outcome.state]
+        click.echo(words("lines.period_line", province=config.province, period=period.name,
+                         start=vietnamese.day(period.start), end=vietnamese.day(period.end), state=state))
+        if verbosity() == QUIET:
+            return
+    click.echo(render(rows, output_format, FIELD_ORDER, cells, headers))
+
+
+def group_label(config: Config, words: Words, by: str, group: str) -> str:
+    """A row's group as people know it: the unit's name, the kind's name, or the province's."""
+    if by == "unit":
+        return unit_label(config, group)
+    return words.kind(group) if by == "kind" else group
 
 
 @cli.command("index")
 @period_options
 @click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="The portal's published scores (its JSON, or a CSV: Chỉ tiêu, Tỷ lệ, Điểm) beside the province's.")
-@format_option
+@sheet_format_option
 @config_option
 def index_command(start: datetime | None, end: datetime | None, period_text: str | None, by: str,
-                  units: tuple[str, ...], compare: Path | None, output_format: str, config_file: str | None) -> None:
+                  units: tuple[str, ...], compare: Path | None, output_format: str, output: Path | None,
+                  config_file: str | None) -> None:
     """The Decision 766 index, computed from the province's own data (provisional: tạm tính).
 
     Points are out of what auditbot can compute: an indicator the exports do not feed yet says
@@ -477,15 +649,35 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         auditbot index --period Q3/2026 --by kind
         auditbot index --unit STP
         auditbot index --by province --compare diem-cong-dvcqg.json
+        auditbot index --by unit --format xlsx --output chi-so-766.xlsx
     """
     from . import index_view
+    from .index766 import STATE_WORDS
 
+    no_output_without_xlsx(output_format, output)
     config = load(config_file)
+    words = words_for(config)
     report = commands.index(config, start, end, by, units, period_text, compare)
+
+    def label(group: str) -> str:
+        return group_label(config, words, by, group)
+
+    if output_format == "xlsx":
+        from .sheets import Column
+
+        kinds = {"numerator": "number", "denominator": "number", "rate": "percent", "points": "decimal",
+                 "max_points": "decimal", "gain": "decimal"}
+        fields = [f for f in index_view.ROW_FIELDS if f != "group_key"]
+        write_sheet(config, output, words("sheets.index"),
+                    [Column(words(f"headers.index_{f}"), kinds.get(f, "text")) for f in fields],
+                    [[label(row["group"]) if f == "group" else STATE_WORDS.get(row[f], "") if f == "state" else row[f]
+                      for f in fields] for row in index_view.indicator_rows(report.results)])
+        return
     if report.portal is not None:
         rows = index_view.compare_rows(report.province, report.portal)
         if output_format == "table":
-            click.echo(f"{config.province}: {report.outcome.period.name}, auditbot beside the portal ({compare})")
+            click.echo(words("lines.index_compare", province=config.province, period=report.outcome.period.name,
+                             file=compare))
         click.echo(render(rows, output_format, index_view.COMPARE_FIELDS, index_view.compare_cells,
                           index_view.COMPARE_HEADERS))
         return
@@ -493,16 +685,14 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         click.echo(render(index_view.indicator_rows(report.results), output_format, index_view.ROW_FIELDS))
         return
     period = report.outcome.period
-    click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}:"
-               f" chỉ số 766 tạm tính")
-
-    def label(group: str) -> str:
-        return unit_label(config, group) if by == "unit" else group
-
+    click.echo(words("lines.index_header", province=config.province, period=period.name,
+                     start=vietnamese.day(period.start), end=vietnamese.day(period.end)))
+    if verbosity() == QUIET:
+        return
     if len(report.results) == 1:
         click.echo("\n".join(index_view.detail_lines(report.results[0])))
         return
-    click.echo(table(index_view.summary_headers(report.province),
+    click.echo(table([words(f"headers.group_{by}"), *index_view.summary_headers(report.province)[1:]],
                      [index_view.summary_cells(result, label) for result in report.results]))
 
 
@@ -554,62 +744,75 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
         raise click.UsageError("--output goes with --period or --form")
     if sum(bool(x) for x in (send, outbox, resend_id is not None)) > 1 or (resend_id is not None and unit):
         raise click.UsageError("--send, --outbox and --resend exclude each other (and --resend takes no --unit)")
-    if resend_id is not None:
-        letter, delivery = commands.resend_letter(load(config_file), resend_id)
-        click.echo(f"letter {resend_id} ({letter['week']}, {letter['report']}) to {letter['recipient']},"
-                   f" {letter['status']} before: ", nl=False, err=True)
-        _report_delivery(delivery)
-        return
     config = load(config_file)
-    outcome = commands.report(config, unit, send, outbox)
-    for digest in outcome.digests:
-        click.echo(f"{digest.unit.code:10} {digest.state:10} {digest.open_count:6} open {digest.new_count:5} new"
-                   f" {len(digest.fixed):5} fixed {len(digest.escalated):5} escalated")
-    click.echo(f"{outcome.week}: {len(outcome.letters)} letters", err=True)
+    words = words_for(config)
+    if resend_id is not None:
+        letter, delivery = commands.resend_letter(config, resend_id)
+        click.echo(words("lines.report_resend", id=resend_id, week=letter["week"], report=letter["report"],
+                         recipient=letter["recipient"], status=words.known("statuses", letter["status"])),
+                   nl=False, err=True)
+        _report_delivery(words, delivery)
+        return
+    with on_terminal(words):
+        outcome = commands.report(config, unit, send, outbox)
+    if verbosity() != QUIET:
+        click.echo(table([words(f"headers.{key}") for key in (
+            "unit", "status", "open_count", "new_count", "fixed_count", "escalated_count")], [
+            [digest.unit.code, words.known("statuses", digest.state), vietnamese.number(digest.open_count),
+             vietnamese.number(digest.new_count), vietnamese.number(len(digest.fixed)),
+             vietnamese.number(len(digest.escalated))] for digest in outcome.digests]))
+    click.echo(words("lines.report_week", week=outcome.week, letters=vietnamese.number(len(outcome.letters))),
+               err=True)
     for code, error in outcome.failed:
-        click.echo(f"no letter for {code}: it could not be made ({error}); the other units' letters are"
-                   " unaffected", err=True)
+        click.echo(words("lines.report_failed", unit=code, error=error), err=True)
     if outbox is not None and outcome.written is not None:
-        click.echo(f"wrote {len(outcome.written)} .eml files under {outbox / outcome.week}", err=True)
+        click.echo(words("lines.report_written", count=vietnamese.number(len(outcome.written)),
+                         folder=outbox / outcome.week), err=True)
     if outcome.delivery is not None:
-        _report_delivery(outcome.delivery, letters_failed=bool(outcome.failed))
+        _report_delivery(words, outcome.delivery, letters_failed=bool(outcome.failed))
     if outcome.failed:
         sys.exit(1)
 
 
 def _report_on_demand(config: Config, form: str | None, period_text: str | None, start: datetime | None,
                       end: datetime | None, output: Path | None) -> None:
+    words = words_for(config)
     if form is not None:
         if output is None:
             raise click.UsageError("--form writes a file: give --output FILE.xlsx")
         outcome = commands.form_report(config, form, start, end, period_text, output)
-        click.echo(f"wrote {output}: {form}, {outcome.period.name} ({vietnamese.day(outcome.period.start)} –"
-                   f" {vietnamese.day(outcome.period.end)}), {outcome.state}", err=True)
+        click.echo(words("lines.form_written", file=output, form=form, period=outcome.period.name,
+                         start=vietnamese.day(outcome.period.start), end=vietnamese.day(outcome.period.end),
+                         state=outcome.state_words), err=True)
         return
     if start is not None or end is not None:
         raise click.UsageError("--from/--to go with --form; the annexes are made for a --period")
     made = commands.period_report(config, None, None, period_text, output)
     period = made.outcome.period
-    click.echo(f"{config.province}: {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)}:"
-               f" {made.outcome.state_words}")
+    click.echo(words("lines.period_line", province=config.province, period=period.name,
+                     start=vietnamese.day(period.start), end=vietnamese.day(period.end),
+                     state=made.outcome.state_words))
     for annex in made.tables:
         click.echo(f"\n{annex.section.title} ({annex.count})")
+        if verbosity() == QUIET:
+            continue
         for row in annex.rows:
             click.echo(f" {row.heading}" if row.heading else f"  {'; '.join(annex.labelled(row))}")
     if not made.tables:
-        click.echo("no unit below a bar in this period")
+        click.echo(words("lines.annexes_none"))
     if output is not None:
-        click.echo(f"wrote {output}", err=True)
+        click.echo(words("lines.written", file=output), err=True)
 
 
-def _report_delivery(delivery: Delivery, letters_failed: bool = False) -> None:
+def _report_delivery(words: Words, delivery: Delivery, letters_failed: bool = False) -> None:
     for recipient, error in delivery.failed:
-        click.echo(f"not sent to {recipient}: {error}", err=True)
+        click.echo(words("lines.delivery_failed", recipient=recipient, error=error), err=True)
     for letter_id, recipient in delivery.unconfirmed:
-        click.echo(f"unconfirmed: letter {letter_id} to {recipient} reached the server, which never confirmed it;"
-                   f" not resent by itself (check, then `auditbot report --resend {letter_id}`)", err=True)
-    click.echo(f"sent {len(delivery.sent)}, failed {len(delivery.failed)}, unconfirmed {len(delivery.unconfirmed)},"
-               f" waiting to retry {delivery.waiting}", err=True)
+        click.echo(words("lines.delivery_unconfirmed", id=letter_id, recipient=recipient), err=True)
+    click.echo(words("lines.delivery", sent=vietnamese.number(len(delivery.sent)),
+                     failed=vietnamese.number(len(delivery.failed)),
+                     unconfirmed=vietnamese.number(len(delivery.unconfirmed)),
+                     waiting=vietnamese.number(delivery.waiting)), err=True)
     sys.exit(1 if delivery.failed or delivery.unconfirmed or letters_failed else 0)
 
 
@@ -651,35 +854,41 @@ def status(output_format: str, config_file: str | None) -> None:
         auditbot status --format json
     """
     config = load(config_file)
+    words = words_for(config)
     state = commands.status(config)
     if output_format == "json":
         click.echo(json.dumps(state, ensure_ascii=False, indent=2, default=str))
         return
     daemon = state["daemon"]
+    at = vietnamese.moment  # stored in province time: shown as people write it, 07/12/2026 07:30
     if daemon.get("running"):
-        click.echo(f"daemon: running, pid {daemon['pid']} since {daemon['started_at']},"
-                   f" heartbeat {daemon['heartbeat_seconds_ago']} s ago")
+        click.echo(words("lines.daemon_running", pid=daemon["pid"], started=at(daemon["started_at"]),
+                         seconds=vietnamese.number(daemon["heartbeat_seconds_ago"])))
     elif daemon.get("started_at"):
-        click.echo(f"daemon: NOT RUNNING (started {daemon['started_at']}, last heartbeat {daemon['heartbeat_at']},"
-                   f" stopped {daemon['stopped_at'] or 'without a clean stop'})")
+        click.echo(words("lines.daemon_stopped", started=at(daemon["started_at"]), heartbeat=at(daemon["heartbeat_at"]),
+                         stopped=at(daemon["stopped_at"]) or words("lines.daemon_unclean")))
     elif daemon.get("database") == "missing":
-        click.echo(f"daemon: never started (no database at {config.database} yet)")
+        click.echo(words("lines.daemon_no_database", database=config.database))
     else:
-        click.echo("daemon: never started on this database")
+        click.echo(words("lines.daemon_never"))
     if daemon.get("busy_waited_seconds"):
-        click.echo(f"database: busy (another process held its write lock) for {daemon['busy_waited_seconds']} s,"
-                   f" last at {daemon['busy_waited_at']}; the daemon waited")
-    rows = [[j["job"], j["phrase"], j["last_started"] or "-", j["last_status"] or "-", j["next_run"] or "-",
-             str(j["failures"]), j["last_error"] or ""] for j in state["jobs"]]
-    click.echo(table(["JOB", "SCHEDULE", "LAST RUN", "RESULT", "NEXT RUN", "FAILS", "LAST ERROR"], rows))
+        click.echo(words("lines.database_busy", seconds=vietnamese.number(daemon["busy_waited_seconds"]),
+                         at=at(daemon["busy_waited_at"])))
+    if verbosity() == QUIET:
+        return
+    rows = [[j["job"], j["phrase"], at(j["last_started"]) or "-", words.known("statuses", j["last_status"] or "-"),
+             at(j["next_run"]) or "-", vietnamese.number(j["failures"]), j["last_error"] or ""] for j in state["jobs"]]
+    click.echo(table([words(f"headers.{key}") for key in (
+        "job", "schedule", "last_run", "result", "next_run", "failures", "last_error")], rows))
     for job in state["jobs"]:
         if job.get("note"):
-            click.echo(f"{job['job']}: {job['note']}")
+            click.echo(words("lines.job_note", job=job["job"], note=job["note"]))
     for run_row in state["interrupted_runs"]:
-        click.echo(f"interrupted: run {run_row['id']} {run_row['command']} started {run_row['started_at']}"
-                   f" ({run_row['error']})")
+        click.echo(words("lines.interrupted", id=run_row["id"], command=run_row["command"],
+                         started=at(run_row["started_at"]), error=run_row["error"]))
     for letter in state["unconfirmed_letters"]:
-        click.echo(f"unconfirmed letter {letter['id']} ({letter['week']}) to {letter['recipient']}: {letter['last_error']}")
+        click.echo(words("lines.unconfirmed_letter", id=letter["id"], week=letter["week"],
+                         recipient=letter["recipient"], error=letter["last_error"]))
 
 
 @cli.command()
@@ -743,6 +952,17 @@ def demo(folder: Path) -> None:
     copied = prepare_workspace(folder)
     click.echo(f"{'Copied the sample province into' if copied else 'Using the sample province in'} {folder}/")
     run_demo(commands.open_config(folder / "rules.toml"), click.echo)
+
+
+def _every_command(group: click.Group) -> list[click.Command]:
+    found: list[click.Command] = []
+    for command in group.commands.values():
+        found += _every_command(command) if isinstance(command, click.Group) else [command]
+    return found
+
+
+for _command in _every_command(cli):  # one bundle for every command, so a new command cannot miss it
+    verbosity_options(_command)
 
 
 if __name__ == "__main__":

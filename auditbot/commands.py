@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import selection, vietnamese
+from . import progress, selection, vietnamese
 from .check_types import CheckContext
 from .clock import local_now
 from .config import Config, load_config
@@ -273,7 +273,7 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
     from .report.xlsx import workbook_bytes
 
     if output is not None:
-        writable(output)
+        writable(output, config)
     outcome = period_figures(config, start, end, period_text)
     layout = load_layout(config.report.templates)
     footnotes = {f"rate.{rate}": [text] for rate in config.exemptions if (text := exemption_text(config, rate))}
@@ -283,7 +283,7 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
         subtitle = (f"Kỳ báo cáo: {outcome.period.name} ({vietnamese.day(outcome.period.start)} – {vietnamese.day(outcome.period.end)}),"
                     f" {outcome.state_words}")
         issuer = layout.labels["issuer"].format(province_upper=config.province.upper())
-        write_file(output, workbook_bytes(tables, issuer, subtitle))
+        write_file(output, workbook_bytes(tables, issuer, subtitle), config)
     return PeriodReport(outcome, tables, output)
 
 
@@ -294,21 +294,40 @@ def form_report(config: Config, form: str, start: datetime | None, end: datetime
 
     if not (period_text or start or end):
         raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
-    writable(output)
+    writable(output, config)
     outcome = period_figures(config, start, end, period_text)
     [province] = outcome.grouped(config, "province")
-    write_file(output, form_workbook(config, load_form(config.report.templates, form), outcome, province))
+    write_file(output, form_workbook(config, load_form(config.report.templates, form), outcome, province), config)
     return outcome
 
 
-def writable(path: Path) -> None:
+def writable(path: Path, config: Config | None = None) -> None:
+    """An output goes into a folder that exists, and never onto the database, rules.toml or a source it reads."""
     if not path.parent.is_dir():
         raise UserError(f"--output {path}: the folder {path.parent} does not exist")
+    if config is not None and (what := _protected(path, config)):
+        raise UserError(f"--output {path}: that is {what}; it is never overwritten: give another file name")
 
 
-def write_file(path: Path, data: bytes) -> None:
+def _protected(path: Path, config: Config) -> str | None:
+    target = path.resolve()
+    database = config.database.resolve()
+    files = {config.path.resolve(): "the config (rules.toml)",
+             **{database.with_name(database.name + tail): "the database" for tail in ("", "-wal", "-shm", "-journal")}}
+    if config.catalogue is not None:
+        files[config.catalogue.resolve()] = "the catalogue it imports"
+    if target in files:
+        return files[target]
+    for source in config.dossier_sources:  # a file, or a folder whose every export is imported
+        source = source.resolve()
+        if target == source or source in target.parents:
+            return "one of the dossier exports it imports"
+    return None
+
+
+def write_file(path: Path, data: bytes, config: Config | None = None) -> None:
     """Written beside and renamed into place: a half-written report never sits under the asked name."""
-    writable(path)
+    writable(path, config)
     temporary = path.with_name(f".{path.name}.part")
     temporary.write_bytes(data)
     temporary.replace(path)
@@ -378,11 +397,13 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
         composer = Composer(config, layout, reader.week)
         codes = select_units(config, [unit] if unit else [], unit is None)
         read, letters, failed = [], [], []
-        for code in codes:
-            try:
-                read.append(reader.digest(config.unit(code)))
-            except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
-                failed.append((code, _fault(exc)))
+        with progress.steps("letters", len(codes)):
+            for code in codes:
+                try:
+                    read.append(reader.digest(config.unit(code)))
+                except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
+                    failed.append((code, _fault(exc)))
+                progress.advance()
         digests = []
         for digest, made in compose_digests(composer, read):
             if isinstance(made, str):

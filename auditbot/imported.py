@@ -7,45 +7,45 @@ import json
 
 from .rates import UNKNOWN_TEXT
 from .sources.pipeline import ImportSummary
+from .vietnamese import number
+from .wording import Words
 
-FORMATS = {"csv": "CSV", "workbook": "workbook", "html": "HTML table", "xml-spreadsheet": "XML Spreadsheet 2003",
-           "json": "sync JSON"}
 SHOWN_REJECTIONS = 5
 
 
-def summary_lines(summary: ImportSummary) -> list[str]:
-    what = "procedures" if summary.kind == "catalogue" else "dossiers"
+def summary_lines(words: Words, summary: ImportSummary) -> list[str]:
+    """The first line is the summary (all `-q` prints); the rest is the detail."""
+    what = words("lines.import_what_catalogue" if summary.kind == "catalogue" else "lines.import_what_dossiers")
+    counts = {"file": summary.file, "read": number(summary.rows_read), "stored": number(summary.stored),
+              "rejected": number(summary.rejected), "skipped": number(summary.skipped)}
     if summary.dry_run:
-        head = (f"{summary.file} (dry run, nothing written): read {summary.rows_read}, would store {summary.stored}"
-                f" {what}, rejected {summary.rejected}, skipped {summary.skipped} title/footer rows")
+        head = words("lines.import_dry_run", what=what, **counts)
     elif summary.kind == "catalogue":
-        head = (f"{summary.file}: read {summary.rows_read}, stored {summary.stored} procedures,"
-                f" rejected {summary.rejected}, skipped {summary.skipped} title/footer rows")
+        head = words("lines.import_catalogue", **counts)
     else:
-        head = (f"{summary.file}: read {summary.rows_read}, stored {summary.stored}, updated {summary.updated},"
-                f" unchanged {summary.unchanged}, rejected {summary.rejected}, skipped {summary.skipped}"
-                f" title/footer rows")
-    lines = [head, f"  read as {FORMATS.get(summary.format, summary.format)}; columns: "
-             + ", ".join(f"{field} = {label!r}" for field, label in summary.columns.items())]
+        head = words("lines.import_dossiers", updated=number(summary.updated), unchanged=number(summary.unchanged),
+                     **counts)
+    lines = [head, words("lines.import_columns", format=words.known("formats", summary.format),
+                         columns=", ".join(f"{field} = {label!r}" for field, label in summary.columns.items()))]
     if summary.missing:
-        lines.append(f"  no column for: {', '.join(summary.missing)}")
+        lines.append(words("lines.import_missing", fields=", ".join(summary.missing)))
     if summary.unknown_figures:
-        lines.append(f"  figures it cannot give ({UNKNOWN_TEXT}): {', '.join(summary.unknown_figures)}")
+        lines.append(words("lines.import_unknown_figures", unknown=UNKNOWN_TEXT,
+                           figures=", ".join(summary.unknown_figures)))
     for reason, count in summary.skipped_because.items():
-        lines.append(f"  {count} rows skipped: {reason}")
+        lines.append(words("lines.import_skipped", count=number(count), reason=words.known("reasons", reason)))
     for name, count in summary.unknown_units.most_common():
-        lines.append(f"  unknown unit {name!r}: {count} rows (add it to a unit's aliases in rules.toml)")
+        lines.append(words("lines.import_unknown_unit", name=name, count=number(count)))
     for rejection in summary.rejections[:SHOWN_REJECTIONS]:
-        where = f", column {rejection.column!r}" if rejection.column else ""
-        lines.append(f"  row {rejection.row}{where}: {rejection.reason}")
+        where = words("lines.import_rejection_column", column=rejection.column) if rejection.column else ""
+        lines.append(words("lines.import_rejection", row=rejection.row, where=where, reason=rejection.reason))
     if summary.rejected > SHOWN_REJECTIONS:
-        lines.append(f"  … {summary.rejected - SHOWN_REJECTIONS} more"
-                     + ("" if summary.dry_run else " in the rejected_rows table"))
+        lines.append(words("lines.import_more", count=number(summary.rejected - SHOWN_REJECTIONS))
+                     + ("" if summary.dry_run else words("lines.import_more_table")))
     lines += [f"  {note}" for note in summary.notes]
     if summary.kind == "catalogue" and not summary.extra.get("has_portal_ids", True):
-        lines.append("  no column of portal ids (ID, ID trên Cổng DVCQG, formalityId…): links that name a procedure"
-                     " by the portal's id can be verified only where the portal page shows the code")
+        lines.append(words("lines.import_no_portal_ids"))
     if summary.dry_run:
-        lines.append(f"  first {len(summary.preview)} {what} as they would be stored:")
+        lines.append(words("lines.import_preview", count=len(summary.preview), what=what))
         lines += [f"    {json.dumps(record, ensure_ascii=False)}" for record in summary.preview]
     return lines

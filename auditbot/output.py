@@ -1,4 +1,5 @@
-"""Print rows as an aligned table, JSON or CSV: the three formats every listing command offers."""
+"""Print rows as an aligned table, JSON or CSV: the three formats every listing command offers (some also
+write an XLSX workbook, see sheets.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,26 @@ import json
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 FORMATS = ("table", "json", "csv")
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only when it starts with one (else every Vietnamese letter breaks)
 
 
 def format_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Output format.")(fn)
+
+
+def sheet_format_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--format with xlsx besides, and the --output FILE a workbook is written to."""
+    fn = click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+                      help="With --format xlsx: the workbook to write.")(fn)
+    return click.option("--format", "output_format", type=click.Choice((*FORMATS, "xlsx")), default="table",
+                        show_default=True, help="Output format (xlsx: a workbook at --output).")(fn)
 
 
 def render(rows: Sequence[dict[str, Any]], output_format: str, columns: Sequence[str],
@@ -27,7 +38,8 @@ def render(rows: Sequence[dict[str, Any]], output_format: str, columns: Sequence
     if output_format == "json":
         return json.dumps(list(rows), ensure_ascii=False, indent=2)
     if output_format == "csv":
-        buffer = io.StringIO()
+        buffer = io.StringIO(BOM)
+        buffer.seek(0, io.SEEK_END)
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:

@@ -13,14 +13,14 @@ PACKAGE = Path(__file__).parents[1] / "auditbot"
 LAYERS = [
     # no I/O, no rules: words, numbers, dates, codes, hosts, periods
     {"errors", "text", "vietnamese", "bundled", "schedules", "periods", "supplements", "origins", "logs", "output",
-     "localsites", "samplegen", "vocabulary"},
+     "localsites", "samplegen", "vocabulary", "progress"},
     {"config"},                                                  # rules.toml, checked
     {"clock", "rates", "index766", "matching", "portal_urls", "lineage"},  # pure reasoning over the rules
     {"store"},                                                   # every table and query
     {"check_types", "selection", "lock", "singleton"},           # what runs over the store
     {"checks", "listing_matches", "index_inputs", "plugins"},    # the checks, pure, and their registry
     {"sources"},                                                 # the outside world, read into the store
-    {"engine", "report", "browse", "diagnosis", "imported", "index_view"},  # running checks, telling people
+    {"engine", "report", "browse", "diagnosis", "imported", "index_view", "wording", "sheets"},  # telling people
     {"commands"},                                                # what each command does
     {"daemon", "demo"},
     {"cli"},
