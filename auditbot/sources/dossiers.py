@@ -70,8 +70,8 @@ class DossierSpec:
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         self.upserts.write(conn, batch)
 
-    def write_staged(self, conn: sqlite3.Connection, image: bytes) -> None:
-        self.upserts.write_staged(conn, image)
+    def write_staged(self, conn: sqlite3.Connection, image: bytes) -> int:
+        return self.upserts.write_staged(conn, image)
 
     def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
         written = self.upserts.finish(conn, summary.extra["import_id"])

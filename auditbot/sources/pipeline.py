@@ -248,9 +248,7 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
         progress.advance(len(batch))
 
     def write_staged(image: bytes) -> None:
-        before = conn.total_changes  # a staged image's rows are counted by what they changed
-        spec.write_staged(conn, image)  # type: ignore[attr-defined]
-        progress.advance(conn.total_changes - before)
+        progress.advance(spec.write_staged(conn, image))  # type: ignore[attr-defined]
 
     try:
         with conn, progress.steps("rows", file=path.name):

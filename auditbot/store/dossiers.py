@@ -140,14 +140,15 @@ class DossierUpserts:
         present, records = compact(batch)
         self._upsert(conn, upsert_sql(present, UPSERT_GUARD), records)
 
-    def write_staged(self, conn: sqlite3.Connection, image: bytes) -> None:
+    def write_staged(self, conn: sqlite3.Connection, image: bytes) -> int:
         """A batch staged as a database image (table `batch`, COLUMNS less the sparse ones none of its
-        rows fills, in row order): the same upsert as `write`, one statement for the whole batch."""
+        rows fills, in row order): the same upsert as `write`, one statement for the whole batch. Its rows
+        (for the progress bar)."""
         if "stage" not in {row[1] for row in conn.execute("PRAGMA database_list")}:
             conn.execute("ATTACH ':memory:' AS stage")  # once per connection; a new image replaces the last
         conn.deserialize(image, name="stage")
         present = tuple(c for c in COLUMNS if c in {row[1] for row in conn.execute("PRAGMA stage.table_info(batch)")})
-        (latest,) = conn.execute("SELECT max(state_at) FROM stage.batch").fetchone()
+        (latest, rows) = conn.execute("SELECT max(state_at), count(*) FROM stage.batch").fetchone()
         self.covered_to = max(self.covered_to, latest or "")
         if self.before:
             columns = ", ".join(present)
@@ -157,6 +158,7 @@ class DossierUpserts:
                 conn.execute(f"DELETE FROM stage.batch AS s WHERE {STAGED_OLDER}")
                 self.held += held
         self._upsert(conn, upsert_sql(present, UPSERT_GUARD, "stage.batch"), ())
+        return int(rows)
 
     def finish(self, conn: sqlite3.Connection, import_id: int) -> Written:
         conn.execute("UPDATE imports SET covered_to = ? WHERE id = ?", (self.covered_to or None, import_id))
