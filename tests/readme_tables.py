@@ -18,8 +18,9 @@ SAMPLE_RULES = Path(__file__).parents[1] / "auditbot" / "sample" / "rules.toml"
 # names a rules.toml chooses itself, shown as what they stand for
 INSTANCES = ((r"^thresholds\.(?!(?:digitisation_min|online_min|online_payment_min|overdue_max|min_dossiers|"
               r"min_period_elapsed)$)[^.]+", "thresholds.<kind>"),
-             (r"^exemptions\.[^.]+", "exemptions.<rate>"), (r"^catalogue\.levels\..+", "catalogue.levels.<level>"))
-COMMON = {"--config", "--help"}  # every command takes them; said once under the table
+             (r"^exemptions\.[^.]+", "exemptions.<rate>"), (r"^kinds\.[^.]+", "kinds.<kind>"),
+             (r"^catalogue\.levels\..+", "catalogue.levels.<level>"))
+COMMON = {"--config", "--help", "--quiet", "--verbose"}  # every command takes them; said once under the table
 
 
 def _cell(text: str) -> str:

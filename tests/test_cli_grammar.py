@@ -64,13 +64,14 @@ def test_one_selection_grammar_for_units_and_checks_in_every_command(province: P
 def test_muting_again_says_what_changes(province: Province) -> None:
     finding_id = seed(province)["link.mismatch"]
     first = province.run("mute", finding_id, "--reason", "Sở đã giải trình", "--until", "31/12/2099")
-    assert first.exit_code == 0 and f"muted {finding_id} until 31/12/2099" in first.stdout
+    assert first.exit_code == 0 and f"đã tạm bỏ qua {finding_id} đến ngày 31/12/2099" in first.stdout
     again = province.run("mute", finding_id, "--reason", "Sở đã giải trình")
     assert again.exit_code == 0
-    assert f"{finding_id} was already muted; changed: until 31/12/2099 -> with no end date" in again.stdout
-    assert "give --until to keep an end date" in again.stderr
+    assert (f"{finding_id} đã được tạm bỏ qua từ trước; thay đổi: đến ngày 31/12/2099 -> không thời hạn"
+            in again.stdout)
+    assert "thêm --until để giữ ngày kết thúc" in again.stderr
     same = province.run("mute", finding_id, "--reason", "Lý do mới")
-    assert "still with no end date; reason 'Sở đã giải trình' -> 'Lý do mới'" in same.stdout
+    assert "vẫn không thời hạn; lý do 'Sở đã giải trình' -> 'Lý do mới'" in same.stdout
 
 
 def test_tables_use_the_terminal_width_and_piped_output_keeps_whole_values(province: Province) -> None:
