@@ -41,7 +41,7 @@ def test_catalogue_import_codes_status_and_applicability(province) -> None:
     write_xlsx(path)
     result = province.run("import", "catalogue", str(path))
     assert result.exit_code == 0, result.output
-    assert "read 7, stored 4 procedures, rejected 3, skipped 1" in result.output
+    assert "đọc 7 dòng, lưu 4 thủ tục, loại 3, bỏ qua 1" in result.output
     # an agency that is no unit here: the procedure is kept (it is in the catalogue), applying to nobody
     assert "1 agencies are no unit of this province (e.g. 'UBND huyện Không Có' (1))" in result.output
     db = sqlite_utils.Database(province.db_path)
@@ -65,7 +65,7 @@ def test_catalogue_import_codes_status_and_applicability(province) -> None:
     assert reasons[(6, "Mã thủ tục")] == "procedure 1.009972 listed again at row 11; that row kept"
     # idempotent: the same file again changes nothing and does not pile up rejected rows
     again = province.run("import", "catalogue", str(path))
-    assert "stored 4 procedures, rejected 3" in again.output
+    assert "lưu 4 thủ tục, loại 3" in again.output
     assert db["procedures"].count == 4 and db["rejected_rows"].count == 3
 
 
@@ -110,11 +110,11 @@ def test_catalogue_without_a_file_is_a_usage_error(province) -> None:
 def test_a_catalogue_without_portal_ids_says_links_are_verified_by_code_only(province) -> None:
     with_ids = province.root / "co-id.xlsx"
     write_xlsx(with_ids)
-    assert "no column of portal ids" not in province.run("import", "catalogue", str(with_ids)).output
+    assert "không có cột mã trên Cổng" not in province.run("import", "catalogue", str(with_ids)).output
     without = province.root / "khong-id.xlsx"
     book = Workbook()
     book.active.append(HEADER[:-1])
     book.active.append(ROWS[0][:-1])
     book.save(without)
     result = province.run("import", "catalogue", str(without))
-    assert result.exit_code == 0 and "no column of portal ids" in result.output
+    assert result.exit_code == 0 and "không có cột mã trên Cổng" in result.output

@@ -19,7 +19,7 @@ def test_validate_accepts_the_bundled_rules_where_the_smtp_password_is_set(monke
     monkeypatch.setenv("AUDITBOT_SMTP_PASSWORD", "s3cret")
     result = CliRunner().invoke(cli, ["validate", "--config", rules])
     assert result.exit_code == 0, result.output
-    assert "9 units (so, xa), 1 of them ended (merged or abolished)" in result.output
+    assert "9 đơn vị (Sở, ban, ngành; Xã, phường), trong đó 1 đơn vị đã kết thúc (sáp nhập hoặc giải thể)" in result.output
 
 
 def test_validate_reports_every_problem_with_its_key_path(tmp_path) -> None:
@@ -62,7 +62,7 @@ def test_config_from_environment_and_missing_file(tmp_path, monkeypatch) -> None
     province = Province(tmp_path)
     monkeypatch.setenv("AUDITBOT_CONFIG", str(province.rules))
     result = CliRunner().invoke(cli, ["validate"])
-    assert result.exit_code == 0 and "Thử Nghiệm: 3 units" in result.output
+    assert result.exit_code == 0 and "Thử Nghiệm: 3 đơn vị" in result.output
     monkeypatch.setenv("AUDITBOT_CONFIG", str(tmp_path / "nope.toml"))
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 2 and "config file not found" in result.output

@@ -50,7 +50,7 @@ def test_time_waiting_for_papers_is_deducted_and_a_second_request_counts_overdue
     path = province.root / "exports" / "sync.json"
     path.write_text(json.dumps({"data": records}), encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
-    assert result.exit_code == 0 and "rejected 0" in result.output, result.output
+    assert result.exit_code == 0 and "loại 0" in result.output, result.output
 
     [stp] = [r for r in province.json("rates", "--from", "01/03/2026", "--to", "31/03/2026") if r["group"] == "STP"]
     assert (stp["finished"], stp["on_time"], stp["late"]) == (3, 1, 2)           # D1 | D2, D3
@@ -97,7 +97,7 @@ def commune_dossiers(province: Province) -> None:
     path = province.root / "exports" / "xa.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
-    assert result.exit_code == 0 and "rejected 0" in result.output, result.output
+    assert result.exit_code == 0 and "loại 0" in result.output, result.output
 
 
 def test_an_exempted_procedure_leaves_the_digitisation_rate_and_the_annex_says_so(tmp_path) -> None:
@@ -180,7 +180,7 @@ def test_a_tabular_export_with_supplement_columns_deducts_the_wait(province: Pro
         "T2,Sở Tư pháp,01/03/2026 08:00,10/03/2026,13/03/2026 10:00,Hoàn thành,,\n"
         "T3,Sở Tư pháp,01/03/2026 08:00,10/03/2026,,Hoàn thành,ngày mai,\n", encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
-    assert "stored 2" in result.output and "rejected 1" in result.output, result.output
+    assert "lưu mới 2" in result.output and "loại 1" in result.output, result.output
     assert "supplement_requested_at" in result.output or "Ngày yêu cầu bổ sung" in result.output
     [stp] = [r for r in province.json("rates", "--from", "01/03/2026", "--to", "31/03/2026") if r["group"] == "STP"]
     assert (stp["finished"], stp["on_time"], stp["late"]) == (2, 1, 1)  # T1 waited 5 days: on time; T2 late

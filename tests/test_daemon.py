@@ -110,7 +110,7 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
     assert jobs["dossiers"]["next_run"] and jobs["checks"]["last_status"] in ("ok", "interrupted")
     table = province.run("status").stdout
     [line] = [line for line in table.splitlines() if line.startswith("catalogue")]
-    assert "daemon: NOT RUNNING" in table and " failed " in line and "no-such" in line
+    assert "tiến trình nền: KHÔNG CHẠY" in table and " lỗi " in line and "no-such" in line
 
 
 class Hanging(BaseHTTPRequestHandler):
@@ -153,7 +153,7 @@ def test_kill_9_mid_job_then_restart_records_the_interrupted_run(tmp_path: Path)
     assert not query(province, "SELECT * FROM runs WHERE status = 'running'")
     assert not query(province, "SELECT * FROM locks")  # the stale lock of the killed process was taken over
     status = province.run("status")
-    assert "interrupted: run" in status.stdout
+    assert "bị ngắt: lượt" in status.stdout
 
 
 def test_a_first_start_sends_nothing_and_a_report_due_while_down_is_sent_once_after_restart(tmp_path: Path) -> None:
@@ -246,7 +246,7 @@ def test_the_daemon_waits_out_a_database_locked_longer_than_the_busy_timeout(tmp
     assert "database free again after waiting" in log and "Traceback" not in log
     [record] = query(province, "SELECT busy_waited_seconds FROM daemon")
     assert record["busy_waited_seconds"] >= 2
-    assert "database: busy (another process held its write lock) for" in province.run("status").stdout
+    assert "cơ sở dữ liệu: bận (một tiến trình khác giữ quyền ghi) trong" in province.run("status").stdout
 
 
 def test_a_missing_damaged_or_read_only_database_stops_the_daemon_with_one_line_never_recreated(

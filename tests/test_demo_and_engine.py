@@ -130,7 +130,7 @@ def test_a_failing_check_is_recorded_and_the_others_still_run(province) -> None:
     finally:
         manager.unregister(plugin)
     assert result.exit_code == 1
-    assert "check failed: dossier.broken" in result.output and "boom" in result.output
+    assert "kiểm tra lỗi: dossier.broken" in result.output and "boom" in result.output
     assert "dossier.overdue" in result.output
     run = next(iter(sqlite_utils.Database(province.db_path).query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")))
     assert run["status"] == "failed" and "boom" in run["error"] and run["opened"] == 1

@@ -193,5 +193,5 @@ def test_a_1_gb_export_is_refused_unread_and_the_others_import(province: Provinc
     result = cli(province, "import", "dossiers")
     assert result.returncode == 2
     assert f"{huge}: 1,024 MB is more than [sources] max_file_mb = 512 MB; not read" in result.stderr
-    assert "thang-11.csv: read 20, stored 20" in result.stdout
+    assert "thang-11.csv: đọc 20 dòng, lưu mới 20" in result.stdout
     assert time.monotonic() - started < 30  # refused from its size, not after reading a gigabyte

@@ -57,8 +57,8 @@ def test_xlsx_with_title_rows_merged_header_and_excel_dates(province, two_row_he
     write_xlsx(province.root / "exports" / "ho-so.xlsx", generated, two_row_header=two_row_header)
     result = province.run("import", "dossiers", str(province.root / "exports" / "ho-so.xlsx"))
     assert result.exit_code == 0, result.output
-    assert f"read {len(generated)}, stored {len(generated)}" in result.output
-    assert "rejected 0, skipped 2 title/footer rows" in result.output  # "Tổng cộng", "Người lập biểu"
+    assert f"đọc {len(generated)} dòng, lưu mới {len(generated)}" in result.output
+    assert "loại 0, bỏ qua 2 dòng tiêu đề/chân trang" in result.output  # "Tổng cộng", "Người lập biểu"
     assert_matches(province, generated)
     assert_no_personal_data(province, generated)
 
@@ -97,13 +97,13 @@ def test_reimport_is_idempotent_and_newer_export_updates(province) -> None:
     write_xlsx(path, generated)
     province.run("import", "dossiers", str(path))
     again = province.run("import", "dossiers", str(path))
-    assert "stored 0, updated 0, unchanged 50, rejected 0" in again.output
+    assert "lưu mới 0, cập nhật 0, không đổi 50, loại 0" in again.output
     assert len(stored(province)) == 50
     generated[0].status, generated[0].finished_at = "finished", datetime(2026, 11, 19, 9, 30)
     generated[0].result_ref = "KQ/NEW"
     write_xlsx(province.root / "exports" / "b.xlsx", generated)
     newer = province.run("import", "dossiers", str(province.root / "exports" / "b.xlsx"))
-    assert "stored 0, updated 1, unchanged 49" in newer.output
+    assert "lưu mới 0, cập nhật 1, không đổi 49" in newer.output
     row = stored(province)[generated[0].code]
     assert row["status"] == "finished" and row["finished_at"] == "2026-11-19 09:30:00" and row["result_ref"] == "KQ/NEW"
     rejected = sqlite_utils.Database(province.db_path)["rejected_rows"].count
@@ -141,8 +141,8 @@ def test_bad_rows_are_rejected_with_row_column_and_reason(province) -> None:
     write_rows(path, HEADER, rows)
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "read 9, stored 2, updated 0, unchanged 0, rejected 7, skipped 1" in result.output
-    assert "unknown unit 'UBND xã Không Có': 1 rows" in result.output
+    assert "đọc 9 dòng, lưu mới 2, cập nhật 0, không đổi 0, loại 7, bỏ qua 1" in result.output
+    assert "đơn vị không có trong rules.toml 'UBND xã Không Có': 1 dòng" in result.output
     rejected = {(r["row"], r["column_name"]): r for r in sqlite_utils.Database(province.db_path)["rejected_rows"].rows}
     assert "is not a real date" in rejected[(4, "Ngày tiếp nhận")]["reason"]
     assert rejected[(5, "Đơn vị")]["reason"] == "unknown unit 'UBND xã Không Có'"
@@ -228,7 +228,7 @@ def test_the_shared_real_shaped_sample_imports_completely(tmp_path) -> None:
     sample = sample_province() / "exports" / "ho-so-thang-10-2026.xlsx"
     result = province.run("import", "dossiers", str(sample))
     assert result.exit_code == 0, result.output
-    assert "read 60, stored 60, updated 0, unchanged 0, rejected 0" in result.output
+    assert "đọc 60 dòng, lưu mới 60, cập nhật 0, không đổi 0, loại 0" in result.output
     text = province.db_path.read_bytes().decode("utf-8", "ignore")
     assert "Nguyễn Văn A" not in text and "038042301241" not in text
 

@@ -285,7 +285,7 @@ def test_index_by_unit_kind_and_province(province: Province) -> None:
     xa = {row["indicator"]: row for row in kinds if row["group"] == "xa"}
     assert xa["2.1"]["state"] == NO_DATA and xa["2.1"]["points"] is None  # no dossiers at all: no data, not 0
     lines = province.run("index", "--by", "province", "--format", "csv").output.splitlines()
-    assert lines[0].startswith("group,indicator,name") and len(lines) == 1 + len(TABLE.indicators)
+    assert lines[0].startswith("\ufeffgroup,indicator,name") and len(lines) == 1 + len(TABLE.indicators)
 
 
 def test_holidays_are_checked(tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def test_an_accepted_reading_becomes_the_baseline(evidence: EvidenceProvince, se
     server.routes["/xa-a/tthc"] = page(board(NAMES[:2]))
     assert ("source.unreadable", "XA_A", f"{site(server)}/xa-a/tthc") in evidence.findings()
     accepted = evidence.run("listings", "accept", "XA_A")
-    assert accepted.exit_code == 0 and "2 procedure(s): accepted" in accepted.output
+    assert accepted.exit_code == 0 and "2 thủ tục: đã chấp nhận làm mốc" in accepted.output
     after = evidence.findings()
     assert set(after) == {("listing.missing", "XA_A", code) for code in ("1.000003", "1.000004", "1.000005",
                                                                          "1.000006")}
@@ -226,7 +226,7 @@ def test_listings_shows_what_was_read_and_how_it_matched(evidence: EvidenceProvi
     assert site_read["skipped"] == [{"page": f"{site(server)}/xa-a/tthc", "text": "Lĩnh vực Chứng thực",
                                      "reason": "section row"}]
     table = evidence.run("listings", "XA_A")
-    assert "read as table, 1 page(s), 3 procedure(s)" in table.output and "section row" in table.output
+    assert "đọc dạng bảng, 1 trang, 3 thủ tục" in table.output and "dòng tiêu đề nhóm" in table.output
     nothing = evidence.run("listings", "XA_A", "--selector", "div.no-such-card")
     assert nothing.exit_code == 1 and "không chọn được thủ tục nào" in nothing.output
     assert evidence_db(evidence)["listing_fetches"].count == 0  # a look, not a run: nothing stored

@@ -25,7 +25,7 @@ def load(province: Province, rows: list[list[str]]) -> None:
         writer.writerow(HEADER)
         writer.writerows(rows)
     result = province.run("import", "dossiers", str(path))
-    assert result.exit_code == 0 and "rejected 0" in result.output, result.output
+    assert result.exit_code == 0 and "loại 0" in result.output, result.output
 
 
 def test_cut_never_rounds_up() -> None:
@@ -159,7 +159,7 @@ def test_dossier_checks_fire_and_resolve(province) -> None:
     rows[2] = dossier("C1", received=past, due=past, finished=past, status="Hoàn thành", ref="KQ-C1")
     load(province, rows)
     result = province.run("check", "--all", "--checks", "dossier")
-    assert "2 resolved" in result.output
+    assert "2 đã khắc phục" in result.output
     resolved = province.json("findings", "--status", "resolved")
     assert {f["subject"] for f in resolved} == {"O1", "C1"}
 
@@ -177,7 +177,7 @@ def test_check_output_contract_and_exit_codes(province) -> None:
     assert province.run("check", "NOPE").exit_code == 2
     assert province.run("check", "--checks", "listing.bogus").exit_code == 2
     csv_out = province.run("check", "STP", "--format", "csv").output.splitlines()
-    assert csv_out[0].startswith("id,check,unit,subject,title")
+    assert csv_out[0].startswith("\ufeffid,check,unit,subject,title")  # a BOM: Excel reads it as UTF-8
     finding_id = data[0]["id"]
     muted = province.run("mute", finding_id, "--reason", "Đã giải trình", "--until", "31/12/2099")
     assert muted.exit_code == 0
@@ -295,7 +295,7 @@ def test_a_closed_quarter_settles_with_late_exports_then_its_final_figures_are_f
     assert kept["title"] == final["title"] and kept["details"]["numerator"] == 30
     [stp] = [r for r in province.json("rates", "--period", "Q1/2026") if r["group"] == "STP"]
     assert (stp["finished"], stp["digitised"], stp["digitisation_rate"]) == (40, 30, 75.0)
-    assert "Quý I/2026, 01/01/2026 – 31/03/2026: final (frozen 11/04/2026 09:00)" in province.run(
+    assert "Quý I/2026, 01/01/2026 – 31/03/2026: số liệu chính thức (chốt lúc 11/04/2026 09:00)" in province.run(
         "rates", "--period", "quý i/2026").output
     live = [r for r in province.json("rates", "--from", "01/01/2026", "--to", "31/03/2026") if r["group"] == "STP"]
     assert live[0]["finished"] == 140  # dates, not a named period: computed on everything stored

@@ -69,11 +69,11 @@ def test_html_table_saved_as_xls_is_read_and_absent_figures_are_unknown(tmp_path
     write_html_xls(path, one_door_rows(now))
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "read 18, stored 15" in result.output
-    assert "read as HTML table" in result.output
-    assert "3 rows skipped: registered online, not received yet" in result.output
-    assert "no column for: procedure_code, channel, fee, paid_online, digitised, result_ref" in result.output
-    assert ("figures it cannot give (không có dữ liệu): online_rate, digitisation_rate, online_payment_rate,"
+    assert "đọc 18 dòng, lưu mới 15" in result.output
+    assert "đọc dạng bảng HTML" in result.output
+    assert "3 dòng bỏ qua: đăng ký trực tuyến, chưa tiếp nhận" in result.output
+    assert "không có cột cho: procedure_code, channel, fee, paid_online, digitised, result_ref" in result.output
+    assert ("số liệu không tính được (không có dữ liệu): online_rate, digitisation_rate, online_payment_rate,"
             " dossier.closed_without_result") in result.output
     db = sqlite_utils.Database(province.db_path)
     rows = {row["code"]: row for row in db["dossiers"].rows}
@@ -140,7 +140,7 @@ def test_xml_spreadsheet_under_xls_with_the_annex_due_date_header(tmp_path) -> N
     path.write_text(XML_SPREADSHEET.format(rows="".join(rows)), encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "read as XML Spreadsheet 2003" in result.output and "due_at = 'Hạn trả kết quả'" in result.output
+    assert "đọc dạng XML Spreadsheet 2003" in result.output and "due_at = 'Hạn trả kết quả'" in result.output
     db = sqlite_utils.Database(province.db_path)
     stored = db["dossiers"].get("HS-000")
     assert stored["unit"] == "SXD" and stored["status"] == "processing" and stored["channel"] == "online"
@@ -158,7 +158,7 @@ def test_csv_saved_under_xls_name(tmp_path) -> None:
                     encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "read as CSV" in result.output and "stored 1" in result.output
+    assert "đọc dạng CSV" in result.output and "lưu mới 1" in result.output
 
 
 def opencps_body(now: datetime) -> dict[str, object]:
@@ -188,7 +188,7 @@ def test_opencps_body_and_bare_hosodongbodvc_list(tmp_path) -> None:
     body.write_text(json.dumps(opencps_body(now), ensure_ascii=False), encoding="utf-8")
     result = province.run("import", "dossiers", str(body))
     assert result.exit_code == 0, result.output
-    assert "read 10, stored 9" in result.output and "1 rows skipped: registered online" in result.output
+    assert "đọc 10 dòng, lưu mới 9" in result.output and "1 dòng bỏ qua: đăng ký trực tuyến" in result.output
     db = sqlite_utils.Database(province.db_path)
     rows = {row["code"]: row for row in db["dossiers"].rows}
     assert rows["OC-0"]["procedure_code"] == "1.001193" and rows["OC-0"]["status"] == "finished"
@@ -225,7 +225,7 @@ def test_catalogue_with_generic_agencies_and_no_level_or_status_column(tmp_path)
     shutil.copy(REAL_CATALOGUE, path)
     result = province.run("import", "catalogue", str(path))
     assert result.exit_code == 0, result.output
-    assert "read 271, stored 271 procedures, rejected 0" in result.output
+    assert "đọc 271 dòng, lưu 271 thủ tục, loại 0" in result.output
     assert "no status column: every procedure is taken as in force" in result.output
     db = sqlite_utils.Database(province.db_path)
     applying = {row["code"]: json.loads(row["units"]) for row in db["procedures"].rows}
@@ -257,9 +257,9 @@ def test_dry_run_shows_the_mapping_and_writes_nothing(tmp_path) -> None:
     write_html_xls(path, one_door_rows(province_now()))
     result = province.run("import", "dossiers", str(path), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "(dry run, nothing written): read 18, would store 15 dossiers" in result.output
+    assert "(chạy thử, không ghi gì): đọc 18 dòng, sẽ lưu 15 hồ sơ" in result.output
     assert "code = 'Mã hồ sơ'" in result.output and "unit = 'Đơn vị tiếp nhận'" in result.output
-    assert "first 5 dossiers as they would be stored:" in result.output
+    assert "5 hồ sơ đầu tiên như sẽ được lưu:" in result.output
     assert '"code": "000.00.01.H56-261100-0001"' in result.output
     assert not province.db_path.exists()
     assert_no_personal_data(result.output)

@@ -167,7 +167,7 @@ def test_rerunning_the_week_sends_nothing_twice(tmp_path: Path, smtp: tuple[Sink
     assert province.run("report", "--send").exit_code == 0
     first = len(sink.received)
     again = province.run("report", "--send")
-    assert again.exit_code == 0 and "sent 0, failed 0" in again.stderr
+    assert again.exit_code == 0 and "đã gửi 0, lỗi 0" in again.stderr
     assert len(sink.received) == first == 5
     assert {r["status"] for r in outbox_rows(province)} == {"sent"}
 
@@ -177,7 +177,7 @@ def test_mail_server_down_then_up_delivers_each_letter_once(tmp_path: Path) -> N
     province = make_province(tmp_path, port)
     seed(province)
     down = province.run("report", "--send")
-    assert down.exit_code == 1 and "failed 5" in down.stderr
+    assert down.exit_code == 1 and "lỗi 5" in down.stderr
     rows = outbox_rows(province)
     assert {r["status"] for r in rows} == {"failed"} and all("Connection refused" in r["last_error"] for r in rows)
     sink = Sink()
@@ -273,21 +273,21 @@ def test_a_lost_250_leaves_the_letter_unconfirmed_never_resent_until_a_person_sa
         assert rows["stp@example.gov.vn"]["status"] == rows["sxd@example.gov.vn"]["status"] == "unconfirmed"
         assert {r["status"] for a, r in rows.items() if a not in ("stp@example.gov.vn", "sxd@example.gov.vn")} == {
             "sent"}  # the others went out over a fresh connection
-        assert "unconfirmed 2" in first.stderr and "auditbot report --resend" in first.stderr
+        assert "chưa xác nhận 2" in first.stderr and "auditbot report --resend" in first.stderr
         received = sorted(a for rcpt, _ in sink.received for a in rcpt)
         assert received == sorted(rows)  # every letter reached the server exactly once
         # the next send (and the daemon's outbox job) leaves them alone: nobody gets two copies
         again = province.run("report", "--send")
         assert again.exit_code == 0 and len(sink.received) == len(received)
         status = province.run("status").stdout
-        [line] = [line for line in status.splitlines() if "unconfirmed letter" in line and "stp@" in line]
+        [line] = [line for line in status.splitlines() if "thư chưa xác nhận" in line and "stp@" in line]
         assert "did not confirm it" in line and "--resend" in line
         # a person checked the mailbox: the letter is sent again, once, and only that one
         letter_id = next(r["id"] for r in province_outbox(province) if r["recipient"] == "stp@example.gov.vn")
         sink.drop = "nobody"
         resent = province.run("report", "--resend", str(letter_id))
         assert resent.exit_code == 0, resent.stderr
-        assert "unconfirmed before" in resent.stderr and "sent 1, failed 0" in resent.stderr
+        assert "trước đó: chưa xác nhận" in resent.stderr and "đã gửi 1, lỗi 0" in resent.stderr
         assert len(sink.received) == len(received) + 1 and sink.received[-1][0] == ["stp@example.gov.vn"]
         refused = province.run("report", "--resend", str(letter_id))
         assert refused.exit_code == 2 and "is sent at" in refused.stderr
@@ -346,7 +346,7 @@ def test_one_units_letter_failing_never_stops_the_others(tmp_path: Path, smtp: t
     monkeypatch.setattr(compose, "PARALLEL_FROM", 2)  # composed in worker processes, as a province's are
     result = province.run("report", "--send")
     assert result.exit_code == 1
-    assert "no letter for STP: it could not be made (KeyError" in result.stderr
+    assert "không lập được thư cho STP (KeyError" in result.stderr
     assert not sink.to("stp@example.gov.vn") and sink.to("sxd@example.gov.vn")
     [summary] = sink.to("centre@example.gov.vn")
     assert "Sở Tư pháp: không lập được thư tuần này (lỗi KeyError" in summary.get_body(("plain",)).get_content()
