@@ -126,10 +126,18 @@ def _set_verbosity(level: int) -> Callable[[click.Context, click.Parameter, bool
             if ctx.meta.get(VERBOSITY, level) != level:
                 raise click.UsageError("-q/--quiet and -v/--verbose exclude each other")
             ctx.meta[VERBOSITY] = level
-            if level == VERBOSE:
+            if level == VERBOSE:  # the detail: what the engine logs while it works, for this command only
                 from .logs import setup_logging
 
-                setup_logging("INFO")  # the detail: what the engine logs while it works
+                root = logging.getLogger()
+                handlers, before = root.handlers[:], root.level
+                setup_logging("INFO")
+
+                def restore() -> None:
+                    root.handlers[:] = handlers
+                    root.setLevel(before)
+
+                ctx.call_on_close(restore)
     return remember
 
 
@@ -250,6 +258,11 @@ def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offlin
             resolved=vietnamese.number(c.resolved)), err=True)
         if result.findings:
             click.echo(worst_units(words, result.findings), err=True)
+        if verbosity() == VERBOSE:  # the detail: open findings per check
+            from collections import Counter
+
+            for check_id, count in sorted(Counter(f["check"] for f in result.findings).items()):
+                click.echo(f"  {check_id}: {vietnamese.number(count)}", err=True)
     sys.exit(1 if result.findings or result.errors else 0)
 
 
@@ -462,7 +475,7 @@ def _report_imports(words: Words, summaries: list[ImportSummary], errors: list[s
     from .imported import summary_lines
 
     for summary in summaries:
-        lines = summary_lines(words, summary)
+        lines = summary_lines(words, summary, every_rejection=verbosity() == VERBOSE)
         click.echo("\n".join(lines[:1] if verbosity() == QUIET else lines))
         for problem in summary.problems:
             click.echo(words("lines.import_problem", file=summary.file, problem=problem), err=True)
@@ -669,7 +682,8 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
                  "max_points": "decimal", "gain": "decimal"}
         fields = [f for f in index_view.ROW_FIELDS if f != "group_key"]
         write_sheet(config, output, words("sheets.index"),
-                    [Column(words(f"headers.index_{f}"), kinds.get(f, "text")) for f in fields],
+                    [Column(words(f"headers.group_{by}" if f == "group" else f"headers.index_{f}"),
+                            kinds.get(f, "text")) for f in fields],
                     [[label(row["group"]) if f == "group" else STATE_WORDS.get(row[f], "") if f == "state" else row[f]
                       for f in fields] for row in index_view.indicator_rows(report.results)])
         return

@@ -81,6 +81,7 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
             heirs = f"; check {', '.join(unit.successors)}" if unit.successors else ""
             raise UserError(f"unit {code} ended on {vietnamese.day(unit.valid_to)}{heirs}",
                             ["its findings and figures passed to its successors (`auditbot units --all`)"])
+    log.info("checking %d unit(s) with %d check(s)%s", len(units), len(checks), " offline" if offline else "")
     with Store.open(config) as store, writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
         sources = {check.source for check in checks}
         if not offline and sources & {"listings", "portal"}:
@@ -183,6 +184,7 @@ def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = 
         return outcome
     with Store.open(config) as store, writer_lock(store, "import dossiers", config.lock_wait_seconds):
         for path in paths:
+            log.info("importing %s", path)
             try:
                 outcome.summaries.append(import_dossiers(config, store, path, local_now(config)))
             except InputError as exc:

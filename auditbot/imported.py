@@ -13,8 +13,9 @@ from .wording import Words
 SHOWN_REJECTIONS = 5
 
 
-def summary_lines(words: Words, summary: ImportSummary) -> list[str]:
-    """The first line is the summary (all `-q` prints); the rest is the detail."""
+def summary_lines(words: Words, summary: ImportSummary, every_rejection: bool = False) -> list[str]:
+    """The first line is the summary (all `-q` prints); the rest is the detail (`-v`: every rejection kept)."""
+    shown = len(summary.rejections) if every_rejection else SHOWN_REJECTIONS
     what = words("lines.import_what_catalogue" if summary.kind == "catalogue" else "lines.import_what_dossiers")
     counts = {"file": summary.file, "read": number(summary.rows_read), "stored": number(summary.stored),
               "rejected": number(summary.rejected), "skipped": number(summary.skipped)}
@@ -36,11 +37,11 @@ def summary_lines(words: Words, summary: ImportSummary) -> list[str]:
         lines.append(words("lines.import_skipped", count=number(count), reason=words.known("reasons", reason)))
     for name, count in summary.unknown_units.most_common():
         lines.append(words("lines.import_unknown_unit", name=name, count=number(count)))
-    for rejection in summary.rejections[:SHOWN_REJECTIONS]:
+    for rejection in summary.rejections[:shown]:
         where = words("lines.import_rejection_column", column=rejection.column) if rejection.column else ""
         lines.append(words("lines.import_rejection", row=rejection.row, where=where, reason=rejection.reason))
-    if summary.rejected > SHOWN_REJECTIONS:
-        lines.append(words("lines.import_more", count=number(summary.rejected - SHOWN_REJECTIONS))
+    if summary.rejected > shown:
+        lines.append(words("lines.import_more", count=number(summary.rejected - shown))
                      + ("" if summary.dry_run else words("lines.import_more_table")))
     lines += [f"  {note}" for note in summary.notes]
     if summary.kind == "catalogue" and not summary.extra.get("has_portal_ids", True):
