@@ -108,8 +108,8 @@ def test_csv_starts_with_a_bom_so_excel_reads_utf8(province: Province) -> None:
         assert raw.startswith(b"\xef\xbb\xbf"), command
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
         assert rows[0][0] in ("id", "group", "code") and len(rows) > 1
-    [row] = [r for r in csv.DictReader(io.StringIO(province.run("findings", "--format", "csv", "--unit", "STP")
-                                                   .stdout_bytes.decode("utf-8-sig")))]
+    [row] = list(csv.DictReader(io.StringIO(province.run("findings", "--format", "csv", "--unit", "STP")
+                                                   .stdout_bytes.decode("utf-8-sig"))))
     assert row["unit"] == "STP" and row["title"].startswith("Thủ tục 1.000894")
 
 
@@ -123,7 +123,7 @@ def test_xlsx_has_vietnamese_headings_a_frozen_row_and_typed_cells(province: Pro
     headings = [cell.value for cell in sheet[1]]
     assert headings[:6] == ["Mã", "Đơn vị", "Tên đơn vị", "Mã kiểm tra", "Nội dung", "Tình trạng"]
     assert sheet.freeze_panes == "A2"
-    first = {h: c for h, c in zip(headings, sheet[2])}
+    first = dict(zip(headings, sheet[2]))
     assert isinstance(first["Từ ngày"].value, datetime) and first["Từ ngày"].number_format == "dd/mm/yyyy"
     assert first["Tình trạng"].value == "đang mở"
 
@@ -132,7 +132,7 @@ def test_xlsx_has_vietnamese_headings_a_frozen_row_and_typed_cells(province: Pro
     sheet = openpyxl.load_workbook(rates).active
     headings = [cell.value for cell in sheet[1]]
     assert headings[:3] == ["Khối", "Tiếp nhận", "Trực tuyến"] and sheet.freeze_panes == "A2"
-    so = {h: c for h, c in zip(headings, sheet[2])}
+    so = dict(zip(headings, sheet[2]))
     assert so["Khối"].value == "Sở, ban, ngành" and so["Tiếp nhận"].value == 12
     assert so["Tiếp nhận"].data_type == "n" and so["Tiếp nhận"].number_format == "#,##0"
     assert so["Quá hạn"].value == 1.0 and so["Quá hạn"].number_format == "0.00%"  # 100% overdue, as a number
