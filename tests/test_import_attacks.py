@@ -61,7 +61,7 @@ def test_shifted_csv_row_keeps_nothing(tmp_path) -> None:
         f"HS-3,{CCCD}\n", encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "row 3: the row has 7 cells where the header has 6" in result.output
+    assert "dòng 3: the row has 7 cells where the header has 6" in result.output
     db = sqlite_utils.Database(province.db_path)
     [rejected] = list(db["rejected_rows"].rows)
     assert rejected["row"] == 3 and json.loads(rejected["fields"]) == {}
@@ -83,9 +83,9 @@ def test_json_objects_where_text_belongs_are_rejected_without_the_value(tmp_path
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "row 1, column 'DonViXuLy': DonViXuLy: expected a text, found an object (the value is not kept)" \
+    assert "dòng 1, cột 'DonViXuLy': DonViXuLy: expected a text, found an object (the value is not kept)" \
         in result.output
-    assert "row 2, column 'MaKetQua'" in result.output and "row 3, column 'MaHoSo'" in result.output
+    assert "dòng 2, cột 'MaKetQua'" in result.output and "dòng 3, cột 'MaHoSo'" in result.output
     db = sqlite_utils.Database(province.db_path)
     assert [row["code"] for row in db["dossiers"].rows] == ["J-4"]
     assert_nothing_planted(everything(province, result.output))
