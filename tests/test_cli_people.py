@@ -189,7 +189,7 @@ def _write_export(province: Province, rows: int) -> Path:
     return path
 
 
-def _on_a_terminal(args: list[str]) -> tuple[int, str]:
+def on_a_terminal(args: list[str]) -> tuple[int, str]:
     """Run the CLI with its stdout and stderr on a pseudo-terminal, as an officer's shell does."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "auditbot.cli", *args], stdin=subprocess.DEVNULL,
@@ -208,14 +208,14 @@ def _on_a_terminal(args: list[str]) -> tuple[int, str]:
     return process.wait(timeout=120), seen.decode("utf-8", "replace")
 
 
-def test_progress_is_drawn_on_a_terminal_and_never_into_a_pipe(province: Province) -> None:
+def test_progress_is_drawnon_a_terminal_and_never_into_a_pipe(province: Province) -> None:
     path = _write_export(province, 2000)
-    code, screen = _on_a_terminal(["import", "dossiers", str(path), "--config", str(province.rules)])
+    code, screen = on_a_terminal(["import", "dossiers", str(path), "--config", str(province.rules)])
     assert code == 0, screen
     assert "Đang đọc lon.csv" in screen and "\r" in screen and "2000" in screen  # rows counted up to the end
-    code, screen = _on_a_terminal(["report", "--config", str(province.rules)])
+    code, screen = on_a_terminal(["report", "--config", str(province.rules)])
     assert code == 0 and "Đang lập thư" in screen and "3/3" in screen, screen  # a letter for each unit
-    code, screen = _on_a_terminal(["import", "dossiers", str(path), "-q", "--config", str(province.rules)])
+    code, screen = on_a_terminal(["import", "dossiers", str(path), "-q", "--config", str(province.rules)])
     assert code == 0 and "Đang đọc" not in screen  # -q: no bar either
 
     piped = subprocess.run([sys.executable, "-m", "auditbot.cli", "import", "dossiers", str(path), "--config",

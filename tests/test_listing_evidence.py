@@ -333,3 +333,20 @@ def test_hostile_servers_are_cut_at_the_deadline_and_the_cap(tmp_path: Path, hos
     assert "quá 1 giây chưa trả lời xong" in reasons["XA_B"]  # headers one byte at a time
     assert "trang lớn hơn 0.25 MB (sau giải nén)" in reasons["XA_C"]  # 64 MB inside a few KB
     assert {check for check, _, _ in found} == {"source.unreadable"}
+
+
+def test_reading_listings_draws_progresson_a_terminal_and_nothing_into_a_pipe(evidence: EvidenceProvince,
+                                                                               server: Any) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from test_cli_people import on_a_terminal
+
+    server.routes["/xa-a/tthc"] = page(board(NAMES))
+    args = ["check", "--all", "--checks", "listing", "--config", str(evidence.rules)]
+    code, screen = on_a_terminal(args)
+    assert code in (0, 1), screen
+    assert "Đang đọc trang niêm yết" in screen and re.search(r"\b(\d+)/\1\b", screen), screen  # every page counted
+    piped = subprocess.run([sys.executable, "-m", "auditbot.cli", *args], capture_output=True, text=True, timeout=120)
+    assert piped.returncode in (0, 1) and "Đang đọc" not in piped.stderr and "\r" not in piped.stderr
