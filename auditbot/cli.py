@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import commands, vietnamese
-from .config import Config, config_path
-from .errors import ConfigError, UserError
-from .output import format_option, render, table
-from .rates import FIELD_ORDER, GROUPINGS, rate_text
-from .store import unit_label
+from auditbot import commands
+from auditbot.config.rules import Config, config_path
+from auditbot.domain.rates import FIELD_ORDER, GROUPINGS, rate_text
+from auditbot.errors import ConfigError, UserError
+from auditbot.report.output import format_option, render, table
+from auditbot.store import unit_label
+from auditbot.words import vietnamese
 
 if TYPE_CHECKING:  # imported where used: every invocation pays for what the module imports
-    from .report.outbox import Delivery
-    from .sources.pipeline import ImportSummary
+    from auditbot.report.outbox import Delivery
+    from auditbot.sources.tabular.pipeline import ImportSummary
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -320,7 +321,7 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
 
 
 def _report_imports(summaries: list[ImportSummary], errors: list[str]) -> None:
-    from .imported import summary_lines
+    from auditbot.report.imported import summary_lines
 
     for summary in summaries:
         click.echo("\n".join(summary_lines(summary)))
@@ -478,7 +479,7 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         auditbot index --unit STP
         auditbot index --by province --compare diem-cong-dvcqg.json
     """
-    from . import index_view
+    from auditbot.index766 import view as index_view
 
     config = load(config_file)
     report = commands.index(config, start, end, by, units, period_text, compare)
@@ -626,8 +627,8 @@ def run(log_level: str, config_file: str | None) -> None:
     Example:
         auditbot run --config /etc/auditbot/rules.toml
     """
-    from .daemon import Daemon
-    from .logs import setup_logging
+    from auditbot.ops.daemon import Daemon
+    from auditbot.ops.logs import setup_logging
 
     setup_logging(log_level)
     code = Daemon(load(config_file)).run()
@@ -695,8 +696,8 @@ def serve(host: str | None, port: int | None, config_file: str | None) -> None:
         auditbot serve                       # http://127.0.0.1:8001/
         AUDITBOT_SERVE_PASSWORD_HASH="$(auditbot password-hash)" auditbot serve --host 0.0.0.0
     """
-    from .browse.server import serve as serve_datasette
-    from .logs import setup_logging
+    from auditbot.browse.server import serve as serve_datasette
+    from auditbot.ops.logs import setup_logging
 
     config = load(config_file)
     setup_logging("INFO")
@@ -738,7 +739,7 @@ def demo(folder: Path) -> None:
         auditbot demo
         cd auditbot-demo && auditbot check STP --offline
     """
-    from .demo import prepare_workspace, run_demo
+    from auditbot.demo.run import prepare_workspace, run_demo
 
     copied = prepare_workspace(folder)
     click.echo(f"{'Copied the sample province into' if copied else 'Using the sample province in'} {folder}/")

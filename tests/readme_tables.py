@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
+from auditbot.checking.plugins import registered_checks
 from auditbot.cli import cli
-from auditbot.config import documented_keys
-from auditbot.plugins import registered_checks
+from auditbot.config.rules import documented_keys
 
-SAMPLE_RULES = Path(__file__).parents[1] / "auditbot" / "sample" / "rules.toml"
+SAMPLE_RULES = Path(__file__).parents[1] / "rules.toml"
 # names a rules.toml chooses itself, shown as what they stand for
 INSTANCES = ((r"^thresholds\.(?!(?:digitisation_min|online_min|online_payment_min|overdue_max|min_dossiers|"
               r"min_period_elapsed)$)[^.]+", "thresholds.<kind>"),

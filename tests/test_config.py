@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from conftest import Province
 
-from auditbot.config import load_config
+from auditbot.config.rules import load_config
 
 
 def test_validate_accepts_the_bundled_rules_where_the_smtp_password_is_set(monkeypatch) -> None:
     from click.testing import CliRunner
 
-    from auditbot.bundled import sample_province
     from auditbot.cli import cli
+    from auditbot.config.bundled import sample_province
 
     rules = str(sample_province() / "rules.toml")
     monkeypatch.delenv("AUDITBOT_SMTP_PASSWORD", raising=False)

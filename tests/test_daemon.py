@@ -89,7 +89,7 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
         assert process.returncode == 0
     assert all(r["status"] == "failed" and "no-such-catalogue.csv" in r["error"] for r in job_runs(province, "catalogue"))
     # a missing file is a person's to fix: one line that names it, no traceback
-    assert "Traceback" not in log and "<3>auditbot.daemon: ERROR job catalogue failed: " in log
+    assert "Traceback" not in log and "<3>auditbot.ops.daemon: ERROR job catalogue failed: " in log
     assert "no-such-catalogue.csv" in log
     assert {r["status"] for r in job_runs(province, "checks")} <= {"ok", "interrupted"}
     assert job_runs(province, "checks")[0]["status"] == "ok"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from conftest import Province, province_now
 
-from auditbot.check_types import CheckContext
-from auditbot.config import load_config
+from auditbot.checking.types import CheckContext
+from auditbot.config.rules import load_config
 from auditbot.errors import ConfigError
-from auditbot.index766 import (
+from auditbot.index766.formula import (
     NO_DATA,
     NO_DOSSIERS,
     RATE_ONLY,
@@ -29,10 +29,10 @@ from auditbot.index766 import (
     load_formulas,
     score_index,
 )
-from auditbot.index_inputs import index_results, working_deadline
-from auditbot.periods import current_period, parse_period
+from auditbot.index766.inputs import index_results, working_deadline
 from auditbot.store import Store
 from auditbot.store.listings import UnitReading, record_readings
+from auditbot.words.periods import current_period, parse_period
 
 TABLE = load_formulas(formula_path(Path("/nonexistent")))  # the shipped table
 
@@ -313,7 +313,7 @@ def test_the_weekly_letter_carries_the_unit_index(province: Province, tmp_path: 
 def test_validate_reads_the_provinces_own_formula_table(tmp_path: Path) -> None:
     import shutil
 
-    from auditbot import bundled
+    from auditbot.config import bundled
     shutil.copytree(bundled.templates(), tmp_path / "templates")
     table = tmp_path / "templates" / "index766.toml"
     table.write_text(table.read_text(encoding="utf-8").replace("full_at = 80", "full_at = 180", 1), encoding="utf-8")

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 from conftest import Province
 
-from auditbot.config import load_config
-from auditbot.engine import run_checks, select_checks
+from auditbot.checking.engine import run_checks, select_checks
+from auditbot.config.rules import load_config
 from auditbot.store import Store
 
 HEADER = "Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Hạn xử lý,Ngày kết thúc,Trạng thái,Kênh nộp,Số hóa kết quả,Số kết quả"

@@ -21,8 +21,8 @@ from browser import ink, screenshot
 from conftest import RULES, Province, province_now
 from loopback import PASSWORD, Sink, email_rules, free_port
 
-from auditbot.check_types import Finding
-from auditbot.config import load_config
+from auditbot.checking.types import Finding
+from auditbot.config.rules import load_config
 from auditbot.store import CENTRE, Scope, Store
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'

@@ -16,13 +16,13 @@ from click.testing import CliRunner, Result
 from loopback import free_port
 from test_serve import query, start_server, stop
 
+from auditbot.checking.engine import run_checks, select_checks
 from auditbot.cli import cli
-from auditbot.config import load_config
-from auditbot.engine import run_checks, select_checks
-from auditbot.lineage import DISSOLVED
+from auditbot.config.rules import load_config
+from auditbot.domain.lineage import DISSOLVED
 from auditbot.store import Finding, Scope, Store, fingerprint
 from auditbot.store.listings import UnitReading, record_readings
-from auditbot.text import fold
+from auditbot.words.text import fold
 
 RULES = """
 [province]

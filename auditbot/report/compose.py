@@ -19,11 +19,11 @@ from typing import Any
 
 import jinja2
 
-from .. import vietnamese
-from ..config import Config
-from .digest import ReportWeek, Summary, UnitDigest
-from .layout import Layout
-from .xlsx import workbook_bytes
+from auditbot.config.rules import Config
+from auditbot.report.digest import ReportWeek, Summary, UnitDigest
+from auditbot.report.layout import Layout
+from auditbot.report.xlsx import workbook_bytes
+from auditbot.words import vietnamese
 
 PARALLEL_FROM = 24  # digests: for fewer, a second process costs more than it saves
 SUMMARY = "_summary"  # the report key of the provincial summary in the outbox

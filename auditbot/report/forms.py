@@ -16,11 +16,11 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 
-from .. import vietnamese
-from ..config import Config
-from ..errors import ConfigError, UserError
-from ..rates import RATE_INPUT, RATES, UNKNOWN_TEXT, Figures, RatesOutcome, exemption_text
-from .xlsx import excel_escaped
+from auditbot.config.rules import Config
+from auditbot.domain.rates import RATE_INPUT, RATES, UNKNOWN_TEXT, Figures, RatesOutcome, exemption_text
+from auditbot.errors import ConfigError, UserError
+from auditbot.report.xlsx import excel_escaped
+from auditbot.words import vietnamese
 
 HEADINGS = ("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Ghi chú")
 WIDTHS = (8, 70, 12, 16, 48)

@@ -26,11 +26,11 @@ from typing import Any
 
 import yagmail
 
-from ..config import Config
-from ..errors import UserError
-from ..store import Store, timestamp
-from ..store import outbox as ledger
-from .compose import Letter
+from auditbot.config.rules import Config
+from auditbot.errors import UserError
+from auditbot.report.compose import Letter
+from auditbot.store import Store, timestamp
+from auditbot.store import outbox as ledger
 
 log = logging.getLogger(__name__)
 MAX_WAIT = timedelta(hours=24)

@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
-from ..supplements import SECOND_REQUEST
-from ..vocabulary.dossiers import CLOSED_STATUSES, KNOWN_RESULT
-from .connection import timestamp
+from auditbot.domain.supplements import SECOND_REQUEST
+from auditbot.store.connection import timestamp
+from auditbot.words.dossiers import CLOSED_STATUSES, KNOWN_RESULT
 
 # each unit's latest listing fetch: one row per listing URL read in it
 LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
