@@ -27,6 +27,7 @@ from auditbot.words.catalogue import STATUS_VALUES
 from auditbot.words.codes import NATIONAL_CODE
 from auditbot.words.dossiers import FIELDS as DOSSIER_FIELDS
 from auditbot.words.dossiers import PERSONAL, VALUE_KINDS
+from auditbot.words.levels import LEVELS, usual_level
 from auditbot.words.text import fold_ascii, nfc
 
 DEFAULT_CONFIG = "rules.toml"
@@ -229,6 +230,7 @@ class Config:
     exemptions: dict[str, Exemption] = field(default_factory=dict)  # rate name -> what it leaves out
     rounding: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUNDING))
     index: IndexSettings = field(default_factory=IndexSettings)
+    kind_levels: dict[str, str] = field(default_factory=dict)  # unit kind -> tinh | huyen | xa (words/levels.py)
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -436,6 +438,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
             rounding[figure] = rule
 
     index = _read_index(reader.table(raw, "", "index"), reader)
+    kind_levels = _read_kind_levels(reader.table(raw, "", "kinds"), reader, kinds)
 
     reader.leftovers(raw, "")
     if reader.problems:
@@ -450,7 +453,26 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
         disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
+        kind_levels=kind_levels,
     )
+
+
+def _read_kind_levels(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> dict[str, str]:
+    """[kinds.<kind>] level = "tinh" | "huyen" | "xa": the level of government a unit kind is, for the
+    forms' per-level rows; a kind whose word says it (so, huyen, xa, phuong, …) needs no entry."""
+    levels = {kind: level for kind in kinds if (level := usual_level(kind)) is not None}
+    for kind in list(table):
+        path = f"kinds.{kind}"
+        entry = reader.table(table, "kinds", kind)
+        level = reader.take(entry, path, "level", str)
+        if kind not in kinds:
+            reader.problem(path, "no unit has this kind")
+        if level is not None and level not in LEVELS:
+            reader.problem(f"{path}.level", f"expected one of {', '.join(LEVELS)}, got {level!r}")
+        elif level is not None:
+            levels[kind] = level
+        reader.leftovers(entry, path)
+    return levels
 
 
 def _read_index(table: dict[str, Any], reader: _Reader) -> IndexSettings:
