@@ -534,7 +534,8 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
     resent by itself: check the mailbox, then --resend it), or a unit's letter could not be made.
 
     --period gives a period's Phụ lục I-IV on demand (a closed quarter's final figures once frozen);
-    --form writes one of the half-year report's tables with the rows auditbot can compute filled.
+    --form writes one of the half-year report's tables in the province's layout, with the rows auditbot
+    can compute filled (per level of government: [kinds.<kind>] level in rules.toml).
 
     \b
     Examples:

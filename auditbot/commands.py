@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -53,6 +54,7 @@ def open_config(path: Path) -> Config:
 def environment_problems(config: Config) -> list[str]:
     """What rules.toml cannot say by itself: whether this environment can do what it asks."""
     from auditbot.index766.formula import formula_path, load_formulas
+    from auditbot.report.forms import form_path, load_forms
     from auditbot.report.outbox import smtp_password
 
     problems = []
@@ -62,6 +64,10 @@ def environment_problems(config: Config) -> list[str]:
         problems.append(f"email.username: {exc}")
     try:  # the index's formulas sit beside the annexes, in [report] templates: read them as a run would
         load_formulas(formula_path(config.report.templates))
+    except ConfigError as exc:
+        problems.append(str(exc))
+    try:  # so do the half-year report's forms
+        load_forms(form_path(config.report.templates))
     except ConfigError as exc:
         problems.append(str(exc))
     return problems
@@ -275,6 +281,7 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
 
     if output is not None:
         writable(output)
+        not_an_input(config, output)
     outcome = period_figures(config, start, end, period_text)
     layout = load_layout(config.report.templates)
     footnotes = {f"rate.{rate}": [text] for rate in config.exemptions if (text := exemption_text(config, rate))}
@@ -290,21 +297,46 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
 
 def form_report(config: Config, form: str, start: datetime | None, end: datetime | None, period_text: str | None,
                 output: Path) -> RatesOutcome:
-    """`report --form bieu-mau-3`: one of the half-year report's tables, for the province, as XLSX."""
+    """`report --form bieu-mau-3`: one of the half-year report's tables, per level and for the province, as XLSX."""
+    from auditbot.report.form_figures import form_figures
     from auditbot.report.forms import form_workbook, load_form
 
     if not (period_text or start or end):
         raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
     writable(output)
+    not_an_input(config, output)
+    layout = load_form(config.report.templates, form)
     outcome = period_figures(config, start, end, period_text)
-    [province] = outcome.grouped(config, "province")
-    write_file(output, form_workbook(config, load_form(config.report.templates, form), outcome, province))
+    with Store.open(config) as store:
+        figures = form_figures(config, store.db, outcome, layout.words)
+    write_file(output, form_workbook(config, layout, outcome, figures))
     return outcome
 
 
 def writable(path: Path) -> None:
     if not path.parent.is_dir():
         raise UserError(f"--output {path}: the folder {path.parent} does not exist")
+
+
+def not_an_input(config: Config, path: Path) -> None:
+    """A report never lands on what auditbot reads: its database, rules.toml, the catalogue, the templates,
+    or a place its exports are read from (the next import would take the report for an export)."""
+    target = path.resolve()
+    database = config.database.resolve()
+    named = {config.path.resolve(): "rules.toml", database: "the database",
+             database.with_name(f"{database.name}-wal"): "the database",
+             database.with_name(f"{database.name}-shm"): "the database"}
+    if config.catalogue is not None:
+        named[config.catalogue.resolve()] = "the catalogue"
+    what = named.get(target)
+    if what is None and config.report.templates.resolve() in target.parents:
+        what = "the templates folder"
+    for source in config.dossier_sources:
+        place = source.resolve()
+        if what is None and (target == place or place in target.parents or fnmatch.fnmatch(str(target), str(place))):
+            what = "where dossier exports are read from ([sources] dossiers)"
+    if what is not None:
+        raise UserError(f"--output {path}: that is {what}; write the report somewhere else")
 
 
 def write_file(path: Path, data: bytes) -> None:
