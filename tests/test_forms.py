@@ -269,3 +269,21 @@ def test_a_form_never_lands_on_what_auditbot_reads(province: Province, tmp_path:
             assert result.exit_code == 2, result.output
             assert what in result.output
     assert {path: path.read_bytes() for path in kept} == kept and not export.exists()
+
+
+def test_a_catalogue_without_levels_places_procedures_by_the_units_they_apply_to(province: Province,
+                                                                                 tmp_path: Path) -> None:
+    catalogue = province.root / "catalogue.csv"
+    catalogue.write_text("Mã thủ tục,Tên thủ tục,Cơ quan thực hiện,Tình trạng\n"
+                         "1.000001,Thủ tục A,Sở Tư pháp,Còn hiệu lực\n"
+                         "1.000002,Thủ tục B,UBND xã Quảng Phú,Còn hiệu lực\n"
+                         "1.000003,Thủ tục C,Ủy ban nhân dân cấp xã,Còn hiệu lực\n"
+                         "1.000004,Thủ tục D,Sở Tư pháp,Đã bãi bỏ\n"
+                         "1.000005,Thủ tục E,Cục Hàng hải Việt Nam,Còn hiệu lực\n", encoding="utf-8")
+    assert province.run("import", "catalogue", str(catalogue)).exit_code == 0
+    output = tmp_path / "b3.xlsx"
+    assert province.run("report", "--form", "bieu-mau-3", "--period", "Q1/2026", "--output", str(output)).exit_code == 0
+    rows = rows_of(output)
+    assert [rows[n][3] for n in ("1.4.", "1.4.1.", "1.4.3.")] == [3, 1, 2]
+    assert rows["1.4."][4] == "1 TTHC không rõ cấp thực hiện: không tính"  # another government's agency
+    assert rows["1.3."][3] == 0 and "không ghi" in rows["1.3."][4]  # abolished, but on no day the catalogue gives
