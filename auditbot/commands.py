@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -276,12 +275,12 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
                   output: Path | None) -> PeriodReport:
     """`report --period`: the province's Phụ lục I–IV (lists of units) for a period, from its figures."""
     from auditbot.report.layout import load_layout
+    from auditbot.report.output_files import writable_output, write_output
     from auditbot.report.unit_annexes import rows_from_figures, unit_annex_tables
     from auditbot.report.xlsx import workbook_bytes
 
     if output is not None:
-        writable(output)
-        not_an_input(config, output)
+        writable_output(config, output)
     outcome = period_figures(config, start, end, period_text)
     layout = load_layout(config.report.templates)
     footnotes = {f"rate.{rate}": [text] for rate in config.exemptions if (text := exemption_text(config, rate))}
@@ -291,7 +290,7 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
         subtitle = (f"Kỳ báo cáo: {outcome.period.name} ({vietnamese.day(outcome.period.start)} – {vietnamese.day(outcome.period.end)}),"
                     f" {outcome.state_words}")
         issuer = layout.labels["issuer"].format(province_upper=config.province.upper())
-        write_file(output, workbook_bytes(tables, issuer, subtitle))
+        write_output(config, output, workbook_bytes(tables, issuer, subtitle))
     return PeriodReport(outcome, tables, output)
 
 
@@ -300,51 +299,17 @@ def form_report(config: Config, form: str, start: datetime | None, end: datetime
     """`report --form bieu-mau-3`: one of the half-year report's tables, per level and for the province, as XLSX."""
     from auditbot.report.form_figures import form_figures
     from auditbot.report.forms import form_workbook, load_form
+    from auditbot.report.output_files import writable_output, write_output
 
     if not (period_text or start or end):
         raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
-    writable(output)
-    not_an_input(config, output)
+    writable_output(config, output)
     layout = load_form(config.report.templates, form)
     outcome = period_figures(config, start, end, period_text)
     with Store.open(config) as store:
         figures = form_figures(config, store.db, outcome, layout.words)
-    write_file(output, form_workbook(config, layout, outcome, figures))
+    write_output(config, output, form_workbook(config, layout, outcome, figures))
     return outcome
-
-
-def writable(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise UserError(f"--output {path}: the folder {path.parent} does not exist")
-
-
-def not_an_input(config: Config, path: Path) -> None:
-    """A report never lands on what auditbot reads: its database, rules.toml, the catalogue, the templates,
-    or a place its exports are read from (the next import would take the report for an export)."""
-    target = path.resolve()
-    database = config.database.resolve()
-    named = {config.path.resolve(): "rules.toml", database: "the database",
-             database.with_name(f"{database.name}-wal"): "the database",
-             database.with_name(f"{database.name}-shm"): "the database"}
-    if config.catalogue is not None:
-        named[config.catalogue.resolve()] = "the catalogue"
-    what = named.get(target)
-    if what is None and config.report.templates.resolve() in target.parents:
-        what = "the templates folder"
-    for source in config.dossier_sources:
-        place = source.resolve()
-        if what is None and (target == place or place in target.parents or fnmatch.fnmatch(str(target), str(place))):
-            what = "where dossier exports are read from ([sources] dossiers)"
-    if what is not None:
-        raise UserError(f"--output {path}: that is {what}; write the report somewhere else")
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Written beside and renamed into place: a half-written report never sits under the asked name."""
-    writable(path)
-    temporary = path.with_name(f".{path.name}.part")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def units_on(config: Config, day: date | None, everyone: bool = False) -> list[dict[str, Any]]:
@@ -429,7 +394,7 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
             letters += composer.summary_letters(reader.summary(digests, failed))
         outcome = ReportOutcome(reader.week.key, digests, letters, failed=failed)
         if outbox is not None:
-            outcome.written = write_eml(outbox, reader.week.key, letters)
+            outcome.written = write_eml(config, outbox, reader.week.key, letters)
         elif send:
             with writer_lock(store, "report --send", config.lock_wait_seconds):
                 if unit is None:  # the centre's letter.failed findings follow the latest full report

@@ -231,6 +231,7 @@ class Config:
     rounding: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUNDING))
     index: IndexSettings = field(default_factory=IndexSettings)
     kind_levels: dict[str, str] = field(default_factory=dict)  # unit kind -> tinh | huyen | xa (words/levels.py)
+    units_file: Path | None = None  # the units spreadsheet, when units are kept in one (an input: never written)
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -352,7 +353,9 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         reader.problem("database.busy_timeout_seconds", f"expected 0 < seconds ≤ 3600, got {busy_timeout}")
     reader.leftovers(database, "database")
 
-    units = _read_units(raw, reader, base)
+    units_file_name = reader.take(raw, "", "units_file", str)
+    units_file = base / units_file_name if units_file_name else None
+    units = _read_units(raw, reader, units_file)
 
     thresholds_raw = reader.table(raw, "", "thresholds")
     kind_tables = {k: thresholds_raw.pop(k) for k in list(thresholds_raw) if isinstance(thresholds_raw[k], dict)}
@@ -454,6 +457,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
         disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
         kind_levels=kind_levels,
+        units_file=units_file,
     )
 
 
@@ -538,16 +542,15 @@ UNIT_LIST_FIELDS = ("aliases", "emails", "head_emails", "listing_urls", "success
 UNIT_DATES = ("valid_from", "valid_to")
 
 
-def _read_units(raw: dict[str, Any], reader: _Reader, base: Path) -> list[Unit]:
+def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None) -> list[Unit]:
     entries: list[tuple[str, dict[str, Any]]] = []
     tables = raw.pop("units", [])
     if not isinstance(tables, list):
         reader.problem("units", "expected an array of tables ([[units]])")
         tables = []
     entries += [(f"units[{i}]", dict(t)) for i, t in enumerate(tables)]
-    units_file = reader.take(raw, "", "units_file", str)
-    if units_file:
-        entries += _units_from_csv(base / units_file, reader)
+    if units_file is not None:
+        entries += _units_from_csv(units_file, reader)
     units: list[tuple[str, Unit]] = []
     for path, table in entries:
         if not isinstance(table, dict):
