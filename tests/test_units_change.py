@@ -395,3 +395,27 @@ def test_a_catalogue_naming_an_ended_unit_gives_its_procedures_to_the_one_unit_t
     with Store.open(load_config(merged.rules)) as store:
         units = {row["code"]: json.loads(row["units"]) for row in store.db.query("SELECT code, units FROM procedures")}
     assert units == {"1.000001": ["XA_HB"], "1.000002": [], "1.000003": ["XA_DS", "XA_HB"]}
+
+
+@pytest.mark.parametrize(("written", "shown"), [("9999-12-31", "31/12/9999"), ('"31/12/9999"', "31/12/9999"),
+                                                ("0001-01-01", "01/01/0001")])
+@pytest.mark.parametrize("command", [("validate",), ("units", "--all"), ("rates",)])
+def test_a_date_at_the_edge_of_the_calendar_is_a_config_error_with_its_key(merged: MergedProvince, written: str,
+                                                                         shown: str, command: tuple[str, ...]) -> None:
+    """`valid_to = 9999-12-31` with a successor: the day after it is no date, so every command crashed."""
+    text = merged.rules.read_text(encoding="utf-8")
+    edge = 'valid_to = 2025-06-30\nsuccessors = ["XA_HB"]\nlisting_urls = ["https://anhoa'
+    key = "valid_to" if written != "0001-01-01" else "valid_from"
+    merged.rules.write_text(text.replace(edge, edge.replace("valid_to = 2025-06-30", f"{key} = {written}")
+                                         if key == "valid_to" else f"valid_from = {written}\n{edge}"), encoding="utf-8")
+    result = merged.run(*command)
+    assert result.exit_code == 2, result.output
+    assert f"units[1].{key}: {shown} is outside the days auditbot reasons about (01/01/1900 – 31/12/2100)" \
+        in result.output, result.output
+
+
+@pytest.mark.parametrize("period", ["Q4/9999", "12/9999", "0000", "Quý IV/9999"])
+def test_a_period_at_the_edge_of_the_calendar_is_a_usage_error(merged: MergedProvince, period: str) -> None:
+    for command in ("rates", "index"):
+        result = merged.run(command, "--period", period)
+        assert result.exit_code == 2 and "outside the days auditbot reasons about" in result.output, result.output

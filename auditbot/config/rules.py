@@ -28,6 +28,7 @@ from auditbot.words.codes import NATIONAL_CODE
 from auditbot.words.dossiers import FIELDS as DOSSIER_FIELDS
 from auditbot.words.dossiers import PERSONAL, VALUE_KINDS
 from auditbot.words.levels import LEVELS, usual_level
+from auditbot.words.periods import calendar_span, within_calendar
 from auditbot.words.text import fold_ascii, nfc
 
 DEFAULT_CONFIG = "rules.toml"
@@ -484,9 +485,14 @@ def _read_index(table: dict[str, Any], reader: _Reader) -> IndexSettings:
     holidays = []
     for text in reader.strings(table, path, "holidays"):
         try:
-            holidays.append(datetime.strptime(text, "%d/%m/%Y").date())
+            holiday = datetime.strptime(text, "%d/%m/%Y").date()
         except ValueError:
             reader.problem("index.holidays", f"{text!r} is not a date written dd/mm/yyyy")
+            continue
+        if within_calendar(holiday):
+            holidays.append(holiday)
+        else:
+            reader.problem("index.holidays", f"{text} is outside the days auditbot reasons about ({calendar_span()})")
     minimum = reader.take(table, path, "minimum_points", (int, float))
     if minimum is not None and not 0 < minimum <= 100:
         reader.problem("index.minimum_points", f"a percentage of the computable points in (0, 100], got {minimum}")
@@ -589,16 +595,26 @@ def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None) -
 def _unit_date(reader: _Reader, table: dict[str, Any], path: str, key: str) -> date | None:
     """A TOML date (2025-07-01) or one written as in a spreadsheet (01/07/2025 or 2025-07-01)."""
     value = reader.take(table, path, key, (date, str))
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date) or value is None:
-        return value
+    if value is None:
+        return None
+    day = value.date() if isinstance(value, datetime) else value if isinstance(value, date) else _written_day(value)
+    if day is None:
+        reader.problem(f"{path}.{key}", f"{value!r} is not a date (write 2025-07-01 or 01/07/2025)")
+    elif not within_calendar(day):  # 9999-12-31 for "forever": the day after it is no date at all
+        hint = "a unit that still exists has no valid_to" if key == "valid_to" else "leave it out if unknown"
+        written = f"{day.day:02d}/{day.month:02d}/{day.year:04d}"  # strftime drops the zeros of year 1
+        reader.problem(f"{path}.{key}", f"{written} is outside the days auditbot reasons about ({calendar_span()});"
+                                        f" {hint}")
+        return None
+    return day
+
+
+def _written_day(text: str) -> date | None:
     for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
-            return datetime.strptime(value.strip(), pattern).date()
+            return datetime.strptime(text.strip(), pattern).date()
         except ValueError:
             continue
-    reader.problem(f"{path}.{key}", f"{value!r} is not a date (write 2025-07-01 or 01/07/2025)")
     return None
 
 

@@ -29,9 +29,9 @@ import yagmail
 from auditbot.config.rules import Config
 from auditbot.errors import UserError
 from auditbot.report.compose import Letter
+from auditbot.report.output_files import refuse_protected, write_output
 from auditbot.store import Store, timestamp
 from auditbot.store import outbox as ledger
-from auditbot.report.output_files import refuse_protected, write_output
 
 log = logging.getLogger(__name__)
 MAX_WAIT = timedelta(hours=24)

@@ -22,6 +22,18 @@ _EXPLICIT = re.compile(r"^(\d\d)/(\d\d)/(\d{4})-(\d\d)/(\d\d)/(\d{4})$")
 
 RUNNING, SETTLING, FINAL = "running", "settling", "final"
 
+# the days auditbot reasons about: a unit's life, a holiday, a period. Far enough either way for any real
+# office, near enough that a day after the last one (or a period around it) is still a date
+EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def within_calendar(day: date) -> bool:
+    return EARLIEST <= day <= LATEST
+
+
+def calendar_span() -> str:
+    return f"{EARLIEST:%d/%m/%Y} – {LATEST:%d/%m/%Y}"
+
 
 @dataclass(frozen=True)
 class Period:
@@ -92,6 +104,16 @@ def resolve_period(kind: str, start: datetime | None, end: datetime | None, toda
 
 def parse_period(text: str) -> Period:
     """`--period Q3/2026` (also Quý III/2026, 11/2026, 2026, or a stored dd/mm/yyyy-dd/mm/yyyy label)."""
+    try:
+        period = _parse_period(text)
+    except (ValueError, OverflowError):  # year 0, or a period that would end after year 9999
+        period = None
+    if period is None or not (within_calendar(period.start) and within_calendar(period.end)):
+        raise UserError(f"--period {text!r}: outside the days auditbot reasons about ({calendar_span()})")
+    return period
+
+
+def _parse_period(text: str) -> Period:
     written = " ".join(text.split())
     if match := _QUARTER.match(written):
         number = match[1].upper()
