@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from conftest import Province
 
 from auditbot.config.rules import load_config
@@ -156,3 +157,82 @@ def test_an_address_with_a_vietnamese_domain_is_kept_idna_encoded(tmp_path) -> N
     province.rules.write_text(text, encoding="utf-8")
     config = load_config(province.rules)
     assert config.unit("SXD").emails == ("vanthu@xn--sxydng-xta8252d0ea.gov.vn",)
+
+
+UNITS_ROWS = [["code", "name", "kind", "aliases", "emails"],
+              ["XA_TH", "Xã Thiệu Hóa", "xa", "UBND xã Thiệu Hóa;Xã Thiệu Hoá cũ", "thieuhoa@example.gov.vn"],
+              ["SO_NN", "Sở Nông nghiệp và Môi trường", "so", "", "snnmt@example.gov.vn"]]
+
+
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
+
+
+def windows_1258(text: str) -> bytes:
+    """As Excel for Vietnamese writes it: letters with a tone mark split into a base cp1258 has (ơ, ư, ă, â, ê, ô)
+    and a combining tone mark."""
+    import unicodedata
+
+    out = b""
+    for character in text:
+        try:
+            out += character.encode("cp1258")
+        except UnicodeEncodeError:
+            split = unicodedata.normalize("NFD", character)
+            tone = next(mark for mark in split if mark in TONE_MARKS)
+            out += unicodedata.normalize("NFC", split.replace(tone, "")).encode("cp1258") + tone.encode("cp1258")
+    return out
+
+
+def units_bytes(shape: str) -> bytes:
+    if shape == "xlsx renamed .csv":
+        import io
+
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        for row in UNITS_ROWS:
+            book.active.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+    delimiter = "\t" if shape == "utf-16 unicode text" else ","
+    text = "\r\n".join(delimiter.join(f'"{cell}"' if ";" in cell else cell for cell in row) for row in UNITS_ROWS)
+    return {"windows-1258": windows_1258(text), "utf-16 unicode text": text.encode("utf-16"),
+            "utf-8 with bom": text.encode("utf-8-sig"), "utf-8": text.encode("utf-8")}[shape]
+
+
+def with_units_file(tmp_path, data: bytes) -> Province:
+    (tmp_path / "units.csv").write_bytes(data)
+    province = Province(tmp_path)
+    province.rules.write_text('units_file = "units.csv"\n' + province.rules.read_text(encoding="utf-8"), encoding="utf-8")
+    return province
+
+
+@pytest.mark.parametrize("shape", ["windows-1258", "utf-16 unicode text", "utf-8 with bom", "utf-8",
+                                   "xlsx renamed .csv"])
+def test_a_units_spreadsheet_as_excel_saves_it_is_read(tmp_path, shape: str) -> None:
+    province = with_units_file(tmp_path, units_bytes(shape))
+    assert province.run("validate").exit_code == 0, province.run("validate").output
+    units = {row["code"]: row for row in province.json("units", "--all")}
+    assert units["XA_TH"]["name"] == "Xã Thiệu Hóa" and units["SO_NN"]["name"] == "Sở Nông nghiệp và Môi trường"
+    assert units["XA_TH"]["kind"] == "xa"
+    unit = load_config(province.rules).unit("XA_TH")
+    assert unit.aliases == ("UBND xã Thiệu Hóa", "Xã Thiệu Hoá cũ") and unit.emails == ("thieuhoa@example.gov.vn",)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ("code,name,kind,emails\nXA_X,{big},xa,x@example.gov.vn\n".format(big="Xã " * 70_000).encode(),
+     "row 2, column 'name': a cell of 210000 characters"),
+    (b"code,name,kind,emails\nXA_X,X\x81a,xa,x@example.gov.vn\n", "row 2: bytes that are not cp1258 text"),
+    ("code\tname\tkind\temails\nXA_X\tX\txa\tx@example.gov.vn\n".encode("utf-16") + b"\x00",
+     "row 3: bytes that are not utf-16 text"),  # a byte after the last line's end
+    (b"PK\x03\x04" + b"\x00" * 200, "a workbook that cannot be read"),
+])
+@pytest.mark.parametrize("command", [("validate",), ("rates",)])
+def test_a_units_spreadsheet_that_cannot_be_read_is_refused_with_its_row_and_column(
+        tmp_path, data: bytes, message: str, command: tuple[str, ...]) -> None:
+    province = with_units_file(tmp_path, data)
+    result = province.run(*command)
+    assert result.exit_code == 2, result.output
+    assert f"units_file: {tmp_path / 'units.csv'}: {message}" in result.output, result.output
+    assert "Xã Xã" not in result.output  # a cell's content is never repeated

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import re
@@ -21,6 +20,7 @@ from lxml.cssselect import CSSSelector
 from auditbot.config import bundled
 from auditbot.config.origins import Origins
 from auditbot.config.schedules import parse as parse_phrase
+from auditbot.config.units_file import UnitsFileError, units_table
 from auditbot.errors import ConfigError
 from auditbot.words.catalogue import FIELDS as CATALOGUE_FIELDS
 from auditbot.words.catalogue import STATUS_VALUES
@@ -711,21 +711,20 @@ def _valid_selector(selector: str) -> bool:
 
 
 def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
-    """Units kept in a spreadsheet: same columns as [[units]], lists separated by ';'."""
+    """Units kept in a spreadsheet (CSV in any encoding Excel writes, or a workbook): same columns as
+    [[units]], lists separated by ';'."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        reader.problem("units_file", f"cannot read {path}: {exc.strerror}")
+        header, rows = units_table(path)
+    except UnitsFileError as exc:
+        reader.problem("units_file", f"{path}: {exc}")
         return []
     entries = []
-    for number, row in enumerate(rows, start=2):
+    for number, cells in rows:
         table: dict[str, Any] = {}
-        for key, value in row.items():
-            if key is None:
-                reader.problem(f"units_file:{path.name}:row {number}", "more cells than header columns")
-                continue
-            value = (value or "").strip()
+        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+            reader.problem(f"units_file:{path.name}:row {number}", "more cells than header columns")
+        for key, value in zip(header, cells):
+            value = value.strip()
             if key in UNIT_LIST_FIELDS:
                 table[key] = [part.strip() for part in value.split(";") if part.strip()]
             elif key == "render" and value:  # a spreadsheet writes yes/no as words; others stay a type error
