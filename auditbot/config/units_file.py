@@ -13,8 +13,6 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook
-
 from auditbot.words.text import nfc
 
 MAX_BYTES = 16 << 20      # a province's units fit in kilobytes; more is the wrong file
@@ -92,6 +90,8 @@ def _text_rows(data: bytes) -> list[Row]:
 
 
 def _workbook_rows(data: bytes) -> list[Row]:
+    from python_calamine import CalamineError, CalamineWorkbook  # only for a workbook: every command reads config
+
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
         values = sheet.to_python(skip_empty_area=False)
