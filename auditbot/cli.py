@@ -263,6 +263,8 @@ def validate(config_file: str | None) -> None:
         auditbot validate --config /etc/auditbot/rules.toml
     """
     config = load(config_file)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
         click.echo(f"warning: source not found (yet): {path}", err=True)

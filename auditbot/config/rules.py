@@ -6,13 +6,15 @@ import itertools
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import email_validator
 from cssselect import SelectorError
 from email_validator import EmailNotValidError, validate_email
 from lxml.cssselect import CSSSelector
@@ -123,6 +125,8 @@ class EmailSettings:
     centre: tuple[str, ...] = ()
     ca_file: Path | None = None     # a private CA for the mail server's certificate (default: the system's)
     timeout_seconds: float = 30
+    # addresses on domains no public mail reaches (mail.tinh.local): True for any, or the domains named
+    internal_domains: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,7 @@ class Config:
     index: IndexSettings = field(default_factory=IndexSettings)
     kind_levels: dict[str, str] = field(default_factory=dict)  # unit kind -> tinh | huyen | xa (words/levels.py)
     units_file: Path | None = None  # the units spreadsheet, when units are kept in one (an input: never written)
+    warnings: tuple[str, ...] = ()  # what works but deserves a look (`validate` prints them), with key paths
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -253,10 +258,14 @@ class _Reader:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.warnings: list[str] = []
         self.keys: dict[str, tuple[str, Any]] = {}  # every key path read (units[] for each unit): type, default
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(f"{path}: {message}")
 
     def table(self, data: dict[str, Any], path: str, key: str) -> dict[str, Any]:
         self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)), ("a table", None))
@@ -354,9 +363,10 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         reader.problem("database.busy_timeout_seconds", f"expected 0 < seconds ≤ 3600, got {busy_timeout}")
     reader.leftovers(database, "database")
 
+    email = _read_email(reader.table(raw, "", "email"), reader, base)  # before the units: their addresses follow it
     units_file_name = reader.take(raw, "", "units_file", str)
     units_file = base / units_file_name if units_file_name else None
-    units = _read_units(raw, reader, units_file)
+    units = _read_units(raw, reader, units_file, email)
 
     thresholds_raw = reader.table(raw, "", "thresholds")
     kind_tables = {k: thresholds_raw.pop(k) for k in list(thresholds_raw) if isinstance(thresholds_raw[k], dict)}
@@ -384,7 +394,6 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
                                                   {unit.kind for unit in units})
     portal = _read_portal(reader.table(raw, "", "portal"), reader)
     listings = _read_listings(reader.table(raw, "", "listings"), reader)
-    email = _read_email(reader.table(raw, "", "email"), reader, base)
     report = _read_report(reader.table(raw, "", "report"), reader, base)
     serve = _read_serve(reader.table(raw, "", "serve"), reader)
 
@@ -458,7 +467,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
         disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
         kind_levels=kind_levels,
-        units_file=units_file,
+        units_file=units_file, warnings=tuple(reader.warnings),
     )
 
 
@@ -548,7 +557,7 @@ UNIT_LIST_FIELDS = ("aliases", "emails", "head_emails", "listing_urls", "success
 UNIT_DATES = ("valid_from", "valid_to")
 
 
-def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None) -> list[Unit]:
+def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None, email: EmailSettings) -> list[Unit]:
     entries: list[tuple[str, dict[str, Any]]] = []
     tables = raw.pop("units", [])
     if not isinstance(tables, list):
@@ -567,7 +576,7 @@ def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None) -
         kind = reader.take(table, path, "kind", str, "", required=True).strip()
         lists = {key: reader.strings(table, path, key) for key in UNIT_LIST_FIELDS}
         for key in ("emails", "head_emails"):
-            lists[key] = _addresses(reader, f"{path}.{key}", lists[key])
+            lists[key] = _addresses(reader, f"{path}.{key}", lists[key], email.internal_domains)
         if code and not UNIT_CODE.match(code):
             reader.problem(f"{path}.code", f"{code!r}: letters, digits, _ - and . only, starting with a letter or"
                                            " digit (it names files and folders)")
@@ -578,7 +587,9 @@ def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None) -
         valid_from, valid_to = (_unit_date(reader, table, path, key) for key in UNIT_DATES)
         reader.leftovers(table, path)
         if not lists["emails"] and valid_to is None:  # a unit that ended gets no letters
-            reader.problem(f"{path}.emails", f"unit {code or name!r} has no email address")
+            reader.warn(f"{path}.emails", f"unit {code or name!r} has no email address: " + (
+                f"its weekly letter goes to [email] centre ({', '.join(email.centre)}) to pass on" if email.centre
+                else "and [email] centre is empty, so nobody gets its weekly letter"))
         for url in lists["listing_urls"]:
             if not url.startswith(("http://", "https://")):
                 reader.problem(f"{path}.listing_urls", f"not an http(s) URL: {url!r}")
@@ -689,17 +700,51 @@ def lineage_problems(units: list[Unit]) -> list[str]:
 UNIT_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*")
 
 
-def _addresses(reader: _Reader, path: str, addresses: tuple[str, ...]) -> tuple[str, ...]:
+def _addresses(reader: _Reader, path: str, addresses: tuple[str, ...],
+               internal: bool | tuple[str, ...] = False) -> tuple[str, ...]:
     """Addresses as the SMTP server will take them: checked by email-validator, Vietnamese domain names
-    IDNA-encoded (an address an officer types with diacritics in its domain is kept, not refused)."""
+    IDNA-encoded (an address an officer types with diacritics in its domain is kept, not refused). A domain
+    [email] allow_internal_domains names may be one no public mail reaches (the province's own server)."""
     accepted: list[str] = []
     for address in addresses:
+        domain = address.rpartition("@")[2].strip().rstrip(".").lower()
         try:
-            valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+            if _internal(domain, internal):
+                with _special_use_allowed(domain, internal):
+                    valid = validate_email(address, check_deliverability=False, allow_smtputf8=False,
+                                           globally_deliverable=False)
+            else:
+                valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
             accepted.append(valid.ascii_email or valid.normalized)  # ascii_email is set: SMTPUTF8 is not allowed
         except EmailNotValidError as exc:
             reader.problem(path, f"not an email address: {address!r} ({exc})")
     return tuple(accepted)
+
+
+# the special-use name a province's own mail server may use (RFC 6762); localhost, invalid, test, onion and
+# arpa stay refused unless a domain under them is named outright
+INTERNAL_SPECIAL_USE = ("local",)
+
+
+def _internal(domain: str, internal: bool | tuple[str, ...]) -> bool:
+    if isinstance(internal, bool):
+        return internal
+    return any(domain == name or domain.endswith("." + name) for name in internal)
+
+
+@contextmanager
+def _special_use_allowed(domain: str, internal: bool | tuple[str, ...]) -> Iterator[None]:
+    """email-validator refuses special-use domains (.local) from its module-level list; its documented way
+    to accept one is to take it off that list. Taken off for this one validation, then put back."""
+    names = email_validator.SPECIAL_USE_DOMAIN_NAMES
+    saved = list(names)
+    lifted = [name for name in saved if (domain == name or domain.endswith("." + name))
+              and ((internal is True and name in INTERNAL_SPECIAL_USE) or isinstance(internal, tuple))]
+    names[:] = [name for name in saved if name not in lifted]
+    try:
+        yield
+    finally:
+        names[:] = saved
 
 
 def _valid_selector(selector: str) -> bool:
@@ -867,16 +912,18 @@ def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSett
     path = "email"
     ca_file = reader.take(table, path, "ca_file", str)
     sender = reader.take(table, path, "sender", str, "").strip()
+    internal = _internal_domains(reader, table)
     email = EmailSettings(
-        sender=next(iter(_addresses(reader, "email.sender", (sender,) if sender else ())), ""),
+        sender=next(iter(_addresses(reader, "email.sender", (sender,) if sender else (), internal)), ""),
         smtp_host=reader.take(table, path, "smtp_host", str, ""),
         smtp_port=reader.take(table, path, "smtp_port", int, 587),
         security=reader.take(table, path, "security", str, "starttls"),
         username=reader.take(table, path, "username", str, ""),
         password_env=reader.take(table, path, "password_env", str, "AUDITBOT_SMTP_PASSWORD"),
-        centre=_addresses(reader, "email.centre", reader.strings(table, path, "centre")),
+        centre=_addresses(reader, "email.centre", reader.strings(table, path, "centre"), internal),
         ca_file=base / ca_file if ca_file else None,
         timeout_seconds=reader.take(table, path, "timeout_seconds", (int, float), 30),
+        internal_domains=internal,
     )
     if email.ca_file is not None and not email.ca_file.is_file():
         reader.problem("email.ca_file", f"file not found: {email.ca_file}")
@@ -888,6 +935,17 @@ def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSett
     return email
 
 
+
+
+def _internal_domains(reader: _Reader, table: dict[str, Any]) -> bool | tuple[str, ...]:
+    """`allow_internal_domains = true` (any domain, .local included) or a list of the province's own domains."""
+    value = reader.take(table, "email", "allow_internal_domains", (bool, list), False)
+    if isinstance(value, bool):
+        return value
+    if not all(isinstance(item, str) and item.strip(" .") for item in value):
+        reader.problem("email.allow_internal_domains", "expected true, false or a list of domain names")
+        return False
+    return tuple(item.strip(" .").lower() for item in value)
 
 
 def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSettings:
