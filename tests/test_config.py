@@ -236,3 +236,22 @@ def test_a_units_spreadsheet_that_cannot_be_read_is_refused_with_its_row_and_col
     assert result.exit_code == 2, result.output
     assert f"units_file: {tmp_path / 'units.csv'}: {message}" in result.output, result.output
     assert "Xã Xã" not in result.output  # a cell's content is never repeated
+
+
+def test_a_units_workbook_that_declares_far_cells_is_refused_before_calamine_reads_it(tmp_path) -> None:
+    """A few KB naming a cell at XFD1048576 would make the reader allocate the whole grid."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in UNITS_ROWS:
+        book.active.append(row)
+    book.active["XFD1048576"] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert len(buffer.getvalue()) < 10_000
+    province = with_units_file(tmp_path, buffer.getvalue())
+    result = province.run("validate")
+    assert result.exit_code == 2, result.output
+    assert "a workbook that reaches row 1048576, column 16384: more than a units table holds" in result.output

@@ -11,13 +11,19 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from pathlib import Path
 
 from auditbot.words.text import nfc
 
 MAX_BYTES = 16 << 20      # a province's units fit in kilobytes; more is the wrong file
 MAX_CELL = 10_000         # characters in one cell (a unit's list of listing URLs stays far below)
-_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # XLSX/ODS (zip), XLS (OLE)
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # XLSX (zip), XLS (OLE: bounded by its size)
+MAX_UNPACKED = 64 << 20   # what an XLSX units table may unpack to
+MAX_ROWS, MAX_COLUMNS = 100_000, 200  # how far its cells may reach
+_REFERENCES = {"c": "r", "row": "r", "dimension": "ref"}  # the sheet elements that say where cells are
+_REFERENCE = re.compile(r"\$?([A-Z]{0,3})\$?(\d{0,7})")
 _DELIMITERS = ("\t", ";", ",")
 
 
@@ -90,14 +96,55 @@ def _text_rows(data: bytes) -> list[Row]:
 
 
 def _workbook_rows(data: bytes) -> list[Row]:
-    from python_calamine import CalamineError, CalamineWorkbook  # only for a workbook: every command reads config
+    from python_calamine import CalamineWorkbook  # only for a workbook: every command reads config
 
+    if data.startswith(b"PK"):
+        _check_declared(data)
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
         values = sheet.to_python(skip_empty_area=False)
-    except (CalamineError, ValueError, IndexError) as exc:
+    except BaseException as exc:  # calamine's errors, and a Rust panic on a malformed file, which is no Exception
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
         raise UnitsFileError(f"a workbook that cannot be read ({type(exc).__name__})") from None
     return [(number, [_cell_text(value) for value in row]) for number, row in enumerate(values, start=1)]
+
+
+def _check_declared(data: bytes) -> None:
+    """A 5 KB XLSX can name a cell at XFD1048576 and make calamine allocate the whole grid: every cell and row
+    reference (and the declared dimension) is read with an XML parser, as Excel reads them, before calamine."""
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if sum(member.file_size for member in members) > MAX_UNPACKED:
+                raise UnitsFileError(f"a workbook that unpacks to more than {MAX_UNPACKED >> 20} MB")
+            names = {member.filename for member in members}
+            if "xl/workbook.xml" not in names:
+                raise UnitsFileError("a zip that is no XLSX workbook (an OpenDocument sheet? save it as XLSX or CSV)")
+            for name in sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+                with archive.open(name) as sheet:
+                    parser = etree.iterparse(sheet, events=("start",), resolve_entities=False, no_network=True)
+                    for _, element in parser:
+                        attribute = _REFERENCES.get(etree.QName(element).localname)
+                        if attribute:
+                            _check_reference(element.get(attribute) or "")
+                        element.clear(keep_tail=False)
+    except (zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, NotImplementedError) as exc:
+        raise UnitsFileError(f"a workbook that cannot be read ({type(exc).__name__})") from None
+
+
+def _check_reference(reference: str) -> None:
+    for match in _REFERENCE.finditer(reference):
+        letters, digits = match.groups()
+        column = 0
+        for letter in letters:
+            column = column * 26 + ord(letter) - 64
+        row = int(digits) if digits else 1
+        if row > MAX_ROWS or column > MAX_COLUMNS:
+            raise UnitsFileError(f"a workbook that reaches row {row}, column {column}: more than a units table"
+                                 f" holds ({MAX_ROWS} rows, {MAX_COLUMNS} columns)")
 
 
 def _cell_text(value: object) -> str:
