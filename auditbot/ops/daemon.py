@@ -136,6 +136,8 @@ class Daemon:
         store.register_daemon(os.getpid(), socket.gethostname(), local_now(self.config))
         log.info("started (pid %s): %s; %d interrupted run(s) found", os.getpid(),
                  ", ".join(f"{j} {p!r}" for j, p in self.phrases.items()), orphans)
+        for warning in self.config.warnings:  # what validate warns about, in the journal too
+            log.warning("config: %s", warning)
         return previous
 
     def _records(self, work: Callable[[Store], T]) -> T:
