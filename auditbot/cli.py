@@ -21,6 +21,7 @@ from auditbot.errors import ConfigError, UserError
 from auditbot.report.output import format_option, render, table
 from auditbot.store import unit_label
 from auditbot.words import vietnamese
+from auditbot.words.periods import calendar_span, within_calendar
 
 if TYPE_CHECKING:  # imported where used: every invocation pays for what the module imports
     from auditbot.report.outbox import Delivery
@@ -40,10 +41,14 @@ class VietnameseDate(click.ParamType):  # type: ignore[type-arg]
         text = str(value).strip()
         for shape in ("%d/%m/%Y", "%Y-%m-%d"):
             try:
-                return datetime.strptime(text, shape)
+                day = datetime.strptime(text, shape)
             except ValueError as exc:
                 if "unconverted" not in str(exc) and "does not match" not in str(exc):
                     self.fail(f"{text} is not a real date", param, ctx)  # 31/02/2026: the shape is right
+                continue
+            if not within_calendar(day.date()):
+                self.fail(f"{text} is outside the days auditbot reasons about ({calendar_span()})", param, ctx)
+            return day
         self.fail(f"{text!r} is not a date like 31/10/2026 (dd/mm/yyyy)", param, ctx)
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:

@@ -419,3 +419,6 @@ def test_a_period_at_the_edge_of_the_calendar_is_a_usage_error(merged: MergedPro
     for command in ("rates", "index"):
         result = merged.run(command, "--period", period)
         assert result.exit_code == 2 and "outside the days auditbot reasons about" in result.output, result.output
+    for option, day in (("--from", "01/01/0001"), ("--to", "31/12/9999")):  # shown as 01/01/1 before
+        result = merged.run("rates", option, day)
+        assert result.exit_code == 2 and f"{day} is outside the days auditbot reasons about" in result.output
