@@ -72,7 +72,10 @@ def writable_output(config: Config, path: Path, option: str = "--output") -> Non
 def write_output(config: Config, path: Path, data: bytes, option: str = "--output") -> None:
     """Written beside and renamed into place: a half-written report never sits under the asked name."""
     writable_output(config, path, option)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:  # a folder this user may not write: the person's to fix, not a crash
+        raise UserError(f"{option} {path}: cannot write in {path.parent} ({exc.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as written:
             written.write(data)
