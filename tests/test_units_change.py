@@ -412,6 +412,7 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_config_error_with_its_key(merge
     assert result.exit_code == 2, result.output
     assert f"units[1].{key}: {shown} is outside the days auditbot reasons about (01/01/1900 – 31/12/2100)" \
         in result.output, result.output
+    assert "1 problem(s)" in result.output  # not echoed as a succession that cannot be followed
 
 
 @pytest.mark.parametrize("period", ["Q4/9999", "12/9999", "0000", "Quý IV/9999"])

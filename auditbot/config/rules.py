@@ -567,6 +567,7 @@ def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None, e
     if units_file is not None:
         entries += _units_from_csv(units_file, reader)
     units: list[tuple[str, Unit]] = []
+    dates_refused = False
     for path, table in entries:
         if not isinstance(table, dict):
             reader.problem(path, "expected a table")
@@ -584,7 +585,9 @@ def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None, e
         render = reader.take(table, path, "render", bool, False)
         if selector and not _valid_selector(selector):
             reader.problem(f"{path}.listing_selector", f"not a CSS selector: {selector!r}")
+        given = [key in table for key in UNIT_DATES]
         valid_from, valid_to = (_unit_date(reader, table, path, key) for key in UNIT_DATES)
+        dates_refused |= any(was and day is None for was, day in zip(given, (valid_from, valid_to)))
         reader.leftovers(table, path)
         if not lists["emails"] and valid_to is None:  # a unit that ended gets no letters
             reader.warn(f"{path}.emails", f"unit {code or name!r} has no email address: " + (
@@ -598,8 +601,9 @@ def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None, e
     if not units:
         reader.problem("units", "no units defined ([[units]] or units_file)")
     merged = _one_per_code(units, reader)
-    for problem in lineage_problems(merged):
-        reader.problem("units", problem)
+    if not dates_refused:  # a refused date would only come back as a succession that cannot be followed
+        for problem in lineage_problems(merged):
+            reader.problem("units", problem)
     return merged
 
 
