@@ -78,7 +78,7 @@ def test_an_output_onto_the_database_the_config_or_an_input_is_refused(lived_in:
 def test_the_database_journal_and_the_exports_folder_are_no_output_either(lived_in: Province) -> None:
     root = lived_in.root
     for output, what in ((root / "audit.db-wal", "the database's journal"), (root / "audit.db-shm", "journal"),
-                         (root / "exports" / "bieu-mau-3.xlsx", "inside a dossier export")):
+                         (root / "exports" / "bieu-mau-3.xlsx", "where dossier exports are read from")):
         result = lived_in.run(*ON_DEMAND[0], "--output", str(output))
         assert result.exit_code == 2 and what in result.output, result.output
         assert not output.exists()
@@ -107,5 +107,5 @@ def test_letters_written_to_an_outbox_never_land_on_the_database(lived_in: Provi
     assert result.exit_code == 2 and "--outbox" in result.output and "the database" in result.output, result.output
     assert digest(lived_in.db_path) == before
     inside = lived_in.run("report", "--unit", "STP", "--outbox", str(lived_in.root / "exports"))
-    assert inside.exit_code == 2 and "inside a dossier export" in inside.output, inside.output
+    assert inside.exit_code == 2 and "where dossier exports are read from" in inside.output, inside.output
     assert not list((lived_in.root / "exports").rglob("*.eml"))

@@ -43,7 +43,7 @@ def protected(config: Config) -> list[Protected]:
     if config.catalogue is not None:
         found.append(Protected(config.catalogue, "the catalogue ([sources] catalogue)", False))
     for source in config.dossier_sources:
-        found.append(Protected(source, "a dossier export ([sources] dossiers)", source.is_dir()))
+        found.append(Protected(source, "where dossier exports are read from, [sources] dossiers", source.is_dir()))
     if config.email.ca_file is not None:
         found.append(Protected(config.email.ca_file, "the mail server's CA file ([email] ca_file)", False))
     found.append(Protected(config.report.templates, "the templates folder ([report] templates)", True))
@@ -56,7 +56,8 @@ def refuse_protected(config: Config, path: Path, option: str) -> None:
     for each in protected(config):
         place = _resolved(each.path)
         if each.folder and target.is_relative_to(place):
-            raise UserError(f"{option} {path}: inside {each.what} {each.path}; write it elsewhere")
+            raise UserError(f"{option} {path}: inside {each.what} ({each.path}); the next run would read it."
+                            " Write it elsewhere")
         if target == place or _same_inode(path, each.path) or _matches_glob(target, each.path):
             raise UserError(f"{option} {path}: that is {each.what} ({each.path}); refused, it would be"
                             " overwritten. Write to another file")
