@@ -105,6 +105,17 @@ def test_demo_copies_the_sample_province_once_and_refuses_a_folder_that_is_not_o
     assert "holds no rules.toml" in result.output and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_demo_refuses_a_live_provinces_folder(province) -> None:
+    """`demo --dir` onto a real province's folder wrote invented exports among its inputs and imported them
+    into its database."""
+    assert province.run("rates").exit_code == 0
+    before = province.db_path.read_bytes()
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(province.root)])
+    assert result.exit_code == 2 and "its rules.toml is another province's" in result.output, result.output
+    assert province.db_path.read_bytes() == before and not list((province.root / "exports").rglob("*"))
+    assert not (province.root / "sample").exists()
+
+
 class BrokenChecks:
     @hookimpl
     def auditbot_checks(self) -> list[Check]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +33,12 @@ def prepare_workspace(folder: Path) -> bool:
     rules = folder / "rules.toml"
     if folder.is_dir() and any(folder.iterdir()) and not rules.is_file():
         raise InputError(f"{folder}: not empty and holds no rules.toml; choose another folder with --dir")
-    copied = False
     source = bundled.sample_province()
+    if rules.is_file() and _province_name(rules) != _province_name(source / "rules.toml"):
+        # a live province's folder: the demo would write invented exports into its inputs and import them
+        raise InputError(f"{folder}: its rules.toml is another province's, not the sample's; the demo writes"
+                         " invented dossiers into what it reads. Choose another folder with --dir")
+    copied = False
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
         if path.is_dir() or "__pycache__" in path.parts or path.name == "__init__.py":
@@ -45,6 +50,14 @@ def prepare_workspace(folder: Path) -> bool:
         shutil.copyfile(path, target)
         copied = True
     return copied
+
+
+def _province_name(rules: Path) -> object:
+    """[province] name of a rules.toml, or None when it cannot be read as one."""
+    try:
+        return tomllib.loads(rules.read_text(encoding="utf-8")).get("province", {}).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
 
 
 def write_sample_exports(config: Config) -> list[Path]:
