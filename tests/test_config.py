@@ -255,3 +255,11 @@ def test_a_units_workbook_that_declares_far_cells_is_refused_before_calamine_rea
     result = province.run("validate")
     assert result.exit_code == 2, result.output
     assert "a workbook that reaches row 1048576, column 16384: more than a units table holds" in result.output
+
+
+def test_a_holiday_at_the_edge_of_the_calendar_is_refused_with_its_key(tmp_path) -> None:
+    province = Province(tmp_path, extra='\n[index]\nholidays = ["02/09/2026", "31/12/9999"]\n')
+    result = province.run("validate")
+    assert result.exit_code == 2
+    assert "index.holidays: 31/12/9999 is outside the days auditbot reasons about (01/01/1900 – 31/12/2100)" \
+        in result.output and "02/09/2026" not in result.output
