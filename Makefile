@@ -23,8 +23,8 @@ demo: $(STAMP) chromium
 	$(BIN)/auditbot demo
 
 test: $(STAMP) chromium
-	$(BIN)/ruff check auditbot tests bench
-	$(BIN)/mypy -p auditbot
+	$(BIN)/ruff check auditbot checks tests bench
+	$(BIN)/mypy auditbot checks
 	$(BIN)/python -m pytest
 
 # the README's tables of commands, checks and rules.toml keys, regenerated from the code

@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import commands, progress, vietnamese
-from .config import Config, config_path
-from .errors import ConfigError, UserError
-from .output import format_option, render, sheet_format_option, table
-from .rates import FIELD_ORDER, GROUPINGS, rate_text
-from .store import unit_label
-from .wording import Words, words_for
+from auditbot import commands
+from auditbot.config.rules import Config, config_path
+from auditbot.domain.rates import FIELD_ORDER, GROUPINGS, rate_text
+from auditbot.errors import ConfigError, UserError
+from auditbot.ops import progress
+from auditbot.report.output import format_option, render, sheet_format_option, table
+from auditbot.report.wording import Words, words_for
+from auditbot.store import unit_label
+from auditbot.words import vietnamese
+from auditbot.words.periods import calendar_span, within_calendar
 
 if TYPE_CHECKING:  # imported where used: every invocation pays for what the module imports
-    from .report.outbox import Delivery
-    from .sheets import Column
-    from .sources.pipeline import ImportSummary
+    from auditbot.report.outbox import Delivery
+    from auditbot.report.sheets import Column
+    from auditbot.sources.tabular.pipeline import ImportSummary
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -42,10 +45,14 @@ class VietnameseDate(click.ParamType):  # type: ignore[type-arg]
         text = str(value).strip()
         for shape in ("%d/%m/%Y", "%Y-%m-%d"):
             try:
-                return datetime.strptime(text, shape)
+                day = datetime.strptime(text, shape)
             except ValueError as exc:
                 if "unconverted" not in str(exc) and "does not match" not in str(exc):
                     self.fail(f"{text} is not a real date", param, ctx)  # 31/02/2026: the shape is right
+                continue
+            if not within_calendar(day.date()):
+                self.fail(f"{text} is outside the days auditbot reasons about ({calendar_span()})", param, ctx)
+            return day
         self.fail(f"{text!r} is not a date like 31/10/2026 (dd/mm/yyyy)", param, ctx)
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
@@ -127,7 +134,7 @@ def _set_verbosity(level: int) -> Callable[[click.Context, click.Parameter, bool
                 raise click.UsageError("-q/--quiet and -v/--verbose exclude each other")
             ctx.meta[VERBOSITY] = level
             if level == VERBOSE:  # the detail: what the engine logs while it works, for this command only
-                from .logs import setup_logging
+                from auditbot.ops.logs import setup_logging
 
                 root = logging.getLogger()
                 handlers, before = root.handlers[:], root.level
@@ -167,12 +174,12 @@ def on_terminal(words: Words) -> Any:
 def write_sheet(config: Config, output: Path | None, name: str, columns: list[Column],
                 rows: list[list[Any]]) -> None:
     """--format xlsx: the rows as a workbook at --output (never onto the database, the config or an input)."""
-    from .sheets import workbook_bytes
+    from auditbot.report.output_files import write_output
+    from auditbot.report.sheets import workbook_bytes
 
     if output is None:
         raise click.UsageError("--format xlsx writes a file: give --output FILE.xlsx")
-    commands.writable(output, config)
-    commands.write_file(output, workbook_bytes(name, columns, rows), config)
+    write_output(config, output, workbook_bytes(name, columns, rows))
     if verbosity() != QUIET:
         click.echo(words_for(config)("lines.written", file=output), err=True)
 
@@ -203,7 +210,7 @@ def print_findings(config: Config, findings: list[dict[str, Any]], output_format
                    output: Path | None = None) -> None:
     words = words_for(config)
     if output_format == "xlsx":
-        from .sheets import Column
+        from auditbot.report.sheets import Column
 
         columns = [Column(words("headers.id")), Column(words("headers.unit")), Column(words("headers.name")),
                    Column(words("headers.check")), Column(words("headers.title")), Column(words("headers.status")),
@@ -331,7 +338,7 @@ def units_command(on: datetime | None, everyone: bool, output_format: str, outpu
     shown = ("code", "name", "kind", "valid_from", "valid_to", "predecessors", "successors")
     headers = [words(f"headers.{key}") for key in shown]
     if output_format == "xlsx":
-        from .sheets import Column
+        from auditbot.report.sheets import Column
 
         kinds = {"valid_from": "date", "valid_to": "date"}
         write_sheet(config, output, words("sheets.units"), [Column(h, kinds.get(k, "text")) for h, k in zip(headers, shown)],
@@ -407,6 +414,8 @@ def validate(config_file: str | None) -> None:
     """
     config = load(config_file)
     words = words_for(config)
+    for warning in config.warnings:
+        click.echo(words("lines.validate_warning", warning=warning), err=True)
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
         click.echo(words("lines.validate_missing", path=path), err=True)
@@ -472,7 +481,7 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
 
 
 def _report_imports(words: Words, summaries: list[ImportSummary], errors: list[str]) -> None:
-    from .imported import summary_lines
+    from auditbot.report.imported import summary_lines
 
     for summary in summaries:
         lines = summary_lines(words, summary, every_rejection=verbosity() == VERBOSE)
@@ -612,7 +621,7 @@ def rates(start: datetime | None, end: datetime | None, period_text: str | None,
         return group_label(config, words, by, group)
 
     if output_format == "xlsx":
-        from .sheets import Column
+        from auditbot.report.sheets import Column
 
         write_sheet(config, output, words("sheets.rates"),
                     [Column(headers[0]), *(Column(h, "percent" if key.endswith("_rate") else "number")
@@ -664,8 +673,8 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         auditbot index --by province --compare diem-cong-dvcqg.json
         auditbot index --by unit --format xlsx --output chi-so-766.xlsx
     """
-    from . import index_view
-    from .index766 import STATE_WORDS
+    from auditbot.index766 import view as index_view
+    from auditbot.index766.formula import STATE_WORDS
 
     no_output_without_xlsx(output_format, output)
     config = load(config_file)
@@ -676,7 +685,7 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
         return group_label(config, words, by, group)
 
     if output_format == "xlsx":
-        from .sheets import Column
+        from auditbot.report.sheets import Column
 
         kinds = {"numerator": "number", "denominator": "number", "rate": "percent", "points": "decimal",
                  "max_points": "decimal", "gain": "decimal"}
@@ -737,7 +746,8 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
     resent by itself: check the mailbox, then --resend it), or a unit's letter could not be made.
 
     --period gives a period's Phụ lục I-IV on demand (a closed quarter's final figures once frozen);
-    --form writes one of the half-year report's tables with the rows auditbot can compute filled.
+    --form writes one of the half-year report's tables in the province's layout, with the rows auditbot
+    can compute filled (per level of government: [kinds.<kind>] level in rules.toml).
 
     \b
     Examples:
@@ -843,8 +853,8 @@ def run(log_level: str, config_file: str | None) -> None:
     Example:
         auditbot run --config /etc/auditbot/rules.toml
     """
-    from .daemon import Daemon
-    from .logs import setup_logging
+    from auditbot.ops.daemon import Daemon
+    from auditbot.ops.logs import setup_logging
 
     setup_logging(log_level)
     code = Daemon(load(config_file)).run()
@@ -918,8 +928,8 @@ def serve(host: str | None, port: int | None, config_file: str | None) -> None:
         auditbot serve                       # http://127.0.0.1:8001/
         AUDITBOT_SERVE_PASSWORD_HASH="$(auditbot password-hash)" auditbot serve --host 0.0.0.0
     """
-    from .browse.server import serve as serve_datasette
-    from .logs import setup_logging
+    from auditbot.browse.server import serve as serve_datasette
+    from auditbot.ops.logs import setup_logging
 
     config = load(config_file)
     setup_logging("INFO")
@@ -961,7 +971,7 @@ def demo(folder: Path) -> None:
         auditbot demo
         cd auditbot-demo && auditbot check STP --offline
     """
-    from .demo import prepare_workspace, run_demo
+    from auditbot.demo.run import prepare_workspace, run_demo
 
     copied = prepare_workspace(folder)
     click.echo(f"{'Copied the sample province into' if copied else 'Using the sample province in'} {folder}/")

@@ -10,34 +10,36 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import progress, selection, vietnamese
-from .check_types import CheckContext
-from .clock import local_now
-from .config import Config, load_config
-from .engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
-from .errors import ConfigError, InputError, UserError
-from .lineage import Lineage
-from .lock import writer_lock
-from .periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
-from .plugins import registered_checks
-from .rates import Figures, RatesOutcome, exemption_text
-from .sources.common import file_digest, within_limit
-from .store import Store, daemon_mark, observations, pid_alive
-from .store import outbox as ledger
-from .store.figures import unit_figures
+from auditbot.checking import selection
+from auditbot.checking.engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
+from auditbot.checking.plugins import registered_checks
+from auditbot.checking.types import CheckContext
+from auditbot.config.rules import Config, load_config
+from auditbot.domain.clock import local_now
+from auditbot.domain.lineage import Lineage
+from auditbot.domain.rates import Figures, RatesOutcome, exemption_text
+from auditbot.errors import ConfigError, InputError, UserError
+from auditbot.ops import progress
+from auditbot.ops.lock import writer_lock
+from auditbot.sources.tabular.common import file_digest, within_limit
+from auditbot.store import Store, daemon_mark, observations, pid_alive
+from auditbot.store import outbox as ledger
+from auditbot.store.figures import unit_figures
+from auditbot.words import vietnamese
+from auditbot.words.periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
 
 # What only some commands need is imported by them: `auditbot rates` should not wait for the HTML
 # parser, the HTTP client, the workbook writers and the mail library to load (a quarter of a second).
 if TYPE_CHECKING:
     import httpx
 
-    from .index766 import FormulaTable, IndexResult
-    from .report.annex_table import Table
-    from .report.compose import Letter
-    from .report.digest import UnitDigest
-    from .report.outbox import Delivery
-    from .sources.pipeline import ImportSummary
-    from .sources.portal_scores import PortalFigure
+    from auditbot.index766.formula import FormulaTable, IndexResult
+    from auditbot.index766.portal_scores import PortalFigure
+    from auditbot.report.annex_table import Table
+    from auditbot.report.compose import Letter
+    from auditbot.report.digest import UnitDigest
+    from auditbot.report.outbox import Delivery
+    from auditbot.sources.tabular.pipeline import ImportSummary
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -51,8 +53,9 @@ def open_config(path: Path) -> Config:
 
 def environment_problems(config: Config) -> list[str]:
     """What rules.toml cannot say by itself: whether this environment can do what it asks."""
-    from .index766 import formula_path, load_formulas
-    from .report.outbox import smtp_password
+    from auditbot.index766.formula import formula_path, load_formulas
+    from auditbot.report.forms import form_path, load_forms
+    from auditbot.report.outbox import smtp_password
 
     problems = []
     try:
@@ -63,14 +66,18 @@ def environment_problems(config: Config) -> list[str]:
         load_formulas(formula_path(config.report.templates))
     except ConfigError as exc:
         problems.append(str(exc))
+    try:  # so do the half-year report's forms
+        load_forms(form_path(config.report.templates))
+    except ConfigError as exc:
+        problems.append(str(exc))
     return problems
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
           trigger: str = "cli", offline: bool = False, transport: httpx.AsyncBaseTransport | None = None) -> CheckRun:
     """Refresh the network sources the chosen checks read (unless offline), then run the checks."""
-    from .sources.listings import fetch_listings
-    from .sources.portal import check_links
+    from auditbot.sources.listings.crawl import fetch_listings
+    from auditbot.sources.portal import check_links
 
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
@@ -98,7 +105,7 @@ def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
 
 def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `listings` job: read every unit's listing pages now."""
-    from .sources.listings import fetch_listings
+    from auditbot.sources.listings.crawl import fetch_listings
 
     codes = select_units(config, (), True)
     _locked(config, "listings", lambda store: fetch_listings(config, store, codes, local_now(config), transport))
@@ -106,7 +113,7 @@ def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None =
 
 def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
     """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
-    from .sources.portal import check_links
+    from auditbot.sources.portal import check_links
 
     codes = select_units(config, (), True)
     _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
@@ -115,7 +122,7 @@ def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = No
 def listing_reading(config: Config, unit: str, url: str | None, selector: str | None,
                     transport: httpx.AsyncBaseTransport | None = None) -> list[dict[str, Any]]:
     """`auditbot listings UNIT`: what the unit's pages give now and how it matched; nothing is stored."""
-    from .diagnosis import diagnose_listing
+    from auditbot.report.diagnosis import diagnose_listing
 
     with Store.open(config) as store:
         return diagnose_listing(config, store, select_units(config, [unit], False)[0], url, selector, transport)
@@ -123,7 +130,7 @@ def listing_reading(config: Config, unit: str, url: str | None, selector: str | 
 
 def accept_listing(config: Config, unit: str) -> list[dict[str, Any]]:
     """`auditbot listings accept UNIT`: the unit's latest reading becomes the baseline a collapse is judged by."""
-    from .sources.listings import accept_reading
+    from auditbot.sources.listings.crawl import accept_reading
 
     code = select_units(config, [unit], False)[0]
     return _locked(config, f"listings accept {code}", lambda store: accept_reading(store, code, local_now(config)))
@@ -138,7 +145,7 @@ def latest_readings(config: Config) -> list[dict[str, Any]]:
 def import_new_dossiers(config: Config) -> ImportOutcome:
     """The daemon's `dossiers` job: every export file under [sources].dossiers not imported before
     (by content: a renamed copy is not read twice)."""
-    from .sources.dossiers import expand_sources
+    from auditbot.sources.dossiers.exports import expand_sources
 
     with Store.open(config) as store:
         seen = observations.imported_files(store.db, "dossiers")
@@ -155,7 +162,7 @@ def import_new_dossiers(config: Config) -> ImportOutcome:
 
 def deliver_outbox(config: Config) -> Delivery:
     """The daemon's `outbox` job: letters that failed before and are due again."""
-    from .report.outbox import deliver
+    from auditbot.report.outbox import deliver
 
     return _locked(config, "outbox", lambda store: deliver(config, store, local_now(config)))
 
@@ -169,7 +176,7 @@ class ImportOutcome:
 def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = False) -> ImportOutcome:
     """Each file in its own transaction; an unreadable file is reported and the others still import.
     A dry run reads and types every row and writes nothing, not even to the database."""
-    from .sources.dossiers import expand_sources, import_dossiers
+    from auditbot.sources.dossiers.exports import expand_sources, import_dossiers
 
     paths = expand_sources(files) if files else expand_sources(config.dossier_sources)
     if not paths:
@@ -193,7 +200,7 @@ def import_dossier_files(config: Config, files: Iterable[Path], dry_run: bool = 
 
 
 def import_catalogue_file(config: Config, file: Path | None) -> ImportSummary:
-    from .sources.catalogue import import_catalogue
+    from auditbot.sources.catalogue import import_catalogue
 
     path = file or config.catalogue
     if path is None:
@@ -245,9 +252,9 @@ class IndexReport:
 def index(config: Config, start: datetime | None, end: datetime | None, by: str, units: Iterable[str] = (),
           period_text: str | None = None, compare: Path | None = None) -> IndexReport:
     """`auditbot index`: the 766 index per unit, unit kind or the province, and beside the portal's own."""
-    from .index766 import formula_path, load_formulas
-    from .index_inputs import index_results
-    from .sources.portal_scores import read_portal_scores
+    from auditbot.index766.formula import formula_path, load_formulas
+    from auditbot.index766.inputs import index_results
+    from auditbot.index766.portal_scores import read_portal_scores
 
     table = load_formulas(formula_path(config.report.templates))
     portal = read_portal_scores(compare, table, config.max_file_mb) if compare is not None else None
@@ -270,12 +277,13 @@ class PeriodReport:
 def period_report(config: Config, start: datetime | None, end: datetime | None, period_text: str | None,
                   output: Path | None) -> PeriodReport:
     """`report --period`: the province's Phụ lục I–IV (lists of units) for a period, from its figures."""
-    from .report.layout import load_layout
-    from .report.unit_annexes import rows_from_figures, unit_annex_tables
-    from .report.xlsx import workbook_bytes
+    from auditbot.report.layout import load_layout
+    from auditbot.report.output_files import writable_output, write_output
+    from auditbot.report.unit_annexes import rows_from_figures, unit_annex_tables
+    from auditbot.report.xlsx import workbook_bytes
 
     if output is not None:
-        writable(output, config)
+        writable_output(config, output)
     outcome = period_figures(config, start, end, period_text)
     layout = load_layout(config.report.templates)
     footnotes = {f"rate.{rate}": [text] for rate in config.exemptions if (text := exemption_text(config, rate))}
@@ -285,54 +293,26 @@ def period_report(config: Config, start: datetime | None, end: datetime | None, 
         subtitle = (f"Kỳ báo cáo: {outcome.period.name} ({vietnamese.day(outcome.period.start)} – {vietnamese.day(outcome.period.end)}),"
                     f" {outcome.state_words}")
         issuer = layout.labels["issuer"].format(province_upper=config.province.upper())
-        write_file(output, workbook_bytes(tables, issuer, subtitle), config)
+        write_output(config, output, workbook_bytes(tables, issuer, subtitle))
     return PeriodReport(outcome, tables, output)
 
 
 def form_report(config: Config, form: str, start: datetime | None, end: datetime | None, period_text: str | None,
                 output: Path) -> RatesOutcome:
-    """`report --form bieu-mau-3`: one of the half-year report's tables, for the province, as XLSX."""
-    from .report.forms import form_workbook, load_form
+    """`report --form bieu-mau-3`: one of the half-year report's tables, per level and for the province, as XLSX."""
+    from auditbot.report.form_figures import form_figures
+    from auditbot.report.forms import form_workbook, load_form
+    from auditbot.report.output_files import writable_output, write_output
 
     if not (period_text or start or end):
         raise UserError("--form needs the period it reports on: --period Q3/2026, or --from and --to")
-    writable(output, config)
+    writable_output(config, output)
+    layout = load_form(config.report.templates, form)
     outcome = period_figures(config, start, end, period_text)
-    [province] = outcome.grouped(config, "province")
-    write_file(output, form_workbook(config, load_form(config.report.templates, form), outcome, province), config)
+    with Store.open(config) as store:
+        figures = form_figures(config, store.db, outcome, layout.words)
+    write_output(config, output, form_workbook(config, layout, outcome, figures))
     return outcome
-
-
-def writable(path: Path, config: Config | None = None) -> None:
-    """An output goes into a folder that exists, and never onto the database, rules.toml or a source it reads."""
-    if not path.parent.is_dir():
-        raise UserError(f"--output {path}: the folder {path.parent} does not exist")
-    if config is not None and (what := _protected(path, config)):
-        raise UserError(f"--output {path}: that is {what}; it is never overwritten: give another file name")
-
-
-def _protected(path: Path, config: Config) -> str | None:
-    target = path.resolve()
-    database = config.database.resolve()
-    files = {config.path.resolve(): "the config (rules.toml)",
-             **{database.with_name(database.name + tail): "the database" for tail in ("", "-wal", "-shm", "-journal")}}
-    if config.catalogue is not None:
-        files[config.catalogue.resolve()] = "the catalogue it imports"
-    if target in files:
-        return files[target]
-    for source in config.dossier_sources:  # a file, or a folder whose every export is imported
-        source = source.resolve()
-        if target == source or source in target.parents:
-            return "one of the dossier exports it imports"
-    return None
-
-
-def write_file(path: Path, data: bytes, config: Config | None = None) -> None:
-    """Written beside and renamed into place: a half-written report never sits under the asked name."""
-    writable(path, config)
-    temporary = path.with_name(f".{path.name}.part")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def units_on(config: Config, day: date | None, everyone: bool = False) -> list[dict[str, Any]]:
@@ -386,10 +366,10 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
     `send` queues them in the outbox ledger and delivers what is due; `outbox` writes .eml files;
     neither: the letters are only composed, for a look at who would get what.
     """
-    from .report.compose import Composer, compose_digests
-    from .report.digest import WeekFindings
-    from .report.layout import load_layout
-    from .report.outbox import deliver, queue, write_eml
+    from auditbot.report.compose import Composer, compose_digests
+    from auditbot.report.digest import WeekFindings
+    from auditbot.report.layout import load_layout
+    from auditbot.report.outbox import deliver, queue, write_eml
 
     now = local_now(config)
     layout = load_layout(config.report.templates)
@@ -419,7 +399,7 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
             letters += composer.summary_letters(reader.summary(digests, failed))
         outcome = ReportOutcome(reader.week.key, digests, letters, failed=failed)
         if outbox is not None:
-            outcome.written = write_eml(outbox, reader.week.key, letters)
+            outcome.written = write_eml(config, outbox, reader.week.key, letters)
         elif send:
             with writer_lock(store, "report --send", config.lock_wait_seconds):
                 if unit is None:  # the centre's letter.failed findings follow the latest full report
@@ -437,7 +417,7 @@ def _fault(exc: Exception) -> str:
 
 def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Delivery]:
     """Send one unconfirmed or failed letter again, now: a person's decision after checking the mailbox."""
-    from .report.outbox import deliver, resend
+    from auditbot.report.outbox import deliver, resend
 
     with Store.open(config) as store, writer_lock(store, "report --resend", config.lock_wait_seconds):
         letter = resend(store, letter_id)

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot.samplegen import FLAT, TITLE_ROWS, export_row, make_dossiers
+from auditbot.demo.samplegen import FLAT, TITLE_ROWS, export_row, make_dossiers
 from bench.results import record, verdict
 
 PERIOD = ("2026-07-01", "2026-09-30")

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot.config import load_config
+from auditbot.config.rules import load_config
 from auditbot.store import Store
 from bench.results import record, verdict
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from auditbot.config import load_config
-from auditbot.localsites import LoopbackTransport
+from auditbot.config.rules import load_config
+from auditbot.demo.sites import LoopbackTransport
 from auditbot.sources.portal import check_urls
 
 

@@ -30,14 +30,14 @@ import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from auditbot import commands
-from auditbot.bundled import sample_province
-from auditbot.config import load_config
-from auditbot.demo import SAMPLE_DOMAINS
-from auditbot.localsites import LoopbackTransport, serve_sites
-from auditbot.sources.listing_html import parse_html
-from auditbot.sources.listing_reader import read_listing
-from auditbot.sources.listings import listing_origins, make_client, read_sites
-from auditbot.text import fold_ascii
+from auditbot.config.bundled import sample_province
+from auditbot.config.rules import load_config
+from auditbot.demo.run import SAMPLE_DOMAINS
+from auditbot.demo.sites import LoopbackTransport, serve_sites
+from auditbot.sources.listings.crawl import listing_origins, make_client, read_sites
+from auditbot.sources.listings.page import parse_html
+from auditbot.sources.listings.reader import read_listing
+from auditbot.words.text import fold_ascii
 
 DOMAIN = "bench.example.gov.vn"
 PORTAL = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc="
@@ -176,7 +176,7 @@ def main() -> None:
         config = load_config(root / "rules.toml")
         commands.import_catalogue_file(config, None)
         # the sites live in their own process, as real ones would: their work is not counted against ours
-        server = subprocess.Popen([sys.executable, "-m", "auditbot.localsites", str(root / "sites")],
+        server = subprocess.Popen([sys.executable, "-m", "auditbot.demo.sites", str(root / "sites")],
                                   stdout=subprocess.PIPE, text=True)
         try:
             assert server.stdout is not None

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from auditbot import commands
-from auditbot.check_types import Finding
-from auditbot.clock import local_now
-from auditbot.config import load_config
+from auditbot.checking.types import Finding
+from auditbot.config.rules import load_config
+from auditbot.domain.clock import local_now
 from auditbot.store import Scope, Store
 from bench.results import record, verdict
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from auditbot.sources.dossiers import DossierSpec
-from auditbot.sources.rows import Counts
+from auditbot.sources.dossiers.exports import DossierSpec
+from auditbot.sources.tabular.rows import Counts
 from auditbot.store.dossiers import COLUMNS
 
 UNITS = """
@@ -86,7 +86,7 @@ def sent_in_order(read: Callable[..., Any], path: Path, config: Any, delay: floa
     """What a columnar reader sends, in order, its stager slowed down (`delay` seconds a piece) so that a piece
     staged aside is still being written when the reader goes on: (stage or batch, the rows in it, in row
     order; a stage holds them in code order). Call it in a forked child."""
-    from auditbot.sources import staging
+    from auditbot.sources.tabular import staging
 
     image = staging.Stager.image
     staging.Stager.image = lambda self, frame: (time.sleep(delay), image(self, frame))[1]  # type: ignore[method-assign]

@@ -10,16 +10,16 @@ from typing import Any
 
 import click
 
+from auditbot.checking.plugins import registered_checks
 from auditbot.cli import cli
-from auditbot.config import documented_keys
-from auditbot.plugins import registered_checks
+from auditbot.config.rules import documented_keys
 
-SAMPLE_RULES = Path(__file__).parents[1] / "auditbot" / "sample" / "rules.toml"
+SAMPLE_RULES = Path(__file__).parents[1] / "rules.toml"
 # names a rules.toml chooses itself, shown as what they stand for
 INSTANCES = ((r"^thresholds\.(?!(?:digitisation_min|online_min|online_payment_min|overdue_max|min_dossiers|"
               r"min_period_elapsed)$)[^.]+", "thresholds.<kind>"),
-             (r"^exemptions\.[^.]+", "exemptions.<rate>"), (r"^kinds\.[^.]+", "kinds.<kind>"),
-             (r"^catalogue\.levels\..+", "catalogue.levels.<level>"))
+             (r"^exemptions\.[^.]+", "exemptions.<rate>"), (r"^catalogue\.levels\..+", "catalogue.levels.<level>"),
+             (r"^kinds\.[^.]+", "kinds.<kind>"))
 COMMON = {"--config", "--help", "--quiet", "--verbose"}  # every command takes them; said once under the table
 
 

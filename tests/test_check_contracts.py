@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from auditbot.check_types import CENTRE_AUDIENCE, UNIT_AUDIENCE
-from auditbot.plugins import centre_checks, registered_checks
+from auditbot.checking.plugins import centre_checks, registered_checks
+from auditbot.checking.types import CENTRE_AUDIENCE, UNIT_AUDIENCE
 from auditbot.report.layout import Layout, Section, load_layout
 
-TEMPLATES = Path(__file__).parents[1] / "auditbot" / "templates"
+TEMPLATES = Path(__file__).parents[1] / "templates"
 # the keys a finding row has whatever its check (store.finding_json), and what a unit annex row adds itself
 FINDING_KEYS = {"id", "check", "unit", "subject", "title", "severity", "status", "first_seen", "last_seen",
                 "resolved_at", "unit_name"}

@@ -10,9 +10,9 @@ from email.policy import default as default_policy
 import openpyxl
 from conftest import Province, province_now
 
-from auditbot.check_types import Finding
-from auditbot.config import load_config
-from auditbot.output import table
+from auditbot.checking.types import Finding
+from auditbot.config.rules import load_config
+from auditbot.report.output import table
 from auditbot.store import CENTRE, Scope, Store
 
 LONG_TITLE = ("Thủ tục 1.000894 «Đăng ký kết hôn có yếu tố nước ngoài tại Ủy ban nhân dân cấp huyện nơi cư trú"

@@ -21,9 +21,9 @@ from dossier_values import HEADER, ROW, UNITS, VALUES, sent_in_order, summary_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditbot.config import load_config
-from auditbot.sources import csv_chunks, formats, pipeline
-from auditbot.sources.dossiers import DossierSpec
+from auditbot.config.rules import load_config
+from auditbot.sources.dossiers.exports import DossierSpec
+from auditbot.sources.tabular import csv_chunks, formats, pipeline
 from auditbot.store.dossiers import COLUMNS
 
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))
@@ -73,7 +73,7 @@ def columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
 
 
 def _columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
-    from auditbot.sources.columnar import parse_columnar
+    from auditbot.sources.tabular.columnar import parse_columnar
 
     records: list[tuple] = []
     counts = parse_columnar(path, DossierSpec(), config, 7, lambda *header: None, records.extend,
@@ -119,7 +119,7 @@ def test_the_ordinary_rows_are_typed_by_the_engine_not_the_parser(tmp_path: Path
 
 def _rows_parsed(path: Path, config) -> tuple[int, int]:
     """(records read, rows that reached DossierParser.parse), in a child."""
-    from auditbot.sources.dossier_rows import DossierParser
+    from auditbot.sources.dossiers.rows import DossierParser
 
     seen: list[int] = []
     parse = DossierParser.parse
@@ -161,7 +161,7 @@ def test_what_a_reader_sends_comes_in_row_order_though_pieces_are_staged_aside(t
 
 
 def _sent_in_order(path: Path, config) -> list[tuple[str, list[int]]]:
-    from auditbot.sources.columnar import parse_columnar
+    from auditbot.sources.tabular.columnar import parse_columnar
 
     return sent_in_order(parse_columnar, path, config, 0.05)
 
@@ -176,8 +176,8 @@ def test_a_piece_that_cannot_be_staged_stops_the_reader(tmp_path: Path, config) 
 
 
 def _stage_fails(path: Path, config) -> tuple[str, int]:
-    from auditbot.sources import staging
-    from auditbot.sources.columnar import parse_columnar
+    from auditbot.sources.tabular import staging
+    from auditbot.sources.tabular.columnar import parse_columnar
 
     calls: list[int] = []
 
@@ -254,12 +254,14 @@ def test_a_reader_that_outgrows_the_memory_cap_is_stopped(tmp_path: Path, monkey
             time.sleep(0.01)
 
     monkeypatch.setattr(csv_chunks, "chunks", greedy)
-    scratch = set(Path(tempfile.gettempdir()).glob("auditbot-import-*"))
+    own_tmp = tmp_path / "tmp"  # this test's scratch folders only, whatever else runs on the machine
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 2
     assert "needs more than [sources] max_memory_mb = 64 MB; not imported" in result.output
     assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0
-    assert set(Path(tempfile.gettempdir()).glob("auditbot-import-*")) == scratch  # the killed child's files too
+    assert list(own_tmp.iterdir()) == []  # the killed child's files too
 
 
 def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch) -> None:

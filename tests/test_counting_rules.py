@@ -9,8 +9,8 @@ from datetime import datetime
 
 from conftest import Province
 
-from auditbot.config import load_config
-from auditbot.engine import run_checks, select_checks
+from auditbot.checking.engine import run_checks, select_checks
+from auditbot.config.rules import load_config
 from auditbot.store import Store
 
 
@@ -136,9 +136,9 @@ def test_each_published_figure_is_cut_or_rounded_as_the_province_prints_it() -> 
     """The half-year report cuts its on-time rates and rounds its other shares. Where the report gives
     the counts, they are used; 98,89 / 99,37 / 98,43 are published without theirs, so counts are chosen
     where cutting and rounding print differently."""
-    from auditbot.config import DEFAULT_ROUNDING
-    from auditbot.rates import Figures, rounded
-    from auditbot.vietnamese import percent
+    from auditbot.config.rules import DEFAULT_ROUNDING
+    from auditbot.domain.rates import Figures, rounded
+    from auditbot.words.vietnamese import percent
 
     def printed(rate: str, **counts: int) -> str:
         return percent(Figures(group="x", **counts).rates(DEFAULT_ROUNDING)[rate])

@@ -89,7 +89,7 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
         assert process.returncode == 0
     assert all(r["status"] == "failed" and "no-such-catalogue.csv" in r["error"] for r in job_runs(province, "catalogue"))
     # a missing file is a person's to fix: one line that names it, no traceback
-    assert "Traceback" not in log and "<3>auditbot.daemon: ERROR job catalogue failed: " in log
+    assert "Traceback" not in log and "<3>auditbot.ops.daemon: ERROR job catalogue failed: " in log
     assert "no-such-catalogue.csv" in log
     assert {r["status"] for r in job_runs(province, "checks")} <= {"ok", "interrupted"}
     assert job_runs(province, "checks")[0]["status"] == "ok"
@@ -200,7 +200,7 @@ def test_a_second_daemon_on_the_same_database_refuses_to_start_naming_the_first(
     with daemon(province) as first:
         wait_for(lambda: job_runs(province, "dossiers"))
         second = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
-                                capture_output=True, text=True, timeout=60)
+                                capture_output=True, text=True, timeout=300)
         assert second.returncode == 3
         assert f"already running on {province.db_path}: pid {first.pid} on {os.uname().nodename}" in second.stderr
         assert "Traceback" not in second.stderr
@@ -259,14 +259,14 @@ def test_a_missing_damaged_or_read_only_database_stops_the_daemon_with_one_line_
     assert process.returncode == 5 and "the database is missing, though the daemon has run on it" in log
     assert "Traceback" not in log and not province.db_path.exists()
     restart = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=300)
     assert restart.returncode == 5 and not province.db_path.exists()  # never an empty one in its place
     status = province.run("status")
     assert status.exit_code == 5 and "restore it from a backup" in status.stderr
 
     province.db_path.write_bytes(b"this is not SQLite " * 1000)  # damaged
     damaged = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=300)
     assert damaged.returncode == 5 and "not a usable SQLite database" in damaged.stderr
     assert "Traceback" not in damaged.stderr and len(damaged.stderr.strip().splitlines()) == 1
     assert province.run("status").exit_code == 5
@@ -280,7 +280,7 @@ def test_a_read_only_database_is_refused_in_one_line(tmp_path: Path) -> None:
     subprocess.run([*protect, str(province.db_path)], check=True)
     try:
         result = subprocess.run([sys.executable, "-m", "auditbot.cli", "run", "--config", str(province.rules)],
-                                capture_output=True, text=True, timeout=60)
+                                capture_output=True, text=True, timeout=300)
     finally:
         subprocess.run(["chattr", "-i", str(province.db_path)] if os.geteuid() == 0
                        else ["chmod", "u+w", str(province.db_path)], check=True)

@@ -10,17 +10,17 @@ import sqlite_utils
 from click.testing import CliRunner
 from conftest import province_now
 
-from auditbot.check_types import Check
+from auditbot.checking.plugins import hookimpl, plugin_manager, registered_checks
+from auditbot.checking.types import Check
 from auditbot.cli import cli
-from auditbot.index766 import formula_path, load_formulas
-from auditbot.plugins import hookimpl, plugin_manager, registered_checks
-from auditbot.samplegen import CITIZENS
+from auditbot.demo.samplegen import CITIZENS
+from auditbot.index766.formula import formula_path, load_formulas
 
 ROOT = Path(__file__).parents[1]
 
 
 def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
-    from auditbot.demo import prepare_workspace
+    from auditbot.demo.run import prepare_workspace
 
     assert prepare_workspace(tmp_path)
     rules = tmp_path / "rules.toml"  # the rates are judged whatever day of the quarter the test runs on
@@ -92,16 +92,28 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
 
 
 def test_demo_copies_the_sample_province_once_and_refuses_a_folder_that_is_not_one(tmp_path) -> None:
-    from auditbot.demo import prepare_workspace
+    from auditbot.demo.run import prepare_workspace
 
     assert prepare_workspace(tmp_path / "demo") and not prepare_workspace(tmp_path / "demo")
-    assert (tmp_path / "demo" / "sites" / "stp.example.gov.vn" / "thu-tuc-hanh-chinh").is_file()
+    assert (tmp_path / "demo" / "sample" / "sites" / "stp.example.gov.vn" / "thu-tuc-hanh-chinh").is_file()
+    assert (tmp_path / "demo" / "rules.toml").is_file() and not (tmp_path / "demo" / "sample" / "rules.toml").exists()
     tmp_path = tmp_path / "other"
     tmp_path.mkdir()
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "holds no rules.toml" in result.output and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_demo_refuses_a_live_provinces_folder(province) -> None:
+    """`demo --dir` onto a real province's folder wrote invented exports among its inputs and imported them
+    into its database."""
+    assert province.run("rates").exit_code == 0
+    before = province.db_path.read_bytes()
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(province.root)])
+    assert result.exit_code == 2 and "its rules.toml is another province's" in result.output, result.output
+    assert province.db_path.read_bytes() == before and not list((province.root / "exports").rglob("*"))
+    assert not (province.root / "sample").exists()
 
 
 class BrokenChecks:

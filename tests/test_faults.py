@@ -21,7 +21,7 @@ from conftest import run_cli as cli
 from hypothesis import HealthCheck, settings
 from loopback import Sink, email_rules, free_port
 
-from auditbot.samplegen import make_dossiers, write_csv
+from auditbot.demo.samplegen import make_dossiers, write_csv
 
 UNIT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "UBND xã Quảng Phú"]
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))  # `AUDITBOT_FUZZ_CASES=2000 make test` digs deeper

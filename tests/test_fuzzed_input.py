@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditbot import commands
-from auditbot.config import load_config
+from auditbot.config.rules import load_config
+from auditbot.demo.samplegen import FLAT, TITLE_ROWS, make_dossiers, write_csv
 from auditbot.errors import ConfigError, UserError
-from auditbot.samplegen import FLAT, TITLE_ROWS, make_dossiers, write_csv
-from auditbot.sources.listing_html import PageError, parse_html
-from auditbot.sources.listing_reader import read_listing
+from auditbot.sources.listings.page import PageError, parse_html
+from auditbot.sources.listings.reader import read_listing
 
 UNIT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "UBND xã Quảng Phú"]
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120"))  # `AUDITBOT_FUZZ_CASES=2000 make test` digs deeper

@@ -37,7 +37,7 @@ CHECKS = ("dossier.overdue", "link.broken", "rate.online", "listing.missing")
 
 
 def chart_sql(name: str) -> str:
-    text = resources.files("auditbot").joinpath("templates/datasette.yaml").read_text("utf-8")
+    text = resources.files("auditbot.templates").joinpath("datasette.yaml").read_text("utf-8")
     return str(yaml.safe_load(text)["plugins"]["datasette-dashboards"]["tong-quan"]["charts"][name]["query"])
 
 

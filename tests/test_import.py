@@ -7,8 +7,8 @@ from datetime import date, datetime
 import pytest
 import sqlite_utils
 
-from auditbot.bundled import sample_province
-from auditbot.samplegen import make_dossiers, write_csv, write_sync_json, write_xlsx
+from auditbot.config.bundled import sample_province
+from auditbot.demo.samplegen import make_dossiers, write_csv, write_sync_json, write_xlsx
 
 UNITS = ["Sở Tư pháp", "UBND xã Quảng Phú", "Sở Xây dựng", "Sở Tư Pháp tỉnh Thử Nghiệm"]
 CODES = {"Sở Tư pháp": "STP", "UBND xã Quảng Phú": "XA_QP", "Sở Xây dựng": "SXD", "Sở Tư Pháp tỉnh Thử Nghiệm": "STP"}
@@ -238,7 +238,7 @@ def test_old_excel_xls_with_date_cells(province) -> None:
 
     import xlwt
 
-    from auditbot.samplegen import FLAT, TITLE_ROWS, export_row
+    from auditbot.demo.samplegen import FLAT, TITLE_ROWS, export_row
 
     generated = dossiers(25)
     rng = random.Random(4)

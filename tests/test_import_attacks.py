@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from test_serve import free_port, get_json, start_server, stop
 
 from auditbot import commands
-from auditbot.config import load_config
+from auditbot.config.rules import load_config
 
 NAME, CCCD, PHONE = "Phạm Thị Duyên", "079305001234", "0934567890"
 PLANTED = (NAME, CCCD, PHONE)

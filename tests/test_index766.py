@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Province, province_now
+from conftest import Province, province_now, run_cli
 
-from auditbot.check_types import CheckContext
-from auditbot.config import load_config
+from auditbot.checking.types import CheckContext
+from auditbot.config.rules import load_config
 from auditbot.errors import ConfigError
-from auditbot.index766 import (
+from auditbot.index766.formula import (
     NO_DATA,
     NO_DOSSIERS,
     RATE_ONLY,
@@ -29,10 +29,10 @@ from auditbot.index766 import (
     load_formulas,
     score_index,
 )
-from auditbot.index_inputs import index_results, working_deadline
-from auditbot.periods import current_period, parse_period
+from auditbot.index766.inputs import index_results, working_deadline
 from auditbot.store import Store
 from auditbot.store.listings import UnitReading, record_readings
+from auditbot.words.periods import current_period, parse_period
 
 TABLE = load_formulas(formula_path(Path("/nonexistent")))  # the shipped table
 
@@ -313,7 +313,7 @@ def test_the_weekly_letter_carries_the_unit_index(province: Province, tmp_path: 
 def test_validate_reads_the_provinces_own_formula_table(tmp_path: Path) -> None:
     import shutil
 
-    from auditbot import bundled
+    from auditbot.config import bundled
     shutil.copytree(bundled.templates(), tmp_path / "templates")
     table = tmp_path / "templates" / "index766.toml"
     table.write_text(table.read_text(encoding="utf-8").replace("full_at = 80", "full_at = 180", 1), encoding="utf-8")
@@ -342,3 +342,44 @@ def test_the_index_raises_findings_only_where_rules_toml_sets_a_minimum(tmp_path
             assert [f["unit"] for f in found] == ["STP"]
             assert "36,00/38,00 điểm tính được (94,74%), dưới mức 97,00% của tỉnh" in found[0]["title"]
             assert found[0]["details"]["gains"][0].startswith("đạt ")
+
+
+@pytest.mark.parametrize(("name", "content", "where", "why"), [
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,1e99999999,18\n", "row 2, column 'Tỷ lệ'", "exponent"),
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,90,1e-99999999\n", "row 2, column 'Điểm'", "exponent"),
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,1/0,18\n", "row 2, column 'Tỷ lệ'", "a fraction"),
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,1_0_0_0_0_0_0_0_0_0_0_0_0_0_0,18\n", "row 2, column 'Tỷ lệ'",
+     "underscores"),
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,150,18\n", "row 2, column 'Tỷ lệ'", "150 is outside 0 – 100"),
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,90,\"" + "9" * 200_000 + "\"\n", "row 2", ""),  # past the csv limit
+    ("cong.csv", "Chỉ tiêu,Tỷ lệ,Điểm\n2.1,90,\"" + "x" * 100_000 + "\"\n", "row 2, column 3", "a cell of 100.000"),
+    ("cong.json", '{"data": {"metrics": [{"code": "SO_HOA_GIAY_TO_GIAI_QUYET", "numerator": ' + "7" * 5000
+     + ', "denominator": 100, "score": 3}]}}', "metric SO_HOA_GIAY_TO_GIAI_QUYET", "numerator: a number of 5.000"),
+    ("cong.json", '{"data": {"metrics": [{"code": "SO_HOA_GIAY_TO_GIAI_QUYET", "ratio": 1e99999999}]}}',
+     "metric SO_HOA_GIAY_TO_GIAI_QUYET", "ratio: a number with an exponent"),
+    ("cong.json", '{"data": {"metrics": [{"code": "SO_HOA_GIAY_TO_GIAI_QUYET", "ratio": "1e-99999999"}]}}',
+     "metric SO_HOA_GIAY_TO_GIAI_QUYET", "ratio: a number with an exponent"),
+    ("cong.json", '{"data": {"metrics": [{"code": "SO_HOA_GIAY_TO_GIAI_QUYET", "score": NaN}]}}',
+     "metric SO_HOA_GIAY_TO_GIAI_QUYET", "score: NaN is no number"),
+    ("cong.json", '{"parent": {"totalOnTime": 450.5, "totalReceived": 500}}', "the progress counts",
+     "totalOnTime: a count with a fraction"),
+])
+def test_a_portal_figure_that_is_no_plausible_number_is_refused_where_it_is(province: Province, tmp_path: Path,
+                                                                           name: str, content: str, where: str,
+                                                                           why: str) -> None:
+    """1e99999999 hung the reader, a 5.000-digit integer, 1/0 and a 200 KB cell crashed it, 1_0_0… read as 10¹⁴ %."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    done = run_cli(province, "index", "--compare", str(path))  # its own process: a hang fails on its timeout
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"Error: {path}: {where}") and why in line, line
+
+
+def test_a_portal_figure_written_the_vietnamese_way_is_read(province: Province, tmp_path: Path) -> None:
+    path = tmp_path / "cong.csv"
+    path.write_text("Chỉ tiêu,Tỷ lệ,Điểm\n2.1,\"99,65 %\",—\nDOSSIER_SYNC,,\"5,7\"\n", encoding="utf-8")
+    rows = {row["indicator"]: row for row in json.loads(
+        province.run("index", "--compare", str(path), "--format", "json").output)}
+    assert rows["2.1"]["portal_rate"] == 99.65 and rows["2.1"]["portal_points"] is None
+    assert rows["1.4"]["portal_rate"] is None and rows["1.4"]["portal_points"] == 5.7

@@ -31,7 +31,10 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
     # one top-level package (no `checks` beside it), with its wording and sample province inside
     assert {name.split("/")[0] for name in names} == {"auditbot", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
     assert {"auditbot/templates/annexes.toml", "auditbot/sample/rules.toml", "auditbot/checks/links.py",
-            "auditbot/sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh"} <= set(names)
+            "auditbot/sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh", "auditbot/__main__.py"} <= set(names)
+    # the policy travels as a file, not as the repository's link to ../rules.toml
+    shipped_rules = zipfile.ZipFile(wheel).read("auditbot/sample/rules.toml").decode("utf-8")
+    assert shipped_rules == (ROOT / "rules.toml").read_text(encoding="utf-8")
 
     # a fresh venv; its dependencies come from the test venv's site-packages (no network), while
     # auditbot itself comes only from the wheel (the test venv's editable install is not visible there)
@@ -63,3 +66,33 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
     assert any("THÔNG BÁO KẾT QUẢ KIỂM SOÁT TTHC" in m.get_body(("plain",)).get_content() for m in messages)
     checks = run(auditbot, "validate", "--config", elsewhere / "auditbot-demo" / "rules.toml", cwd=tmp_path)
     assert checks.returncode == 0, checks.stderr
+
+    # the public API and `python -m auditbot`, from the wheel alone
+    api = run(python, "-c", "from auditbot import hookimpl, Check, CheckContext, Finding; print(Check.__module__)",
+              cwd=tmp_path)
+    assert api.returncode == 0 and api.stdout.strip() == "auditbot.checking.types", api.stderr
+    help_text = run(python, "-m", "auditbot", "--help", cwd=tmp_path)
+    assert help_text.returncode == 0 and "Usage: auditbot" in help_text.stdout, help_text.stderr
+
+
+def test_every_package_folder_ships_in_the_wheel() -> None:
+    """pyproject.toml lists the packages (the card's top-level folders are mapped into auditbot): a new folder
+    left out of the list would be missing from every install, while the editable one still works."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    mapped = {folder: package for package, folder in setuptools["package-dir"].items()}
+    found = set()
+    for init in [*ROOT.glob("auditbot/**/__init__.py"), *(ROOT / f / "__init__.py" for f in mapped)]:
+        parts = init.parent.relative_to(ROOT).parts
+        found.add(".".join([*mapped[parts[0]].split("."), *parts[1:]]) if parts[0] in mapped else ".".join(parts))
+    assert found == set(setuptools["packages"])
+
+
+def test_the_sample_policy_validates_as_shipped_from_a_clone() -> None:
+    """The top-level rules.toml is the sample province's policy: it validates where it stands."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG")}
+    env["AUDITBOT_SMTP_PASSWORD"] = "s3cret"
+    done = subprocess.run([sys.executable, "-m", "auditbot", "validate", "--config", "rules.toml"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

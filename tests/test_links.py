@@ -16,9 +16,9 @@ import pytest
 import sqlite_utils
 
 from auditbot import commands
-from auditbot.config import Config, PortalSettings, load_config
-from auditbot.localsites import LoopbackTransport
-from auditbot.portal_urls import PortalUrls
+from auditbot.config.rules import Config, PortalSettings, load_config
+from auditbot.demo.sites import LoopbackTransport
+from auditbot.domain.portal_urls import PortalUrls
 
 PAGE = "/thu-tuc-hanh-chinh/"
 OLD = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html"
@@ -332,7 +332,7 @@ def test_no_page_can_turn_auditbot_into_a_load_generator(portal: Portal) -> None
 
 
 def test_the_portal_is_one_notion_for_classifier_guard_and_canary() -> None:
-    from auditbot.origins import Origins
+    from auditbot.config.origins import Origins
     settings = PortalSettings(home="https://localhost:8443/", hosts=("localhost:8443", "dichvucong.gov.vn"))
     guard = Origins.of(hosts=settings.hosts)
     assert guard.allows(settings.home) and not guard.allows("https://localhost/")
@@ -349,7 +349,7 @@ def test_an_unexpected_failure_is_one_line_and_exit_4(portal: Portal, monkeypatc
     def explode(*args: Any) -> None:
         raise RuntimeError("Nguyễn Văn A 0912345678")  # a message that must never be printed
 
-    monkeypatch.setattr("auditbot.sources.listings.fetch_listings", explode)  # where `check` imports it from
+    monkeypatch.setattr("auditbot.sources.listings.crawl.fetch_listings", explode)  # where `check` imports it from
     monkeypatch.delenv("AUDITBOT_DEBUG", raising=False)
     result = CliRunner().invoke(cli, ["check", "--config", str(portal.root / "rules.toml")])
     assert result.exit_code == 4

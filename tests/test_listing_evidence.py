@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import socket
 import threading
 import time
@@ -246,17 +247,29 @@ def test_a_procedure_posted_under_its_former_name_is_outdated(evidence: Evidence
 
 
 def browsers() -> set[int]:
-    """Live Chromium processes on the machine (exited ones waiting to be reaped do not count)."""
-    live = set()
+    """Live Chromium processes this test process started, however deep (exited ones waiting to be reaped do not
+    count); browsers other programs run on the machine are none of its business."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             pid, rest = stat.read_text().split(" ", 1)
         except OSError:
             continue
         name, _, fields = rest.rpartition(") ")
-        if name.startswith("(chromium") and not fields.startswith("Z"):
-            live.add(int(pid))
-    return live
+        if fields.startswith("Z"):
+            continue
+        parents[int(pid)] = int(fields.split()[1])
+        names[int(pid)] = name
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return {pid for pid, name in names.items() if name.startswith("(chromium") and ours(pid)}
 
 
 def evidence_db(evidence: EvidenceProvince) -> Any:

@@ -18,10 +18,10 @@ import pytest
 import sqlite_utils
 from conftest import Province
 
-from auditbot.localsites import SiteFolderServer, serve_sites
-from auditbot.matching import Catalogue, same_name
-from auditbot.samplegen import windows_1258_form
-from auditbot.text import fold
+from auditbot.demo.samplegen import windows_1258_form
+from auditbot.demo.sites import SiteFolderServer, serve_sites
+from auditbot.domain.matching import Catalogue, same_name
+from auditbot.words.text import fold
 
 PORTAL = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc="
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 from conftest import Province
 
-from auditbot.config import load_config
-from auditbot.engine import run_checks, select_checks
+from auditbot.checking.engine import run_checks, select_checks
+from auditbot.config.rules import load_config
 from auditbot.store import Store
 
 HEADER = "Mã hồ sơ,Đơn vị,Ngày tiếp nhận,Hạn xử lý,Ngày kết thúc,Trạng thái,Kênh nộp,Số hóa kết quả,Số kết quả"
@@ -76,23 +76,21 @@ def test_bieu_mau_3_and_7_have_every_row_and_fill_what_auditbot_knows(province: 
     result = province.run("report", "--form", "bieu-mau-3", "--period", "Q1/2026", "--output", str(output))
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(output).active
-    assert sheet["A2"].value == "Biểu mẫu 3: Tình hình, kết quả giải quyết thủ tục hành chính"
-    assert [c.value for c in sheet[5]] == ["STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Ghi chú"]
-    rows = {row[0]: row for row in cells(sheet)}
-    assert list(rows)[:3] == ["3.1", "3.1.1", "3.1.2"]  # each rate, then its two counts
-    assert rows["3.1"][1:4] == ["Tỷ lệ hồ sơ giải quyết đúng hạn", "%", 100.0]
-    assert rows["3.1.1"][3] == 60 and rows["3.1.2"][3] == 60
-    assert rows["3.2.1"][3] == 5 and rows["3.2.2"][3] == 65    # 5 overdue in process of 60 + 5
-    assert rows["3.5"][3] == 46.66 and rows["3.5.1"][3] == 28  # 28 of 60 digitised, cut
-    assert rows["3.6"][3] is None and rows["3.6"][4] is None    # PAKN: present, empty, the officer's
+    assert [sheet["A1"].value, sheet["A2"].value] == ["Biểu mẫu 3", "Cải cách thủ tục hành chính"]
+    assert [c.value for c in sheet[6]] == [None, None, None, "Số liệu", "Ghi chú"]
+    rows = {row[0]: row for row in cells(sheet, 7) if row[0]}
+    assert rows["3.1."][1:4] == ["Tỷ lệ hồ sơ TTHC do các sở, ngành tiếp nhận được giải quyết đúng hạn", "%", 100.0]
+    assert rows["3.1.1."][3] == 40 and rows["3.1.2."][3] == 40     # the two departments' finished dossiers
+    assert rows["3.3.1."][3] == 20 and rows["3.3."][3] == 100.0     # the commune's
+    assert rows["3.2."][3] == "không áp dụng"                        # no district level in 2026
+    assert rows["3.4."][3] is None and rows["3.4."][4].startswith("chưa có dữ liệu")  # PAKN: the officer's
     seven = tmp_path / "bieu-mau-7.xlsx"
     result = province.run("report", "--form", "bieu-mau-7", "--from", "01/01/2026", "--to", "31/03/2026",
-                           "--output", str(seven))
+                          "--output", str(seven))
     assert result.exit_code == 0, result.output
-    rows = {row[0]: row for row in cells(openpyxl.load_workbook(seven).active)}
-    assert rows["7.1.1"][3] == 25 and rows["7.1.2"][3] == 65
-    assert rows["7.2"][3] is None and rows["7.2"][4] == "không có hồ sơ trong kỳ"  # no levels in the catalogue
-    assert rows["7.4"][3] is None and rows["7.4"][4] == "không có dữ liệu"  # the export has no fee column
+    rows = {row[0]: row for row in cells(openpyxl.load_workbook(seven).active, 7) if row[0]}
+    assert rows["6.3."][3] is None and rows["6.3."][4] == "chưa có dữ liệu: danh mục TTHC không ghi mức độ DVCTT"
+    assert rows["6.5."][3] is None and rows["6.5."][4].startswith("chưa có dữ liệu")
 
 
 def test_on_demand_reports_refuse_what_they_cannot_do(province: Province, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from conftest import Province, province_now, province_today
 
-from auditbot.rates import cut
+from auditbot.domain.rates import cut
 
 HEADER = ["Mã hồ sơ", "Đơn vị", "Ngày tiếp nhận", "Hạn xử lý", "Ngày kết thúc", "Trạng thái", "Kênh nộp",
           "Lệ phí", "Thanh toán trực tuyến", "Số hóa kết quả", "Số kết quả"]
@@ -233,8 +233,8 @@ def test_overdue_rate_threshold_boundary(province, late, fires) -> None:
 def test_no_rate_finding_in_the_first_days_of_a_period_and_a_running_one_is_provisional(province) -> None:
     """Six days into Q1/2027 a handful of late dossiers is not a unit's quarter; from a third of the quarter
     on, the finding is made and says its figures are provisional."""
-    from auditbot.config import load_config
-    from auditbot.engine import run_checks, select_checks
+    from auditbot.checking.engine import run_checks, select_checks
+    from auditbot.config.rules import load_config
     from auditbot.store import Store
 
     province.rules.write_text(province.rules.read_text(encoding="utf-8").replace(
@@ -260,8 +260,8 @@ def test_a_closed_quarter_settles_with_late_exports_then_its_final_figures_are_f
     """Q1/2026 across its end: provisional while it runs, recomputed on a late export while it settles
     (10 days), frozen by the first run after that; a later export no longer moves it, `rates --period`
     gives the frozen figures, and the next quarter's close supersedes its finding (not a fix)."""
-    from auditbot.config import load_config
-    from auditbot.engine import run_checks, select_checks
+    from auditbot.checking.engine import run_checks, select_checks
+    from auditbot.config.rules import load_config
     from auditbot.store import SUPERSEDED, Store
 
     def export(name: str, prefix: str, count: int, digitised: str) -> None:
@@ -310,7 +310,7 @@ def test_a_closed_quarter_settles_with_late_exports_then_its_final_figures_are_f
 
 def test_period_words_a_person_may_type() -> None:
     from auditbot.errors import UserError
-    from auditbot.periods import parse_period
+    from auditbot.words.periods import parse_period
 
     assert parse_period("Q3/2026").label == "Q3/2026" and parse_period("Quý III/2026").label == "Q3/2026"
     assert (parse_period("Q4/2026").start, parse_period("Q4/2026").end) == (date(2026, 10, 1), date(2026, 12, 31))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditbot.sources.listing_html import PageError, parse_html
-from auditbot.sources.listing_reader import clean_name, read_listing
+from auditbot.sources.listings.page import PageError, parse_html
+from auditbot.sources.listings.reader import clean_name, read_listing
 
 REAL = Path(__file__).parent / "real_pages"
 PAGES = json.loads((REAL / "expected.json").read_text(encoding="utf-8"))["pages"]

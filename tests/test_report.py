@@ -21,8 +21,8 @@ from browser import ink, screenshot
 from conftest import RULES, Province, province_now
 from loopback import PASSWORD, Sink, email_rules, free_port
 
-from auditbot.check_types import Finding
-from auditbot.config import load_config
+from auditbot.checking.types import Finding
+from auditbot.config.rules import load_config
 from auditbot.store import CENTRE, Scope, Store
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'
@@ -82,6 +82,10 @@ def attachment_book(message: EmailMessage) -> openpyxl.Workbook:
     parts = [p for p in message.iter_attachments() if p.get_filename("").endswith(".xlsx")]
     assert len(parts) == 1
     return openpyxl.load_workbook(io.BytesIO(parts[0].get_content()))
+
+
+def body_text(message: EmailMessage) -> str:
+    return str(message.get_body(("plain",)).get_content())
 
 
 def outbox_rows(province: Province) -> list[dict[str, Any]]:
@@ -359,3 +363,49 @@ def test_one_units_letter_failing_never_stops_the_others(tmp_path: Path, smtp: t
     assert sink.to("stp@example.gov.vn")
     with sqlite3.connect(province.db_path) as conn:
         assert conn.execute("SELECT status FROM findings WHERE check_id = 'letter.failed'").fetchone() == ("resolved",)
+
+
+def test_a_unit_without_an_address_gets_its_letter_through_the_centre_and_the_others_go(
+        tmp_path: Path, smtp: tuple[Sink, int]) -> None:
+    """One unit with no address stopped every command for the whole province; now `validate` warns, its letter
+    goes to [email] centre with a note saying why, and every other letter goes as before."""
+    sink, port = smtp
+    province = make_province(tmp_path, port)
+    province.rules.write_text(province.rules.read_text(encoding="utf-8").replace(
+        'emails = ["sxd@example.gov.vn"]\n', ""), encoding="utf-8")
+    checked = province.run("validate")
+    assert checked.exit_code == 0, checked.output
+    assert ("warning: units[1].emails: unit 'SXD' has no email address: its weekly letter goes to [email] centre"
+            " (centre@example.gov.vn) to pass on") in checked.stderr
+    seed(province)
+    sent = province.run("report", "--send")
+    assert sent.exit_code == 0, sent.output
+    assert sink.to("stp@example.gov.vn") and sink.to("quangphu@example.gov.vn")
+    note = "Đơn vị chưa có địa chỉ thư điện tử trong cấu hình; thư gửi Trung tâm để chuyển."
+    [forwarded] = [m for m in sink.to("centre@example.gov.vn") if "Kính gửi: Sở Xây dựng" in body_text(m)]
+    assert note in body_text(forwarded) and note in forwarded.get_body(("html",)).get_content()
+    assert not any(note in body_text(m) for m in sink.to("stp@example.gov.vn"))
+    assert {r["role"] for r in outbox_rows(province) if r["report"] == "SXD"} == {"centre"}
+
+
+@pytest.mark.parametrize("allowed", ['allow_internal_domains = ["thanhhoa.local"]\n',
+                                     "allow_internal_domains = true\n"])
+def test_an_address_on_the_provinces_own_mail_domain_is_taken_when_the_config_says_so(
+        tmp_path: Path, smtp: tuple[Sink, int], allowed: str) -> None:
+    sink, port = smtp
+    province = make_province(tmp_path, port)
+    internal = province.rules.read_text(encoding="utf-8").replace("sxd@example.gov.vn", "vanthu@sxd.thanhhoa.local")
+    province.rules.write_text(internal, encoding="utf-8")
+    refused = province.run("validate")
+    assert refused.exit_code == 2 and "units[1].emails: not an email address: 'vanthu@sxd.thanhhoa.local'" \
+        in refused.output, refused.output
+    province.rules.write_text(internal.replace('timeout_seconds = 5\n', f"timeout_seconds = 5\n{allowed}"),
+                              encoding="utf-8")
+    assert province.run("validate").exit_code == 0, province.run("validate").output
+    seed(province)
+    assert province.run("report", "--send").exit_code == 0
+    assert sink.to("vanthu@sxd.thanhhoa.local") and sink.to("stp@example.gov.vn")
+    elsewhere = internal.replace('timeout_seconds = 5\n', f"timeout_seconds = 5\n{allowed}").replace(
+        "stp@example.gov.vn", "stp@mail.localhost")  # named or not, localhost is never a province's mail domain
+    province.rules.write_text(elsewhere, encoding="utf-8")
+    assert province.run("validate").exit_code == 2

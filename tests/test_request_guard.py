@@ -19,9 +19,9 @@ from conftest import RULES, Province
 from conftest import run_cli as cli
 from hypothesis import HealthCheck, settings
 
-from auditbot.config import load_config
-from auditbot.localsites import LoopbackTransport
-from auditbot.origins import Origins
+from auditbot.config.origins import Origins
+from auditbot.config.rules import load_config
+from auditbot.demo.sites import LoopbackTransport
 from auditbot.sources.portal import check_urls
 
 UNIT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "UBND xã Quảng Phú"]

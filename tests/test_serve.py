@@ -25,11 +25,11 @@ from loopback import free_port
 
 from auditbot.browse.cells import cell_text
 from auditbot.browse.server import is_loopback, plan
-from auditbot.check_types import Finding
-from auditbot.config import load_config
-from auditbot.engine import run_checks, select_checks
-from auditbot.periods import current_period, previous_period
+from auditbot.checking.engine import run_checks, select_checks
+from auditbot.checking.types import Finding
+from auditbot.config.rules import load_config
 from auditbot.store import Scope, Store
+from auditbot.words.periods import current_period, previous_period
 
 HOSTILE = '<script>alert("x")</script> Thủ tục <b>giả</b>'
 CHECKS = ["link.missing", "listing.expired", "listing.unknown", "dossier.overdue", "rate.online"]

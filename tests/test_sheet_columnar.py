@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from auditbot.config import load_config
+from auditbot.config.rules import load_config
 from auditbot.errors import InputError
-from auditbot.sources import formats, pipeline, sheet_feed, sheet_stream
-from auditbot.sources.dossiers import DossierSpec
+from auditbot.sources.dossiers.exports import DossierSpec
+from auditbot.sources.tabular import formats, pipeline, sheet_feed, sheet_stream
 from auditbot.store.dossiers import COLUMNS
 
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120")) // 4  # a workbook is slower to write than a CSV
@@ -112,11 +112,11 @@ def sheet_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
 
 def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tuple[tuple, list[tuple]]:
     # here, in the child, not at the top: a test process that has started the engine reads no file with it
-    from auditbot.sources import sheet_feed
+    from auditbot.sources.tabular import sheet_feed
 
     sheet_feed.BATCH_ROWS = 7  # a few rows typed at a time: every batch boundary is met
     if parsed is not None:
-        from auditbot.sources.dossier_rows import DossierParser
+        from auditbot.sources.dossiers.rows import DossierParser
 
         parse = DossierParser.parse
         DossierParser.parse = lambda self, cells, row: (parsed.append(row), parse(self, cells, row))[1]  # type: ignore
@@ -194,7 +194,7 @@ def test_rows_calamine_reads_are_sent_after_the_batches_staged_before_them(tmp_p
 
 
 def _sent_in_order(path: Path, config: Any) -> list[tuple[str, list[int]]]:
-    from auditbot.sources import sheet_feed
+    from auditbot.sources.tabular import sheet_feed
 
     sheet_feed.BATCH_ROWS = 7
     return sent_in_order(sheet_feed.read_sheet, path, config, 0.3)  # longer than calamine's start

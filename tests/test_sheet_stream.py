@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from auditbot.errors import InputError
-from auditbot.sources import sheet_stream
-from auditbot.sources._sheetxml import Irregular, rows
-from auditbot.sources.sheet_stream import number_format_kind, open_sheet
-from auditbot.sources.workbook import _calamine_rows, workbook_rows
+from auditbot.sources.tabular import sheet_stream
+from auditbot.sources.tabular._sheetxml import Irregular, rows
+from auditbot.sources.tabular.sheet_stream import number_format_kind, open_sheet
+from auditbot.sources.tabular.workbook import _calamine_rows, workbook_rows
 
 
 def _normal(rows_: object) -> list[tuple[int, list[object]]]:

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlite_utils
 
-from auditbot.check_types import Finding
+from auditbot.checking.types import Finding
 from auditbot.errors import UserError
 from auditbot.store import Scope, Store, fingerprint
 
@@ -118,7 +118,7 @@ def test_the_schema_runs_once_per_version_and_unchanged_units_are_not_rewritten(
     """The daemon opens the database every second: an open must not re-run the schema or rewrite the units."""
     from dataclasses import replace
 
-    from auditbot.config import load_config
+    from auditbot.config.rules import load_config
     from auditbot.store import schema
 
     config = load_config(province.rules)

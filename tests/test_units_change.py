@@ -16,13 +16,13 @@ from click.testing import CliRunner, Result
 from loopback import free_port
 from test_serve import query, start_server, stop
 
+from auditbot.checking.engine import run_checks, select_checks
 from auditbot.cli import cli
-from auditbot.config import load_config
-from auditbot.engine import run_checks, select_checks
-from auditbot.lineage import DISSOLVED
+from auditbot.config.rules import load_config
+from auditbot.domain.lineage import DISSOLVED
 from auditbot.store import Finding, Scope, Store, fingerprint
 from auditbot.store.listings import UnitReading, record_readings
-from auditbot.text import fold
+from auditbot.words.text import fold
 
 RULES = """
 [province]
@@ -395,3 +395,31 @@ def test_a_catalogue_naming_an_ended_unit_gives_its_procedures_to_the_one_unit_t
     with Store.open(load_config(merged.rules)) as store:
         units = {row["code"]: json.loads(row["units"]) for row in store.db.query("SELECT code, units FROM procedures")}
     assert units == {"1.000001": ["XA_HB"], "1.000002": [], "1.000003": ["XA_DS", "XA_HB"]}
+
+
+@pytest.mark.parametrize(("written", "shown"), [("9999-12-31", "31/12/9999"), ('"31/12/9999"', "31/12/9999"),
+                                                ("0001-01-01", "01/01/0001")])
+@pytest.mark.parametrize("command", [("validate",), ("units", "--all"), ("rates",)])
+def test_a_date_at_the_edge_of_the_calendar_is_a_config_error_with_its_key(merged: MergedProvince, written: str,
+                                                                         shown: str, command: tuple[str, ...]) -> None:
+    """`valid_to = 9999-12-31` with a successor: the day after it is no date, so every command crashed."""
+    text = merged.rules.read_text(encoding="utf-8")
+    edge = 'valid_to = 2025-06-30\nsuccessors = ["XA_HB"]\nlisting_urls = ["https://anhoa'
+    key = "valid_to" if written != "0001-01-01" else "valid_from"
+    merged.rules.write_text(text.replace(edge, edge.replace("valid_to = 2025-06-30", f"{key} = {written}")
+                                         if key == "valid_to" else f"valid_from = {written}\n{edge}"), encoding="utf-8")
+    result = merged.run(*command)
+    assert result.exit_code == 2, result.output
+    assert f"units[1].{key}: {shown} is outside the days auditbot reasons about (01/01/1900 – 31/12/2100)" \
+        in result.output, result.output
+    assert "1 problem(s)" in result.output  # not echoed as a succession that cannot be followed
+
+
+@pytest.mark.parametrize("period", ["Q4/9999", "12/9999", "0000", "Quý IV/9999"])
+def test_a_period_at_the_edge_of_the_calendar_is_a_usage_error(merged: MergedProvince, period: str) -> None:
+    for command in ("rates", "index"):
+        result = merged.run(command, "--period", period)
+        assert result.exit_code == 2 and "outside the days auditbot reasons about" in result.output, result.output
+    for option, day in (("--from", "01/01/0001"), ("--to", "31/12/9999")):  # shown as 01/01/1 before
+        result = merged.run("rates", option, day)
+        assert result.exit_code == 2 and f"{day} is outside the days auditbot reasons about" in result.output

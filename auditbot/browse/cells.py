@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from datasette import hookimpl as untyped_hookimpl
 
-from .. import vietnamese
+from auditbot.words import vietnamese
 
 T = TypeVar("T")
 

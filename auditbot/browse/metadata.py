@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from .. import bundled
-from ..errors import ConfigError
+from auditbot.config import bundled
+from auditbot.errors import ConfigError
 
 TEMPLATE = "datasette.yaml"
 TEMPLATE_DATABASE = "auditbot"  # the database key the template is written for

@@ -10,14 +10,14 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config
-from ..errors import UserError
-from ..plugins import registered_checks
-from ..report.layout import load_layout
-from ..store import Store
-from ..store.views import ensure_views
-from .cells import CellsPlugin
-from .metadata import build_metadata, load_template
+from auditbot.browse.cells import CellsPlugin
+from auditbot.browse.metadata import build_metadata, load_template
+from auditbot.checking.plugins import registered_checks
+from auditbot.config.rules import Config
+from auditbot.errors import UserError
+from auditbot.report.layout import load_layout
+from auditbot.store import Store
+from auditbot.store.views import ensure_views
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .layout import Section
+from auditbot.report.layout import Section
 
 
 @dataclass

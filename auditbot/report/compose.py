@@ -19,11 +19,11 @@ from typing import Any
 
 import jinja2
 
-from .. import vietnamese
-from ..config import Config
-from .digest import ReportWeek, Summary, UnitDigest
-from .layout import Layout
-from .xlsx import workbook_bytes
+from auditbot.config.rules import Config
+from auditbot.report.digest import ReportWeek, Summary, UnitDigest
+from auditbot.report.layout import Layout
+from auditbot.report.xlsx import workbook_bytes
+from auditbot.words import vietnamese
 
 PARALLEL_FROM = 24  # digests: for fewer, a second process costs more than it saves
 SUMMARY = "_summary"  # the report key of the provincial summary in the outbox
@@ -67,12 +67,13 @@ class Composer:
         if digest.state == "unchecked" or (digest.state == "clean" and not self.config.report.nothing_open):
             return []
         escalated = bool(digest.escalated)
-        context = {**self.common, "digest": digest, "escalated": escalated}
+        forwarded = not digest.unit.emails  # no address of its own: the centre gets it to pass on, with a note why
+        context = {**self.common, "digest": digest, "escalated": escalated, "forwarded": forwarded}
         subject = self._subject("digest_subject.txt", context)
         attachment = self._attachment(digest.unit.code, digest.tables, digest.unit.name)
-        recipients = [(a, "unit") for a in digest.unit.emails]
+        recipients = [(a, "unit") for a in digest.unit.emails] or [(a, "centre") for a in self.config.email.centre]
         if escalated:
-            recipients += [(a, "head") for a in digest.unit.head_emails if a not in digest.unit.emails]
+            recipients += [(a, "head") for a in digest.unit.head_emails if a not in dict(recipients)]
         return self._letters(digest.unit.code, recipients, subject, "digest", context, attachment)
 
     def summary_letters(self, summary: Summary) -> list[Letter]:

@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from .. import vietnamese
-from ..config import Config, Unit
-from ..errors import ConfigError
-from ..index766 import formula_path, headline_of, load_formulas
-from ..plugins import centre_checks
-from ..store import Store, observations, timestamp, unit_label
-from .annex_table import Row, Table
-from .layout import Column, Layout, Section, display, value_of
-from .unit_annexes import rows_from_findings, unit_annex_tables
+from auditbot.checking.plugins import centre_checks
+from auditbot.config.rules import Config, Unit
+from auditbot.errors import ConfigError
+from auditbot.index766.formula import formula_path, headline_of, load_formulas
+from auditbot.report.annex_table import Row, Table
+from auditbot.report.layout import Column, Layout, Section, display, value_of
+from auditbot.report.unit_annexes import rows_from_findings, unit_annex_tables
+from auditbot.store import Store, observations, timestamp, unit_label
+from auditbot.words import vietnamese
 
 
 @dataclass(frozen=True)

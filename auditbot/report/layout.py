@@ -12,8 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import vietnamese
-from ..errors import ConfigError
+from auditbot.errors import ConfigError
+from auditbot.words import vietnamese
 
 FORMATS = ("text", "date", "number", "percent", "list")
 

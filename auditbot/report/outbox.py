@@ -26,11 +26,12 @@ from typing import Any
 
 import yagmail
 
-from ..config import Config
-from ..errors import UserError
-from ..store import Store, timestamp
-from ..store import outbox as ledger
-from .compose import Letter
+from auditbot.config.rules import Config
+from auditbot.errors import UserError
+from auditbot.report.compose import Letter
+from auditbot.report.output_files import refuse_protected, write_output
+from auditbot.store import Store, timestamp
+from auditbot.store import outbox as ledger
 
 log = logging.getLogger(__name__)
 MAX_WAIT = timedelta(hours=24)
@@ -109,14 +110,15 @@ def deliver(config: Config, store: Store, now: datetime, reports: list[str] | No
     return delivery
 
 
-def write_eml(folder: Path, week: str, letters: list[Letter]) -> list[Path]:
+def write_eml(config: Config, folder: Path, week: str, letters: list[Letter]) -> list[Path]:
     """`--outbox DIR`: the letters as .eml files, for a look before anything is sent."""
     target = folder / week
+    refuse_protected(config, target, "--outbox")
     target.mkdir(parents=True, exist_ok=True)
     paths = []
     for letter in letters:
         path = target / f"{letter.report.strip('_')}--{letter.recipient}.eml"
-        path.write_bytes(letter.data)
+        write_output(config, path, letter.data, "--outbox")
         paths.append(path)
     return paths
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config
-from ..rates import Figures, share
-from .annex_table import Row, Table
-from .layout import Column, Layout, Section, display, value_of
+from auditbot.config.rules import Config
+from auditbot.domain.rates import Figures, share
+from auditbot.report.annex_table import Row, Table
+from auditbot.report.layout import Column, Layout, Section, display, value_of
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 

@@ -17,7 +17,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .annex_table import Table
+from auditbot.report.annex_table import Table
 
 NUMBER_FORMATS = {"date": "dd/mm/yyyy", "number": "#,##0", "percent": '0.00"%"'}
 HEADER_ROW = 4  # zero-based: the headings are on the fifth row, under the issuer, title and subtitle

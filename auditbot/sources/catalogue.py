@@ -16,20 +16,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..clock import local_now
-from ..config import Config
-from ..errors import InputError
-from ..lineage import Lineage
-from ..store import Store
-from ..store.imports import keep_former_names, track_owners, upsert_procedures
-from ..text import fold, fold_ascii, nfc, without_controls
-from ..vocabulary.catalogue import FIELDS, STATUS_VALUES
-from ..vocabulary.codes import NATIONAL_CODE
-from .common import Rejection, UnitResolver, cell_text
-from .pipeline import ImportSummary, run_import
-from .rows import CanonicalRow, Record, mapped_fields
-from .tables import Cell
-from .values import ValueMap, parse_when
+from auditbot.config.rules import Config
+from auditbot.domain.clock import local_now
+from auditbot.domain.lineage import Lineage
+from auditbot.errors import InputError
+from auditbot.sources.tabular.cell_values import ValueMap, parse_when
+from auditbot.sources.tabular.common import Rejection, UnitResolver, cell_text
+from auditbot.sources.tabular.header import Cell
+from auditbot.sources.tabular.pipeline import ImportSummary, run_import
+from auditbot.sources.tabular.rows import CanonicalRow, Record, mapped_fields
+from auditbot.store import Store
+from auditbot.store.imports import keep_former_names, track_owners, upsert_procedures
+from auditbot.words.catalogue import FIELDS, STATUS_VALUES
+from auditbot.words.codes import NATIONAL_CODE
+from auditbot.words.text import fold, fold_ascii, nfc, without_controls
 
 REQUIRED = ("code", "name")
 FIELD_NAMES = tuple(FIELDS)

@@ -23,14 +23,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .. import progress
-from ..config import Config, PortalSettings
-from ..origins import Origins
-from ..portal_urls import PortalUrls, reason_words
-from ..store import Store, observations
-from ..store.links import record_portal_run
-from ..vocabulary.codes import CODE, CODE_IN_TEXT
-from .fetched import user_agent
+from auditbot.config.origins import Origins
+from auditbot.config.rules import Config, PortalSettings
+from auditbot.domain.portal_urls import PortalUrls, reason_words
+from auditbot.ops import progress
+from auditbot.sources.web.fetched import user_agent
+from auditbot.store import Store, observations
+from auditbot.store.links import record_portal_run
+from auditbot.words.codes import CODE, CODE_IN_TEXT
 
 MAX_REDIRECTS = 5
 PAGE_CODE = re.compile(rf"{CODE_IN_TEXT.pattern}(?![\d])")

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
-from ..lineage import Lineage
-from .connection import (
+from auditbot.config.rules import Config
+from auditbot.domain.lineage import Lineage
+from auditbot.store.connection import (
     CENTRE,
     DatabaseUnusable,
     connect,
@@ -31,10 +31,18 @@ from .connection import (
     unusable,
     usable_or_raise,
 )
-from .figures import FigureHistory
-from .lifecycle import SUPERSEDED, Finding, FindingsLifecycle, LifecycleCounts, Scope, finding_json, fingerprint
-from .runs import RunLedger
-from .schema import migrate
+from auditbot.store.figures import FigureHistory
+from auditbot.store.lifecycle import (
+    SUPERSEDED,
+    Finding,
+    FindingsLifecycle,
+    LifecycleCounts,
+    Scope,
+    finding_json,
+    fingerprint,
+)
+from auditbot.store.runs import RunLedger
+from auditbot.store.schema import migrate
 
 __all__ = ["CENTRE", "SUPERSEDED", "DatabaseUnusable", "Finding", "LifecycleCounts", "Scope", "Store",
            "daemon_mark", "finding_json", "fingerprint", "is_busy", "pid_alive", "timestamp", "unit_label",

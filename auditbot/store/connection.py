@@ -11,8 +11,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..config import Config
-from ..errors import UserError
+from auditbot.config.rules import Config
+from auditbot.errors import UserError
 
 CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import sqlite_utils
 
-from ..config import EXEMPTIBLE, Config
-from ..lineage import Lineage
-from ..periods import Period
-from ..rates import COUNTS, KNOWN, Figures, group_figures
-from ..text import fold
-from ..vocabulary.dossiers import CLOSED_STATUSES
-from .connection import Connection, timestamp
+from auditbot.config.rules import EXEMPTIBLE, Config
+from auditbot.domain.lineage import Lineage
+from auditbot.domain.rates import COUNTS, KNOWN, Figures, group_figures
+from auditbot.store.connection import Connection, timestamp
+from auditbot.words.dossiers import CLOSED_STATUSES
+from auditbot.words.periods import Period
+from auditbot.words.text import fold
 
 CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .connection import timestamp
+from auditbot.store.connection import timestamp
 
 UPSERT_PROCEDURE = """
 INSERT INTO procedures (code, full_code, name, name_key, field, level, status, effective_from, effective_to,

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..errors import UserError
-from ..lineage import DISSOLVED
-from .connection import Connection, timestamp
+from auditbot.domain.lineage import DISSOLVED
+from auditbot.errors import UserError
+from auditbot.store.connection import Connection, timestamp
 
 # the event note of a period's finding resolved because a newer period's verdict replaced it: not a fix
 SUPERSEDED = "superseded: a later period has closed"

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .connection import timestamp
+from auditbot.store.connection import timestamp
 
 
 def record_portal_run(db: sqlite_utils.Database, requested: int, cached: int, tripped: str | None,

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .connection import timestamp
+from auditbot.store.connection import timestamp
 
 
 @dataclass

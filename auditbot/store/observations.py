@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
-from ..supplements import SECOND_REQUEST
-from ..vocabulary.dossiers import CLOSED_STATUSES, KNOWN_RESULT
-from .connection import timestamp
+from auditbot.domain.supplements import SECOND_REQUEST
+from auditbot.store.connection import timestamp
+from auditbot.words.dossiers import CLOSED_STATUSES, KNOWN_RESULT
 
 # each unit's latest listing fetch: one row per listing URL read in it
 LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
@@ -194,3 +194,26 @@ def latest_unit_index(db: sqlite_utils.Database, unit: str) -> list[dict[str, An
     return list(db.query(
         "SELECT * FROM unit_index WHERE unit = :unit AND (day, period) = (SELECT day, period FROM unit_index"
         " WHERE unit = :unit ORDER BY recorded_at DESC LIMIT 1) ORDER BY rowid", {"unit": unit}))
+
+
+# --- online services in use (Biểu mẫu 7, 6.2) -------------------------------------------------
+
+def online_services_used(db: sqlite_utils.Database, start: str, end: str, units: Iterable[str]) -> dict[str, int]:
+    """How many of the catalogue's online services (full or partial) had dossiers received in [start, end]
+    at these units (`used`), how many of them had one received online (`used_online`), and how many had
+    a dossier whose channel the export gives (`channel_known`: with none, `used_online` is unknown)."""
+    row = next(iter(db.query(
+        "SELECT count(DISTINCT d.procedure_code) AS used,"
+        " count(DISTINCT CASE WHEN d.known & 1 AND d.channel = 'online' THEN d.procedure_code END) AS used_online,"
+        " count(DISTINCT CASE WHEN d.known & 1 THEN d.procedure_code END) AS channel_known"
+        " FROM dossiers d JOIN procedures p ON p.code = d.procedure_code"
+        " WHERE p.online_level IN ('full', 'partial') AND d.received_at BETWEEN ? AND ?"
+        " AND d.unit IN (SELECT value FROM json_each(?))", [start, end, _members(units)])))
+    return {name: int(row[name] or 0) for name in ("used", "used_online", "channel_known")}
+
+
+def catalogue_columns(db: sqlite_utils.Database) -> set[str]:
+    """The catalogue fields the latest catalogue import found (status, level, …): what the catalogue says at all."""
+    row = db.execute("SELECT summary FROM imports WHERE kind = 'catalogue' AND summary IS NOT NULL"
+                     " ORDER BY id DESC LIMIT 1").fetchone()
+    return set(json.loads(row[0]).get("columns", {})) if row else set()

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .connection import Connection, pid_alive, timestamp
-from .lifecycle import LifecycleCounts, Scope
+from auditbot.store.connection import Connection, pid_alive, timestamp
+from auditbot.store.lifecycle import LifecycleCounts, Scope
 
 
 class RunLedger(Connection):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from ..supplements import supplement_clock
+from auditbot.domain.supplements import supplement_clock
 
 SCHEMA_VERSION = 4
 

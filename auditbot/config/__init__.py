@@ -1,0 +1,1 @@
+"""Rules: rules.toml read into typed objects, and what ships inside the package."""

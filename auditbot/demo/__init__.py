@@ -1,0 +1,1 @@
+"""`auditbot demo`: the sample province, its invented exports and the sites that serve it."""

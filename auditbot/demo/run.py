@@ -1,0 +1,150 @@
+"""`auditbot demo`: the whole job on the bundled sample province, offline, in under a minute."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from auditbot import commands
+from auditbot.config import bundled
+from auditbot.config.rules import Config
+from auditbot.demo.samplegen import Dossier, make_dossiers, write_sync_json, write_xlsx
+from auditbot.demo.sites import LoopbackTransport, serve_sites
+from auditbot.domain.clock import local_now
+from auditbot.errors import InputError
+from auditbot.index766.formula import gain_sentence, points_text
+from auditbot.store import unit_label
+from auditbot.words import vietnamese
+
+GENERATED = "generated"
+# the sample province's made-up sites and a stand-in for the national portal, served from sample/sites
+SAMPLE_DOMAINS = ("example.gov.vn", "dichvucong.gov.vn")
+
+
+def prepare_workspace(folder: Path) -> bool:
+    """Copy the bundled sample province into `folder` as the repository lays it out: its policy as rules.toml,
+    its data under sample/. What is already there is kept (a person may have edited it).
+
+    Returns whether anything was copied. A non-empty folder that is not a sample province is refused.
+    """
+    rules = folder / "rules.toml"
+    if folder.is_dir() and any(folder.iterdir()) and not rules.is_file():
+        raise InputError(f"{folder}: not empty and holds no rules.toml; choose another folder with --dir")
+    source = bundled.sample_province()
+    if rules.is_file() and _province_name(rules) != _province_name(source / "rules.toml"):
+        # a live province's folder: the demo would write invented exports into its inputs and import them
+        raise InputError(f"{folder}: its rules.toml is another province's, not the sample's; the demo writes"
+                         " invented dossiers into what it reads. Choose another folder with --dir")
+    copied = False
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_dir() or "__pycache__" in path.parts or path.name == "__init__.py":
+            continue
+        target = folder / relative if relative == Path("rules.toml") else folder / "sample" / relative
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        copied = True
+    return copied
+
+
+def _province_name(rules: Path) -> object:
+    """[province] name of a rules.toml, or None when it cannot be read as one."""
+    try:
+        return tomllib.loads(rules.read_text(encoding="utf-8")).get("province", {}).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+
+
+def write_sample_exports(config: Config) -> list[Path]:
+    """Fresh exports dated up to today, so the current period always has figures to show."""
+    folders = [p for p in config.dossier_sources if p.suffix == ""]
+    folder = (folders[0] if folders else config.path.parent / "exports") / GENERATED
+    folder.mkdir(parents=True, exist_ok=True)
+    today = local_now(config).date()
+    names = [alias for unit in config.units for alias in (unit.aliases[:1] or (unit.name,))]
+    dossiers = successors_named(config, list(make_dossiers(600, names, today, days=75, seed=2026)))
+    xlsx, sync = folder / "ho-so-gan-day.xlsx", folder / "dong-bo-dvcqg.json"
+    write_xlsx(xlsx, dossiers[:450])
+    write_sync_json(sync, dossiers[450:])
+    return [xlsx, sync]
+
+
+def successors_named(config: Config, dossiers: list[Dossier], kept: int = 2) -> list[Dossier]:
+    """As a one-door system does after a merger: dossiers received after a unit ended name its successor;
+    `kept` of them still name the old unit, so the demo shows how such a row is refused."""
+    named = {(unit.aliases[:1] or (unit.name,))[0]: unit for unit in config.units}
+    for dossier in dossiers:
+        unit = named.get(dossier.unit_name)
+        if unit is None or unit.valid_to is None or dossier.received_at.date() <= unit.valid_to or not unit.successors:
+            continue
+        if kept:
+            kept -= 1
+            continue
+        heir = config.unit(unit.successors[0])
+        dossier.unit_name = (heir.aliases[:1] or (heir.name,))[0]
+    return dossiers
+
+
+def run_demo(config: Config, echo: Callable[[str], None]) -> None:
+    echo(f"auditbot demo — {config.province}: {len(config.units)} units")
+    generated = write_sample_exports(config)
+    echo(f"1. wrote sample exports: {', '.join(p.name for p in generated)}")
+    catalogue = commands.import_catalogue_file(config, None)
+    echo(f"2. imported the procedure catalogue: {catalogue.stored} procedures, {catalogue.rejected} rejected")
+    outcome = commands.import_dossier_files(config, [])
+    for summary in outcome.summaries:
+        echo(f"3. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
+             f" {summary.updated} updated, {summary.rejected} rejected")
+        for rejection in summary.rejections[:3]:
+            echo(f"   row {rejection.row}, {rejection.column}: {rejection.reason}")
+    for error in outcome.errors:
+        echo(f"   error: {error}")
+    sites = config.path.parent / "sample" / "sites"
+    with serve_sites(sites) as server:
+        echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
+        result = commands.check(config, [], True, None, trigger="demo",
+                           transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
+    for reading in commands.latest_readings(config):
+        how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
+        echo(f"   {unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
+    echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
+         f" {result.counts.opened} new, {result.counts.resolved} resolved")
+    by_unit = Counter(f["unit"] for f in result.findings)
+    by_check = Counter(f["check"] for f in result.findings)
+    for code, count in by_unit.most_common():
+        echo(f"   {unit_label(config, code)}: {count}")
+    for check_id, count in sorted(by_check.items()):
+        echo(f"   {check_id}: {count}")
+    computed, figures = commands.rates(config, None, None, "kind")
+    period = computed.period
+    echo(f"6. figures {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)} (tạm tính):")
+    for item in figures:
+        rates = item.rates(config.rounding)
+        echo(f"   {item.group}: {vietnamese.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vietnamese.percent(rates['online_rate'])},"
+             f" số hóa {vietnamese.percent(rates['digitisation_rate'])}, quá hạn {vietnamese.percent(rates['overdue_rate'])}")
+    for unit in commands.units_on(config, period.end):
+        if unit["predecessors"]:
+            echo(f"   {unit['name']} counts the dossiers of {', '.join(unit_label(config, c) for c in unit['predecessors'])}"
+                 " too (merged into it; `auditbot units --all`)")
+    index = commands.index(config, None, None, "unit")
+    echo("7. the Decision 766 index, tạm tính (out of the points the data supports; `auditbot index --unit STP`):")
+    for scored in index.results:
+        gains = scored.gains()
+        echo(f"   {unit_label(config, scored.group)}: {points_text(scored.total)}/{points_text(scored.scored_max)}"
+             + (f"; mất nhiều nhất: {gain_sentence(gains[0])}" if gains else ""))
+    outbox = config.path.parent / "var" / "outbox"
+    letters = commands.report(config, None, outbox=outbox)
+    echo(f"8. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
+    for digest in letters.digests:
+        echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
+    echo(f"\nDatabase: {config.database}")
+    echo(f"Next, in {config.path.parent}: auditbot check STP --offline · auditbot findings --unit STP ·"
+         " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
+    echo(f"\nBrowse the history: run `auditbot serve` there, then open"
+         f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan"
+         f" (and /-/dashboards/chi-so-766 for the index)")

@@ -1,0 +1,1 @@
+"""Dossier exports and the portal's sync records -> the dossiers table."""

@@ -1,0 +1,1 @@
+"""Unit websites -> the procedures they list: fetching pages, reading them, page by page."""
