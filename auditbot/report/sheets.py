@@ -27,7 +27,7 @@ class Column:
 def workbook_bytes(sheet_name: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> bytes:
     import xlsxwriter  # only the commands asked for a workbook pay for it
 
-    from .report.xlsx import excel_text
+    from auditbot.report.xlsx import excel_text
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
@@ -52,7 +52,7 @@ def workbook_bytes(sheet_name: str, columns: Sequence[Column], rows: Iterable[Se
 
 def _put(sheet: Any, row: int, col: int, kind: str, value: Any, styles: dict[str, Any], text: Any) -> int:
     """Write one cell as its column's type; the width it needs."""
-    from .report.xlsx import excel_text
+    from auditbot.report.xlsx import excel_text
 
     if value is None or value == "":
         sheet.write_blank(row, col, None)

@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import bundled
-from .config import Config
-from .errors import ConfigError
-from .text import nfc
+from auditbot.config import bundled
+from auditbot.config.rules import Config
+from auditbot.errors import ConfigError
+from auditbot.words.text import nfc
 
 FILE = "cli.toml"
 
