@@ -414,11 +414,11 @@ def validate(config_file: str | None) -> None:
     """
     config = load(config_file)
     words = words_for(config)
-    for warning in config.warnings:
-        click.echo(words("lines.validate_warning", warning=warning), err=True)
+    for warning in config.warnings:  # about rules.toml's keys, in the words of its errors (English, with key paths)
+        click.echo(f"warning: {warning}", err=True)
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
-        click.echo(words("lines.validate_missing", path=path), err=True)
+        click.echo(f"warning: source not found (yet): {path}", err=True)
     problems = commands.environment_problems(config)
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)

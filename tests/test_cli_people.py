@@ -222,3 +222,22 @@ def test_progress_is_drawnon_a_terminal_and_never_into_a_pipe(province: Province
                             str(province.rules)], capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and "Đang đọc" not in piped.stderr + piped.stdout and "\r" not in piped.stderr
     assert "đọc 2.000 dòng" in piped.stdout
+
+
+def test_every_word_the_code_asks_for_is_in_the_word_list_in_both_languages() -> None:
+    """A word the CLI names but templates/cli.toml lacks would stop a command with a KeyError."""
+    import tomllib
+    import unicodedata
+
+    root = Path(__file__).parents[1]
+    listed = {f"{section}.{key}": entry
+              for section, table in tomllib.loads((root / "templates" / "cli.toml").read_text(encoding="utf-8")).items()
+              for key, entry in table.items()}
+    for key, entry in listed.items():
+        assert set(entry) == {"vi", "en"}, key
+        assert unicodedata.is_normalized("NFC", entry["vi"]), key
+    code = "".join(path.read_text(encoding="utf-8") for path in (root / "auditbot").rglob("*.py"))
+    asked = set(re.findall(r"""words\(\s*f?["']([a-z_]+\.[a-z_]+)["']""", code))
+    assert asked and asked <= set(listed), sorted(asked - set(listed))
+    for family in ("headers.group_", "statuses.", "progress."):  # the ids made from values
+        assert any(key.startswith(family) for key in listed), family
