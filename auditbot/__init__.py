@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from auditbot.checking.types import CENTRE_AUDIENCE, Check, CheckContext, Finding
     from auditbot.config.rules import Thresholds
     from auditbot.domain.portal_urls import (
+        REASONS,
         PortalLink,
         PortalUrls,
         link_target,
@@ -51,7 +52,7 @@ _PUBLIC = {
     "Match": "auditbot.checking.listing_matches", "catalogue": "auditbot.checking.listing_matches",
     "matches": "auditbot.checking.listing_matches", "read_units": "auditbot.checking.listing_matches",
     "PortalLink": "auditbot.domain.portal_urls", "PortalUrls": "auditbot.domain.portal_urls",
-    "link_target": "auditbot.domain.portal_urls", "portal_ids": "auditbot.domain.portal_urls",
+    "link_target": "auditbot.domain.portal_urls", "REASONS": "auditbot.domain.portal_urls", "portal_ids": "auditbot.domain.portal_urls",
     "procedure_url": "auditbot.domain.portal_urls", "reason_words": "auditbot.domain.portal_urls",
     "formula_path": "auditbot.index766.formula", "gain_sentence": "auditbot.index766.formula",
     "load_formulas": "auditbot.index766.formula", "points_text": "auditbot.index766.formula",
@@ -61,6 +62,7 @@ _PUBLIC = {
 }
 
 __all__ = [
+    "REASONS",
     "CENTRE",
     "CENTRE_AUDIENCE",
     "FINAL",

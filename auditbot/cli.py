@@ -678,6 +678,13 @@ def status(output_format: str, config_file: str | None) -> None:
     if daemon.get("busy_waited_seconds"):
         click.echo(f"database: busy (another process held its write lock) for {daemon['busy_waited_seconds']} s,"
                    f" last at {daemon['busy_waited_at']}; the daemon waited")
+    network = state.get("network")
+    if network and not network["reachable"]:  # for the centre's staff: Vietnamese, like the finding it opens
+        click.echo(f"MẠNG: hệ thống kiểm soát không kết nối được ra ngoài từ {vietnamese.moment(network['since'])}"
+                   f" (lần kiểm tra gần nhất {vietnamese.moment(network['checked_at'])}): {network['cause']}."
+                   " Không ghi lỗi cho đơn vị nào về những gì chưa đọc được.")
+    elif network:
+        click.echo(f"mạng: kết nối bình thường (lần kiểm tra gần nhất {vietnamese.moment(network['checked_at'])})")
     rows = [[j["job"], j["phrase"], j["last_started"] or "-", j["last_status"] or "-", j["next_run"] or "-",
              str(j["failures"]), j["last_error"] or ""] for j in state["jobs"]]
     click.echo(table(["JOB", "SCHEDULE", "LAST RUN", "RESULT", "NEXT RUN", "FAILS", "LAST ERROR"], rows))

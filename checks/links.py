@@ -150,7 +150,7 @@ def broken(context: CheckContext) -> Iterator[Finding]:
 
 def portal_unavailable(context: CheckContext) -> Iterator[Finding]:
     tripped = _portal_tripped(context)
-    if tripped:
+    if tripped and not tripped["network_down"]:  # auditbot's own outage is network.unavailable, not the portal's
         yield Finding(check="portal.unavailable", unit=CENTRE, subject="portal", severity="high",
                       title=f"Cổng Dịch vụ công quốc gia không kiểm tra được: {tripped['tripped']}",
                       details={"reason": tripped["tripped"], "checked_at": tripped["checked_at"]})

@@ -104,7 +104,8 @@ def procedure_url(settings: PortalSettings, code: str, portal_id: str | None) ->
 
 REASONS = {  # why a link (or the portal) failed, as the unit or the centre reads it
     "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
-    "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
+    "timeout": "quá thời gian chờ", "unreachable": "không có đường mạng đến máy chủ",
+    "connect": "không kết nối được máy chủ", "redirect_home": "chuyển hướng về trang chủ Cổng",
     "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
     "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
     "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia", "slow_down": "Cổng yêu cầu hỏi chậm lại",
