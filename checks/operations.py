@@ -8,7 +8,18 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from auditbot import CENTRE, CENTRE_AUDIENCE, REASONS, Check, CheckContext, Finding, hookimpl, number, observations, unit_label
+from auditbot import (
+    CENTRE,
+    CENTRE_AUDIENCE,
+    REASONS,
+    Check,
+    CheckContext,
+    Finding,
+    hookimpl,
+    number,
+    observations,
+    unit_label,
+)
 
 
 def failing_jobs(context: CheckContext) -> Iterator[Finding]:

@@ -162,6 +162,9 @@ def read_page(fetched: Fetched, requested: str, unit: Unit, portal_hosts: tuple[
     next_url = next_page(tree, fetched.url, {requested, fetched.url})
     selector = selector if selector is not None else unit.listing_selector or None
     reading = read_listing(tree, fetched.url, base, portal_hosts, selector)
+    if reading.layout == "detail":  # what the centre must fix is the URL in rules.toml, not the unit's page
+        raise SiteError("no_listing", f"{requested}: không nhận ra danh sách thủ tục (trang chi tiết của một"
+                                      " thủ tục: thành phần hồ sơ, trình tự, lệ phí…)")
     if not reading.items:
         text = fold_ascii(" ".join(" ".join(tree.itertext()).split())[:5000])
         if selector:
