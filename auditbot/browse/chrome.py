@@ -43,11 +43,12 @@ def value_label(datasette: Any, table: str | None, column: str, value: Any) -> s
     return str(label) if label is not None else None
 
 
-def title_of(datasette: Any, database: str | None, table: str | None = None) -> str | None:
+def described(datasette: Any, key: str, database: str | None, table: str | None = None) -> str | None:
+    """The metadata's title or description of a database or table, never the instance's (no fallback)."""
     if database is None:
         return None
-    title = datasette.metadata("title", database=database, table=table, fallback=False)
-    return str(title) if title else None
+    found = datasette.metadata(key, database=database, table=table, fallback=False)
+    return str(found) if found else None
 
 
 @hookimpl
@@ -64,7 +65,8 @@ def extra_template_vars(datasette: Any) -> dict[str, Callable[..., Any]]:
         return str(settings(datasette).get("parameters", {}).get(name, name))
 
     return {
-        "title_of": lambda database, table=None: title_of(datasette, database, table),
+        "title_of": lambda database, table=None: described(datasette, "title", database, table),
+        "description_of": lambda database, table=None: described(datasette, "description", database, table),
         "value_label": label,
         "parameter_label": parameter,
     }
