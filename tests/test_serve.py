@@ -420,9 +420,9 @@ def test_the_dashboard_takes_a_units_code(served: tuple[History, str]) -> None:
         drawn[unit] = dict(metrics)
         assert dom.count('role="graphics-document"') >= 4, unit          # weekly, rates, lineage, units
         assert not re.search(r'class="chart-tooltip"[^>]*visibility: visible', dom)   # no ⚠️ shown
-        text = page_text(url)
-        assert "Bảng tổng quan" in text and "Áp dụng" in text and "Sở Tư pháp" in text
     assert drawn["STP"] == drawn["Sở Tư pháp"] == {"open-now": "3", "new-week": "2", "fixed-week": "0"}
+    text = page_text(f"{base}/-/dashboards/tong-quan?unit=STP")
+    assert "Bảng tổng quan" in text and "Áp dụng" in text and "Bấm để xem thao tác" in text
 
 
 def download(url: str) -> tuple[str, bytes]:
@@ -453,6 +453,9 @@ def test_downloads_open_in_excel(served: tuple[History, str]) -> None:
     assert all(isinstance(moment, datetime) for moment in first_seen)             # dates as Excel dates
     assert sheet.cell(2, rows[0].index("Phát hiện lần đầu") + 1).number_format == "dd/mm/yyyy hh:mm"
     assert HOSTILE in {row[rows[0].index("Nội dung")] for row in rows[1:]}      # scraped text stays text
+    _, body = download(f"{base}/audit/findings_overview.xlsx?_size=2")        # a page of a bigger result
+    rows = list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 2 + 2 and str(rows[-1][0]).startswith("Chỉ có 2 dòng đầu tiên")
 
     rates = get_text(f"{base}/audit/unit_rates_history?unit=STP")
     xlsx = re.search(r'<a href="([^"]+)">Excel \(XLSX\)</a>', rates)
