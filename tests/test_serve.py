@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -26,6 +27,7 @@ from conftest import Province, province_now
 from loopback import free_port
 
 from auditbot.browse.cells import cell_text
+from auditbot.browse.downloads import with_bom
 from auditbot.browse.server import is_loopback, plan
 from auditbot.checking.engine import run_checks, select_checks
 from auditbot.checking.types import Finding
@@ -321,6 +323,11 @@ def test_with_a_password_every_page_needs_the_login(province: Province) -> None:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/audit/findings.json", timeout=10)
         assert refused.value.code == 403
         refused.value.close()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/audit/findings", timeout=10)
+        page = refused.value.read().decode("utf-8")
+        assert refused.value.code == 403 and "Cần đăng nhập" in page and 'href="/-/login"' in page
+        assert "Forbidden" not in page and "permission" not in page
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
 
         def log_in(password: str) -> str:
@@ -466,3 +473,32 @@ def test_downloads_open_in_excel(served: tuple[History, str]) -> None:
     assert rows[0][:4] == ("Ngày", "Kỳ", "Đơn vị", "Hồ sơ tiếp nhận") and len(rows) == 1 + 3
     assert rows[-1][rows[0].index("Tỷ lệ trực tuyến")] == 80.0                   # numbers as numbers
     assert "Excel (XLSX)" not in get_text(f"{base}/audit/findings")            # raw tables: CSV and JSON only
+
+
+def test_the_bom_goes_only_before_csv_and_its_length_counts_it() -> None:
+    """A CSV sent whole (with a Content-Length) grows by the BOM's 3 bytes; other bodies pass untouched."""
+    def app_sending(kind: bytes, body: bytes) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body[:4], "more_body": True})
+            await send({"type": "http.response.body", "body": body[4:]})
+        return app
+
+    def through(kind: bytes, body: bytes) -> tuple[dict[bytes, bytes], bytes]:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        async def receive() -> Any:
+            return {"type": "http.request"}
+
+        asyncio.run(with_bom(app_sending(kind, body))({"type": "http"}, receive, send))
+        return dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+    headers, body = through(b"text/csv; charset=utf-8", "Đơn vị,Số\nSở Tư pháp,3\n".encode())
+    assert body == b"\xef\xbb\xbf" + "Đơn vị,Số\nSở Tư pháp,3\n".encode()
+    assert int(headers[b"content-length"]) == len(body)
+    headers, body = through(b"application/json", b'{"ok": true}')
+    assert body == b'{"ok": true}' and headers[b"content-length"] == b"12"
