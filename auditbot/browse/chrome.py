@@ -12,9 +12,9 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from auditbot.browse.cells import hookimpl
 from auditbot.config import bundled
 from auditbot.words import vietnamese
-from auditbot.browse.cells import hookimpl
 
 PLUGIN = "auditbot"  # the key of this plugin's settings under datasette.yaml's `plugins`
 TEMPLATES = "datasette"  # templates/datasette/: the overridden pages and the menu script

@@ -14,10 +14,10 @@ from typing import Any
 
 import xlsxwriter
 
-from auditbot.words import vietnamese
-from auditbot.store.views import VIEWS
 from auditbot.browse.cells import ISO_MOMENT, KEY_COLUMNS, RATE_PREFIXES, RATE_SUFFIXES, hookimpl
 from auditbot.browse.chrome import settings
+from auditbot.store.views import VIEWS
+from auditbot.words import vietnamese
 
 BOM = b"\xef\xbb\xbf"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
