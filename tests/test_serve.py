@@ -427,6 +427,7 @@ def test_the_dashboard_takes_a_units_code(served: tuple[History, str]) -> None:
         drawn[unit] = dict(metrics)
         assert dom.count('role="graphics-document"') >= 4, unit          # weekly, rates, lineage, units
         assert not re.search(r'class="chart-tooltip"[^>]*visibility: visible', dom)   # no ⚠️ shown
+        assert re.search(r'<option value="' + unit + '" selected', dom)               # "Áp dụng" keeps it
     assert drawn["STP"] == drawn["Sở Tư pháp"] == {"open-now": "3", "new-week": "2", "fixed-week": "0"}
     text = page_text(f"{base}/-/dashboards/tong-quan?unit=STP")
     assert "Bảng tổng quan" in text and "Áp dụng" in text and "Bấm để xem thao tác" in text
