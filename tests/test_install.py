@@ -35,7 +35,8 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
     # one top-level package (no `checks` beside it), with its wording and sample province inside
     assert {name.split("/")[0] for name in names} == {"auditbot", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
     assert {"auditbot/templates/annexes.toml", "auditbot/sample/rules.toml", "auditbot/checks/links.py",
-            "auditbot/sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh", "auditbot/__main__.py"} <= set(names)
+            "auditbot/sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh", "auditbot/__main__.py",
+            "auditbot/templates/datasette/table.html", "auditbot/templates/datasette/chrome.js"} <= set(names)
     # the policy travels as a file, not as the repository's link to ../rules.toml
     shipped_rules = zipfile.ZipFile(wheel).read("auditbot/sample/rules.toml").decode("utf-8")
     assert shipped_rules == (ROOT / "rules.toml").read_text(encoding="utf-8")
