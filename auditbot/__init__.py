@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from auditbot.checking.types import CENTRE_AUDIENCE, Check, CheckContext, Finding
     from auditbot.config.rules import Thresholds
     from auditbot.domain.portal_urls import (
+        REASONS,
         PortalLink,
         PortalUrls,
-        link_target,
+        link_targets,
         portal_ids,
         procedure_url,
         reason_words,
@@ -51,7 +52,8 @@ _PUBLIC = {
     "Match": "auditbot.checking.listing_matches", "catalogue": "auditbot.checking.listing_matches",
     "matches": "auditbot.checking.listing_matches", "read_units": "auditbot.checking.listing_matches",
     "PortalLink": "auditbot.domain.portal_urls", "PortalUrls": "auditbot.domain.portal_urls",
-    "link_target": "auditbot.domain.portal_urls", "portal_ids": "auditbot.domain.portal_urls",
+    "link_targets": "auditbot.domain.portal_urls", "portal_ids": "auditbot.domain.portal_urls",
+    "REASONS": "auditbot.domain.portal_urls",
     "procedure_url": "auditbot.domain.portal_urls", "reason_words": "auditbot.domain.portal_urls",
     "formula_path": "auditbot.index766.formula", "gain_sentence": "auditbot.index766.formula",
     "load_formulas": "auditbot.index766.formula", "points_text": "auditbot.index766.formula",
@@ -64,6 +66,7 @@ __all__ = [
     "CENTRE",
     "CENTRE_AUDIENCE",
     "FINAL",
+    "REASONS",
     "RUNNING",
     "SECOND_REQUEST",
     "SETTLING",
@@ -83,7 +86,7 @@ __all__ = [
     "gain_sentence",
     "hookimpl",
     "index_results",
-    "link_target",
+    "link_targets",
     "load_formulas",
     "matches",
     "number",

@@ -898,6 +898,12 @@ def status(output_format: str, config_file: str | None) -> None:
     if daemon.get("busy_waited_seconds"):
         click.echo(words("lines.database_busy", seconds=vietnamese.number(daemon["busy_waited_seconds"]),
                          at=at(daemon["busy_waited_at"])))
+    network = state.get("network")
+    if network and not network["reachable"]:  # for the centre's staff, like the finding it opens
+        click.echo(words("lines.network_down", since=at(network["since"]), checked=at(network["checked_at"]),
+                         cause=network["cause"]))
+    elif network:
+        click.echo(words("lines.network_ok", checked=at(network["checked_at"])))
     if verbosity() == QUIET:
         return
     rows = [[j["job"], j["phrase"], at(j["last_started"]) or "-", words.known("statuses", j["last_status"] or "-"),

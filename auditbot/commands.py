@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from auditbot.report.digest import UnitDigest
     from auditbot.report.outbox import Delivery
     from auditbot.sources.tabular.pipeline import ImportSummary
+    from auditbot.sources.web.network import Reach
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -91,10 +93,11 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     log.info("checking %d unit(s) with %d check(s)%s", len(units), len(checks), " offline" if offline else "")
     with Store.open(config) as store, writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
         sources = {check.source for check in checks}
+        reach = None
         if not offline and sources & {"listings", "portal"}:
-            fetch_listings(config, store, units, now, transport)
+            reach = fetch_listings(config, store, units, now, transport)
         if not offline and "portal" in sources:
-            check_links(config, store, units, now, transport)
+            check_links(config, store, units, now, transport, network=reach)
         return run_checks(config, store, checks, units, now, trigger)
 
 
@@ -103,20 +106,23 @@ def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:
         return action(store)
 
 
-def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
-    """The daemon's `listings` job: read every unit's listing pages now."""
+def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Reach | None:
+    """The daemon's `listings` job: read every unit's listing pages now; whether the network let it."""
     from auditbot.sources.listings.crawl import fetch_listings
 
     codes = select_units(config, (), True)
-    _locked(config, "listings", lambda store: fetch_listings(config, store, codes, local_now(config), transport))
+    return _locked(config, "listings",
+                   lambda store: fetch_listings(config, store, codes, local_now(config), transport))
 
 
-def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
-    """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused)."""
+def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Reach | None:
+    """The daemon's `links` job: check the posted portal links (those checked within cache_hours are reused);
+    whether the network let it, when the portal's home did not answer."""
     from auditbot.sources.portal import check_links
 
     codes = select_units(config, (), True)
-    _locked(config, "links", lambda store: check_links(config, store, codes, local_now(config), transport))
+    return _locked(config, "links",
+                   lambda store: check_links(config, store, codes, local_now(config), transport).reach)
 
 
 def listing_reading(config: Config, unit: str, url: str | None, selector: str | None,
@@ -434,8 +440,25 @@ def status(config: Config) -> dict[str, Any]:
         daemon, jobs = store.daemon(), store.daemon_jobs()
         interrupted = store.interrupted_runs(limit=5)
         unconfirmed = ledger.unconfirmed_letters(store.db)
+        network = network_state(store)
     alive = bool(daemon and daemon["pid"] and not daemon["stopped_at"] and pid_alive(daemon["pid"]))
     beat = datetime.fromisoformat(daemon["heartbeat_at"]) if daemon and daemon["heartbeat_at"] else None
     return {"daemon": {**(daemon or {}), "running": alive,
                        "heartbeat_seconds_ago": round((now - beat).total_seconds()) if beat else None},
-            "jobs": jobs, "interrupted_runs": interrupted, "unconfirmed_letters": unconfirmed}
+            "jobs": jobs, "interrupted_runs": interrupted, "unconfirmed_letters": unconfirmed, "network": network}
+
+
+def network_state(store: Store) -> dict[str, Any] | None:
+    """The latest verdict on auditbot's own network, with its cause (Vietnamese, for people) while it is
+    down; None before any run could tell."""
+    latest = observations.latest_network_check(store.db)
+    if latest is None:
+        return None
+    from auditbot.checks.operations import outage_cause
+
+    return {"reachable": bool(latest["reachable"]), "checked_at": latest["checked_at"], "source": latest["source"],
+            "since": observations.network_down_since(store.db), "failure": latest["failure"],
+            "units_asked": latest["asked"] if latest["source"] == "listings" else None,
+            "units_failed": latest["failed"] if latest["source"] == "listings" else None,
+            "canaries": json.loads(latest["canaries"]),
+            "cause": None if latest["reachable"] else outage_cause(latest)}

@@ -18,7 +18,7 @@ from auditbot import (
     PortalUrls,
     catalogue,
     hookimpl,
-    link_target,
+    link_targets,
     matches,
     observations,
     portal_ids,
@@ -36,19 +36,32 @@ def _label(match: Match) -> str:
     return f"{match.code + ' ' if match.code else ''}«{match.item['name']}»"
 
 
+def _portal_urls(context: CheckContext) -> PortalUrls:
+    urls: PortalUrls = context.memo.setdefault("portal_urls", PortalUrls(context.config.portal))
+    return urls
+
+
 def _portal_links(context: CheckContext, match: Match) -> list[PortalLink]:
-    urls = context.memo.setdefault("portal_urls", PortalUrls(context.config.portal))
+    urls = _portal_urls(context)
     return [link for url in json.loads(match.item["links"]) if (link := urls.classify(url))]
 
 
 LINK_DETAILS = ("code", "name", "page", "posted", "correct_url")
 
 
+def _correct_url(context: CheckContext, code: str | None, posted: list[str]) -> str | None:
+    """The procedure's own portal page, where the catalogue knows it; never an address the unit already posts
+    (telling a unit to post what it posts is no advice, and no evidence of anything)."""
+    procedures = catalogue(context)
+    if code not in procedures:
+        return None
+    correct = procedure_url(context.config.portal, code, procedures[code]["portal_id"])
+    return None if any(_portal_urls(context).same_page(correct, url) for url in posted) else correct
+
+
 def _details(context: CheckContext, match: Match, posted: list[str], **extra: Any) -> dict[str, Any]:
     """What the unit needs to fix it without asking: the link it posts and the procedure's own portal page."""
-    procedures = catalogue(context)
-    correct = (procedure_url(context.config.portal, match.code, procedures[match.code]["portal_id"])
-               if match.code in procedures else None)
+    correct = _correct_url(context, match.code, posted)
     return {"code": match.code, "name": match.item["name"], "page": match.item["page"], "posted": posted,
             "correct_url": correct, **extra}
 
@@ -72,17 +85,19 @@ def not_direct(context: CheckContext) -> Iterator[Finding]:
                               details=_details(context, match, posted=[link.url for link in links]))
 
 
-def _target(context: CheckContext, link: PortalLink) -> str | None:
-    """The catalogue code a direct link names, on evidence only; None when unverified."""
+def _targets(context: CheckContext, link: PortalLink) -> tuple[str, ...]:
+    """The catalogue codes a direct link may name, on evidence only; empty when unverified."""
     procedures = catalogue(context)
     by_portal_id = context.memo.setdefault("by_portal_id", portal_ids(procedures))
     checked = _link_results(context).get(link.url)
-    return link_target(link, procedures, by_portal_id, checked["page_code"] if checked else None)
+    return link_targets(link, procedures, by_portal_id, checked["page_code"] if checked else None)
 
 
 def mismatch(context: CheckContext) -> Iterator[Finding]:
     """A direct link that the catalogue (or the portal page itself) says is another procedure's page.
-    A link whose id nobody can place is unverified: shown to the centre, never in a unit's letter."""
+    A link whose id nobody can place is unverified, and one whose id the catalogue gives to several
+    procedures, the posted one among them, is ambiguous: neither is evidence of a mismatch (the centre
+    sees both in `auditbot listings`), never in a unit's letter."""
     procedures = catalogue(context)
     for unit, found in matches(context).items():
         for match in found:
@@ -90,12 +105,11 @@ def mismatch(context: CheckContext) -> Iterator[Finding]:
                 continue
             wrong = []
             for link in _portal_links(context, match):
-                target = _target(context, link) if link.direct else None
-                if target and target != match.code:
-                    wrong.append({"url": link.url, "id": link.ref, "points_to": target,
-                                  "points_to_name": procedures[target]["name"],
-                                  "correct_url": procedure_url(context.config.portal, match.code,
-                                                               procedures[match.code]["portal_id"])})
+                targets = _targets(context, link) if link.direct else ()
+                if targets and match.code not in targets:
+                    wrong.append({"url": link.url, "id": link.ref, "points_to": targets[0],
+                                  "points_to_name": procedures[targets[0]]["name"],
+                                  "correct_url": _correct_url(context, match.code, [link.url])})
             if wrong:
                 yield Finding(
                     check="link.mismatch", unit=unit, subject=_subject(match),
@@ -150,7 +164,7 @@ def broken(context: CheckContext) -> Iterator[Finding]:
 
 def portal_unavailable(context: CheckContext) -> Iterator[Finding]:
     tripped = _portal_tripped(context)
-    if tripped:
+    if tripped and not tripped["network_down"]:  # auditbot's own outage is network.unavailable, not the portal's
         yield Finding(check="portal.unavailable", unit=CENTRE, subject="portal", severity="high",
                       title=f"Cổng Dịch vụ công quốc gia không kiểm tra được: {tripped['tripped']}",
                       details={"reason": tripped["tripped"], "checked_at": tripped["checked_at"]})

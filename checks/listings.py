@@ -22,9 +22,17 @@ from auditbot import (
 
 
 def fetched_units(context: CheckContext) -> list[str]:
-    """Units fetched at least once, and those with no listing URL left (whose old findings are void)."""
-    fetched = observations.fetched_units(context.db)
+    """Units fetched at least once, and those with no listing URL left (whose old findings are void); not
+    those whose latest fetch failed on auditbot's own network (that says nothing of their sites)."""
+    fetched = observations.fetched_units(context.db) - _unread_for_our_network(context)
     return [unit.code for unit in context.config.units if unit.code in fetched or not unit.listing_urls]
+
+
+def _unread_for_our_network(context: CheckContext) -> set[str]:
+    if "unread_for_our_network" not in context.memo:
+        context.memo["unread_for_our_network"] = observations.unread_for_our_network(context.db)
+    unread: set[str] = context.memo["unread_for_our_network"]
+    return unread
 
 
 def _in_force(row: dict[str, Any], now: str) -> bool:
@@ -117,7 +125,7 @@ def unknown(context: CheckContext) -> Iterator[Finding]:
 def unreadable(context: CheckContext) -> Iterator[Finding]:
     """For the centre: a unit's site that could not be read in its latest fetch."""
     rows = observations.failed_fetches(context.db)
-    in_scope = set(context.units)
+    in_scope = set(context.units) - _unread_for_our_network(context)
     for row in rows:
         if row["unit"] in in_scope:
             yield Finding(

@@ -42,3 +42,16 @@ def ink(png: Path) -> tuple[float, int]:
     colours = image.getcolors(maxcolors=image.width * image.height) or []
     inked = sum(count for count, colour in colours if min(colour) < 240)
     return inked / (image.width * image.height), len(colours)
+
+
+def visible_text(dom: str) -> str:
+    """What a person reads on a page: its text, button labels, tooltips and aria labels, without scripts,
+    styles or what a closed <details> hides (a page's SQL behind "Định nghĩa ... (SQL)")."""
+    import lxml.html
+
+    root = lxml.html.fromstring(dom)
+    for hidden in root.xpath("//script | //style | //details[not(@open)]/*[not(self::summary)]"):
+        hidden.drop_tree()
+    said = [" ".join(root.text_content().split())]
+    said += root.xpath("//input[@type='submit' or @type='button']/@value | //@title | //@aria-label")
+    return "\n".join(str(text) for text in said)

@@ -100,3 +100,13 @@ def run_cli(province: Province, *args: str, env: dict[str, str] | None = None) -
     """The CLI in its own process, as an officer or systemd runs it."""
     return subprocess.run([sys.executable, "-m", "auditbot.cli", *args, "--config", str(province.rules)],
                           capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def reader_hooks(monkeypatch: pytest.MonkeyPatch) -> object:
+    """tests/reader_hooks.py, importable in the reading child too (it is a new interpreter: see children.py)."""
+    import reader_hooks
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        part for part in (str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")) if part))
+    return reader_hooks

@@ -34,7 +34,7 @@ def test_every_check_declares_its_details_and_its_audience() -> None:
         assert check.details, f"{cid} declares no details keys"
         assert check.audience in (UNIT_AUDIENCE, CENTRE_AUDIENCE), cid
     assert centre_checks() == {"source.unreadable", "portal.unavailable", "link.unchecked", "job.failing",
-                               "letter.failed", "dossier.after_transfer"}
+                               "letter.failed", "dossier.after_transfer", "network.unavailable"}
 
 
 @pytest.mark.parametrize("folder", [TEMPLATES], ids=["bundled templates"])

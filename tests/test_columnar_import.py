@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditbot.config.rules import load_config
+from auditbot.sources.dossiers import exports as dossiers
 from auditbot.sources.dossiers.exports import DossierSpec
 from auditbot.sources.tabular import csv_chunks, formats, pipeline
 from auditbot.store.dossiers import COLUMNS
@@ -197,7 +197,7 @@ def _stage_fails(path: Path, config) -> tuple[str, int]:
     return "", len(sent)
 
 
-def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch) -> None:
+def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch, reader_hooks) -> None:
     """End to end through `auditbot import` (a file past PARALLEL_FROM_BYTES goes to the reading child): the
     same dossiers, the same import summary and the same kept rejections, also on a second import that
     updates some rows and repeats codes."""
@@ -207,7 +207,7 @@ def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatc
                 for i, line in enumerate(lines)]
     data = render([*[*rng_rows, *READABLE] * 3, *ODD_LINES, *rng_rows[:50]])  # its last chunks read the exact way
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
-    monkeypatch.setattr(csv_chunks, "CHUNK_BYTES", 16 << 10)
+    monkeypatch.setattr(dossiers, "DossierSpec", reader_hooks.SmallChunksSpec)  # 16 KB chunks in the child
     staged: list[int] = []
     write_staged = DossierSpec.write_staged
     monkeypatch.setattr(DossierSpec, "write_staged", lambda self, conn, image: (staged.append(len(image)),
@@ -235,36 +235,29 @@ def test_a_big_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatc
                         list(db.query("SELECT row, column_name, reason, fields FROM rejected_rows ORDER BY id"))
                         if "rejected_rows" in db.table_names() else None)
     assert results["columnar"] == results["rows"]
-    outputs, dossiers = results["rows"][:2]
-    assert "earlier state than the one stored" in outputs[2] and len(dossiers) > 100
+    outputs, stored = results["rows"][:2]
+    assert "earlier state than the one stored" in outputs[2] and len(stored) > 100
 
 
-def test_a_reader_that_outgrows_the_memory_cap_is_stopped(tmp_path: Path, monkeypatch) -> None:
+def test_a_reader_that_outgrows_the_memory_cap_is_stopped(tmp_path: Path, monkeypatch, reader_hooks) -> None:
     """The engine reserves more address space than it uses, so the reading child's cap is on resident
     memory: past it the child exits, the import is refused in one line and nothing is stored."""
     province = Province(tmp_path, extra="max_memory_mb = 64")
     path = province.root / "exports" / "export.csv"
     path.write_bytes(render([{name: values[0] for name, values in VALUES.items()}] * 20))
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
-    hoard: list[bytes] = []
-
-    def greedy(*args: object) -> Iterator[csv_chunks.Chunk]:
-        while True:  # what a reader fed a hostile chunk would do
-            hoard.append(b"x" * (8 << 20))
-            time.sleep(0.01)
-
-    monkeypatch.setattr(csv_chunks, "chunks", greedy)
-    own_tmp = tmp_path / "tmp"  # this test's scratch folders only, whatever else runs on the machine
-    own_tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
+    monkeypatch.setattr(dossiers, "DossierSpec", reader_hooks.HoardingSpec)  # what a hostile file would make it do
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 2
     assert "needs more than [sources] max_memory_mb = 64 MB; not imported" in result.output
     assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0
-    assert list(own_tmp.iterdir()) == []  # the killed child's files too
+    assert list(scratch.iterdir()) == []  # the killed child's files too
 
 
-def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch) -> None:
+def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch, reader_hooks) -> None:
     """A reading child that hangs (a deadlocked engine, a stuck disk) is stopped after a silence: the
     import is refused in one line, nothing is stored, and the daemon goes on."""
     province = Province(tmp_path)
@@ -273,11 +266,7 @@ def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 1)
     monkeypatch.setattr(pipeline, "CHILD_SILENCE_SECONDS", 1)
 
-    def stuck(*args: object) -> Iterator[csv_chunks.Chunk]:
-        time.sleep(60)
-        yield from ()
-
-    monkeypatch.setattr(csv_chunks, "chunks", stuck)
+    monkeypatch.setattr(dossiers, "DossierSpec", reader_hooks.StuckSpec)
     started = time.monotonic()
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 2 and "said nothing for 1 s and was stopped" in result.output

@@ -37,17 +37,25 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
 ROWS = 300_000
 
 
-def processes_reading(path: Path) -> list[int]:
-    """Processes whose command line names the export (a forked child keeps its parent's)."""
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (one this test started)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and str(path).encode() in (entry / "cmdline").read_bytes() \
-                    and (entry / "stat").read_text().split()[2] != "Z":
-                found.append(int(entry.name))
-        except OSError:
+            if entry.name.isdigit():
+                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] != b"Z":
+                    found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
             continue
     return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 def test_kill_9_during_an_import_loses_nothing_and_the_next_run_completes(province: Province) -> None:
@@ -66,11 +74,12 @@ def test_kill_9_during_an_import_loses_nothing_and_the_next_run_completes(provin
     wait_for(importing, 60, "the import to start")
     time.sleep(1.0)
     assert process.poll() is None, "the import finished before it could be killed: make the file bigger"
-    assert len(processes_reading(path)) == 2  # the import and its parsing child (a 50 MB export)
+    [child] = children_of(process.pid)  # its parsing child (a 50 MB export)
+    assert b"auditbot.sources.tabular.reading_child" in Path(f"/proc/{child}/cmdline").read_bytes()
     process.send_signal(signal.SIGKILL)
     process.wait()
     # the parsing child dies with its parent, instead of holding the export and the database forever
-    wait_for(lambda: not processes_reading(path), 10, "the parsing child to die with its parent")
+    wait_for(lambda: not alive(child), 10, "the parsing child to die with its parent")
     with sqlite3.connect(province.db_path) as conn:  # the file's one transaction rolled back: nothing half-done
         assert conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0

@@ -70,6 +70,8 @@ class StandIn(BaseHTTPRequestHandler):
             rows = "".join(f'<tr><td><a href="https://dichvucong.gov.vn{PAGE}{900000 + n}">Đăng ký khai sinh'
                            f" loại {n}</a></td></tr>" for n in range(self.server.many))
             return self.reply(200, f"<html><body><table>{rows}</table></body></html>")
+        if host == "hkd.example.gov.vn":
+            return self.reply(200, HOUSEHOLD_BOARD)
         if host.endswith("example.gov.vn"):
             return self.reply(200, self.listing())
         if self.server.mode == "stop" and self.path != "/":
@@ -363,6 +365,52 @@ def test_an_unverified_link_is_shown_to_the_centre_not_to_the_unit(portal: Porta
     [site] = commands.listing_reading(portal.config, "XA_A", None, None, transport)
     links = {item["procedure"]: item["portal_links"] for item in site["items"]}
     assert links["1.000012"] == [{"url": POSTED["1.000012"], "direct": True, "id": "999999", "procedure": None,
-                                  "verified": False}]
+                                  "verified": False, "ambiguous": False, "candidates": []}]
     assert links["1.000017"][0]["procedure"] == "1.000017" and links["1.000017"][0]["verified"]  # by its page
     assert links["1.000014"][0]["procedure"] == "1.000014"  # by the catalogue's UUID, whatever the case
+
+
+# A commune board as one really posts its household-business procedures (real names and codes from the national
+# catalogue export in tests/real_catalogues/../danh-sach-tthc-BoTaiChinh.xlsx): the portal id it links is one the
+# catalogue gives to two procedures, the posted one among them. The UUIDs are made up: the real ones are not in
+# the stored pages.
+SHARED = "019d2bfe-1612-4720-8000-000000001612"
+OWN = "019d2bfe-1266-4000-8000-000000001266"
+HOUSEHOLD = {"1.001612": ("Đăng ký thành lập hộ kinh doanh", SHARED),
+             "2.000720": ("Đăng ký thay đổi nội dung đăng ký hộ kinh doanh", SHARED),
+             "1.001266": ("Chấm dứt hoạt động hộ kinh doanh", OWN)}
+HOUSEHOLD_BOARD = "<html><body><table><tr><th>STT</th><th>Tên thủ tục hành chính</th></tr>" + "".join(
+    f'<tr><td>{n}</td><td><a href="{NEW}?pageIndex=1&amp;formalityId={SHARED.upper()}">{name}</a></td></tr>'
+    for n, (name, _) in enumerate(HOUSEHOLD.values(), start=1)) + "</table></body></html>"
+
+
+def test_an_id_the_catalogue_gives_to_several_procedures_is_no_mismatch_for_either(portal: Portal) -> None:
+    with (portal.root / "catalogue.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Mã thủ tục", "Tên thủ tục", "Cấp thực hiện", "Tình trạng", "ID trên Cổng DVCQG"])
+        writer.writerows((code, name, "Cấp xã", "Còn hiệu lực", uuid) for code, (name, uuid) in HOUSEHOLD.items())
+    portal.configure(cache_hours=24, extra=(
+        '[[units]]\ncode = "XA_H"\nname = "Xã Hòa"\nkind = "xa"\nemails = ["hoa@example.gov.vn"]\n'
+        'listing_urls = ["https://hkd.example.gov.vn/tthc"]\n'))
+    commands.import_catalogue_file(portal.config, None)
+    found = {f for f in portal.check(("link",)) if f[1] == "XA_H"}
+    # both procedures that share the id are posted with it: no mismatch for either; the third one is another's page
+    assert found == {("link.mismatch", "XA_H", "1.001266")}
+    [wrong] = commands.list_findings(portal.config, "XA_H", "open", ["link.mismatch"])
+    posted = wrong["details"]["posted"]
+    assert wrong["details"]["wrong_links"][0]["points_to"] in ("1.001612", "2.000720")
+    assert wrong["details"]["correct_url"] == f"{NEW}?formalityId={OWN}" and wrong["details"]["correct_url"] not in posted
+    transport = LoopbackTransport(portal.server.server_address[1], ("example.gov.vn", "dichvucong.gov.vn"))
+    [site] = commands.listing_reading(portal.config, "XA_H", None, None, transport)
+    shown = {item["procedure"]: item["portal_links"][0] for item in site["items"]}
+    assert shown["1.001612"]["ambiguous"] and shown["1.001612"]["candidates"] == ["1.001612", "2.000720"]
+    assert shown["1.001612"]["procedure"] is None and not shown["1.001612"]["verified"]
+
+
+def test_no_finding_names_as_correct_the_address_that_is_posted(portal: Portal) -> None:
+    portal.check()
+    for finding in commands.list_findings(portal.config, None, "open", ["link"]):
+        details = finding["details"]
+        assert details["correct_url"] is None or details["correct_url"] not in details["posted"], finding
+        for wrong in details.get("wrong_links", []):
+            assert wrong["correct_url"] != wrong["url"], finding

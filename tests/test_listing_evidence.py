@@ -146,6 +146,7 @@ def evidence(tmp_path: Path, server: Any) -> EvidenceProvince:
 
 
 NAMES = [name for _, name in CATALOGUE]
+DETAIL_PAGE = Path(__file__).parent / "real_pages/dichvucong.angiang.gov.vn/trang-chu/tra-cuu/chi-tiet-thu-tuc-27763.html"
 
 
 def test_name_only_boards_are_read_and_judged(evidence: EvidenceProvince, server: Any) -> None:
@@ -163,6 +164,8 @@ def test_name_only_boards_are_read_and_judged(evidence: EvidenceProvince, server
     (page(board(NAMES * 2000)), "trang lớn hơn 0.25 MB"),
     (page("<html><body><h1>Tin tức</h1><p>Không có nội dung.</p></body></html>"), "không nhận ra danh sách thủ tục"),
     (page(board(NAMES[:2])), "trang thay đổi cấu trúc: 2 thủ tục, lần trước 5"),
+    # a real page about one procedure given as the listing URL: its fields and components are no procedures
+    (page(DETAIL_PAGE.read_text(encoding="utf-8")), "không nhận ra danh sách thủ tục (trang chi tiết của một thủ tục"),
 ])
 def test_what_is_not_evidence_changes_no_finding(evidence: EvidenceProvince, server: Any,
                                                  answer: tuple[int, str, bytes, dict[str, str]], reason: str) -> None:
@@ -246,30 +249,25 @@ def test_a_procedure_posted_under_its_former_name_is_outdated(evidence: Evidence
         " (đang niêm yết «Đăng ký khai sinh»)")
 
 
+BROWSER_MARK = f"AUDITBOT_TEST_BROWSERS={os.getpid()}"  # set below; every process started from here inherits it
+
+
 def browsers() -> set[int]:
-    """Live Chromium processes this test process started, however deep (exited ones waiting to be reaped do not
-    count); browsers other programs run on the machine are none of its business."""
-    parents: dict[int, int] = {}
-    names: dict[int, str] = {}
+    """Live Chromium processes started from this test process, known by the mark in their environment (which
+    an orphaned browser keeps); other processes on the machine, other people's browsers, are none of its business."""
+    os.environ["AUDITBOT_TEST_BROWSERS"] = str(os.getpid())
+    live = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             pid, rest = stat.read_text().split(" ", 1)
-        except OSError:
+            name, _, fields = rest.rpartition(") ")
+            if not name.startswith("(chromium") or fields.startswith("Z"):
+                continue
+            if BROWSER_MARK.encode() in (stat.parent / "environ").read_bytes().split(b"\0"):
+                live.add(int(pid))
+        except OSError:  # gone meanwhile, or not ours to read
             continue
-        name, _, fields = rest.rpartition(") ")
-        if fields.startswith("Z"):
-            continue
-        parents[int(pid)] = int(fields.split()[1])
-        names[int(pid)] = name
-
-    def ours(pid: int) -> bool:
-        while pid > 1:
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-        return False
-
-    return {pid for pid, name in names.items() if name.startswith("(chromium") and ours(pid)}
+    return live
 
 
 def evidence_db(evidence: EvidenceProvince) -> Any:

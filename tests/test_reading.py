@@ -43,6 +43,33 @@ def test_real_pages_skip_their_section_rows_with_a_reason() -> None:
         "Công an cấp Huyện, Thị xã, Thành phố"] * 2
 
 
+# Real detail pages of one procedure (tests/real_pages/SOURCE.md): their fields, dossier components ("Bản chính: 1
+# Bản sao: 0", "01 Tờ khai …"), fees and steps are no procedures; "detail" is what the centre is told.
+DETAIL_PAGES = {
+    "dichvucong.angiang.gov.vn/trang-chu/tra-cuu/chi-tiet-thu-tuc-27763.html": "detail",
+    "dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet-1874.html": "detail",
+    "dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet-1907.html": "none",  # its components table only
+    "dichvucong.laocai.gov.vn/yenbai/tra-cuu/chi-tiet-thu-tuc-117241.html": "detail",
+    "dvctt.thaibinh.gov.vn/block/phieu-huong-dan/thu-tuc/19442.html": "detail",
+}
+
+
+@pytest.mark.parametrize("page", sorted(DETAIL_PAGES))
+def test_a_real_page_about_one_procedure_lists_no_procedure(page: str) -> None:
+    names, reading = read((REAL / page).read_bytes(), "https://dichvucong.example.gov.vn/chi-tiet-thu-tuc")
+    assert names == []
+    assert reading.layout == DETAIL_PAGES[page]  # type: ignore[attr-defined]
+
+
+def test_a_real_list_of_titles_with_teasers_full_of_dossier_words_is_still_a_listing() -> None:
+    """Nam Giang's procedures, each a title over a teaser of its dossier ("Thành phần hồ sơ: - Tờ khai …", "Số
+    lượng hồ sơ: 01 bộ", "Thời hạn giải quyết: …") under search filters: a list of procedures, not one's page."""
+    names, reading = read((REAL / "namgiang.quangnam.gov.vn/Default.aspx-tabid-141.html").read_bytes())
+    assert names == ["Cấp bản sao trích lục hộ tịch", "Đăng ký khai sinh cho người đã có hồ sơ, giấy tờ cá nhân",
+                     "Đăng ký lại khai tử có yếu tố nước ngoài", "Đăng ký lại kết hôn có yếu tố nước ngoài"]
+    assert reading.layout == "table"  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(("written", "name"), [
     ("35.1. Đăng ký biến động", "Đăng ký biến động"),
     ("35.2.Đăng ký biến động", "Đăng ký biến động"),
@@ -121,6 +148,36 @@ VARIANTS = {
         """<div class=content><p>Danh mục thủ tục hành chính cấp xã gồm:<br>1. Đăng ký khai sinh;<br>
         2. Đăng ký kết hôn;<br>3. Chứng thực chữ ký.</p></div>""",
         ["Đăng ký khai sinh", "Đăng ký kết hôn", "Chứng thực chữ ký"]),
+    "news-style cards (title, date, teaser) titled by headings, without links": (
+        """<div class="news"><div class="news-item"><h3 class="title">Thủ tục đăng ký khai sinh</h3>
+        <div class="date">15/03/2023</div><p class="sapo">Trình tự thực hiện: Bước 1: Người có yêu cầu nộp hồ sơ tại
+        Bộ phận một cửa.</p></div><div class="news-item"><h3 class="title">Thủ tục đăng ký kết hôn</h3>
+        <div class="date">15/03/2023</div><p class="sapo">Cách thức thực hiện: trực tiếp hoặc trực tuyến.</p></div>
+        <div class="news-item"><h3 class="title">Thủ tục chứng thực chữ ký trong các giấy tờ, văn bản</h3>
+        <div class="date">14/03/2023</div><p class="sapo">Thời hạn giải quyết: trong ngày.</p></div></div>""",
+        ["Thủ tục đăng ký khai sinh", "Thủ tục đăng ký kết hôn", "Thủ tục chứng thực chữ ký trong các giấy tờ, văn bản"]),
+    "a dossier's components under a name-like header are no procedures": (
+        """<table><tr><th>STT</th><th>Nội dung</th><th>Số lượng</th></tr>
+        <tr><td>1</td><td>01 Tờ khai đề nghị cấp giấy thông hành (mẫu M01)</td><td>Bản chính: 1 Bản sao: 0</td></tr>
+        <tr><td>2</td><td>Bản sao giấy khai sinh đối với người chưa đủ 14 tuổi</td><td>Bản chính: 0 Bản sao: 1</td></tr>
+        <tr><td>3</td><td>02 ảnh 4x6cm, mặt nhìn thẳng, đầu để trần</td><td>Bản chính: 2 Bản sao: 0</td></tr></table>""",
+        []),
+    "field lines are no procedures, nor one line repeated": (
+        """<ul><li><a href=/a>Bản chính: 1 Bản sao: 0</a></li><li><a href=/b>Bản chính: 1 Bản sao: 0</a></li>
+        <li><a href=/c>Bản chính: 0 Bản sao: 1</a></li></ul>
+        <div class=x><div class=c><h4>Thủ tục đăng ký khai sinh</h4></div><div class=c><h4>Thủ tục đăng ký khai sinh</h4>
+        </div><div class=c><h4>Thủ tục đăng ký khai sinh</h4></div></div>
+        <table><tr><th>STT</th><th>Tên thủ tục</th></tr><tr><td>1</td><td>Nộp hồ sơ trực tuyến mức độ 4</td></tr>
+        <tr><td>2</td><td>Nộp hồ sơ trực tuyến mức độ 4</td></tr><tr><td>3</td><td>Nộp hồ sơ trực tuyến mức độ 4</td></tr>
+        </table>""", []),
+    "a listing under search filters labelled like a procedure's fields, in a form or not": (
+        """<form class=filter><div><label>Lĩnh vực</label><select><option>Tất cả</option></select></div>
+        <div><label>Cơ quan thực hiện</label><select><option>Tất cả</option></select></div></form>
+        <div class=filters><div><span>Đối tượng thực hiện</span><select><option>Tất cả</option></select></div>
+        <div><b>Thời hạn giải quyết</b><input name=t></div><div><b>Lệ phí</b><input name=f></div></div>
+        <table><tr><th>STT</th><th>Tên thủ tục</th><th>Lĩnh vực</th></tr><tr><td>1</td><td>Đăng ký khai sinh</td>
+        <td>Hộ tịch</td></tr><tr><td>2</td><td>Đăng ký kết hôn</td><td>Hộ tịch</td></tr></table>""",
+        ["Đăng ký khai sinh", "Đăng ký kết hôn"]),
     "a news article about procedures lists none": (
         """<article><h1>Công bố thủ tục hành chính</h1><p>Ngày 1 tháng 2 UBND tỉnh ban hành quyết định công bố thủ
         tục hành chính mới trong lĩnh vực hộ tịch.</p><p>Quyết định có hiệu lực kể từ ngày ký.</p>

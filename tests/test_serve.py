@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
 import re
@@ -18,12 +20,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
-from browser import dump_dom, ink, screenshot
+from browser import dump_dom, ink, screenshot, visible_text
 from conftest import Province, province_now
 from loopback import free_port
 
 from auditbot.browse.cells import cell_text
+from auditbot.browse.downloads import with_bom
 from auditbot.browse.server import is_loopback, plan
 from auditbot.checking.engine import run_checks, select_checks
 from auditbot.checking.types import Finding
@@ -319,6 +323,11 @@ def test_with_a_password_every_page_needs_the_login(province: Province) -> None:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/audit/findings.json", timeout=10)
         assert refused.value.code == 403
         refused.value.close()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/audit/findings", timeout=10)
+        page = refused.value.read().decode("utf-8")
+        assert refused.value.code == 403 and "Cần đăng nhập" in page and 'href="/-/login"' in page
+        assert "Forbidden" not in page and "permission" not in page
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
 
         def log_in(password: str) -> str:
@@ -330,7 +339,9 @@ def test_with_a_password_every_page_needs_the_login(province: Province) -> None:
             with opener.open(f"http://127.0.0.1:{port}/-/login", data=data.encode(), timeout=30) as answer:
                 return str(answer.read().decode())
 
-        assert "Invalid username or password" in log_in("sai")
+        refused_page = log_in("sai")
+        assert "Sai tên đăng nhập hoặc mật khẩu" in refused_page and "Mật khẩu" in refused_page
+        assert "Invalid username" not in refused_page and "Log in" not in refused_page
         log_in("mật-khẩu-1")
         with opener.open(f"http://127.0.0.1:{port}/audit/units.json?_shape=objects", timeout=10) as answer:
             rows = json.loads(answer.read())
@@ -354,3 +365,141 @@ def test_findings_of_an_older_database_gain_their_keys(tmp_path: Path, province:
         keys = {(fk.column, fk.other_table) for fk in store.db.table("findings").foreign_keys}
         assert keys == {("unit", "units"), ("check_id", "checks")}
         assert [r["id"] for r in store.findings()] == ["abc"]
+
+
+# Datasette's own English, as 0.65 prints it, and what its table.js, the dashboards and the login page add
+ENGLISH_CHROME = ["Powered by", "rows?", "records", "results", "Sort by", "Sort", "descending", "Apply", "Custom SQL",
+                  "returning", "Run SQL", "Edit SQL", "Format SQL", "Query parameters", "hide", "show",
+                  "Log in", "Log out", "Advanced export", "This data as", "advanced", "Next page", "Suggested facets",
+                  "Queries", "Tables", "Views", "hidden", "home", "dashboards", "Dashboards", "Fullscreen",
+                  "remove filter", "column", "contains", "ends with", "starts with", "is null", "is not blank",
+                  "Sort ascending", "Facet by this", "Hide this column", "Show all columns", "Remove this filter",
+                  "Menu", "Table actions", "Queries took", "where", "View and edit SQL", "Click to view actions",
+                  "X-axis", "Save as"]
+ENGLISH = re.compile(r"\b(" + "|".join(ENGLISH_CHROME) + r")\b")
+
+
+def page_text(url: str) -> str:
+    """The page as Chromium shows it after its scripts ran, checked for Datasette's English."""
+    text = visible_text(dump_dom(url, wait_ms=5000))
+    found = sorted(set(ENGLISH.findall(text)))
+    assert not found, f"English chrome on {url}: {found}"
+    return text
+
+
+def test_pages_show_no_english_chrome(served: tuple[History, str]) -> None:
+    history, base = served
+    home = page_text(f"{base}/")
+    assert "Vận hành bằng Datasette" in home and "dòng trong" in home and "Dữ liệu kiểm soát TTHC" in home
+
+    database = page_text(f"{base}/audit")
+    assert "Truy vấn có sẵn" in database and "Bảng dữ liệu" in database and "Vi phạm đang mở theo đơn vị" in database
+
+    # a raw table: the stored codes read in Vietnamese in cells, facets and the filter's sentence
+    findings = page_text(f"{base}/audit/findings?status=open&_facet=severity")
+    assert "6 dòng có status = “Đang mở”" in findings
+    assert "Trung bình 6" in findings and "Đang mở" in findings and "Áp dụng" in findings
+    assert "Sắp xếp tăng dần" in findings and "Lọc nhanh theo cột này" in findings     # table.js's column menu
+    assert "chứa" in findings and "không trống" in findings                            # the filter operators
+    assert get_json(f"{base}/audit/findings.json?_shape=objects&status=open")["rows"][0]["status"] == "open"
+
+    overview = page_text(f"{base}/audit/findings_overview")
+    assert "Tra cứu vi phạm" in overview and "Excel (XLSX)" in overview and "CSV (Excel)" in overview
+    assert "Tải dữ liệu: tùy chọn khác" in overview
+
+    finding = page_text(f"{base}/audit/findings/{history.ids['link.missing:STP:1.000894']}")
+    assert "Liên kết từ các bảng khác" in finding and "Diễn biến của vi phạm" in finding
+
+    # a canned query opens on its results; its SQL is one click away
+    by_unit = page_text(f"{base}/audit/open_by_unit")
+    assert "Kết quả: 3 dòng" in by_unit and "xem SQL" in by_unit and "SELECT" not in by_unit
+    rates = page_text(f"{base}/audit/unit_rates_history?unit=STP")
+    assert "Mã đơn vị (để trống: mọi đơn vị)" in rates and "Xem kết quả" in rates and "Không đạt" in rates
+
+
+def test_the_dashboard_takes_a_units_code(served: tuple[History, str]) -> None:
+    _, base = served
+    drawn = {}
+    for unit in ("STP", "Sở Tư pháp"):
+        url = f"{base}/-/dashboards/tong-quan?" + urllib.parse.urlencode({"unit": unit})
+        dom = dump_dom(url, wait_ms=8000)
+        metrics = re.findall(r'id="chart-(open-now|new-week|fixed-week)".*?font-weight: 900;">(\d+)</p>', dom, re.S)
+        drawn[unit] = dict(metrics)
+        assert dom.count('role="graphics-document"') >= 4, unit          # weekly, rates, lineage, units
+        assert not re.search(r'class="chart-tooltip"[^>]*visibility: visible', dom)   # no ⚠️ shown
+        assert re.search(r'<option value="' + unit + '" selected', dom)               # "Áp dụng" keeps it
+    assert drawn["STP"] == drawn["Sở Tư pháp"] == {"open-now": "3", "new-week": "2", "fixed-week": "0"}
+    text = page_text(f"{base}/-/dashboards/tong-quan?unit=STP")
+    assert "Bảng tổng quan" in text and "Áp dụng" in text and "Bấm để xem thao tác" in text
+
+
+def download(url: str) -> tuple[str, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return str(response.headers.get("content-type")), bytes(response.read())
+
+
+def test_downloads_open_in_excel(served: tuple[History, str]) -> None:
+    """The page's CSV link gives a file with a BOM; its XLSX link a workbook with Vietnamese headers."""
+    _, base = served
+    page = get_text(f"{base}/audit/findings_overview")
+    links = {label: href.replace("&amp;", "&") for href, label in re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)}
+    kind, body = download(base + links["CSV (Excel)"])
+    assert kind.startswith("text/csv") and body.startswith(b"\xef\xbb\xbf")
+    header = body[3:].decode("utf-8").splitlines()[0]
+    assert header.startswith("Mã vi phạm,Đơn vị,Loại đơn vị") and "\ufeff" not in body[3:].decode("utf-8")
+    assert get_text(f"{base}/audit/findings_overview.json").startswith("{")   # JSON keeps no BOM
+
+    kind, body = download(base + links["Excel (XLSX)"])
+    assert kind == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    assert sheet.title == "Tra cứu vi phạm" and sheet.freeze_panes == "A2"
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Mã vi phạm", "Đơn vị", "Loại đơn vị") and len(rows) == 1 + 7
+    statuses = {row[rows[0].index("Trạng thái")] for row in rows[1:]}
+    assert statuses == {"Đang mở", "Đã khắc phục"}
+    first_seen = [row[rows[0].index("Phát hiện lần đầu")] for row in rows[1:]]
+    assert all(isinstance(moment, datetime) for moment in first_seen)             # dates as Excel dates
+    assert sheet.cell(2, rows[0].index("Phát hiện lần đầu") + 1).number_format == "dd/mm/yyyy hh:mm"
+    assert HOSTILE in {row[rows[0].index("Nội dung")] for row in rows[1:]}      # scraped text stays text
+    _, body = download(f"{base}/audit/findings_overview.xlsx?_size=2")        # a page of a bigger result
+    rows = list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 2 + 2 and str(rows[-1][0]).startswith("Chỉ có 2 dòng đầu tiên")
+
+    rates = get_text(f"{base}/audit/unit_rates_history?unit=STP")
+    xlsx = re.search(r'<a href="([^"]+)">Excel \(XLSX\)</a>', rates)
+    assert xlsx
+    _, body = download(base + xlsx[1].replace("&amp;", "&"))
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Ngày", "Kỳ", "Đơn vị", "Hồ sơ tiếp nhận") and len(rows) == 1 + 3
+    assert rows[-1][rows[0].index("Tỷ lệ trực tuyến")] == 80.0                   # numbers as numbers
+    assert "Excel (XLSX)" not in get_text(f"{base}/audit/findings")            # raw tables: CSV and JSON only
+
+
+def test_the_bom_goes_only_before_csv_and_its_length_counts_it() -> None:
+    """A CSV sent whole (with a Content-Length) grows by the BOM's 3 bytes; other bodies pass untouched."""
+    def app_sending(kind: bytes, body: bytes) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body[:4], "more_body": True})
+            await send({"type": "http.response.body", "body": body[4:]})
+        return app
+
+    def through(kind: bytes, body: bytes) -> tuple[dict[bytes, bytes], bytes]:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        async def receive() -> Any:
+            return {"type": "http.request"}
+
+        asyncio.run(with_bom(app_sending(kind, body))({"type": "http"}, receive, send))
+        return dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+    headers, body = through(b"text/csv; charset=utf-8", "Đơn vị,Số\nSở Tư pháp,3\n".encode())
+    assert body == b"\xef\xbb\xbf" + "Đơn vị,Số\nSở Tư pháp,3\n".encode()
+    assert int(headers[b"content-length"]) == len(body)
+    headers, body = through(b"application/json", b'{"ok": true}')
+    assert body == b'{"ok": true}' and headers[b"content-length"] == b"12"

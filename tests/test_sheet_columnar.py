@@ -1,16 +1,14 @@
-"""The columnar path for XLSX exports (sources/sheet_feed.py, sheet_columnar.py) against the row-at-a-time
-path it replaces: on workbooks with hostile texts and every kind of cell (numbers, booleans, dates, times,
-datetimes with milliseconds) both give the same records, rejections, skips, counts, preview and report, and a
-whole import through either stores the same rows. The row path (the streamed reader's rows, shaped and parsed
-one by one) is the reference."""
+"""The columnar path for workbook exports (sources/sheet_columnar.py) against the row-at-a-time path: on
+workbooks with hostile texts and every kind of cell (numbers, booleans, dates, times, datetimes with
+milliseconds) both give the same records, rejections, skips, counts, preview and report, and a whole import
+through either stores the same rows. The row path (calamine's rows, shaped and parsed one by one) is the
+reference."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import re
-import signal
-import time as clock
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 from conftest import Province
-from dossier_values import HEADER, UNITS, VALUES, sent_in_order, summary_of, unstaged
+from dossier_values import HEADER, UNITS, VALUES, summary_of, unstaged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -28,7 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from auditbot.config.rules import load_config
 from auditbot.errors import InputError
 from auditbot.sources.dossiers.exports import DossierSpec
-from auditbot.sources.tabular import formats, pipeline, sheet_feed, sheet_stream
+from auditbot.sources.tabular import formats, pipeline
 from auditbot.store.dossiers import COLUMNS
 
 CASES = int(os.environ.get("AUDITBOT_FUZZ_CASES", "120")) // 4  # a workbook is slower to write than a CSV
@@ -111,25 +109,24 @@ def sheet_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
 
 
 def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tuple[tuple, list[tuple]]:
-    # here, in the child, not at the top: a test process that has started the engine reads no file with it
-    from auditbot.sources.tabular import sheet_feed
+    # here, in the child, not at the top: a test process that has started the engine forks no reader with it
+    from auditbot.sources.tabular import sheet_columnar
 
-    sheet_feed.BATCH_ROWS = 7  # a few rows typed at a time: every batch boundary is met
+    sheet_columnar.BATCH_ROWS = 7  # a few rows typed at a time: every batch boundary is met
     if parsed is not None:
         from auditbot.sources.dossiers.rows import DossierParser
 
         parse = DossierParser.parse
         DossierParser.parse = lambda self, cells, row: (parsed.append(row), parse(self, cells, row))[1]  # type: ignore
     records: list[tuple] = []
-    counts = sheet_feed.read_sheet(path, DossierSpec(), config, 7, lambda *header: None, records.extend,
-                                   lambda image: records.extend(unstaged(image)), path.parent)
+    counts = sheet_columnar.read_sheet(path, DossierSpec(), config, 7, lambda *header: None, records.extend,
+                                       lambda image: records.extend(unstaged(image)), path.parent)
     assert counts is not None
     return summary_of(counts), sorted(records, key=lambda record: record[COLUMNS.index("source_row")])
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(sheet_stream, "PIECE", 1500)  # a few rows a piece: rows cut at every place
+def config(tmp_path: Path) -> Any:
     return load_config(Province(tmp_path, extra=UNITS).rules)
 
 
@@ -143,7 +140,7 @@ def test_each_hostile_value_and_typed_cell_is_read_the_same_either_way(tmp_path:
     assert read == expected
     assert len(expected[1]) > 200 and len(expected[0][4]) > 40  # records and rejections both
     last_rows = range(3 + len(lines) + len(ODD_ROWS) + 1, 3 + 2 * len(lines) + len(ODD_ROWS) + 1)
-    assert len(set(last_rows) - set(parsed)) > 50  # the stream read to the end: the engine typed rows there
+    assert len(set(last_rows) - set(parsed)) > 50  # to the end, the engine typed rows
 
 
 @FUZZ
@@ -167,37 +164,6 @@ def _parsed_rows(path: Path, config: Any) -> tuple[tuple[tuple, list[tuple]], li
     """What the columnar path reads, and the rows that reached the row parser."""
     parsed: list[int] = []
     return _sheet_path(path, config, parsed), parsed
-
-
-def test_from_a_row_the_stream_is_not_sure_of_calamine_and_the_parser_read_on(tmp_path: Path, config: Any) -> None:
-    """A carriage return in a text is where readers differ: from that row on the sheet is calamine's, every
-    row still read once, the same as the row path."""
-    lines: list[dict[str, Any] | list[Any]] = [ORDINARY] * 30
-    path = render(tmp_path / "export.xlsx", [*lines, dict(ORDINARY, procedure_name="dòng 1\r\ndòng 2"), *lines])
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        (summary, records), parsed = pool.apply(_parsed_rows, (path, config))
-    assert (summary, records) == row_path(path, config)
-    assert len(records) == 61 and 31 <= len(parsed) <= 31 + 7  # the rest by the parser; before, the engine
-
-
-def test_rows_calamine_reads_are_sent_after_the_batches_staged_before_them(tmp_path: Path, config: Any) -> None:
-    """Batches are staged on a thread while the next is typed: the rows read on by calamine (after a CR)
-    must not overtake them, or the writer would let an earlier row of a repeated code win."""
-    lines: list[dict[str, Any] | list[Any]] = [ORDINARY] * 30
-    path = render(tmp_path / "export.xlsx", [*lines, dict(ORDINARY, procedure_name="dòng 1\r\ndòng 2"), *lines])
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        sent = pool.apply(_sent_in_order, (path, config))
-    kinds = [kind for kind, _ in sent]
-    assert kinds.count("stage") >= 2 and "batch" in kinds  # both ways of sending were met
-    rows = [row for _, numbers in sent for row in numbers]
-    assert rows == sorted(rows) and len(rows) == 61
-
-
-def _sent_in_order(path: Path, config: Any) -> list[tuple[str, list[int]]]:
-    from auditbot.sources.tabular import sheet_feed
-
-    sheet_feed.BATCH_ROWS = 7
-    return sent_in_order(sheet_feed.read_sheet, path, config, 0.3)  # longer than calamine's start
 
 
 def test_an_xlsx_import_stores_what_the_row_path_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,60 +230,17 @@ def _import(tmp_path: Path, path: Path) -> tuple[Any, int]:
     return result, stored
 
 
-def test_a_far_cell_deep_in_the_sheet_is_refused_where_the_feeder_reads(tmp_path: Path) -> None:
+def test_a_far_cell_deep_in_the_sheet_is_refused(tmp_path: Path) -> None:
     """The sparse-bomb refusal holds past where the header is looked for: a cell at Excel's last column and
-    row after hundreds of ordinary rows is one refusal, and none of the rows before it is kept."""
+    row after hundreds of ordinary rows is one refusal (the grid it asks for is past what the file may
+    take), and none of the rows before it is kept."""
     plain = render(tmp_path / "export.xlsx", [dict(ORDINARY, code=f"HS-{n}") for n in range(400)])
     bomb = _rewritten(plain, lambda xml: re.sub(rb"<dimension[^>]*/>", b"", xml).replace(
         b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'))
     result, stored = _import(tmp_path, bomb)
     assert result.exit_code == 2
-    assert "has cells up to column 16,384 and row 1,048,576" in result.output
+    assert "export.xlsx: the reader stopped" in result.output and "not imported" in result.output
     assert stored == 0
-
-
-def test_a_feeder_killed_half_way_is_one_refusal_and_nothing_is_kept(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    fields = sheet_stream.SheetStream.fields
-
-    def killed_after_one_piece(self: Any, *args: Any) -> Any:
-        pieces = fields(self, *args)
-        yield next(pieces)
-        os.kill(os.getpid(), signal.SIGKILL)  # only the feeder reads the sheet's fields
-
-    monkeypatch.setattr(sheet_stream, "PIECE", 1500)
-    monkeypatch.setattr(sheet_stream.SheetStream, "fields", killed_after_one_piece)
-    path = render(tmp_path / "export.xlsx", [dict(ORDINARY, code=f"HS-{n}") for n in range(300)])
-    result, stored = _import(tmp_path, path)
-    assert result.exit_code == 2
-    assert "the reader stopped (killed by SIGKILL)" in result.output and stored == 0
-
-
-def test_no_feeder_outlives_the_child_it_feeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reading child that dies (here at its first batch, with the feeder still streaming) takes its feeder
-    with it: nothing is left reading the file."""
-    batches = sheet_feed.Feed.batches
-    pid_file = tmp_path / "feeder.pid"
-
-    def die_at_the_first_batch(self: Any, *args: Any) -> Any:
-        for batch in batches(self, *args):
-            pid_file.write_text(str(self.pid))
-            os.kill(os.getpid(), signal.SIGKILL)
-            yield batch
-
-    monkeypatch.setattr(sheet_stream, "PIECE", 1500)
-    monkeypatch.setattr(sheet_feed, "BATCH_ROWS", 7)
-    monkeypatch.setattr(sheet_feed.Feed, "batches", die_at_the_first_batch)
-    path = render(tmp_path / "export.xlsx", [dict(ORDINARY, code=f"HS-{n}") for n in range(2000)])
-    result, stored = _import(tmp_path, path)
-    assert result.exit_code == 2 and "the reader stopped (killed by SIGKILL)" in result.output and stored == 0
-    status = Path(f"/proc/{pid_file.read_text()}/status")
-    for _ in range(100):
-        if not status.exists() or "State:\tZ" in status.read_text():
-            break
-        clock.sleep(0.05)
-    else:
-        raise AssertionError("the feeder outlived the child it fed")
 
 
 def test_these_tests_leave_the_engine_unstarted() -> None:

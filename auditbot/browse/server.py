@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from auditbot.browse import chrome, downloads
 from auditbot.browse.cells import CellsPlugin
 from auditbot.browse.metadata import build_metadata, load_template
 from auditbot.checking.plugins import registered_checks
@@ -97,8 +98,11 @@ def serve(config: Config, host: str, port: int) -> None:
 
     if pm.get_plugin("auditbot") is None:
         pm.register(CellsPlugin(config.timezone), name="auditbot")
+    for plugin in (chrome, downloads):  # Datasette's words in Vietnamese; downloads Excel opens as they are
+        if pm.get_plugin(plugin.__name__) is None:
+            pm.register(plugin, name=plugin.__name__)
     datasette = Datasette([str(config.database)], metadata=chosen.metadata, settings=SETTINGS,
-                          secret=os.environ.get("AUDITBOT_SERVE_SECRET"))
+                          secret=os.environ.get("AUDITBOT_SERVE_SECRET"), template_dir=chrome.template_dir())
     asyncio.run(datasette.invoke_startup())
     log.info("serving %s on http://%s:%d/ (%s)", config.database, host, port,
              "login required" if chosen.password else "loopback only, no login")

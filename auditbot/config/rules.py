@@ -20,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from lxml.cssselect import CSSSelector
 
 from auditbot.config import bundled
-from auditbot.config.origins import Origins
+from auditbot.config.origins import Origins, site
 from auditbot.config.schedules import parse as parse_phrase
 from auditbot.config.units_file import UnitsFileError, units_table
 from auditbot.errors import ConfigError
@@ -176,6 +176,14 @@ class PortalSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """How auditbot tells its own outage from a unit's: hosts that answer whenever auditbot's network works."""
+
+    canaries: tuple[str, ...] = ()  # besides [portal] home; http(s) addresses asked only when sites fail alike
+    timeout_seconds: float = 10     # the whole of one canary's answer
+
+
+@dataclass(frozen=True)
 class DossierSettings:
     # canonical field -> extra header aliases; value kind -> {written value: canonical value}
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -239,6 +247,7 @@ class Config:
     kind_levels: dict[str, str] = field(default_factory=dict)  # unit kind -> tinh | huyen | xa (words/levels.py)
     units_file: Path | None = None  # the units spreadsheet, when units are kept in one (an input: never written)
     warnings: tuple[str, ...] = ()  # what works but deserves a look (`validate` prints them), with key paths
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     language: str = "vi"            # the words people read in the CLI's tables and lines (templates/cli.toml)
     kind_names: dict[str, str] = field(default_factory=dict)  # unit kind -> what people call it ([kinds.<kind>])
 
@@ -401,6 +410,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
                                                   {unit.kind for unit in units})
     portal = _read_portal(reader.table(raw, "", "portal"), reader)
     listings = _read_listings(reader.table(raw, "", "listings"), reader)
+    network = _read_network(reader.table(raw, "", "network"), reader)
     report = _read_report(reader.table(raw, "", "report"), reader, base)
     serve = _read_serve(reader.table(raw, "", "serve"), reader)
 
@@ -475,6 +485,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
         kind_levels=kind_levels,
         units_file=units_file, warnings=tuple(reader.warnings), language=language, kind_names=kind_names,
+        network=network,
     )
 
 
@@ -888,6 +899,21 @@ def _read_listings(table: dict[str, Any], reader: _Reader) -> ListingSettings:
     if settings.max_page_mb <= 0 or settings.render_seconds <= 0 or not 0 <= settings.collapse_ratio <= 1:
         reader.problem("listings", "max_page_mb and render_seconds must be > 0, collapse_ratio between 0 and 1")
     reader.leftovers(table, "listings")
+    return settings
+
+
+def _read_network(table: dict[str, Any], reader: _Reader) -> NetworkSettings:
+    defaults = NetworkSettings()
+    settings = NetworkSettings(
+        canaries=reader.strings(table, "network", "canaries", defaults.canaries),
+        timeout_seconds=reader.take(table, "network", "timeout_seconds", (int, float), defaults.timeout_seconds),
+    )
+    for url in settings.canaries:
+        if site(url) is None:
+            reader.problem("network.canaries", f"{url!r} is not an http(s) address")
+    if not 0 < settings.timeout_seconds <= 600:
+        reader.problem("network.timeout_seconds", f"expected 0 < seconds ≤ 600, got {settings.timeout_seconds}")
+    reader.leftovers(table, "network")
     return settings
 
 

@@ -75,21 +75,36 @@ class PortalUrls:
                                   ref.lower() if PORTAL_ID.match(ref) else None)
         return PortalLink(url, False)
 
+    def same_page(self, url: str, other: str) -> bool:
+        """Two addresses of one procedure page: the same URL, or the same portal path naming the same id
+        (any case, other query keys aside). The same id on another of `procedure_urls` is another address."""
+        if url == other:
+            return True
+        a, b = self.classify(url), self.classify(other)
+        if not (a and b and a.direct and b.direct and a.ref and b.ref) or a.ref.lower() != b.ref.lower():
+            return False
+        return urlsplit(url).path.lower().rstrip("/") == urlsplit(other).path.lower().rstrip("/")
 
-def link_target(link: PortalLink, codes: Container[str], by_portal_id: Mapping[str, str],
-                page_code: str | None) -> str | None:
-    """The catalogue procedure a direct link names: by the code in it, by a portal id the catalogue knows,
-    or by the code the portal's page itself shows. None: unverified, which is no violation."""
+
+def link_targets(link: PortalLink, codes: Container[str], by_portal_id: Mapping[str, tuple[str, ...]],
+                 page_code: str | None) -> tuple[str, ...]:
+    """The catalogue procedures a direct link may name: by the code in it, by a portal id the catalogue
+    knows (several when the catalogue gives that id to several procedures), or by the code the portal's
+    page itself shows. Empty: unverified, which is no violation."""
     if link.code and link.code in codes:
-        return link.code
+        return (link.code,)
     if link.portal_id and link.portal_id in by_portal_id:
         return by_portal_id[link.portal_id]
-    return page_code if page_code and page_code in codes else None
+    return (page_code,) if page_code and page_code in codes else ()
 
 
-def portal_ids(procedures: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
-    """The catalogue's portal ids (numeric or UUID, any case) -> procedure code."""
-    return {str(row["portal_id"]).strip().lower(): code for code, row in procedures.items() if row["portal_id"]}
+def portal_ids(procedures: Mapping[str, Mapping[str, object]]) -> dict[str, tuple[str, ...]]:
+    """The catalogue's portal ids (numeric or UUID, any case) -> every procedure code given that id."""
+    owners: dict[str, list[str]] = {}
+    for code, row in procedures.items():
+        if row["portal_id"]:
+            owners.setdefault(str(row["portal_id"]).strip().lower(), []).append(code)
+    return {portal_id: tuple(sorted(codes)) for portal_id, codes in owners.items()}
 
 
 def procedure_url(settings: PortalSettings, code: str, portal_id: str | None) -> str:
@@ -104,7 +119,8 @@ def procedure_url(settings: PortalSettings, code: str, portal_id: str | None) ->
 
 REASONS = {  # why a link (or the portal) failed, as the unit or the centre reads it
     "dns": "không phân giải được tên miền", "refused": "máy chủ từ chối kết nối", "tls": "lỗi chứng chỉ TLS",
-    "timeout": "quá thời gian chờ", "redirect_home": "chuyển hướng về trang chủ Cổng",
+    "timeout": "quá thời gian chờ", "unreachable": "không có đường mạng đến máy chủ",
+    "connect": "không kết nối được máy chủ", "redirect_home": "chuyển hướng về trang chủ Cổng",
     "redirect_loop": "chuyển hướng vòng lặp", "too_many_redirects": "chuyển hướng quá nhiều lần",
     "not_found_marker": "Cổng báo không tìm thấy thủ tục", "invalid_url": "địa chỉ liên kết không hợp lệ",
     "off_portal": "liên kết dẫn ra ngoài Cổng Dịch vụ công quốc gia", "slow_down": "Cổng yêu cầu hỏi chậm lại",

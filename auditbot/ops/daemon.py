@@ -22,10 +22,11 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import schedule
 
@@ -37,6 +38,9 @@ from auditbot.domain.clock import local_now
 from auditbot.errors import ConfigError, UserError
 from auditbot.ops.singleton import only_daemon
 from auditbot.store import DatabaseUnusable, Store, daemon_mark, is_busy, timestamp, unusable
+
+if TYPE_CHECKING:
+    from auditbot.sources.web.network import Reach
 
 log = logging.getLogger(__name__)
 DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when a weekly report is scheduled
@@ -52,13 +56,31 @@ class Stopping(BaseException):
 def job_actions(config: Config) -> dict[str, Callable[[], Any]]:
     return {
         "catalogue": lambda: commands.import_catalogue_file(config, None),
-        "listings": lambda: commands.gather_listings(config),
-        "links": lambda: commands.gather_links(config),
+        "listings": lambda: _network_note(commands.gather_listings(config)),
+        "links": lambda: _network_note(commands.gather_links(config)),
         "dossiers": lambda: _dossiers(config),
         "checks": lambda: commands.check(config, [], True, None, trigger="daemon", offline=True),
         "weekly_report": lambda: _weekly_report(config),
         "outbox": lambda: commands.deliver_outbox(config),
     }
+
+
+@dataclass(frozen=True)
+class Warned:
+    """A job that ran but met something the centre must hear of: logged as a WARNING, never as `ok`, and
+    recorded as 'warning' with what it was (not a failure: retrying would change nothing)."""
+
+    text: str
+
+
+def _network_note(reach: Reach | None) -> str | Warned | None:
+    if reach is None or reach.reachable:
+        return None
+    silent = ", ".join(f"{canary.url} ({canary.failure})" for canary in reach.canaries)
+    alike = (f"{reach.failed}/{reach.asked} units' sites failed alike ({reach.failure})" if reach.source == "listings"
+             else f"the portal's home failed ({reach.failure})")
+    return Warned(f"auditbot's own network is down: no canary answered ({silent}); {alike};"
+                  " no unit was judged on what could not be read")
 
 
 def _dossiers(config: Config) -> str:
@@ -176,6 +198,9 @@ class Daemon:
         status, error, note = "ok", None, None
         try:
             note = self.actions[job]()
+            if isinstance(note, Warned):  # said before it is recorded: whoever sees the record can find the line
+                status, error = "warning", note.text
+                log.warning("job %s: %s", job, error)
         except Stopping:
             status, error = "interrupted", "interrupted: the daemon was stopped"
             raise

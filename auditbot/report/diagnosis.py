@@ -10,7 +10,7 @@ import httpx
 
 from auditbot.config.rules import Config
 from auditbot.domain.matching import Catalogue
-from auditbot.domain.portal_urls import PortalLink, PortalUrls, link_target, portal_ids
+from auditbot.domain.portal_urls import PortalLink, PortalUrls, link_targets, portal_ids
 from auditbot.errors import UserError
 from auditbot.sources.listings.crawl import baselines, listing_origins, read_sites
 from auditbot.store import Store, observations
@@ -56,9 +56,11 @@ def diagnose_listing(config: Config, store: Store, unit_code: str, url: str | No
     return sites
 
 
-def portal_link(link: PortalLink, procedures: dict[str, Any], by_portal_id: dict[str, str],
+def portal_link(link: PortalLink, procedures: dict[str, Any], by_portal_id: dict[str, tuple[str, ...]],
                 page_codes: dict[str, str | None]) -> dict[str, Any]:
-    """A posted portal link as the link checks see it; `verified` false: nobody could place its id."""
-    target = link_target(link, procedures, by_portal_id, page_codes.get(link.url)) if link.direct else None
-    return {"url": link.url, "direct": link.direct, "id": link.ref, "procedure": target,
-            "verified": target is not None}
+    """A posted portal link as the link checks see it; `verified` false: nobody could place its id, or
+    (`ambiguous`) the catalogue gives it to several procedures, listed in `candidates`."""
+    targets = link_targets(link, procedures, by_portal_id, page_codes.get(link.url)) if link.direct else ()
+    return {"url": link.url, "direct": link.direct, "id": link.ref,
+            "procedure": targets[0] if len(targets) == 1 else None, "verified": len(targets) == 1,
+            "ambiguous": len(targets) > 1, "candidates": list(targets)}

@@ -108,8 +108,9 @@ class WeekFindings:
         self.fixed_by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for finding in store.fixed_since(self.week.since):
             self.fixed_by_unit[finding["unit"]].append(finding)
-        # units whose latest check run in the week finished without a failing check
-        self.checked = store.units_checked_since(self.week.since)
+        # units whose latest check run in the week finished without a failing check, and whose pages were
+        # read or failed on their side: an outage of auditbot's own network confirms nobody clean
+        self.checked = store.units_checked_since(self.week.since) - observations.unread_for_our_network(store.db)
         try:  # the index's full marks, for its headline; a broken formula table leaves the section out
             self.index_points: Fraction | None = load_formulas(formula_path(config.report.templates)).points
         except ConfigError:

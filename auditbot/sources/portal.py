@@ -28,6 +28,7 @@ from auditbot.config.rules import Config, PortalSettings
 from auditbot.domain.portal_urls import PortalUrls, reason_words
 from auditbot.ops import progress
 from auditbot.sources.web.fetched import user_agent
+from auditbot.sources.web.network import Reach, failure_kind, portal_reach, store_reach
 from auditbot.store import Store, observations
 from auditbot.store.links import record_portal_run
 from auditbot.words.codes import CODE, CODE_IN_TEXT
@@ -59,6 +60,7 @@ class PortalRun:
     tripped: str | None = None    # why the breaker stopped the run
     results: list[LinkResult] = field(default_factory=list)
     deferred: dict[str, int] = field(default_factory=dict)  # unit -> links left for later runs (over the caps)
+    reach: Reach | None = None    # whether auditbot's own network was up, when the portal's home failed
 
 
 class HostGate:
@@ -122,9 +124,9 @@ def code_named(page: str) -> str | None:
 
 def _connect_reason(exc: Exception) -> str:
     text = str(exc).lower()
-    if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "resolve" in text:
+    if failure_kind(exc) == "dns" or "nodename" in text or "getaddrinfo" in text or "resolve" in text:
         return "dns"
-    if "ssl" in text or "certificate" in text or "tls" in text:
+    if failure_kind(exc) == "tls" or "ssl" in text or "certificate" in text or "tls" in text:
         return "tls"
     return "refused"
 
@@ -281,8 +283,10 @@ def within_caps(settings: PortalSettings, wanted: dict[str, list[str]]) -> tuple
 
 
 def check_links(config: Config, store: Store, units: Iterable[str], now: datetime,
-                transport: httpx.AsyncBaseTransport | None = None) -> PortalRun:
-    """Check the direct portal links the units post, except those with a fresh stored result, within the caps."""
+                transport: httpx.AsyncBaseTransport | None = None, network: Reach | None = None) -> PortalRun:
+    """Check the direct portal links the units post, except those with a fresh stored result, within the caps.
+    When the portal's home does not answer, the canaries say whether auditbot's own network is to blame;
+    `network`: a verdict this run already has (a network found down is not asked again)."""
     classify = PortalUrls(config.portal).classify
     fresh = observations.fresh_link_urls(store.db, now - timedelta(hours=config.portal.cache_hours))
     direct = {unit: [url for url in urls if (link := classify(url)) and link.direct]
@@ -291,9 +295,15 @@ def check_links(config: Config, store: Store, units: Iterable[str], now: datetim
     to_check, deferred = within_caps(config.portal, wanted)
     distinct = {url for urls in direct.values() for url in urls}
     run = PortalRun(requested=len(to_check), cached=len(distinct & fresh), deferred=deferred)
-    if to_check:
+    if to_check and network is not None and not network.reachable:
+        run.requested, run.reach = 0, network
+        run.tripped = "hệ thống kiểm soát không kết nối được ra ngoài: không hỏi Cổng lượt này"
+    elif to_check:
         with progress.steps("links", len(to_check)):
             run.results, run.tripped = asyncio.run(check_urls(config, to_check, transport))
+        if run.tripped and not run.results and config.network.canaries:  # the home failed: the portal, or us?
+            run.reach = portal_reach(config, transport)
+            store_reach(store, run.reach, now)
     store_run(store, run, now)
     return run
 
@@ -301,4 +311,4 @@ def check_links(config: Config, store: Store, units: Iterable[str], now: datetim
 def store_run(store: Store, run: PortalRun, now: datetime) -> None:
     record_portal_run(store.db, run.requested, run.cached, run.tripped, run.deferred,
                       [(r.url, r.outcome, r.reason, r.status, r.final_url, r.attempts, r.page_code)
-                       for r in run.results], now)
+                       for r in run.results], now, network_down=run.reach is not None and not run.reach.reachable)

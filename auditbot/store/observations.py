@@ -47,6 +47,11 @@ def failed_fetches(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return list(db.query(f"SELECT unit, url, error, fetched_at FROM ({LATEST_FETCHES}) WHERE NOT ok"))
 
 
+def unread_for_our_network(db: sqlite_utils.Database) -> set[str]:
+    """Units whose latest listing fetch failed on auditbot's own network: nobody can say anything of them."""
+    return {row[0] for row in db.execute(f"SELECT DISTINCT unit FROM ({LATEST_FETCHES}) WHERE reason = 'network'")}
+
+
 def listing_items(db: sqlite_utils.Database, unit: str) -> list[dict[str, Any]]:
     """The unit's listed items as last read in full, in page order."""
     return list(db.query("SELECT * FROM listing_items WHERE unit = ? ORDER BY id", [unit]))
@@ -117,6 +122,18 @@ def fresh_link_urls(db: sqlite_utils.Database, since: datetime) -> set[str]:
 
 def latest_portal_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
     return next(iter(db.query("SELECT * FROM portal_runs ORDER BY id DESC LIMIT 1")), None)
+
+
+def latest_network_check(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    """The latest run's verdict on auditbot's own way out (canaries as JSON), or None before any."""
+    return next(iter(db.query("SELECT * FROM network_checks ORDER BY id DESC LIMIT 1")), None)
+
+
+def network_down_since(db: sqlite_utils.Database) -> str | None:
+    """When the current outage began: the first of the latest run of verdicts saying down; None when up."""
+    row = db.execute("SELECT min(checked_at) FROM network_checks WHERE NOT reachable AND id >"
+                     " (SELECT coalesce(max(id), 0) FROM network_checks WHERE reachable)").fetchone()
+    return None if row[0] is None else str(row[0])
 
 
 # --- dossiers ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import supplement_clock
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -121,7 +121,14 @@ CREATE TABLE IF NOT EXISTS link_checks (
   final_url TEXT, attempts INTEGER, page_code TEXT
 );
 CREATE TABLE IF NOT EXISTS portal_runs (
-  id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, requested INTEGER, cached INTEGER, tripped TEXT, deferred TEXT
+  id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, requested INTEGER, cached INTEGER, tripped TEXT, deferred TEXT,
+  network_down INTEGER  -- 1: tripped because auditbot's own network was down, not the portal
+);
+-- each run's verdict on auditbot's own way out (sources/network.py): the latest says whether it is down
+CREATE TABLE IF NOT EXISTS network_checks (
+  id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, source TEXT NOT NULL, reachable INTEGER NOT NULL,
+  asked INTEGER NOT NULL, failed INTEGER NOT NULL, failure TEXT,
+  canaries TEXT NOT NULL  -- [{"url", "failure"}], [] when the answers were evidence enough
 );
 CREATE TABLE IF NOT EXISTS imports (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER,
@@ -216,7 +223,8 @@ def _upgrade(db: sqlite_utils.Database) -> None:
                for column in ("digitised_both", "reused", "both_known", "reuse_known")),
              ("procedures", "decided_at", str),
              ("units", "valid_from", str), ("units", "valid_to", str), ("units", "successors", str),  # before
-             ("dossiers", "heir", str))  # units had lives
+             ("dossiers", "heir", str),  # units had lives
+             ("portal_runs", "network_down", int))  # before auditbot told its own outage from the portal's
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)

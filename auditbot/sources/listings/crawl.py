@@ -28,6 +28,7 @@ from auditbot.sources.listings.page import PageError, base_url, loads_scripts, n
 from auditbot.sources.listings.reader import ListedItem, Reading, read_listing
 from auditbot.sources.web.bounded import ExchangeError, exchange
 from auditbot.sources.web.fetched import Fetched, PageRecord, user_agent
+from auditbot.sources.web.network import Reach, failure_kind, sites_reach, store_reach
 from auditbot.store import Store
 from auditbot.store import listings as listing_rows
 from auditbot.words.text import fold, fold_ascii
@@ -39,7 +40,7 @@ MAINTENANCE = ("bao tri", "nang cap he thong", "tam ngung", "maintenance", "unde
 
 CONNECTION_WORDS = (  # what went wrong on the wire, as the unit reads it in its letter
     (("ssl", "certificate", "tls"), "lỗi chứng chỉ TLS"), (("timeout",), "quá thời gian chờ"),
-    (("name or service", "nodename", "getaddrinfo", "resolve"), "không phân giải được tên miền"),
+    (("name or service", "nodename", "getaddrinfo", "resolve", "name resolution"), "không phân giải được tên miền"),
     (("refused",), "máy chủ từ chối kết nối"), (("protocol", "disconnect"), "máy chủ ngắt hoặc trả lời sai giao thức"),
 )
 
@@ -77,6 +78,7 @@ class SiteResult:
     content_hash: str | None = None
     fresh_pages: list[PageRecord] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)  # each fresh page's reading, skipped rows included
+    failure: str | None = None  # how it failed before any answer (network.FAILURES), if it did
 
 
 def listing_origins(config: Config, extra: Iterable[str] = ()) -> Origins:
@@ -161,6 +163,9 @@ def read_page(fetched: Fetched, requested: str, unit: Unit, portal_hosts: tuple[
     next_url = next_page(tree, fetched.url, {requested, fetched.url})
     selector = selector if selector is not None else unit.listing_selector or None
     reading = read_listing(tree, fetched.url, base, portal_hosts, selector)
+    if reading.layout == "detail":  # what the centre must fix is the URL in rules.toml, not the unit's page
+        raise SiteError("no_listing", f"{requested}: không nhận ra danh sách thủ tục (trang chi tiết của một"
+                                      " thủ tục: thành phần hồ sơ, trình tự, lệ phí…)")
     if not reading.items:
         text = fold_ascii(" ".join(" ".join(tree.itertext()).split())[:5000])
         if selector:
@@ -217,11 +222,12 @@ async def read_site(fetcher: PageSource, config: Config, unit: Unit, url: str,
     except SiteError as exc:
         result.error, result.reason = str(exc), exc.reason
     except (PageError, ExchangeError) as exc:
-        result.error, result.reason = f"{exc} ({page})", "unreadable"
+        result.error, result.reason, result.failure = f"{exc} ({page})", "unreadable", failure_kind(exc)
     except OffLimits:
         result.error, result.reason = f"trang dẫn đến địa chỉ ngoài các tên miền được phép hỏi ({page})", "off_limits"
     except Exception as exc:  # noqa: BLE001 connection errors, and anything odd: one site must never stop the others
         result.error, result.reason = f"không kết nối được: {connection_words(exc)} ({page})", "connection"
+        result.failure = failure_kind(exc)
     else:
         result.ok = True
         result.content_hash = digest.hexdigest()
@@ -273,14 +279,30 @@ async def read_sites(config: Config, jobs: dict[str, list[tuple[Unit, str]]], ca
 
 
 def fetch_listings(config: Config, store: Store, units: Iterable[str], now: datetime,
-                   transport: httpx.AsyncBaseTransport | None = None) -> list[SiteResult]:
-    """Read every listing URL of the given units and record what was read."""
+                   transport: httpx.AsyncBaseTransport | None = None) -> Reach | None:
+    """Read every listing URL of the given units and record what was read, and whether auditbot's own
+    network let it read (None when no site was asked)."""
     jobs = site_jobs(config, units)
     codes = [unit.code for host_jobs in jobs.values() for unit, _ in host_jobs]
     with progress.steps("units", len(codes)):
         results = asyncio.run(read_sites(config, jobs, load_pages(store, codes), baselines(store, codes), transport))
+    reach = sites_reach(config, unit_failures(results).values(), transport)
+    if reach is not None and not reach.reachable:  # our outage: what failed says nothing of the units' sites
+        for site in results:  # a page Chromium could not open went out through the same network
+            if site.failure or (site.rendered and not site.ok):
+                site.reason = "network"
     store_results(store, results, now)
-    return results
+    if reach is not None:
+        store_reach(store, reach, now)
+    return reach
+
+
+def unit_failures(results: Iterable[SiteResult]) -> dict[str, str | None]:
+    """Each unit's way of failing before any answer (the first of its sites' that did), or None."""
+    ways: dict[str, str | None] = {}
+    for site in results:
+        ways[site.unit] = ways.get(site.unit) or site.failure
+    return ways
 
 
 def load_pages(store: Store, units: list[str]) -> dict[str, PageRecord]:

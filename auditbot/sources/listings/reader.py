@@ -20,6 +20,13 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.etree import _Element as Element  # lxml's element type (it has no public alias)
 
+from auditbot.sources.listings.procedure_page import (
+    MIN_FIELDS,
+    about_one_procedure,
+    is_component,
+    is_field_line,
+    key_value_fields,
+)
 from auditbot.words.codes import CODE_IN_TEXT
 from auditbot.words.text import CONTROL, fold, fold_ascii, nfc
 
@@ -61,6 +68,7 @@ HEADER_WORDS = ("stt", "tt", "so tt", "ten", "ma", "linh vuc", "co quan", "muc d
 NAME_HEADER_NEGATIVE = ("so ", "ma ", "van ban", "can cu", "co quan", "linh vuc", "thoi han", "muc do", "phi",
                         "le phi", "dia diem", "cach thuc", "bieu mau", "ket qua", "trinh tu", "ghi chu")
 HREFS = etree.XPath(".//a/@href")
+HEADED_OR_LINKED = etree.XPath("boolean(.//a[@href]|.//h1|.//h2|.//h3|.//h4|.//h5|.//h6)")
 TITLE_PARTS = [etree.XPath(path) for path in (".//h1|.//h2|.//h3|.//h4|.//h5|.//h6", ".//a", ".//strong|.//b")]
 BLOCKS = {"p", "div", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "ul", "ol", "br",
           "section", "article", "header", "footer", "blockquote", "pre"}
@@ -90,7 +98,7 @@ class Reading:
     page: str
     items: list[ListedItem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    layout: str = "none"  # table | records | paragraphs | selector | none
+    layout: str = "none"  # table | records | paragraphs | selector | detail (one procedure's page) | none
 
     def skip(self, text: str, reason: str) -> None:
         self.skipped.append(Skipped(text[:SKIPPED_TEXT], reason))
@@ -124,6 +132,8 @@ def name_like(text: str) -> bool:
     name = clean_name(text)
     words = fold_ascii(name).split()
     if len(words) < 3 or len(name) > 1200 or is_section(name) or ACTIONS.match(" ".join(words)):
+        return False
+    if is_field_line(name) or is_component(text):  # "Bản chính: 1 Bản sao: 0", "01 Tờ khai …"
         return False
     return len(NOT_LETTERS.sub("", name)) >= 0.6 * len(name.replace(" ", ""))
 
@@ -332,6 +342,7 @@ def read_table(grid: Grid, columns: Columns, header_rows: int, page_url: str, ba
                reading: Reading) -> None:
     header = [fold_ascii(text_of(c)) if c is not None else "" for _, cells in grid.rows[header_rows - 1:header_rows]
               for c in cells] if header_rows else []
+    start = len(reading.items)
     for row, cells in grid.rows[header_rows:]:
         texts = [text_of(c) if c is not None else "" for c in cells]
         row_text = " | ".join(t for t in texts if t)
@@ -345,6 +356,10 @@ def read_table(grid: Grid, columns: Columns, header_rows: int, page_url: str, ba
         if passed_over:
             reading.skip(row_text, passed_over)
             continue
+        not_a_name = _not_a_name(raw)
+        if not_a_name:
+            reading.skip(row_text, not_a_name)
+            continue
         code = code_in(texts[columns.code]) if columns.code is not None and columns.code < len(texts) else None
         code = code or code_in(raw) or next((code_in(t) for t in texts if CODE.fullmatch(t)), None)
         name = clean_name(CODE.sub(" ", raw) if code_in(raw) else raw)
@@ -353,6 +368,20 @@ def read_table(grid: Grid, columns: Columns, header_rows: int, page_url: str, ba
             continue
         reading.items.append(ListedItem(name=name, code=code, links=links_in(row, base), page=page_url,
                                         section=section))
+    read = reading.items[start:]
+    if _repeated([item.name for item in read]):
+        del reading.items[start:]
+        for item in read:
+            reading.skip(item.name, "the same line repeated, not a list of procedures")
+
+
+def _not_a_name(raw: str) -> str | None:
+    """Why a name cell of a procedure's own page holds no procedure ("Bản chính: 1 Bản sao: 0", "01 Tờ khai …")."""
+    if is_field_line(clean_name(raw)):
+        return "a field of one procedure, not a procedure's name"
+    if is_component(raw):
+        return "a dossier component, not a procedure's name"
+    return None
 
 
 def _cell(cells: list[Element | None], index: int | None) -> Element | None:
@@ -404,6 +433,10 @@ def read_tables(tree: Element, page_url: str, base: str, portal_hosts: tuple[str
         grid = grid_of(table)
         if len(grid.rows) < 1 or grid.width < 1:
             continue
+        first_column = [text_of(cells[0]) for _, cells in grid.rows if cells and cells[0] is not None]
+        if key_value_fields(first_column) >= MIN_FIELDS:  # "Cơ quan thực hiện | …", "Lệ phí | …": one procedure
+            reading.skip(" | ".join(first_column), "a procedure's fields, not a listing")
+            continue
         columns, header_rows = columns_of(grid)
         if columns is None:
             continue
@@ -432,7 +465,8 @@ def groups_of(tree: Element) -> Iterator[Group]:
                 by_signature.setdefault(_signature(child), []).append(child)
         for (tag, _), members in by_signature.items():
             if len(members) >= 2 or tag in LONE_RECORDS:
-                yield Group(members, prose=tag in PROSE_TAGS and not any(m.xpath(".//a[@href]") for m in members))
+                # a card titled by a heading is a record even without a link; bare paragraphs are prose
+                yield Group(members, prose=tag in PROSE_TAGS and not any(HEADED_OR_LINKED(m) for m in members))
 
 
 def _numbered(text: str) -> bool:
@@ -446,6 +480,8 @@ def read_records(tree: Element, page_url: str, base: str, portal_hosts: tuple[st
         titles = [title_of(m) for m in group.members]
         like = [(m, t) for m, t in zip(group.members, titles) if _record_title(t, group.prose)]
         if not like or len(like) < 0.6 * len([t for t in titles if t and not is_section(t)]):
+            continue
+        if _repeated([t for _, t in like]):
             continue
         marked = sum(1 for m, t in like if code_in(t) or any(_on_portal(u, portal_hosts) for u in _hrefs(m)))
         strong = marked + sum(1 for _, t in like if verb_start(t))
@@ -474,6 +510,11 @@ def read_records(tree: Element, page_url: str, base: str, portal_hosts: tuple[st
     reading.items += [item for _, item in found]
     if not reading.items:
         read_lines(tree, page_url, reading)
+
+
+def _repeated(titles: list[str]) -> bool:
+    """The same line over and over ("Bản chính: 1", "Xem chi tiết"): no list of different procedures."""
+    return len(titles) >= 2 and len(set(map(fold, titles))) < 0.6 * len(titles)
 
 
 def _hrefs(node: Element) -> list[str]:
@@ -555,6 +596,11 @@ def read_listing(tree: Element, page_url: str, base: str, portal_hosts: tuple[st
     if selector:
         read_selected(tree, selector, page_url, base, reading)
         reading.layout = "selector" if reading.items else "none"
+        return reading
+    fields = about_one_procedure(tree)
+    if fields:  # one procedure's detail page: its components, fees and steps are no procedures
+        reading.layout = "detail"
+        reading.skip(", ".join(fields), "a page about one procedure, not a listing")
         return reading
     read_tables(tree, page_url, base, portal_hosts, reading)
     if reading.items:

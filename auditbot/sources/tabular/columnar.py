@@ -9,6 +9,7 @@ first record to the end of the file."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +73,9 @@ def _chunk(chunk: Chunk, delimiter: str, shape: Shaper, names: tuple[str, ...],
            columns: Any) -> tuple[pl.DataFrame, list[CanonicalRow]] | None:
     """(the records the columnar rules are sure of, the rows the parser must see), or None to read the chunk
     the exact way. Nothing is counted here: a chunk given up on leaves no trace."""
+    if chunk.text.startswith(codecs.BOM_UTF8):  # the engine drops a BOM that starts its input, csv.reader keeps it
+        line, _, rest = chunk.text.partition(b"\n")
+        chunk = Chunk(chunk.offset, chunk.first, chunk.numbers[1:], rest, [(chunk.numbers[0], line), *chunk.odd])
     try:
         odd = [row for number, line in chunk.odd
                if (row := shape(number, cast(list[Cell], odd_cells(line, ROWS_ENCODING, delimiter)))) is not None]

@@ -12,12 +12,9 @@ child process with a memory cap: whatever a hostile file does to a reader there 
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 import pickle
 import sqlite3
-import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,11 +25,11 @@ from typing import Any, Protocol
 from auditbot.config.rules import Config
 from auditbot.errors import InputError
 from auditbot.ops import progress
-from auditbot.sources.tabular import formats
+from auditbot.sources.tabular import formats, scratch
 from auditbot.sources.tabular import reading_process as children
 from auditbot.sources.tabular.common import Rejection, file_digest, within_limit
 from auditbot.sources.tabular.rows import CanonicalRow, Counts, Record, TableSpec, tabular
-from auditbot.sources.tabular.workbook import check_declared
+from auditbot.sources.tabular.workbook import check_declared, reading_budget_mb
 from auditbot.store import Store
 from auditbot.store.imports import close_import, keep_rejections, open_import
 
@@ -135,19 +132,20 @@ class _Channel:
 
 
 def _columnar(kind: str, spec: ImportSpec) -> bool:
-    """Whether the file's rows can be read a chunk at a time by the columnar engine (see columnar.py). Only
-    in a child forked from a process that never started the engine: its thread pool does not survive a
-    fork, and a child that inherits a started one waits for threads it does not have."""
-    return kind in (formats.CSV, formats.WORKBOOK) and hasattr(spec, "columns") and "polars" not in sys.modules
+    """Whether the file's rows can be read a chunk at a time by the columnar engine (see columnar.py)."""
+    return kind in (formats.CSV, formats.WORKBOOK) and hasattr(spec, "columns")
 
 
-def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int, channel: _Channel,
-           scratch: Path, parent: int) -> None:
+def child_main(job: tuple[Any, ...], connection: Any) -> None:
+    """The reading child's work (see reading_child.py): read the file, say everything down the pipe."""
+    path, kind, spec, config, import_id, scratch, parent, columnar = job
+    channel = _Channel(connection)
     children.die_with_parent(parent)
-    if _columnar(kind, spec):
+    if columnar:
         children.watch_memory(config.max_memory_mb)
     else:
-        children.cap_memory(config.max_memory_mb)
+        children.cap_memory(reading_budget_mb(path, config.max_memory_mb) if kind == formats.WORKBOOK
+                            else config.max_memory_mb)
     children.quiet_stderr()
 
     def on_header(labels: dict[str, str], missing: list[str]) -> None:
@@ -155,9 +153,9 @@ def _child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: i
 
     try:
         counts = None
-        if _columnar(kind, spec):
+        if columnar:
             if kind == formats.WORKBOOK:
-                from auditbot.sources.tabular.sheet_feed import read_sheet as read
+                from auditbot.sources.tabular.sheet_columnar import read_sheet as read
             else:
                 from auditbot.sources.tabular.columnar import parse_columnar as read
             counts = read(path, spec, config, import_id, on_header, channel.batch, channel.stage, scratch)
@@ -176,14 +174,11 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
                     on_header: Callable[[dict[str, str], list[str]], None],
                     on_batch: Callable[[list[Record]], None],
                     on_stage: Callable[[bytes], None] = lambda image: None) -> Counts:
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    # the child's scratch files, removed here: a child that is stopped cannot clean up after itself
-    scratch = tempfile.TemporaryDirectory(prefix="auditbot-import-")
-    child = context.Process(target=_child, args=(path, kind, spec, config, import_id, _Channel(writer),
-                                                 Path(scratch.name), os.getpid()), daemon=True)
-    child.start()
-    writer.close()  # the child holds the only writer: its death is an end of file here
+    # the child's scratch files, removed here: a child that is stopped cannot clean up after itself (and if
+    # this process is stopped too, the next import removes them: see scratch.py)
+    folder = scratch.make()
+    job = (path, kind, spec, config, import_id, folder, os.getpid(), _columnar(kind, spec))
+    child, reader = children.start_reader("auditbot.sources.tabular.reading_child", job, [config.email.password_env])
     try:
         while True:
             if not reader.poll(CHILD_SILENCE_SECONDS):
@@ -192,10 +187,10 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
             try:
                 message, payload = _Channel.decode(reader.recv_bytes())
             except (EOFError, OSError):
-                child.join()
-                if child.exitcode == children.MEMORY_EXIT:
+                child.wait()
+                if child.returncode == children.MEMORY_EXIT:
                     raise InputError(children.too_big(path, config.max_memory_mb)) from None
-                raise InputError(children.stopped(path, child.exitcode)) from None
+                raise InputError(children.stopped(path, child.returncode)) from None
             if message == "header":
                 on_header(*payload)
             elif message == "batch":
@@ -209,10 +204,10 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
                 raise InputError(payload)
     finally:
         reader.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        scratch.cleanup()
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        scratch.remove(folder)
 
 
 # --- the import -----------------------------------------------------------------------------------
@@ -223,6 +218,7 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
     types every row, and writes nothing at all."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    scratch.sweep()  # what imports killed before could not remove
     sha256 = file_digest(within_limit(path, config.max_file_mb))
     kind = formats.sniff(path)
     if kind == formats.WORKBOOK:

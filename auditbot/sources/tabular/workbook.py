@@ -3,7 +3,9 @@
 A 5 KB XLSX can declare a cell at XFD1048576 and make a reader allocate the whole grid, or carry a
 malformed reference that panics the Rust reader. So: the zip's declared sizes, each sheet's declared
 dimension and the shared-string count are checked first, and the reading itself runs in a child process
-(see pipeline.py) under a memory cap, where an abort is one refused file, not a dead daemon."""
+(see pipeline.py) under a memory budget that follows what the file really holds (`reading_budget_mb`), where
+an abort is one refused file, not a dead daemon. calamine reads the XML with a real XML parser: what a
+comment, a processing instruction or a CDATA section holds is never a row."""
 
 from __future__ import annotations
 
@@ -11,14 +13,12 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from xml.etree import ElementTree
+from typing import cast
 
 from python_calamine import CalamineWorkbook
 
 from auditbot.errors import InputError
-from auditbot.sources.tabular._sheetxml import Irregular
 from auditbot.sources.tabular.header import Cell, Row
-from auditbot.sources.tabular.sheet_stream import SheetStream, open_sheet
 
 MAX_CELLS = 100_000_000      # a million dossiers by a hundred columns; more is not an export
 MAX_SHARED_STRINGS = 20_000_000
@@ -75,69 +75,38 @@ def _check_dimension(path: Path, sheet: str, head: bytes) -> None:
                          f" {MAX_CELLS:,} cells; not read")
 
 
-# what the streamed reader raises where calamine must read the sheet instead (or say why it cannot)
-NOT_STREAMED = (Irregular, UnicodeDecodeError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError,
-                NotImplementedError, ValueError)
+# what reading a workbook may take beyond what it holds: the reader's own start, and its cells' bookkeeping
+READING_BASE_MB = 128
+READING_PER_BYTE = 10  # calamine keeps a cell in 32 bytes plus its text, several times its XML's few bytes
 
 
-def check_grid(path: Path, sheet: str, width: int, number: int) -> None:
-    """Refuse a sheet whose cells reach further than a reader that allocates the grid could be asked for."""
-    if width * number > MAX_CELLS:
-        raise InputError(f"{path}: sheet {sheet!r} has cells up to column {width:,} and row {number:,},"
-                         f" a grid of more than {MAX_CELLS:,} cells; not read")
+def reading_budget_mb(path: Path, max_memory_mb: float) -> float:
+    """The memory reading this workbook may take: a multiple of what it really holds (its members' real
+    uncompressed sizes; an XLS, its own size), never more than [sources] max_memory_mb. A 5 KB workbook
+    declaring a cell at XFD1048576 makes a reader allocate the whole grid: under this budget the allocation
+    fails at once, and the file is one refusal instead of gigabytes taken."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                holds = sum(info.file_size for info in archive.infolist())
+        else:
+            holds = path.stat().st_size
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
+        holds = path.stat().st_size
+    return min(max_memory_mb, READING_BASE_MB + READING_PER_BYTE * holds / (1 << 20))
 
 
 def workbook_rows(path: Path) -> Iterator[Row]:
     """The rows of the first sheet that has any cells (exports put the data first, notes after), each cell at
-    its column counted from A. An XLSX sheet is streamed (sheet_stream.py) and, where that reader is not sure,
-    read by calamine from the next row on. Errors name the file and sheet only: a reader's own message may
-    quote a cell, and an unmapped cell may hold a citizen's name."""
-    try:
-        with open_sheet(path) as sheet:
-            yield from streamed_then_calamine(path, sheet)
-            return
-    except NOT_STREAMED:  # not a plain XLSX (XLS, ODS, a workbook that says it counts from 1904)
-        pass
-    yield from calamine_rows_after(path, None, 0)
-
-
-def streamed_then_calamine(path: Path, sheet: SheetStream) -> Iterator[Row]:
-    """The sheet's rows streamed, and from where the stream is not sure (or when it has none: the data may be
-    on another sheet) calamine's."""
-    try:
-        yield from checked_rows(path, sheet)
-        if sheet.kept:
-            return
-    except NOT_STREAMED:
-        pass  # calamine reads it, or says why it cannot
-    yield from calamine_rows_after(path, sheet.name if sheet.kept else None, sheet.last)
-
-
-def checked_rows(path: Path, sheet: SheetStream) -> Iterator[Row]:
-    """The stream's rows, the grid they reach bounded as they come."""
-    width = 0
-    for number, cells in sheet.rows():
-        width = max(width, len(cells))
-        check_grid(path, sheet.name, width, number)
-        yield number, cells
-
-
-def calamine_rows_after(path: Path, sheet: str | None, last: int) -> Iterator[Row]:
-    """The rows after row `last` of the named sheet (None: the first sheet that has any), read by calamine."""
-    for number, cells in _calamine_rows(path, sheet):
-        if number > last:
-            yield number, cells
-
-
-def _calamine_rows(path: Path, sheet: str | None) -> Iterator[Row]:
-    """The named sheet's rows, or the first sheet's that has any."""
+    its column counted from A, read by calamine. Errors name the file and sheet only: a reader's own message
+    may quote a cell, and an unmapped cell may hold a citizen's name."""
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except BaseException as exc:  # calamine's errors, and a Rust panic, which is no Exception
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise InputError(f"{path}: not a readable workbook ({type(exc).__name__})") from None
-    for name in [sheet] if sheet is not None else workbook.sheet_names:
+    for name in workbook.sheet_names:
         try:
             found = workbook.get_sheet_by_name(name)
             if not found.height:
@@ -145,8 +114,11 @@ def _calamine_rows(path: Path, sheet: str | None) -> Iterator[Row]:
             # iter_rows starts at the sheet's first row (blank rows before the first cell) but at the first
             # column that has a cell
             padding: list[Cell] = [""] * (found.start or (0, 0))[1]
-            for index, cells in enumerate(found.iter_rows()):
-                yield index + 1, padding + list[Cell](cells)
+            if padding:
+                for index, cells in enumerate(found.iter_rows(), start=1):
+                    yield index, padding + list[Cell](cells)
+            else:
+                yield from enumerate(cast(Iterator[list[Cell]], found.iter_rows()), start=1)  # a list a row
         except InputError:
             raise
         except BaseException as exc:

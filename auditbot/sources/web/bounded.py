@@ -22,6 +22,11 @@ class ExchangeError(Exception):
     """The exchange was cut: too slow, too large, or an encoding we do not decode. The reason is for people."""
 
 
+class NoConnection(ExchangeError):
+    """The deadline passed before a connection was even made: a site that is not there, or no way out of
+    auditbot's own network (a slow server, once connected, is a plain ExchangeError)."""
+
+
 @dataclass
 class Answer:
     status: int
@@ -65,9 +70,16 @@ async def exchange(client: httpx.AsyncClient, url: str, *, limit: int, seconds: 
                    headers: Mapping[str, str] | None = None, content: bytes | None = None) -> Answer:
     """The whole answer within `seconds` and `limit` decoded bytes, or ExchangeError saying which."""
     asked = {"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})}
+    connected = False
+
+    async def trace(event: str, info: dict[str, object]) -> None:  # httpcore's progress: a TCP connection made
+        nonlocal connected           # (or one reused from the pool, which only ever sends headers)
+        connected = connected or event == "connection.connect_tcp.complete" or "send_request_headers" in event
+
     try:
         async with asyncio.timeout(seconds):
-            async with client.stream(method, url, headers=asked, content=content) as response:
+            async with client.stream(method, url, headers=asked, content=content,
+                                     extensions={"trace": trace}) as response:
                 decoder = Decoder(response.headers.get("Content-Encoding", ""), limit)
                 body = bytearray()
                 async for chunk in response.aiter_raw():
@@ -76,4 +88,5 @@ async def exchange(client: httpx.AsyncClient, url: str, *, limit: int, seconds: 
                         raise ExchangeError(too_large(limit))
                 return Answer(response.status_code, response.headers, bytes(body), str(response.url))
     except (TimeoutError, httpx.TimeoutException):
-        raise ExchangeError(f"quá {seconds:g} giây chưa trả lời xong".replace(".", ",")) from None
+        cut = NoConnection if not connected else ExchangeError
+        raise cut(f"quá {seconds:g} giây chưa trả lời xong".replace(".", ",")) from None
