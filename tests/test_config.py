@@ -263,3 +263,27 @@ def test_a_holiday_at_the_edge_of_the_calendar_is_refused_with_its_key(tmp_path)
     assert result.exit_code == 2
     assert "index.holidays: 31/12/9999 is outside the days auditbot reasons about (01/01/1900 – 31/12/2100)" \
         in result.output and "02/09/2026" not in result.output
+
+
+def test_a_misspelt_key_is_told_the_key_it_resembles_with_its_path(tmp_path) -> None:
+    province = Province(tmp_path, extra="""
+[emial]
+sender = "x@example.gov.vn"
+
+[schedule]
+checks = "every day at 05:00"
+weekly_reprot = "every monday at 07:30"
+
+[portal]
+colour = "blue"
+""")
+    text = province.rules.read_text(encoding="utf-8").replace("min_dossiers = 10", "min_dosiers = 10")
+    province.rules.write_text(text.replace('aliases = ["Sở Tư Pháp', 'alias = ["Sở Tư Pháp'), encoding="utf-8")
+    result = province.run("validate")
+    assert result.exit_code == 2
+    for expected in ("  - emial: unknown key (did you mean 'email'?)",
+                     "  - schedule.weekly_reprot: unknown key (did you mean 'schedule.weekly_report'?)",
+                     "  - thresholds.min_dosiers: unknown key (did you mean 'thresholds.min_dossiers'?)",
+                     "  - units[0].alias: unknown key (did you mean 'units[0].aliases'?)"):
+        assert expected in result.stderr.splitlines(), result.stderr
+    assert "  - portal.colour: unknown key" in result.stderr.splitlines()  # nothing like it: no guess

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import os
 import re
@@ -269,6 +270,7 @@ class _Reader:
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.keys: dict[str, tuple[str, Any]] = {}  # every key path read (units[] for each unit): type, default
+        self.known: dict[str, set[str]] = {}  # table path (units[] for each unit) -> the keys it may hold
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -276,8 +278,13 @@ class _Reader:
     def warn(self, path: str, message: str) -> None:
         self.warnings.append(f"{path}: {message}")
 
+    def expect(self, path: str, key: str) -> None:
+        """`key` is one the table at `path` may hold: a typo of it is told "did you mean"."""
+        self.known.setdefault(_generic(path), set()).add(key)
+
     def table(self, data: dict[str, Any], path: str, key: str) -> dict[str, Any]:
-        self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)), ("a table", None))
+        self.keys.setdefault(_generic(_join(path, key)), ("a table", None))
+        self.expect(path, key)
         value = data.pop(key, {})
         if not isinstance(value, dict):
             self.problem(_join(path, key), f"expected a table, got {_kind(value)}")
@@ -286,8 +293,8 @@ class _Reader:
 
     def take(self, data: dict[str, Any], path: str, key: str, expected: type | tuple[type, ...],
              default: Any = None, required: bool = False) -> Any:
-        self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)),
-                             (_names(expected), "required" if required else default))
+        self.keys.setdefault(_generic(_join(path, key)), (_names(expected), "required" if required else default))
+        self.expect(path, key)
         if key not in data:
             if required:
                 self.problem(_join(path, key), "is required")
@@ -312,8 +319,16 @@ class _Reader:
         return tuple(item.strip() for item in value if item.strip())
 
     def leftovers(self, data: dict[str, Any], path: str) -> None:
+        known = sorted(self.known.get(_generic(path), ()))
         for key in data:
-            self.problem(_join(path, key), "unknown key")
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            self.problem(_join(path, key), f"unknown key (did you mean {_join(path, close[0])!r}?)" if close
+                         else "unknown key")
+
+
+def _generic(path: str) -> str:
+    """units[3].emails -> units[].emails: every unit takes the same keys."""
+    return re.sub(r"\[\d+\]", "[]", path)
 
 
 def _join(path: str, key: str) -> str:
@@ -570,6 +585,7 @@ UNIT_DATES = ("valid_from", "valid_to")
 
 def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None, email: EmailSettings) -> list[Unit]:
     entries: list[tuple[str, dict[str, Any]]] = []
+    reader.expect("", "units")
     tables = raw.pop("units", [])
     if not isinstance(tables, list):
         reader.problem("units", "expected an array of tables ([[units]])")
