@@ -273,6 +273,9 @@ def validate(config_file: str | None) -> None:
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
         click.echo(f"warning: source not found (yet): {path}", err=True)
+    if config.local_sites is not None:
+        click.echo(f"note: [local_sites]: {', '.join(config.local_sites.domains)} are answered from"
+                   f" {config.local_sites.folder} on 127.0.0.1 (the sample province's made-up sites)", err=True)
     problems = commands.environment_problems(config)
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
@@ -516,7 +519,8 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
 
 @cli.command()
 @click.option("--unit", default=None, help="Only this unit's digest (no provincial summary).")
-@click.option("--send", is_flag=True, help="Send through [email] now (at most once per recipient and week).")
+@click.option("--send", is_flag=True, help="Send through [email] now (at most once per recipient and week);"
+              ' with [email] delivery = "outbox", write them under [email] outbox instead.')
 @click.option("--outbox", "outbox", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the letters as .eml files under this folder instead of sending.")
 @click.option("--resend", "resend_id", type=int, default=None, metavar="LETTER_ID",
@@ -578,8 +582,8 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
     for code, error in outcome.failed:
         click.echo(f"no letter for {code}: it could not be made ({error}); the other units' letters are"
                    " unaffected", err=True)
-    if outbox is not None and outcome.written is not None:
-        click.echo(f"wrote {len(outcome.written)} .eml files under {outbox / outcome.week}", err=True)
+    if outcome.written is not None:
+        click.echo(f"wrote {len(outcome.written)} .eml files under {outcome.written_under}", err=True)
     if outcome.delivery is not None:
         _report_delivery(outcome.delivery, letters_failed=bool(outcome.failed))
     if outcome.failed:

@@ -6,7 +6,7 @@ from conftest import Province
 from auditbot.config.rules import load_config
 
 
-def test_validate_accepts_the_bundled_rules_where_the_smtp_password_is_set(monkeypatch) -> None:
+def test_validate_accepts_the_bundled_rules_without_an_smtp_password(monkeypatch) -> None:
     from click.testing import CliRunner
 
     from auditbot.cli import cli
@@ -15,11 +15,7 @@ def test_validate_accepts_the_bundled_rules_where_the_smtp_password_is_set(monke
     rules = str(sample_province() / "rules.toml")
     monkeypatch.delenv("AUDITBOT_SMTP_PASSWORD", raising=False)
     result = CliRunner().invoke(cli, ["validate", "--config", rules])
-    assert result.exit_code == 2  # it logs in to SMTP: a daemon here would fail its first weekly report
-    assert "email.username: [email] username is set but $AUDITBOT_SMTP_PASSWORD is empty" in result.output
-    monkeypatch.setenv("AUDITBOT_SMTP_PASSWORD", "s3cret")
-    result = CliRunner().invoke(cli, ["validate", "--config", rules])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.output  # delivery = "outbox": its letters are written, never sent
     assert "9 units (so, xa), 1 of them ended (merged or abolished)" in result.output
 
 

@@ -9,7 +9,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly_report")
 PERIODS = ("quarter", "month", "year")
 SECURITY_MODES = ("starttls", "ssl", "none")
+SMTP, OUTBOX = "smtp", "outbox"
+DELIVERIES = (SMTP, OUTBOX)  # the weekly letters are sent through the mail server, or only written as .eml files
 SEVERITIES = ("low", "medium", "high")
 ROLLUP_RULES = ("successor", "named")
 
@@ -128,6 +130,8 @@ class EmailSettings:
     timeout_seconds: float = 30
     # addresses on domains no public mail reaches (mail.tinh.local): True for any, or the domains named
     internal_domains: bool | tuple[str, ...] = False
+    delivery: str = OUTBOX          # "smtp": letters are sent; "outbox": written as .eml files under `outbox`
+    outbox: Path = Path("outbox")   # where "outbox" delivery writes the letters, one folder a week
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,15 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class LocalSites:
+    """The sample province's made-up websites: requests for these domains are answered from a folder
+    (one subfolder per host) served on 127.0.0.1, so nothing leaves the machine. Never for a real province."""
+
+    folder: Path
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     province: str
@@ -248,6 +261,7 @@ class Config:
     units_file: Path | None = None  # the units spreadsheet, when units are kept in one (an input: never written)
     warnings: tuple[str, ...] = ()  # what works but deserves a look (`validate` prints them), with key paths
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    local_sites: LocalSites | None = None
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -477,6 +491,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
 
     index = _read_index(reader.table(raw, "", "index"), reader)
     kind_levels = _read_kind_levels(reader.table(raw, "", "kinds"), reader, kinds)
+    local_sites = _read_local_sites(reader.table(raw, "", "local_sites"), reader, base)
 
     reader.leftovers(raw, "")
     if reader.problems:
@@ -494,6 +509,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         kind_levels=kind_levels,
         units_file=units_file, warnings=tuple(reader.warnings),
         network=network,
+        local_sites=local_sites,
     )
 
 
@@ -533,6 +549,22 @@ def _read_index(table: dict[str, Any], reader: _Reader) -> IndexSettings:
         reader.problem("index.minimum_points", f"a percentage of the computable points in (0, 100], got {minimum}")
     reader.leftovers(table, path)
     return IndexSettings(tuple(sorted(set(holidays))), float(minimum) if minimum is not None else None)
+
+
+def _read_local_sites(table: dict[str, Any], reader: _Reader, base: Path) -> LocalSites | None:
+    path = "local_sites"
+    folder = reader.take(table, path, "folder", str)
+    domains = reader.strings(table, path, "domains")
+    reader.leftovers(table, path)
+    if folder is None:
+        if domains:
+            reader.problem(f"{path}.folder", "is required: the folder the domains are served from")
+        return None
+    if not (base / folder).is_dir():
+        reader.problem(f"{path}.folder", f"no such folder: {base / folder}")
+    if not domains:
+        reader.problem(f"{path}.domains", "name the domains served from the folder (e.g. \"example.gov.vn\")")
+    return LocalSites(base / folder, domains)
 
 
 def _read_exemptions(table: dict[str, Any], reader: _Reader) -> dict[str, Exemption]:
@@ -970,7 +1002,16 @@ def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSett
         ca_file=base / ca_file if ca_file else None,
         timeout_seconds=reader.take(table, path, "timeout_seconds", (int, float), 30),
         internal_domains=internal,
+        delivery=reader.take(table, path, "delivery", str, ""),
+        outbox=base / reader.take(table, path, "outbox", str, "outbox"),
     )
+    if not email.delivery:  # a config written before the key: a mail server named means letters are sent
+        email = replace(email, delivery=SMTP if email.smtp_host else OUTBOX)
+    elif email.delivery not in DELIVERIES:
+        reader.problem("email.delivery", f"expected one of {', '.join(DELIVERIES)}, got {email.delivery!r}")
+    elif email.delivery == SMTP and not email.smtp_host:
+        reader.problem("email.smtp_host", 'is required when delivery = "smtp" (or write the letters only:'
+                       ' delivery = "outbox")')
     if email.ca_file is not None and not email.ca_file.is_file():
         reader.problem("email.ca_file", f"file not found: {email.ca_file}")
     if email.security not in SECURITY_MODES:

@@ -137,7 +137,7 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         gains = scored.gains()
         echo(f"   {unit_label(config, scored.group)}: {points_text(scored.total)}/{points_text(scored.scored_max)}"
              + (f"; mất nhiều nhất: {gain_sentence(gains[0])}" if gains else ""))
-    outbox = config.path.parent / "var" / "outbox"
+    outbox = config.email.outbox
     letters = commands.report(config, None, outbox=outbox)
     echo(f"8. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
     for digest in letters.digests:

@@ -1,0 +1,97 @@
+"""The first hour of a new user: the help's quick start as typed, the demo folder self-consistent, `init`
+for a real province, the systemd unit from the package."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import Province
+from test_daemon import wait_for
+
+from auditbot.cli import cli
+from auditbot.demo import prepare_workspace
+
+
+@pytest.fixture
+def no_smtp_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDITBOT_SMTP_PASSWORD", raising=False)
+
+
+def beat(database: Path) -> bool:
+    """Whether the daemon's loop has begun (its first heartbeat is written once its signal handlers are set)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT heartbeat_at FROM daemon").fetchone()[0] is not None
+    except (sqlite3.OperationalError, TypeError):  # not created yet
+        return False
+
+
+def invoke(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_the_demo_folder_validates_and_its_daemon_starts_without_an_smtp_password(tmp_path, no_smtp_password) -> None:
+    prepare_workspace(tmp_path)
+    code, output = invoke("validate", "--config", tmp_path / "rules.toml")
+    assert code == 0, output
+    assert "Mẫu: 9 units" in output
+    # the daemon starts (it only writes its letters to the outbox) and stops cleanly on SIGTERM
+    env = {k: v for k, v in os.environ.items() if k not in ("AUDITBOT_SMTP_PASSWORD", "AUDITBOT_CONFIG")}
+    process = subprocess.Popen([sys.executable, "-m", "auditbot.cli", "run", "--config", str(tmp_path / "rules.toml")],
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_for(lambda: beat(tmp_path / "var" / "auditbot.db") or process.poll() is not None)
+        assert process.poll() is None, process.communicate(timeout=30)[1]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def test_report_send_with_outbox_delivery_writes_the_letters_and_asks_no_password(tmp_path, no_smtp_password) -> None:
+    province = Province(tmp_path, extra='[email]\ndelivery = "outbox"\noutbox = "letters"\nusername = "kiemsoat"\n'
+                                        'sender = "kiemsoat@example.gov.vn"\ncentre = ["centre@example.gov.vn"]\n')
+    assert province.run("validate").exit_code == 0
+    result = province.run("report", "--send")
+    assert result.exit_code == 0, result.output
+    letters = sorted((tmp_path / "letters").rglob("*.eml"))
+    assert [p.name for p in letters] == ["summary--centre@example.gov.vn.eml"]
+    assert f"wrote 1 .eml files under {letters[0].parent}" in result.stderr
+
+
+def test_smtp_delivery_still_needs_its_password_and_its_server(tmp_path, no_smtp_password) -> None:
+    province = Province(tmp_path, extra='[email]\nsmtp_host = "mail.example.gov.vn"\nusername = "kiemsoat"\n')
+    result = province.run("validate")
+    assert result.exit_code == 2  # a mail server named: letters are sent, so the login must work
+    assert "email.username: [email] username is set but $AUDITBOT_SMTP_PASSWORD is empty" in result.output
+    province = Province(tmp_path, extra='[email]\ndelivery = "smtp"\n')
+    result = province.run("validate")
+    assert result.exit_code == 2
+    assert 'email.smtp_host: is required when delivery = "smtp"' in result.output
+    province = Province(tmp_path, extra='[email]\ndelivery = "post"\n')
+    assert "email.delivery: expected one of smtp, outbox, got 'post'" in province.run("validate").output
+
+
+def test_an_online_check_in_the_demo_folder_reads_the_demos_own_sites(tmp_path) -> None:
+    prepare_workspace(tmp_path)
+    rules = tmp_path / "rules.toml"
+    assert invoke("import", "catalogue", "--config", rules)[0] == 0
+    code, output = invoke("check", "STP", "SXD", "SNNMT", "--checks", "listing,link,source", "--format", "csv",
+                          "--config", rules)
+    assert code == 1, output
+    found = {tuple(line.split(",")[1:4]) for line in output.splitlines()[1:]}
+    # what the sample's own pages hold, read from them on loopback; nothing about names that do not resolve
+    assert {("listing.missing", "STP", "2.000908"), ("listing.expired", "SXD", "1.008003"),
+            ("source.unreadable", "SNNMT", "https://snnmt.example.gov.vn/tthc")} <= found, output
+    assert not any(check.startswith(("source.", "network.", "portal.")) and unit != "SNNMT"
+                   for check, unit, _ in found), output
