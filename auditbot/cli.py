@@ -127,8 +127,15 @@ def cli() -> None:
     \b
     Quick start on the bundled sample province:
         auditbot demo
+        cd auditbot-demo
         auditbot check STP
         auditbot rates --by kind
+
+    \b
+    A real province:
+        auditbot init my-province
+        (edit my-province/rules.toml and units.csv)
+        auditbot validate --config my-province/rules.toml
     """
 
 
@@ -756,7 +763,7 @@ def demo(folder: Path) -> None:
     \b
     Example:
         auditbot demo
-        cd auditbot-demo && auditbot check STP --offline
+        cd auditbot-demo && auditbot check STP
     """
     from auditbot.demo.run import prepare_workspace, run_demo
 

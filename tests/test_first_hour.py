@@ -95,3 +95,29 @@ def test_an_online_check_in_the_demo_folder_reads_the_demos_own_sites(tmp_path) 
             ("source.unreadable", "SNNMT", "https://snnmt.example.gov.vn/tthc")} <= found, output
     assert not any(check.startswith(("source.", "network.", "portal.")) and unit != "SNNMT"
                    for check, unit, _ in found), output
+
+
+def quick_start(help_text: str, title: str) -> list[str]:
+    """The commands of one block of `auditbot --help`, as a person would type them."""
+    block = help_text.split(title, 1)[1].split("\n\n", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("(")]
+
+
+def test_the_helps_quick_start_works_as_typed(tmp_path) -> None:
+    typed = quick_start(invoke("--help")[1], "Quick start on the bundled sample province:")
+    assert typed[0] == "auditbot demo" and len(typed) >= 3
+    env = {k: v for k, v in os.environ.items() if k not in ("AUDITBOT_SMTP_PASSWORD", "AUDITBOT_CONFIG")}
+    where = tmp_path
+    for line in typed:
+        words = line.split()
+        if words[0] == "cd":
+            where = where / words[1]
+            continue
+        assert words[0] == "auditbot"
+        done = subprocess.run([sys.executable, "-m", "auditbot.cli", *words[1:]], cwd=where, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode in (0, 1), f"{line}: {done.stderr}"  # check: 1 when something is open
+        assert "Error" not in done.stderr and done.stdout.strip(), f"{line}: {done.stderr}"
+        if words[1] == "demo":  # it says how to go on from where the person stands
+            assert "Next: cd auditbot-demo, then: auditbot check STP" in done.stdout
+            assert "add --config auditbot-demo/rules.toml to each" in done.stdout

@@ -143,8 +143,9 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     for digest in letters.digests:
         echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
     echo(f"\nDatabase: {config.database}")
-    echo(f"Next, in {config.path.parent}: auditbot check STP --offline · auditbot findings --unit STP ·"
-         " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
+    echo(f"Next: cd {config.path.parent}, then: auditbot check STP · auditbot findings --unit STP ·"
+         " auditbot rates --by unit · auditbot report --unit STP")
+    echo(f"(or, from here, add --config {config.path} to each)")
     echo(f"\nBrowse the history: run `auditbot serve` there, then open"
          f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan"
          f" (and /-/dashboards/chi-so-766 for the index)")
