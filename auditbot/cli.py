@@ -640,7 +640,7 @@ def _report_delivery(delivery: Delivery, letters_failed: bool = False) -> None:
 def run(log_level: str, config_file: str | None) -> None:
     """The daemon: run every job of [schedule] on time until SIGTERM/SIGINT (then exit 0).
 
-    Logs go to stderr (journald-friendly under systemd). See contrib/auditbot.service.
+    Logs go to stderr (journald-friendly under systemd); `auditbot systemd-unit` prints the service file.
 
     \b
     Example:
@@ -749,6 +749,44 @@ def password_hash() -> None:
     if not password:
         raise UserError("an empty password protects nothing")
     click.echo(hash_password(password))
+
+
+@cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--province", default="Tên tỉnh", show_default=True, help="The province's name, as letters write it.")
+def init(folder: Path, province: str) -> None:
+    """Start a real province: write FOLDER/rules.toml (commented) and FOLDER/units.csv (the units, to fill
+    in Excel; UTF-8 with a BOM), and an empty FOLDER/exports/. An existing file is never overwritten
+    (exit 2, naming it). `auditbot validate` accepts what it writes; edit it, then validate again.
+
+    \b
+    Examples:
+        auditbot init my-province --province "Thanh Hóa"
+        auditbot validate --config my-province/rules.toml
+    """
+    from auditbot.config.new_province import write_new_province
+
+    for path in write_new_province(folder, province):
+        click.echo(f"wrote {path}")
+    rules = folder / "rules.toml"
+    click.echo(f"Next: put the units in {folder / 'units.csv'} and the province's settings in {rules},"
+               f" then: auditbot validate --config {rules}")
+
+
+@cli.command(name="systemd-unit")
+def systemd_unit() -> None:
+    """Print the systemd unit that runs `auditbot run` as a service (install steps in its comments).
+
+    It restarts the daemon after a crash or a database problem, never after exit 2 (rules.toml is wrong)
+    or 3 (another daemon runs on the database): those wait for a person.
+
+    \b
+    Example:
+        auditbot systemd-unit > /etc/systemd/system/auditbot.service
+    """
+    from auditbot.config.bundled import systemd_unit as unit_text
+
+    click.echo(unit_text(), nl=False)
 
 
 @cli.command()

@@ -121,3 +121,46 @@ def test_the_helps_quick_start_works_as_typed(tmp_path) -> None:
         if words[1] == "demo":  # it says how to go on from where the person stands
             assert "Next: cd auditbot-demo, then: auditbot check STP" in done.stdout
             assert "add --config auditbot-demo/rules.toml to each" in done.stdout
+
+
+def test_init_writes_a_province_that_validates_and_never_overwrites(tmp_path, no_smtp_password) -> None:
+    folder = tmp_path / "thanh-hoa"
+    code, output = invoke("init", folder, "--province", "Thanh Hóa")
+    assert code == 0, output
+    assert f"wrote {folder / 'rules.toml'}" in output and f"wrote {folder / 'units.csv'}" in output
+    code, output = invoke("validate", "--config", folder / "rules.toml")
+    assert code == 0, output
+    assert "Thanh Hóa: 2 units (so, xa)" in output
+    units = (folder / "units.csv").read_bytes()
+    assert units.startswith(b"\xef\xbb\xbfcode,name,kind,") and "Sở Tư pháp tỉnh Thanh Hóa".encode() in units
+    rules = (folder / "rules.toml").read_text(encoding="utf-8")
+    assert 'name = "Thanh Hóa"' in rules and 'delivery = "outbox"' in rules and rules.count("\n#") > 5
+    # a second init, or one where either file is there, writes nothing and names what is in the way
+    (folder / "units.csv").write_text("code,name\n", encoding="utf-8")
+    (folder / "rules.toml").unlink()
+    code, output = invoke("init", folder)
+    assert code == 2 and f"{folder / 'units.csv'}: already there, and never overwritten" in output
+    assert not (folder / "rules.toml").exists() and (folder / "units.csv").read_text(encoding="utf-8") == "code,name\n"
+    code, output = invoke("init", tmp_path / "other", "--province", 'Tỉnh "X", Y')
+    assert code == 2 and "--province" in output and not (tmp_path / "other").exists()
+
+
+def test_the_helps_real_province_steps_work_as_typed(tmp_path, monkeypatch, no_smtp_password) -> None:
+    monkeypatch.chdir(tmp_path)
+    typed = quick_start(invoke("--help")[1], "A real province:")
+    assert typed[0].startswith("auditbot init") and typed[-1].startswith("auditbot validate")
+    for line in typed:
+        code, output = invoke(*line.split()[1:])
+        assert code == 0, f"{line}: {output}"
+
+
+def test_the_systemd_unit_ships_in_the_package_and_never_restarts_on_a_config_error() -> None:
+    code, output = invoke("systemd-unit")
+    assert code == 0
+    settings = dict(line.split("=", 1) for line in output.splitlines() if "=" in line and not line.startswith("#"))
+    assert "2" in settings["RestartPreventExitStatus"].split()  # rules.toml is wrong: a person must fix it
+    assert "3" in settings["RestartPreventExitStatus"].split()
+    assert settings["Restart"] == "on-failure" and settings["ExecStart"].endswith("auditbot run --config"
+                                                                                  " /etc/auditbot/rules.toml")
+    repository = Path(__file__).parents[1] / "contrib" / "auditbot.service"  # the repository's path still holds it
+    assert repository.read_text(encoding="utf-8") == output
