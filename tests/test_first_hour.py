@@ -132,7 +132,7 @@ def test_init_writes_a_province_that_validates_and_never_overwrites(tmp_path, no
     assert code == 0, output
     assert "Thanh Hóa: 2 units (so, xa)" in output
     units = (folder / "units.csv").read_bytes()
-    assert units.startswith(b"\xef\xbb\xbfcode,name,kind,") and "Sở Tư pháp tỉnh Thanh Hóa".encode() in units
+    assert units.startswith("\ufeffcode (Mã đơn vị),name (Tên đơn vị),".encode()) and "Sở Tư pháp tỉnh Thanh Hóa".encode() in units
     rules = (folder / "rules.toml").read_text(encoding="utf-8")
     assert 'name = "Thanh Hóa"' in rules and 'delivery = "outbox"' in rules and rules.count("\n#") > 5
     # a second init, or one where either file is there, writes nothing and names what is in the way
@@ -164,3 +164,18 @@ def test_the_systemd_unit_ships_in_the_package_and_never_restarts_on_a_config_er
                                                                                   " /etc/auditbot/rules.toml")
     repository = Path(__file__).parents[1] / "contrib" / "auditbot.service"  # the repository's path still holds it
     assert repository.read_text(encoding="utf-8") == output
+
+
+def test_inits_units_sheet_keeps_its_vietnamese_notes_as_excel_saves_it(tmp_path) -> None:
+    folder = tmp_path / "tinh"
+    assert invoke("init", folder, "--province", "Thanh Hóa")[0] == 0
+    text = (folder / "units.csv").read_text(encoding="utf-8-sig")
+    assert text.startswith("code (Mã đơn vị),name (Tên đơn vị),kind (Loại")  # the key, then what it holds
+    # saved again by Excel as plain "CSV" on a Vietnamese PC (Windows-1258): still read, notes and all
+    header = text.splitlines()[0]
+    (folder / "units.csv").write_bytes(header.encode("cp1258", errors="ignore") + b"\r\n"
+                                       + b"STP,S\xf5\xd2 T\xfd ph\xe1p,so,,a@example.gov.vn\r\n"
+                                       + b"XA_MAU,X\xe3 M\xe2\xecu,xa,,b@example.gov.vn\r\n")
+    code, output = invoke("validate", "--config", folder / "rules.toml")
+    assert code == 0, output
+    assert "Thanh Hóa: 2 units (so, xa)" in output

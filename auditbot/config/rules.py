@@ -820,18 +820,20 @@ def _valid_selector(selector: str) -> bool:
 
 def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
     """Units kept in a spreadsheet (CSV in any encoding Excel writes, or a workbook): same columns as
-    [[units]], lists separated by ';'."""
+    [[units]], lists separated by ';'. A header may carry a note for the people filling it in after its
+    key ("emails (Email nhận thư)"), as `init` writes it."""
     try:
         header, rows = units_table(path)
     except UnitsFileError as exc:
         reader.problem("units_file", f"{path}: {exc}")
         return []
+    keys = [label.split("(", 1)[0].strip() for label in header]
     entries = []
     for number, cells in rows:
         table: dict[str, Any] = {}
-        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+        if len(cells) > len(keys) and any(cell.strip() for cell in cells[len(keys):]):
             reader.problem(f"units_file:{path.name}:row {number}", "more cells than header columns")
-        for key, value in zip(header, cells):
+        for key, value in zip(keys, cells):
             value = value.strip()
             if key in UNIT_LIST_FIELDS:
                 table[key] = [part.strip() for part in value.split(";") if part.strip()]

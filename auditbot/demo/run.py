@@ -10,7 +10,7 @@ from pathlib import Path
 
 from auditbot import commands
 from auditbot.config import bundled
-from auditbot.config.rules import Config
+from auditbot.config.rules import Config, LocalSites
 from auditbot.demo.samplegen import Dossier, make_dossiers, write_sync_json, write_xlsx
 from auditbot.demo.sites import LoopbackTransport, serve_sites
 from auditbot.domain.clock import local_now
@@ -108,7 +108,7 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     with serve_sites(sites) as server:
         echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
         result = commands.check(config, [], True, None, trigger="demo",
-                           transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
+                                transport=LoopbackTransport(server.port, sites.domains))
     for reading in commands.latest_readings(config):
         how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
         echo(f"   {unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
