@@ -16,7 +16,7 @@ from conftest import Province
 from test_daemon import wait_for
 
 from auditbot.cli import cli
-from auditbot.demo import prepare_workspace
+from auditbot.demo.run import prepare_workspace
 
 
 @pytest.fixture

@@ -104,9 +104,11 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
             echo(f"   row {rejection.row}, {rejection.column}: {rejection.reason}")
     for error in outcome.errors:
         echo(f"   error: {error}")
-    sites = config.path.parent / "sample" / "sites"
-    with serve_sites(sites) as server:
-        echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
+    # a demo folder copied before [local_sites] existed keeps its rules.toml: the sample's sites all the same
+    sites = config.local_sites or LocalSites(config.path.parent / "sample" / "sites", SAMPLE_DOMAINS)
+    with serve_sites(sites.folder) as server:
+        echo(f"4. serving the units' listing pages and a portal stand-in from {sites.folder} on"
+             f" 127.0.0.1:{server.port}")
         result = commands.check(config, [], True, None, trigger="demo",
                                 transport=LoopbackTransport(server.port, sites.domains))
     for reading in commands.latest_readings(config):
