@@ -69,6 +69,17 @@ def test_report_send_with_outbox_delivery_writes_the_letters_and_asks_no_passwor
     assert f"wrote 1 .eml files under {letters[0].parent}" in result.stderr
 
 
+def test_the_daemons_weekly_report_with_outbox_delivery_writes_the_letters(tmp_path, no_smtp_password) -> None:
+    from auditbot.commands import open_config
+    from auditbot.ops.daemon import job_actions
+
+    province = Province(tmp_path, extra='[email]\ndelivery = "outbox"\noutbox = "letters"\n'
+                                        'centre = ["centre@example.gov.vn"]\n')
+    note = job_actions(open_config(province.rules))["weekly_report"]()
+    [letter] = (tmp_path / "letters").rglob("*.eml")
+    assert note == f"1 letter(s) written under {letter.parent}"
+
+
 def test_smtp_delivery_still_needs_its_password_and_its_server(tmp_path, no_smtp_password) -> None:
     province = Province(tmp_path, extra='[email]\nsmtp_host = "mail.example.gov.vn"\nusername = "kiemsoat"\n')
     result = province.run("validate")
