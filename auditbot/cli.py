@@ -197,8 +197,15 @@ def cli() -> None:
     \b
     Quick start on the bundled sample province:
         auditbot demo
+        cd auditbot-demo
         auditbot check STP
         auditbot rates --by kind
+
+    \b
+    A real province:
+        auditbot init my-province
+        (edit my-province/rules.toml and units.csv)
+        auditbot validate --config my-province/rules.toml
     """
 
 
@@ -419,6 +426,9 @@ def validate(config_file: str | None) -> None:
     missing = [str(p) for p in (config.catalogue, *config.dossier_sources) if p is not None and not p.exists()]
     for path in missing:
         click.echo(f"warning: source not found (yet): {path}", err=True)
+    if config.local_sites is not None:
+        click.echo(f"note: [local_sites]: {', '.join(config.local_sites.domains)} are answered from"
+                   f" {config.local_sites.folder} on 127.0.0.1 (the sample province's made-up sites)", err=True)
     problems = commands.environment_problems(config)
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
@@ -721,7 +731,8 @@ def index_command(start: datetime | None, end: datetime | None, period_text: str
 
 @cli.command()
 @click.option("--unit", default=None, help="Only this unit's digest (no provincial summary).")
-@click.option("--send", is_flag=True, help="Send through [email] now (at most once per recipient and week).")
+@click.option("--send", is_flag=True, help="Send through [email] now (at most once per recipient and week);"
+              ' with [email] delivery = "outbox", write them under [email] outbox instead.')
 @click.option("--outbox", "outbox", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the letters as .eml files under this folder instead of sending.")
 @click.option("--resend", "resend_id", type=int, default=None, metavar="LETTER_ID",
@@ -789,9 +800,9 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
                err=True)
     for code, error in outcome.failed:
         click.echo(words("lines.report_failed", unit=code, error=error), err=True)
-    if outbox is not None and outcome.written is not None:
+    if outcome.written is not None:
         click.echo(words("lines.report_written", count=vietnamese.number(len(outcome.written)),
-                         folder=outbox / outcome.week), err=True)
+                         folder=outcome.written_under), err=True)
     if outcome.delivery is not None:
         _report_delivery(words, outcome.delivery, letters_failed=bool(outcome.failed))
     if outcome.failed:
@@ -847,7 +858,7 @@ def _report_delivery(words: Words, delivery: Delivery, letters_failed: bool = Fa
 def run(log_level: str, config_file: str | None) -> None:
     """The daemon: run every job of [schedule] on time until SIGTERM/SIGINT (then exit 0).
 
-    Logs go to stderr (journald-friendly under systemd). See contrib/auditbot.service.
+    Logs go to stderr (journald-friendly under systemd); `auditbot systemd-unit` prints the service file.
 
     \b
     Example:
@@ -964,6 +975,44 @@ def password_hash() -> None:
 
 
 @cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--province", default="Tên tỉnh", show_default=True, help="The province's name, as letters write it.")
+def init(folder: Path, province: str) -> None:
+    """Start a real province: write FOLDER/rules.toml (commented) and FOLDER/units.csv (the units, to fill
+    in Excel; UTF-8 with a BOM), and an empty FOLDER/exports/. An existing file is never overwritten
+    (exit 2, naming it). `auditbot validate` accepts what it writes; edit it, then validate again.
+
+    \b
+    Examples:
+        auditbot init my-province --province "Thanh Hóa"
+        auditbot validate --config my-province/rules.toml
+    """
+    from auditbot.config.new_province import write_new_province
+
+    for path in write_new_province(folder, province):
+        click.echo(f"wrote {path}")
+    rules = folder / "rules.toml"
+    click.echo(f"Next: put the units in {folder / 'units.csv'} and the province's settings in {rules},"
+               f" then: auditbot validate --config {rules}")
+
+
+@cli.command(name="systemd-unit")
+def systemd_unit() -> None:
+    """Print the systemd unit that runs `auditbot run` as a service (install steps in its comments).
+
+    It restarts the daemon after a crash or a database problem, never after exit 2 (rules.toml is wrong)
+    or 3 (another daemon runs on the database): those wait for a person.
+
+    \b
+    Example:
+        auditbot systemd-unit > /etc/systemd/system/auditbot.service
+    """
+    from auditbot.config.bundled import systemd_unit as unit_text
+
+    click.echo(unit_text(), nl=False)
+
+
+@cli.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default="auditbot-demo",
               show_default=True, help="Where the sample province is copied (kept between runs) and audited.")
 def demo(folder: Path) -> None:
@@ -975,7 +1024,7 @@ def demo(folder: Path) -> None:
     \b
     Example:
         auditbot demo
-        cd auditbot-demo && auditbot check STP --offline
+        cd auditbot-demo && auditbot check STP
     """
     from auditbot.demo.run import prepare_workspace, run_demo
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from auditbot.checking import selection
 from auditbot.checking.engine import CheckRun, run_centre_checks, run_checks, select_checks, select_units
 from auditbot.checking.plugins import registered_checks
 from auditbot.checking.types import CheckContext
-from auditbot.config.rules import Config, load_config
+from auditbot.config.rules import OUTBOX, SMTP, Config, load_config
 from auditbot.domain.clock import local_now
 from auditbot.domain.lineage import Lineage
 from auditbot.domain.rates import Figures, RatesOutcome, exemption_text
@@ -61,7 +62,8 @@ def environment_problems(config: Config) -> list[str]:
 
     problems = []
     try:
-        smtp_password(config)
+        if config.email.delivery == SMTP:  # letters only written to the outbox need no login
+            smtp_password(config)
     except UserError as exc:
         problems.append(f"email.username: {exc}")
     try:  # the index's formulas sit beside the annexes, in [report] templates: read them as a run would
@@ -73,6 +75,19 @@ def environment_problems(config: Config) -> list[str]:
     except ConfigError as exc:
         problems.append(str(exc))
     return problems
+
+
+@contextmanager
+def network(config: Config, transport: httpx.AsyncBaseTransport | None) -> Iterator[httpx.AsyncBaseTransport | None]:
+    """The transport fetches go through: the one given (tests), else the sample province's sites served
+    on loopback while the block runs ([local_sites]), else None (the real network)."""
+    if transport is not None or config.local_sites is None:
+        yield transport
+        return
+    from auditbot.demo.sites import LoopbackTransport, serve_sites
+
+    with serve_sites(config.local_sites.folder) as server:
+        yield LoopbackTransport(server.port, config.local_sites.domains)
 
 
 def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids: Iterable[str] | None,
@@ -94,10 +109,11 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     with Store.open(config) as store, writer_lock(store, f"check ({trigger})", config.lock_wait_seconds):
         sources = {check.source for check in checks}
         reach = None
-        if not offline and sources & {"listings", "portal"}:
-            reach = fetch_listings(config, store, units, now, transport)
-        if not offline and "portal" in sources:
-            check_links(config, store, units, now, transport, network=reach)
+        with network(config, transport) as through:
+            if not offline and sources & {"listings", "portal"}:
+                reach = fetch_listings(config, store, units, now, through)
+            if not offline and "portal" in sources:
+                check_links(config, store, units, now, through, network=reach)
         return run_checks(config, store, checks, units, now, trigger)
 
 
@@ -111,8 +127,9 @@ def gather_listings(config: Config, transport: httpx.AsyncBaseTransport | None =
     from auditbot.sources.listings.crawl import fetch_listings
 
     codes = select_units(config, (), True)
-    return _locked(config, "listings",
-                   lambda store: fetch_listings(config, store, codes, local_now(config), transport))
+    with network(config, transport) as through:
+        return _locked(config, "listings",
+                       lambda store: fetch_listings(config, store, codes, local_now(config), through))
 
 
 def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Reach | None:
@@ -121,8 +138,9 @@ def gather_links(config: Config, transport: httpx.AsyncBaseTransport | None = No
     from auditbot.sources.portal import check_links
 
     codes = select_units(config, (), True)
-    return _locked(config, "links",
-                   lambda store: check_links(config, store, codes, local_now(config), transport).reach)
+    with network(config, transport) as through:
+        return _locked(config, "links",
+                       lambda store: check_links(config, store, codes, local_now(config), through).reach)
 
 
 def listing_reading(config: Config, unit: str, url: str | None, selector: str | None,
@@ -130,8 +148,8 @@ def listing_reading(config: Config, unit: str, url: str | None, selector: str | 
     """`auditbot listings UNIT`: what the unit's pages give now and how it matched; nothing is stored."""
     from auditbot.report.diagnosis import diagnose_listing
 
-    with Store.open(config) as store:
-        return diagnose_listing(config, store, select_units(config, [unit], False)[0], url, selector, transport)
+    with Store.open(config) as store, network(config, transport) as through:
+        return diagnose_listing(config, store, select_units(config, [unit], False)[0], url, selector, through)
 
 
 def accept_listing(config: Config, unit: str) -> list[dict[str, Any]]:
@@ -363,20 +381,24 @@ class ReportOutcome:
     letters: list[Letter]
     delivery: Delivery | None = None
     written: list[Path] | None = None
+    written_under: Path | None = None  # the week's folder of .eml files, when they were written
     failed: list[tuple[str, str]] = field(default_factory=list)  # (unit code, what went wrong), letters not made
 
 
 def report(config: Config, unit: str | None, send: bool = False, outbox: Path | None = None) -> ReportOutcome:
     """The week's letters: each unit's digest, and the summary when no unit is named.
 
-    `send` queues them in the outbox ledger and delivers what is due; `outbox` writes .eml files;
-    neither: the letters are only composed, for a look at who would get what.
+    `send` queues them in the outbox ledger and delivers what is due (with [email] delivery = "outbox",
+    it writes them as .eml files under [email] outbox instead); `outbox` writes .eml files; neither:
+    the letters are only composed, for a look at who would get what.
     """
     from auditbot.report.compose import Composer, compose_digests
     from auditbot.report.digest import WeekFindings
     from auditbot.report.layout import load_layout
     from auditbot.report.outbox import deliver, queue, write_eml
 
+    if send and config.email.delivery == OUTBOX:
+        send, outbox = False, config.email.outbox
     now = local_now(config)
     layout = load_layout(config.report.templates)
     with Store.open(config) as store:
@@ -406,6 +428,7 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
         outcome = ReportOutcome(reader.week.key, digests, letters, failed=failed)
         if outbox is not None:
             outcome.written = write_eml(config, outbox, reader.week.key, letters)
+            outcome.written_under = outbox / reader.week.key
         elif send:
             with writer_lock(store, "report --send", config.lock_wait_seconds):
                 if unit is None:  # the centre's letter.failed findings follow the latest full report

@@ -276,3 +276,61 @@ def test_a_file_that_breaks_half_way_changes_nothing(province, rows) -> None:
     assert "broken.csv: after row" in result.output and "bytes that are not utf-8 text" in result.output
     db = sqlite_utils.Database(province.db_path)
     assert db["dossiers"].count == 0 and db["imports"].count == 0
+
+
+def _zip(path, members: dict[str, str]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+
+
+@pytest.mark.parametrize("name,make,what", [
+    ("anh.xlsx", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8), "a PNG image"),
+    ("bao-cao.xls", lambda p: p.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 8),
+     "a PDF document"),
+    ("nen.xlsx", lambda p: _zip(p, {"ho-so.csv": "Mã hồ sơ\n"}), "a ZIP archive holding no workbook"),
+    ("van-ban.xlsx", lambda p: _zip(p, {"[Content_Types].xml": "<x/>", "word/document.xml": "<x/>"}),
+     "a Word document (DOCX)"),
+    ("trang.xls", lambda p: p.write_text("<!DOCTYPE html><html><head><title>Đăng nhập</title></head><body>"
+                                         "<form>Phiên làm việc đã hết hạn</form></body></html>", encoding="utf-8"),
+     "a web page (HTML) with no table in it"),
+])
+def test_a_file_that_is_not_a_spreadsheet_is_named_for_what_it_is(province, name, make, what) -> None:
+    path = province.root / "exports" / name
+    make(path)
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: this is {what}" in result.stderr and "not a spreadsheet; expected a spreadsheet export" \
+        in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "cp1258" not in result.stderr
+
+
+def test_an_empty_file_says_so_and_what_was_expected(province) -> None:
+    path = province.root / "exports" / "rong.xlsx"
+    path.write_bytes(b"")
+    result = province.run("import", "dossiers", str(path))
+    assert result.exit_code == 2 and f"{path}: the file is empty; expected a spreadsheet export" in result.stderr
+
+
+def test_an_export_without_the_columns_lists_the_headers_looked_for_and_found_never_a_cell(province) -> None:
+    missing = province.root / "exports" / "thieu-cot.csv"
+    write_rows(missing, ["Mã hồ sơ", "Đơn vị", "Họ và tên", "Trạng thái", "Ghi chú"],
+               [["HS-1", "Sở Tư pháp", "Nguyễn Văn An", "Hoàn thành", "gọi lại"]])
+    result = province.run("import", "dossiers", str(missing))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert "  - looked for received_at: “Ngày tiếp nhận”, “Ngày nhận”, “Thời gian tiếp nhận”, “NgayTiepNhan”" in lines
+    assert ("  - found: “Mã hồ sơ” (code), “Đơn vị” (unit), “Họ và tên” (a person's: never read),"
+            " “Trạng thái” (status), “Ghi chú” (not used)") in lines
+    # a file with no header under its title: only cells that are a known header's own text are quoted
+    headerless = province.root / "exports" / "khong-tieu-de.csv"
+    write_rows(headerless, ["1", "Đơn vị", "Nguyễn Văn An", "0912345678"], [["2", "Sở Y tế", "Trần Thị Bình", "x"]])
+    result = province.run("import", "dossiers", str(headerless))
+    assert result.exit_code == 2
+    assert f"{headerless}: no header row found in the first 40 rows" in result.stderr
+    assert "  - looked for code: “Mã hồ sơ”, “Số hồ sơ”, “MaHoSo”" in result.stderr.splitlines()
+    assert "  - found only “Đơn vị” (unit, row 2)" in result.stderr.splitlines()
+    for cell in ("Nguyễn Văn An", "Trần Thị Bình", "0912345678", "Sở Y tế", "gọi lại"):
+        assert cell not in result.stderr

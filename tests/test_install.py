@@ -16,8 +16,8 @@ ROOT = Path(__file__).parents[1]
 
 
 def run(*args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG")}
-    env["AUDITBOT_SMTP_PASSWORD"] = "s3cret"  # the sample province logs in to its (never contacted) SMTP server
+    # no SMTP password: the sample province and a new one only write their letters (delivery = "outbox")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG", "AUDITBOT_SMTP_PASSWORD")}
     env.update(extra)
     return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
@@ -36,7 +36,9 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
     assert {name.split("/")[0] for name in names} == {"auditbot", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
     assert {"auditbot/templates/annexes.toml", "auditbot/sample/rules.toml", "auditbot/checks/links.py",
             "auditbot/sample/sites/stp.example.gov.vn/thu-tuc-hanh-chinh", "auditbot/__main__.py",
-            "auditbot/templates/datasette/table.html", "auditbot/templates/datasette/chrome.js"} <= set(names)
+            "auditbot/templates/datasette/table.html", "auditbot/templates/datasette/chrome.js",
+            "auditbot/templates/auditbot.service", "auditbot/templates/new-province.rules.toml",
+            "auditbot/templates/new-province.units.csv"} <= set(names)
     # the policy travels as a file, not as the repository's link to ../rules.toml
     shipped_rules = zipfile.ZipFile(wheel).read("auditbot/sample/rules.toml").decode("utf-8")
     assert shipped_rules == (ROOT / "rules.toml").read_text(encoding="utf-8")
@@ -71,6 +73,13 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
     assert any("THÔNG BÁO KẾT QUẢ KIỂM SOÁT TTHC" in m.get_body(("plain",)).get_content() for m in messages)
     checks = run(auditbot, "validate", "--config", elsewhere / "auditbot-demo" / "rules.toml", cwd=tmp_path)
     assert checks.returncode == 0, checks.stderr
+    # a real province's start, and the service file, from the installed package alone
+    started = run(auditbot, "init", "thanh-hoa", "--province", "Thanh Hóa", cwd=elsewhere)
+    assert started.returncode == 0, started.stderr
+    checks = run(auditbot, "validate", "--config", elsewhere / "thanh-hoa" / "rules.toml", cwd=tmp_path)
+    assert checks.returncode == 0, checks.stderr
+    unit = run(auditbot, "systemd-unit", cwd=tmp_path)
+    assert unit.returncode == 0 and "RestartPreventExitStatus=2 3" in unit.stdout
 
     # the public API and `python -m auditbot`, from the wheel alone
     api = run(python, "-c", "from auditbot import hookimpl, Check, CheckContext, Finding; print(Check.__module__)",
@@ -96,8 +105,8 @@ def test_every_package_folder_ships_in_the_wheel() -> None:
 
 def test_the_sample_policy_validates_as_shipped_from_a_clone() -> None:
     """The top-level rules.toml is the sample province's policy: it validates where it stands."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG")}
-    env["AUDITBOT_SMTP_PASSWORD"] = "s3cret"
+    # no SMTP password: the sample only writes its letters (delivery = "outbox")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUDITBOT_CONFIG", "AUDITBOT_SMTP_PASSWORD")}
     done = subprocess.run([sys.executable, "-m", "auditbot", "validate", "--config", "rules.toml"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

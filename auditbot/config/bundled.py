@@ -1,4 +1,5 @@
-"""What ships inside the package: the default wording (templates/) and the sample province (sample/, rules.toml).
+"""What ships inside the package: the default wording (templates/, with a new province's files and the systemd
+unit) and the sample province (sample/, rules.toml).
 
 Both are top-level folders of the repository, shipped as the packages auditbot.templates and auditbot.sample, and read
 through importlib.resources so an installed wheel finds them where pip put them. pip always installs wheels unpacked,
@@ -25,3 +26,8 @@ def templates() -> Path:
 def sample_province() -> Path:
     """The sample province's data; its policy, rules.toml, is in it too (the top-level rules.toml, linked)."""
     return bundled("sample")
+
+
+def systemd_unit() -> str:
+    """The service file for the daemon (contrib/auditbot.service in the repository links to it)."""
+    return (templates() / "auditbot.service").read_text(encoding="utf-8")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly_report")
 PERIODS = ("quarter", "month", "year")
 SECURITY_MODES = ("starttls", "ssl", "none")
+SMTP, OUTBOX = "smtp", "outbox"
+DELIVERIES = (SMTP, OUTBOX)  # the weekly letters are sent through the mail server, or only written as .eml files
 SEVERITIES = ("low", "medium", "high")
 LANGUAGES = ("vi", "en")  # what people read: Vietnamese, or English for a visitor's look
 ROLLUP_RULES = ("successor", "named")
@@ -128,6 +131,8 @@ class EmailSettings:
     timeout_seconds: float = 30
     # addresses on domains no public mail reaches (mail.tinh.local): True for any, or the domains named
     internal_domains: bool | tuple[str, ...] = False
+    delivery: str = OUTBOX          # "smtp": letters are sent; "outbox": written as .eml files under `outbox`
+    outbox: Path = Path("outbox")   # where "outbox" delivery writes the letters, one folder a week
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,15 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class LocalSites:
+    """The sample province's made-up websites: requests for these domains are answered from a folder
+    (one subfolder per host) served on 127.0.0.1, so nothing leaves the machine. Never for a real province."""
+
+    folder: Path
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     province: str
@@ -250,6 +264,7 @@ class Config:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     language: str = "vi"            # the words people read in the CLI's tables and lines (templates/cli.toml)
     kind_names: dict[str, str] = field(default_factory=dict)  # unit kind -> what people call it ([kinds.<kind>])
+    local_sites: LocalSites | None = None
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -272,6 +287,7 @@ class _Reader:
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.keys: dict[str, tuple[str, Any]] = {}  # every key path read (units[] for each unit): type, default
+        self.known: dict[str, set[str]] = {}  # table path (units[] for each unit) -> the keys it may hold
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -279,8 +295,13 @@ class _Reader:
     def warn(self, path: str, message: str) -> None:
         self.warnings.append(f"{path}: {message}")
 
+    def expect(self, path: str, key: str) -> None:
+        """`key` is one the table at `path` may hold: a typo of it is told "did you mean"."""
+        self.known.setdefault(_generic(path), set()).add(key)
+
     def table(self, data: dict[str, Any], path: str, key: str) -> dict[str, Any]:
-        self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)), ("a table", None))
+        self.keys.setdefault(_generic(_join(path, key)), ("a table", None))
+        self.expect(path, key)
         value = data.pop(key, {})
         if not isinstance(value, dict):
             self.problem(_join(path, key), f"expected a table, got {_kind(value)}")
@@ -289,8 +310,8 @@ class _Reader:
 
     def take(self, data: dict[str, Any], path: str, key: str, expected: type | tuple[type, ...],
              default: Any = None, required: bool = False) -> Any:
-        self.keys.setdefault(re.sub(r"\[\d+\]", "[]", _join(path, key)),
-                             (_names(expected), "required" if required else default))
+        self.keys.setdefault(_generic(_join(path, key)), (_names(expected), "required" if required else default))
+        self.expect(path, key)
         if key not in data:
             if required:
                 self.problem(_join(path, key), "is required")
@@ -315,8 +336,16 @@ class _Reader:
         return tuple(item.strip() for item in value if item.strip())
 
     def leftovers(self, data: dict[str, Any], path: str) -> None:
+        known = sorted(self.known.get(_generic(path), ()))
         for key in data:
-            self.problem(_join(path, key), "unknown key")
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            self.problem(_join(path, key), f"unknown key (did you mean {_join(path, close[0])!r}?)" if close
+                         else "unknown key")
+
+
+def _generic(path: str) -> str:
+    """units[3].emails -> units[].emails: every unit takes the same keys."""
+    return re.sub(r"\[\d+\]", "[]", path)
 
 
 def _join(path: str, key: str) -> str:
@@ -469,6 +498,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
 
     index = _read_index(reader.table(raw, "", "index"), reader)
     kind_levels, kind_names = _read_kinds(reader.table(raw, "", "kinds"), reader, kinds)
+    local_sites = _read_local_sites(reader.table(raw, "", "local_sites"), reader, base)
 
     reader.leftovers(raw, "")
     if reader.problems:
@@ -486,6 +516,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         kind_levels=kind_levels,
         units_file=units_file, warnings=tuple(reader.warnings), language=language, kind_names=kind_names,
         network=network,
+        local_sites=local_sites,
     )
 
 
@@ -531,6 +562,22 @@ def _read_index(table: dict[str, Any], reader: _Reader) -> IndexSettings:
         reader.problem("index.minimum_points", f"a percentage of the computable points in (0, 100], got {minimum}")
     reader.leftovers(table, path)
     return IndexSettings(tuple(sorted(set(holidays))), float(minimum) if minimum is not None else None)
+
+
+def _read_local_sites(table: dict[str, Any], reader: _Reader, base: Path) -> LocalSites | None:
+    path = "local_sites"
+    folder = reader.take(table, path, "folder", str)
+    domains = reader.strings(table, path, "domains")
+    reader.leftovers(table, path)
+    if folder is None:
+        if domains:
+            reader.problem(f"{path}.folder", "is required: the folder the domains are served from")
+        return None
+    if not (base / folder).is_dir():
+        reader.problem(f"{path}.folder", f"no such folder: {base / folder}")
+    if not domains:
+        reader.problem(f"{path}.domains", "name the domains served from the folder (e.g. \"example.gov.vn\")")
+    return LocalSites(base / folder, domains)
 
 
 def _read_exemptions(table: dict[str, Any], reader: _Reader) -> dict[str, Exemption]:
@@ -583,6 +630,7 @@ UNIT_DATES = ("valid_from", "valid_to")
 
 def _read_units(raw: dict[str, Any], reader: _Reader, units_file: Path | None, email: EmailSettings) -> list[Unit]:
     entries: list[tuple[str, dict[str, Any]]] = []
+    reader.expect("", "units")
     tables = raw.pop("units", [])
     if not isinstance(tables, list):
         reader.problem("units", "expected an array of tables ([[units]])")
@@ -785,18 +833,20 @@ def _valid_selector(selector: str) -> bool:
 
 def _units_from_csv(path: Path, reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
     """Units kept in a spreadsheet (CSV in any encoding Excel writes, or a workbook): same columns as
-    [[units]], lists separated by ';'."""
+    [[units]], lists separated by ';'. A header may carry a note for the people filling it in after its
+    key ("emails (Email nhận thư)"), as `init` writes it."""
     try:
         header, rows = units_table(path)
     except UnitsFileError as exc:
         reader.problem("units_file", f"{path}: {exc}")
         return []
+    keys = [label.split("(", 1)[0].strip() for label in header]
     entries = []
     for number, cells in rows:
         table: dict[str, Any] = {}
-        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+        if len(cells) > len(keys) and any(cell.strip() for cell in cells[len(keys):]):
             reader.problem(f"units_file:{path.name}:row {number}", "more cells than header columns")
-        for key, value in zip(header, cells):
+        for key, value in zip(keys, cells):
             value = value.strip()
             if key in UNIT_LIST_FIELDS:
                 table[key] = [part.strip() for part in value.split(";") if part.strip()]
@@ -967,7 +1017,16 @@ def _read_email(table: dict[str, Any], reader: _Reader, base: Path) -> EmailSett
         ca_file=base / ca_file if ca_file else None,
         timeout_seconds=reader.take(table, path, "timeout_seconds", (int, float), 30),
         internal_domains=internal,
+        delivery=reader.take(table, path, "delivery", str, ""),
+        outbox=base / reader.take(table, path, "outbox", str, "outbox"),
     )
+    if not email.delivery:  # a config written before the key: a mail server named means letters are sent
+        email = replace(email, delivery=SMTP if email.smtp_host else OUTBOX)
+    elif email.delivery not in DELIVERIES:
+        reader.problem("email.delivery", f"expected one of {', '.join(DELIVERIES)}, got {email.delivery!r}")
+    elif email.delivery == SMTP and not email.smtp_host:
+        reader.problem("email.smtp_host", 'is required when delivery = "smtp" (or write the letters only:'
+                       ' delivery = "outbox")')
     if email.ca_file is not None and not email.ca_file.is_file():
         reader.problem("email.ca_file", f"file not found: {email.ca_file}")
     if email.security not in SECURITY_MODES:

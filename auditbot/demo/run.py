@@ -10,7 +10,7 @@ from pathlib import Path
 
 from auditbot import commands
 from auditbot.config import bundled
-from auditbot.config.rules import Config
+from auditbot.config.rules import Config, LocalSites
 from auditbot.demo.samplegen import Dossier, make_dossiers, write_sync_json, write_xlsx
 from auditbot.demo.sites import LoopbackTransport, serve_sites
 from auditbot.domain.clock import local_now
@@ -104,11 +104,13 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
             echo(f"   row {rejection.row}, {rejection.column}: {rejection.reason}")
     for error in outcome.errors:
         echo(f"   error: {error}")
-    sites = config.path.parent / "sample" / "sites"
-    with serve_sites(sites) as server:
-        echo(f"4. serving the units' listing pages and a portal stand-in from {sites} on 127.0.0.1:{server.port}")
+    # a demo folder copied before [local_sites] existed keeps its rules.toml: the sample's sites all the same
+    sites = config.local_sites or LocalSites(config.path.parent / "sample" / "sites", SAMPLE_DOMAINS)
+    with serve_sites(sites.folder) as server:
+        echo(f"4. serving the units' listing pages and a portal stand-in from {sites.folder} on"
+             f" 127.0.0.1:{server.port}")
         result = commands.check(config, [], True, None, trigger="demo",
-                           transport=LoopbackTransport(server.port, SAMPLE_DOMAINS))
+                                transport=LoopbackTransport(server.port, sites.domains))
     for reading in commands.latest_readings(config):
         how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
         echo(f"   {unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
@@ -137,14 +139,15 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         gains = scored.gains()
         echo(f"   {unit_label(config, scored.group)}: {points_text(scored.total)}/{points_text(scored.scored_max)}"
              + (f"; mất nhiều nhất: {gain_sentence(gains[0])}" if gains else ""))
-    outbox = config.path.parent / "var" / "outbox"
+    outbox = config.email.outbox
     letters = commands.report(config, None, outbox=outbox)
     echo(f"8. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
     for digest in letters.digests:
         echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
     echo(f"\nDatabase: {config.database}")
-    echo(f"Next, in {config.path.parent}: auditbot check STP --offline · auditbot findings --unit STP ·"
-         " auditbot rates --by unit · auditbot report --unit STP --outbox var/outbox")
+    echo(f"Next: cd {config.path.parent}, then: auditbot check STP · auditbot findings --unit STP ·"
+         " auditbot rates --by unit · auditbot report --unit STP")
+    echo(f"(or, from here, add --config {config.path} to each)")
     echo(f"\nBrowse the history: run `auditbot serve` there, then open"
          f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan"
          f" (and /-/dashboards/chi-so-766 for the index)")

@@ -93,7 +93,8 @@ def _dossiers(config: Config) -> str:
 def _weekly_report(config: Config) -> str:
     outcome = commands.report(config, None, send=True)
     delivery = outcome.delivery
-    assert delivery is not None
+    if delivery is None:  # [email] delivery = "outbox": written as .eml files, nothing sent
+        return f"{len(outcome.written or [])} letter(s) written under {outcome.written_under}"
     if delivery.failed:  # they stay in the outbox; the outbox job retries them
         raise RuntimeError(f"{len(delivery.failed)} of {len(outcome.letters)} letters not sent yet:"
                            f" {delivery.failed[0][1]}")

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,44 @@ _HTML_START = re.compile(rb"<\s*(!doctype\s+html|html|table|head|body|meta)\b", 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
 
 
+# What a file that is no export often really is, told by its first bytes, so the error names it instead
+# of a parser's complaint about it ("bytes that are not cp1258 text" for a photo renamed .xlsx). A dozen
+# fixed signatures, compared and never parsed: not worth a dependency.
+NOT_SPREADSHEETS = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+    (b"%PDF-", "a PDF document"), (b"{\\rtf", "an RTF document"), (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"\x1f\x8b", "a gzip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"), (b"MZ", "a Windows program"),
+)
+# a ZIP's members tell a workbook from an Office document or a plain archive
+ZIP_DOCUMENTS = (("word/", "a Word document (DOCX)"), ("ppt/", "a PowerPoint presentation (PPTX)"))
+OPENDOCUMENT_SPREADSHEET = b"application/vnd.oasis.opendocument.spreadsheet"
+EXPECTED = "expected a spreadsheet export: CSV, XLSX, XLS or ODS (or an HTML or XML table saved as .xls)"
+
+
+def not_a_spreadsheet(path: Path, what: str) -> InputError:
+    return InputError(f"{path}: this is {what}, not a spreadsheet; {EXPECTED}")
+
+
+def zip_content(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a ZIP that is no workbook, naming what it is (a DOCX, an ODT, an archive of other files)."""
+    names = [name.lower() for name in archive.namelist()]
+    if any(name.startswith("xl/") for name in names):
+        return
+    if "mimetype" in names:  # OpenDocument: the first member names the kind
+        with archive.open(archive.namelist()[names.index("mimetype")]) as member:
+            kind = member.read(100).strip()
+        if kind.startswith(OPENDOCUMENT_SPREADSHEET):
+            return
+        named = kind.decode("ascii") if re.fullmatch(rb"[a-z0-9.+/-]{1,100}", kind) else "not named"
+        raise not_a_spreadsheet(path, f"an OpenDocument file of another kind ({named})")
+    for prefix, what in ZIP_DOCUMENTS:
+        if any(name.startswith(prefix) for name in names):
+            raise not_a_spreadsheet(path, what)
+    raise not_a_spreadsheet(path, "a ZIP archive holding no workbook (unpack it and import the file inside)")
+
+
 def sniff(path: Path) -> str:
     """The format of the file's content, whatever its suffix says."""
     try:
@@ -40,7 +79,10 @@ def sniff(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if not head.strip():
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(f"{path}: the file is empty; {EXPECTED}")
+    for signature, what in NOT_SPREADSHEETS:
+        if head.startswith(signature):
+            raise not_a_spreadsheet(path, what)
     if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         return WORKBOOK
     encoding = detect_encoding(head)
@@ -157,6 +199,8 @@ def html_rows(path: Path) -> Iterator[Row]:
         except etree.LxmlError as exc:
             raise InputError(f"{path}: after table row {number}: not readable as HTML ({type(exc).__name__})") \
                 from None
+        if number == 0:  # a login or error page saved under the export's name, as one-door systems do
+            raise not_a_spreadsheet(path, "a web page (HTML) with no table in it")
 
 
 class _Spans:

@@ -48,8 +48,10 @@ class AliasTable:
         self.section = section
         self.personal = tuple(f" {header_key(term)} " for term in personal)
         self.rank: dict[str, tuple[str, int]] = {}
+        self.written: dict[str, tuple[str, ...]] = {}  # field -> its aliases as an officer reads them
         for name, aliases in fields.items():
-            for position, alias in enumerate((*(extra or {}).get(name, ()), *aliases)):
+            self.written[name] = tuple(dict.fromkeys((*(extra or {}).get(name, ()), *aliases)))
+            for position, alias in enumerate(self.written[name]):
                 self.rank.setdefault(header_key(alias), (name, position))
 
     def match(self, label: str) -> tuple[str, int] | None:
@@ -57,6 +59,17 @@ class AliasTable:
 
     def names_a_person(self, labels: list[str]) -> bool:
         return any(term in f" {label} " for label in labels for term in self.personal)
+
+    def looked_for(self, name: str) -> str:
+        """What the error says was looked for: the header texts a field goes by, and its name in rules.toml."""
+        return f"looked for {name}: {', '.join(_quoted(alias) for alias in self.written.get(name, ()))}"
+
+    def fix(self) -> str:
+        return f"add the header text under [{self.section}] in rules.toml if it is named differently"
+
+
+def _quoted(text: str) -> str:
+    return f"\u201c{text}\u201d"
 
 
 def _row_labels(top: list[Cell], sub: list[Cell] | None) -> list[list[str]]:
@@ -91,6 +104,21 @@ def _assign(candidates: list[list[str]], aliases: AliasTable) -> dict[str, tuple
     return best
 
 
+def _recognised(buffered: list[Row], best: tuple[int, int, dict[str, tuple[int, int, str]], list[list[str]]] | None
+                ) -> str:
+    """The known headers the rows did name (fewer than two): only cells that are a known header's text are
+    quoted, so no data cell (a citizen's name in a file without a header) is ever echoed."""
+    if best is None or not best[2]:
+        return "found none of these headers"
+    index, span, assigned, _ = best
+    rows = buffered[index:index + span]
+    texts = []
+    for name, (_, column, _) in assigned.items():
+        cell = next((cells[column] for _, cells in reversed(rows) if column < len(cells) and cells[column]), "")
+        texts.append(f"{_quoted(' '.join(str(cell).split()))} ({name}, row {rows[0][0]})")
+    return f"found only {', '.join(texts)}"
+
+
 def locate_header(rows: Iterator[Row], aliases: AliasTable, required: tuple[str, ...],
                   source: Path) -> tuple[Header, Iterator[Row]]:
     """Scan the first rows for the one naming most known columns; merge a second header row if it helps."""
@@ -110,10 +138,12 @@ def locate_header(rows: Iterator[Row], aliases: AliasTable, required: tuple[str,
             # on a tie the single-row header wins: a title row above a header is not a header group
             if best is None or len(assigned) > len(best[2]) or (len(assigned) == len(best[2]) and span < best[1]):
                 best = (index, span, assigned, candidates)
+    if not buffered:
+        raise InputError(f"{source}: holds no rows at all")
     if best is None or len(best[2]) < 2:
-        expected = ", ".join(required)
-        raise InputError(f"{source}: no header row found in the first {HEADER_SCAN_ROWS} rows "
-                         f"(expected columns for: {expected})")
+        raise InputError(f"{source}: no header row found in the first {HEADER_SCAN_ROWS} rows",
+                         [*(aliases.looked_for(name) for name in required), _recognised(buffered, best),
+                          aliases.fix()])
     index, span, assigned, candidates = best
     top_cells = buffered[index][1]
     sub_cells = buffered[index + 1][1] if span == 2 else []
@@ -125,11 +155,16 @@ def locate_header(rows: Iterator[Row], aliases: AliasTable, required: tuple[str,
         return ""
 
     missing = [name for name in required if name not in assigned]
-    if missing:
+    if missing:  # the row names at least two known columns: it is the header, and its cells are headers
         header_row = buffered[index][0]
+        field_of = {column: name for name, (_, column, _) in assigned.items()}
+        field_of |= {column: "a person's: never read" for column, labels in enumerate(candidates)
+                     if aliases.names_a_person(labels)}
+        found = [f"{_quoted(written(column))} ({field_of.get(column, 'not used')})"
+                 for column in range(len(candidates)) if written(column)]
         raise InputError(f"{source}: row {header_row}: header has no column for {', '.join(missing)}",
-                         [f"found: {', '.join(f'{n} = {written(assigned[n][1])!r}' for n in assigned)}",
-                          f"add the header text under [{aliases.section}] in rules.toml if it is named differently"])
+                         [*(aliases.looked_for(name) for name in missing), f"found: {', '.join(found)}",
+                          aliases.fix()])
     used = {column for _, column, _ in assigned.values()}
     unmapped = tuple(written(column) for column, labels in enumerate(candidates) if labels and column not in used)
     last_row = buffered[index + span - 1][0]

@@ -18,6 +18,7 @@ from typing import cast
 from python_calamine import CalamineWorkbook
 
 from auditbot.errors import InputError
+from auditbot.sources.tabular.formats import zip_content
 from auditbot.sources.tabular.header import Cell, Row
 
 MAX_CELLS = 100_000_000      # a million dossiers by a hundred columns; more is not an export
@@ -46,6 +47,7 @@ def check_declared(path: Path, max_uncompressed_mb: float) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
+            zip_content(path, archive)
             total = sum(info.file_size for info in members)
             if total > max_uncompressed_mb * (1 << 20):
                 raise InputError(f"{path}: the workbook unpacks to {total / (1 << 20):,.0f} MB, more than"
