@@ -464,3 +464,18 @@ for (let i = 0; i < 100000; i++) cell.appendChild(document.createTextNode(""));"
     assert "trang dựng bằng JavaScript có hơn 65.536 nút HTML" in titles["XA_A"]
     assert "trang lớn hơn 0.25 MB (sau khi chạy JavaScript)" in titles["XA_B"]
     assert evidence_db(evidence)["listing_items"].count == 0
+
+
+def test_a_page_whose_script_never_ends_is_cut_and_the_next_page_is_read(evidence: EvidenceProvince,
+                                                                          server: Any) -> None:
+    """A script that keeps the page busy for ever costs its budget (render_seconds) and no more: the centre
+    hears the page was too slow, and the next page is read in the same browser."""
+    server.routes["/xa-a/tthc"] = page(scripted("while (true) {}"))
+    server.routes["/xa-b/tthc"] = page(SCRIPTED)
+    server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
+                                            "application/json")
+    found = evidence.findings()
+    assert set(found) == {("source.unreadable", "XA_A", f"{site(server)}/xa-a/tthc")} | {
+        ("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+    assert "trang dựng bằng JavaScript quá 15 giây chưa xong" in found[("source.unreadable", "XA_A",
+                                                                          f"{site(server)}/xa-a/tthc")]

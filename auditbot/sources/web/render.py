@@ -139,9 +139,9 @@ class Renderer:
         except TimeoutError:
             raise ExchangeError(f"trang dựng bằng JavaScript quá {self.seconds:g} giây chưa xong") from None
         finally:
+            # not unroute_all first: it waits on a renderer that a script keeps busy; requests still being
+            # answered fail quietly in _answer
             with contextlib.suppress(PlaywrightError):  # a browser that died has nothing left to close
-                await context.unroute_all(behavior="ignoreErrors")  # requests in flight die with the page
-            with contextlib.suppress(PlaywrightError):
                 await context.close()
         if not main:
             raise ExchangeError(f"Chromium không nhận được trang {url}")
