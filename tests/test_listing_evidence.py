@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import logging
 import os
 import socket
 import threading
@@ -422,15 +423,17 @@ def test_a_scripted_page_opens_no_connection_but_through_auditbots_client(
         tcp.close()
 
 
-def test_a_page_that_opens_popups_is_read_without_a_traceback(evidence: EvidenceProvince, server: Any) -> None:
-    """window.open on the page's own site and elsewhere, and a link opened in a new tab by the script: no popup
-    is fetched, the page itself is read, and the officer's terminal shows no traceback."""
-    opens = """for (let i = 0; i < 5; i++) window.open("/xa-b/popup?" + i);
+POPUPS = """for (let i = 0; i < 5; i++) window.open("/xa-b/popup?" + i);
 window.open("http://127.0.0.1:9/elsewhere");
 const link = document.createElement("a");
 link.href = "/xa-b/popup-tab"; link.target = "_blank"; document.body.appendChild(link); link.click();"""
+
+
+def test_a_page_that_opens_popups_is_read_without_a_traceback(evidence: EvidenceProvince, server: Any) -> None:
+    """window.open on the page's own site and elsewhere, and a link opened in a new tab by the script: no popup
+    is fetched, the page itself is read, and the officer's terminal shows no traceback."""
     server.routes["/xa-a/tthc"] = page(board(NAMES))
-    server.routes["/xa-b/tthc"] = page(scripted(ROWS_FROM_JSON, before=opens))
+    server.routes["/xa-b/tthc"] = page(scripted(ROWS_FROM_JSON, before=POPUPS))
     server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
                                             "application/json")
     result = run_cli(evidence, "check", "--all", "--checks", "listing,source.unreadable", "--format", "json")
@@ -439,6 +442,26 @@ link.href = "/xa-b/popup-tab"; link.target = "_blank"; document.body.appendChild
     found = {(f["check"], f["unit"], f["subject"]) for f in json.loads(result.stdout)}
     assert found == {("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
     assert not [path for path in server.asked if "popup" in path]
+
+
+def test_popups_past_the_blocker_are_refused_quietly(evidence: EvidenceProvince, server: Any,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """With Chromium's popup blocker off (as Playwright leaves it), each popup's first request, which comes from
+    no frame yet, is refused: nothing fetched, the page read, nothing raised in the route handler."""
+    from auditbot.sources.web import render
+    monkeypatch.setattr(render, "POPUPS_BLOCKED", [], raising=False)  # before it existed, the blocker was off
+    server.routes["/xa-a/tthc"] = page(board(NAMES))
+    server.routes["/xa-b/tthc"] = page(scripted(ROWS_FROM_JSON, before=POPUPS))
+    server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
+                                            "application/json")
+    with caplog.at_level(logging.INFO):
+        found = evidence.findings()
+    assert set(found) == {("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+    assert not [path for path in server.asked if "popup" in path]
+    refused = [r.getMessage() for r in caplog.records if "refused a request" in r.getMessage()]
+    assert any("/xa-b/popup?0" in message for message in refused), refused  # the blocker was off indeed
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
 def test_a_page_built_bigger_than_the_cap_is_refused_as_too_big(evidence: EvidenceProvince, server: Any) -> None:
