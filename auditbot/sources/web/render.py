@@ -64,7 +64,8 @@ MEASURE_DOM = """([maxChars, maxNodes]) => {
   }
   return {chars, nodes};
 }"""
-# real listing pages run 14 to 44 bytes a node: a page within the size cap has far fewer nodes than this
+# the real listing pages of tests/real_pages run 14 to 44 bytes a node: one within the size cap has far
+# fewer nodes than this
 BYTES_PER_NODE = 4
 DROPPED_HEADERS = {"content-encoding", "content-length", "transfer-encoding", "connection"}
 
@@ -196,7 +197,7 @@ class Renderer:
             await route.fulfill(status=answer.status, body=answer.body,
                                 headers={k: v for k, v in answer.headers.items() if k.lower() not in DROPPED_HEADERS})
         except Exception as exc:  # noqa: BLE001 the page closed under the request, mostly: it is answered no more
-            log.debug("render %s: %s not answered (%s)", page_url, request.url, str(exc).splitlines()[0])
+            log.debug("render %s: %s not answered (%s)", page_url, request.url, type(exc).__name__)
 
 
 def page_of(request: Any) -> Any:
