@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
+import logging
 import os
 import socket
 import threading
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Province
+from conftest import Province, run_cli
 
 RULES = """
 [province]
@@ -361,3 +363,157 @@ def test_reading_listings_draws_progresson_a_terminal_and_nothing_into_a_pipe(ev
     assert "Đang đọc trang niêm yết" in screen and re.search(r"\b(\d+)/\1\b", screen), screen  # every page counted
     piped = subprocess.run([sys.executable, "-m", "auditbot.cli", *args], capture_output=True, text=True, timeout=120)
     assert piped.returncode in (0, 1) and "Đang đọc" not in piped.stderr and "\r" not in piped.stderr
+
+
+# --- what a page built by scripts cannot make the browser do -------------------------------------------
+
+def scripted(build: str, before: str = "") -> str:
+    """A posting board whose rows a script builds: `before` runs first, then `build` fills the table."""
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Bảng niêm yết</title></head><body>"
+            "<table id='tb'><thead><tr><th>STT</th><th>Tên thủ tục</th></tr></thead><tbody></tbody></table>"
+            f"<script>const tbody = document.querySelector('#tb tbody');\n{before}\n{build}</script></body></html>")
+
+
+ROWS_FROM_JSON = """fetch("/xa-b/data.json").then(r => r.json()).then(names => names.forEach((name, i) => {
+  const row = document.createElement("tr");
+  row.innerHTML = "<td>" + (i + 1) + "</td><td></td>";
+  row.lastChild.textContent = name;
+  tbody.appendChild(row);
+}));"""
+
+OWN_CONNECTIONS = """
+function attempt(what, open) { try { open(); } catch (error) { console.log(what, "refused:", error.name); } }
+attempt("preconnect", () => document.head.insertAdjacentHTML("beforeend",
+  '<link rel="preconnect" href="http://127.0.0.1:TCP_PORT"><link rel="dns-prefetch" href="//stun.example.org">'));
+attempt("websocket", () => new WebSocket("ws://127.0.0.1:TCP_PORT/socket"));
+attempt("webtransport", () => new WebTransport("https://127.0.0.1:UDP_PORT/transport"));
+attempt("beacon", () => navigator.sendBeacon("http://127.0.0.1:TCP_PORT/beacon", "x"));
+attempt("fetch", () => fetch("http://127.0.0.1:TCP_PORT/steal", {mode: "no-cors"}).catch(() => null));
+// a fresh frame's own RTCPeerConnection, in case the page's was taken away
+const frame = document.createElement("iframe");
+document.body.appendChild(frame);
+let gathered = Promise.resolve();
+attempt("webrtc", () => {
+  const Peer = frame.contentWindow.RTCPeerConnection || window.RTCPeerConnection;
+  const peer = new Peer({iceServers: [{urls: "stun:127.0.0.1:UDP_PORT"},
+    {urls: ["turn:127.0.0.1:UDP_PORT?transport=udp", "turn:127.0.0.1:TCP_PORT?transport=tcp"], username: "u", credential: "p"}]});
+  peer.createDataChannel("rows");
+  gathered = new Promise(done => { peer.onicegatheringstatechange = () => peer.iceGatheringState === "complete" && done(); });
+  peer.createOffer().then(offer => peer.setLocalDescription(offer));
+});
+"""
+
+
+@pytest.mark.parametrize("layers", ["all", "flags alone"])
+def test_a_scripted_page_opens_no_connection_but_through_auditbots_client(
+        evidence: EvidenceProvince, server: Any, layers: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WebRTC (STUN and TURN to an IP literal), WebSocket, WebTransport, preconnect, beacons: a listener on
+    another port of 127.0.0.1 hears nothing, and the page is still read. "flags alone" takes the page's
+    RTCPeerConnection back, so that Chromium's own switches are tried without the script that removes it."""
+    if layers == "flags alone":
+        from auditbot.sources.web import render
+        monkeypatch.setattr(render, "NO_OWN_CONNECTIONS", "")
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    tcp = socket.create_server(("127.0.0.1", 0))
+    try:
+        before = OWN_CONNECTIONS.replace("UDP_PORT", str(udp.getsockname()[1])).replace(
+            "TCP_PORT", str(tcp.getsockname()[1]))
+        server.routes["/xa-a/tthc"] = page(board(NAMES))
+        build = "gathered.then(() => {" + ROWS_FROM_JSON + "});"
+        server.routes["/xa-b/tthc"] = page(scripted(build, before=before))
+        server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
+                                                "application/json")
+        found = evidence.findings()
+        udp.setblocking(False)
+        tcp.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            print("UDP datagram from the browser:", udp.recvfrom(4096))
+        with pytest.raises(BlockingIOError):
+            print("TCP connection from the browser:", tcp.accept())
+        assert set(found) == {("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+        assert "/xa-b/data.json" in server.asked
+    finally:
+        udp.close()
+        tcp.close()
+
+
+POPUPS = """for (let i = 0; i < 5; i++) window.open("/xa-b/popup?" + i);
+window.open("http://127.0.0.1:9/elsewhere");
+const link = document.createElement("a");
+link.href = "/xa-b/popup-tab"; link.target = "_blank"; document.body.appendChild(link); link.click();"""
+
+
+def test_a_page_that_opens_popups_is_read_without_a_traceback(evidence: EvidenceProvince, server: Any) -> None:
+    """window.open on the page's own site and elsewhere, and a link opened in a new tab by the script: no popup
+    is fetched, the page itself is read, and the officer's terminal shows no traceback."""
+    server.routes["/xa-a/tthc"] = page(board(NAMES))
+    server.routes["/xa-b/tthc"] = page(scripted(ROWS_FROM_JSON, before=POPUPS))
+    server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
+                                            "application/json")
+    result = run_cli(evidence, "check", "--all", "--checks", "listing,source.unreadable", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "playwright" not in result.stderr, result.stderr
+    found = {(f["check"], f["unit"], f["subject"]) for f in json.loads(result.stdout)}
+    assert found == {("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+    assert not [path for path in server.asked if "popup" in path]
+
+
+def test_popups_past_the_blocker_are_refused_quietly(evidence: EvidenceProvince, server: Any,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """With Chromium's popup blocker off (as Playwright leaves it), each popup's first request, which comes from
+    no frame yet, is refused: nothing fetched, the page read, nothing raised in the route handler."""
+    from auditbot.sources.web import render
+    monkeypatch.setattr(render, "POPUPS_BLOCKED", [], raising=False)  # before it existed, the blocker was off
+    server.routes["/xa-a/tthc"] = page(board(NAMES))
+    server.routes["/xa-b/tthc"] = page(scripted(ROWS_FROM_JSON, before=POPUPS))
+    server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
+                                            "application/json")
+    with caplog.at_level(logging.INFO):
+        found = evidence.findings()
+    assert set(found) == {("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+    assert not [path for path in server.asked if "popup" in path]
+    refused = [r.getMessage() for r in caplog.records if "refused a request" in r.getMessage()]
+    assert any("/xa-b/popup?0" in message for message in refused), refused  # the blocker was off indeed
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_a_page_built_bigger_than_the_cap_is_refused_as_too_big(evidence: EvidenceProvince, server: Any) -> None:
+    """A 4 KB page whose script builds 60.000 rows is bigger, built, than a served page may be (0,25 MB here);
+    one whose script makes 100.000 empty text nodes is tiny serialized but has more nodes than such a page
+    could. Each is the centre's finding, and nothing of the unit's."""
+    province = evidence.rules.read_text(encoding="utf-8")
+    evidence.rules.write_text(province.replace("render_seconds = 15", "render_seconds = 180"), encoding="utf-8")
+    rows = """const rows = [];
+for (let i = 1; i <= 60000; i++) rows.push("<tr><td>" + i + "</td><td>Đăng ký khai sinh</td></tr>");
+tbody.innerHTML = rows.join("");"""
+    empty = """for (const [i, name] of ["Đăng ký khai sinh", "Đăng ký kết hôn"].entries()) {
+  tbody.insertAdjacentHTML("beforeend", "<tr><td>" + (i + 1) + "</td><td>" + name + "</td></tr>");
+}
+const cell = tbody.querySelector("td");
+for (let i = 0; i < 100000; i++) cell.appendChild(document.createTextNode(""));"""
+    server.routes["/xa-a/tthc"] = page(scripted(empty))
+    server.routes["/xa-b/tthc"] = page(scripted(rows))
+    assert all(len(body) < 4096 for _, _, body, _ in server.routes.values())
+    found = evidence.findings()
+    assert {key[:2] for key in found} == {("source.unreadable", "XA_A"), ("source.unreadable", "XA_B")}, found
+    titles = {unit: title for (_, unit, _), title in found.items()}
+    assert "trang dựng bằng JavaScript có hơn 65.536 nút HTML" in titles["XA_A"]
+    assert "trang lớn hơn 0.25 MB (sau khi chạy JavaScript)" in titles["XA_B"]
+    assert evidence_db(evidence)["listing_items"].count == 0
+
+
+def test_a_page_whose_script_never_ends_is_cut_and_the_next_page_is_read(evidence: EvidenceProvince,
+                                                                          server: Any) -> None:
+    """A script that keeps the page busy for ever costs its budget (render_seconds) and no more: the centre
+    hears the page was too slow, and the next page is read in the same browser."""
+    server.routes["/xa-a/tthc"] = page(scripted("while (true) {}"))
+    server.routes["/xa-b/tthc"] = page(SCRIPTED)
+    server.routes["/xa-b/data.json"] = page('["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử"]',
+                                            "application/json")
+    found = evidence.findings()
+    assert set(found) == {("source.unreadable", "XA_A", f"{site(server)}/xa-a/tthc")} | {
+        ("listing.missing", "XA_B", code) for code in ("1.000004", "1.000005", "1.000006")}
+    assert "trang dựng bằng JavaScript quá 15 giây chưa xong" in found[("source.unreadable", "XA_A",
+                                                                          f"{site(server)}/xa-a/tthc")]

@@ -62,8 +62,8 @@ class Decoder:
         return data
 
 
-def too_large(limit: int) -> str:
-    return f"trang lớn hơn {limit / (1 << 20):g} MB (sau giải nén), đã dừng đọc: không đủ làm bằng chứng"
+def too_large(limit: int, measured: str = "sau giải nén") -> str:
+    return f"trang lớn hơn {limit / (1 << 20):g} MB ({measured}), đã dừng đọc: không đủ làm bằng chứng"
 
 
 async def exchange(client: httpx.AsyncClient, url: str, *, limit: int, seconds: float, method: str = "GET",
