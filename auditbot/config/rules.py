@@ -230,6 +230,26 @@ class LocalSites:
 
 
 @dataclass(frozen=True)
+class SyncSettings:
+    """Reconciling the province's dossiers with what the national portal holds (checks/sync.py)."""
+
+    max_days: int = 1               # a dossier's latest state not on the portal this many days later: sync.missing
+    tolerance: int = 0              # portal counts may differ from auditbot's by this many dossiers per figure
+    portal_figures: Path | None = None  # the portal's published counts per unit and month (a folder of JSON/CSV)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who gets one class of finding instead of the unit it is about: a unit's letter, or addresses."""
+
+    unit: str | None = None
+    emails: tuple[str, ...] = ()
+
+
+ROUTED_CLASSES = ("sync",)  # the classes [routing] may name (a check's audience)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     province: str
@@ -265,6 +285,8 @@ class Config:
     language: str = "vi"            # the words people read in the CLI's tables and lines (templates/cli.toml)
     kind_names: dict[str, str] = field(default_factory=dict)  # unit kind -> what people call it ([kinds.<kind>])
     local_sites: LocalSites | None = None
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    routing: dict[str, Route] = field(default_factory=dict)  # finding class -> who gets it (and the centre)
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -499,6 +521,8 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
     index = _read_index(reader.table(raw, "", "index"), reader)
     kind_levels, kind_names = _read_kinds(reader.table(raw, "", "kinds"), reader, kinds)
     local_sites = _read_local_sites(reader.table(raw, "", "local_sites"), reader, base)
+    sync = _read_sync(reader.table(raw, "", "sync"), reader, base)
+    routing = _read_routing(reader.table(raw, "", "routing"), reader, {unit.code for unit in units}, email)
 
     reader.leftovers(raw, "")
     if reader.problems:
@@ -516,8 +540,40 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         kind_levels=kind_levels,
         units_file=units_file, warnings=tuple(reader.warnings), language=language, kind_names=kind_names,
         network=network,
-        local_sites=local_sites,
+        local_sites=local_sites, sync=sync, routing=routing,
     )
+
+
+def _read_sync(table: dict[str, Any], reader: _Reader, base: Path) -> SyncSettings:
+    max_days = reader.take(table, "sync", "max_days", int, SyncSettings.max_days)
+    if not 0 <= max_days <= 366:
+        reader.problem("sync.max_days", f"expected 0 ≤ days ≤ 366, got {max_days}")
+    tolerance = reader.take(table, "sync", "tolerance", int, SyncSettings.tolerance)
+    if tolerance < 0:
+        reader.problem("sync.tolerance", f"expected a number of dossiers ≥ 0, got {tolerance}")
+    figures = reader.take(table, "sync", "portal_figures", str)
+    reader.leftovers(table, "sync")
+    return SyncSettings(max_days, tolerance, base / figures if figures else None)
+
+
+def _read_routing(table: dict[str, Any], reader: _Reader, units: set[str], email: EmailSettings) -> dict[str, Route]:
+    """`sync = "SKHCN"` (a unit's letter) or `sync = ["it@…"]` (addresses) for each class of finding."""
+    routes: dict[str, Route] = {}
+    for name in list(table):
+        value = reader.take(table, "routing", name, (str, list))
+        if name not in ROUTED_CLASSES:
+            reader.problem(f"routing.{name}", f"unknown class of finding (known: {', '.join(ROUTED_CLASSES)})")
+        elif isinstance(value, str):
+            if value not in units:
+                reader.problem(f"routing.{name}", f"no unit has the code {value!r}")
+            routes[name] = Route(unit=value)
+        elif isinstance(value, list):
+            if not value or not all(isinstance(item, str) for item in value):
+                reader.problem(f"routing.{name}", "expected a unit code or a non-empty list of email addresses")
+                continue
+            routes[name] = Route(emails=_addresses(reader, f"routing.{name}", tuple(value),
+                                                   email.internal_domains))
+    return routes
 
 
 def _read_kinds(table: dict[str, Any], reader: _Reader, kinds: set[str]) -> tuple[dict[str, str], dict[str, str]]:
