@@ -16,13 +16,15 @@ from typing import Any
 COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "due_at", "finished_at", "status",
            "channel", "fee", "paid_online", "digitised", "result_ref", "import_id", "source_row", "known",
            "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
-           "due_effective_at", "supplement_requests", "waiting_since", "heir")
+           "due_effective_at", "supplement_requests", "waiting_since", "heir", "synced", "synced_at", "system",
+           "alt_code")
 _COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
 # Columns a tabular export never fills (the portal's sync fields, supplements and heirs when it has no
 # column for them): a batch leaves them out of its statement instead of binding a million NULLs each (a
 # third of the write's time), and the statement sets them to NULL, so the stored row is the same.
 SPARSE = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
-          "due_effective_at", "supplement_requests", "waiting_since", "heir")
+          "due_effective_at", "supplement_requests", "waiting_since", "heir", "synced", "synced_at", "system",
+          "alt_code")
 _SPARSE_AT = tuple(COLUMNS.index(c) for c in SPARSE)
 
 
@@ -83,6 +85,45 @@ END
 """
 
 
+# What each system said of its dossiers, kept beside the winning state: the latest word of each system.
+STATES = """
+INSERT INTO dossier_states (code, system, status, due_at, finished_at, state_at, import_id)
+SELECT code, coalesce(system, ''), status, due_at, finished_at, state_at, import_id FROM {source}
+WHERE import_id = ?
+ON CONFLICT(code, system) DO UPDATE SET status = excluded.status, due_at = excluded.due_at,
+  finished_at = excluded.finished_at, state_at = excluded.state_at, import_id = excluded.import_id
+WHERE excluded.state_at >= dossier_states.state_at
+"""
+# A dossier this import stored under one code that is another stored dossier's other code (or the reverse):
+# the same dossier seen by two systems (the province's and a ministry's).
+SAME_DOSSIER = """
+SELECT a.code, b.code FROM dossiers a JOIN dossiers b ON b.code = a.alt_code WHERE a.import_id = ?1
+UNION
+SELECT a.code, b.code FROM dossiers a JOIN dossiers b ON b.alt_code = a.code AND b.code <> a.code
+WHERE a.import_id = ?1
+"""
+_KEPT = [c for c in COLUMNS if c not in ("code", "alt_code")]
+
+
+def merge_same_dossiers(conn: sqlite3.Connection, import_id: int) -> int:
+    """One row per dossier across systems: under the code stored first, with the latest state (the earlier
+    one on a tie), the other code kept as its alternative; each system's own word moves with it."""
+    merged = 0
+    for new, stored in conn.execute(SAME_DOSSIER, (import_id,)).fetchall():
+        rows = {code: at for code, at in conn.execute(
+            "SELECT code, state_at FROM dossiers WHERE code IN (?, ?)", (new, stored))}
+        if len(rows) < 2:
+            continue  # already merged through another pair
+        if rows[new] > rows[stored]:
+            conn.execute(f"UPDATE dossiers SET ({', '.join(_KEPT)}) = (SELECT {', '.join(_KEPT)} FROM dossiers"
+                         " WHERE code = ?) WHERE code = ?", (new, stored))
+        conn.execute("UPDATE dossiers SET alt_code = coalesce(alt_code, ?) WHERE code = ?", (new, stored))
+        conn.execute("DELETE FROM dossiers WHERE code = ?", (new,))
+        conn.execute("UPDATE OR REPLACE dossier_states SET code = ? WHERE code = ?", (stored, new))
+        merged += 1
+    return merged
+
+
 STATE_AT, IMPORT_ID = COLUMNS.index("state_at"), COLUMNS.index("import_id")
 Record = tuple[Any, ...]  # one dossier, in COLUMNS order
 
@@ -93,6 +134,7 @@ class Written:
     updated: int                 # dossiers whose stored row changed
     older: int                   # rows not applied: the stored state came from a later export
     superseded: list[tuple[str, int, int]]  # (code, row, the later row of the same file that won)
+    merged: int = 0              # dossiers found stored already under another system's code
 
 
 HELD_TABLE = f"CREATE TEMP TABLE IF NOT EXISTS held_dossiers ({', '.join(COLUMNS)})"
@@ -167,4 +209,8 @@ class DossierUpserts:
         superseded = conn.execute("SELECT code, row, by_row FROM temp.superseded_rows ORDER BY row").fetchall()
         stored = conn.execute("SELECT count(*) FROM dossiers").fetchone()[0] - self.before
         # the upserts' changes also count the trigger's own insert for each superseded row
-        return Written(stored, self.written - stored - 2 * len(superseded), self.held - applied, superseded)
+        updated = self.written - stored - 2 * len(superseded)
+        for source in ("main.dossiers", "temp.held_dossiers"):
+            conn.execute(STATES.format(source=source), (import_id,))
+        merged = merge_same_dossiers(conn, import_id)
+        return Written(stored - merged, updated, self.held - applied, superseded, merged)

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import supplement_clock
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -72,9 +72,22 @@ CREATE TABLE IF NOT EXISTS dossiers (
   known INTEGER, state_at TEXT, inputs_digitised INTEGER, documents INTEGER, documents_digitised INTEGER,
   documents_reused INTEGER, supplements TEXT,
   due_effective_at TEXT, supplement_requests INTEGER, waiting_since TEXT,  -- from supplements (supplements.py)
-  heir TEXT  -- the unit that took over, as the export names it (for [dossiers] rollup = "named")
+  heir TEXT,  -- the unit that took over, as the export names it (for [dossiers] rollup = "named")
+  synced INTEGER, synced_at TEXT,  -- whether the portal has its latest state (NULL: the export does not say)
+  system TEXT, alt_code TEXT  -- the system its stored state came from (NULL: the province's), its other code
 );
 CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dossiers_alt_code ON dossiers (alt_code) WHERE alt_code IS NOT NULL;
+-- what each system last said about a dossier ('' the province's own): two disagreeing is sync.status_mismatch
+CREATE TABLE IF NOT EXISTS dossier_states (
+  code TEXT NOT NULL, system TEXT NOT NULL, status TEXT NOT NULL, due_at TEXT, finished_at TEXT,
+  state_at TEXT NOT NULL, import_id INTEGER, PRIMARY KEY (code, system)
+);
+-- the portal's published counts for a unit and month (the files of [sync] portal_figures)
+CREATE TABLE IF NOT EXISTS portal_counts (
+  unit TEXT NOT NULL, month TEXT NOT NULL, received INTEGER, finished INTEGER, on_time INTEGER, overdue INTEGER,
+  file TEXT NOT NULL, read_at TEXT NOT NULL, PRIMARY KEY (unit, month)
+);
 CREATE TABLE IF NOT EXISTS procedures (
   code TEXT PRIMARY KEY, full_code TEXT, name TEXT NOT NULL, name_key TEXT NOT NULL, field TEXT, level TEXT,
   status TEXT NOT NULL, effective_from TEXT, effective_to TEXT, decision TEXT, abolished_by TEXT,
@@ -196,6 +209,7 @@ def migrate(db: sqlite_utils.Database) -> None:
     """Create what is missing and upgrade what is old, once per schema version."""
     if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return
+    _upgrade_sync_columns(db)  # before the script: its index needs the column
     db.executescript(SCHEMA)
     _upgrade(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -246,3 +260,13 @@ def _upgrade(db: sqlite_utils.Database) -> None:
               if (c, t) not in have]
     if wanted:
         db.table("findings").transform(add_foreign_keys=wanted)
+
+
+def _upgrade_sync_columns(db: sqlite_utils.Database) -> None:
+    """Dossiers stored before sync reconciliation: nothing was known of their sync state (NULL)."""
+    if "dossiers" not in db.table_names():
+        return
+    have = db.table("dossiers").columns_dict
+    for column in ("synced", "synced_at", "system", "alt_code"):
+        if column not in have:
+            db.table("dossiers").add_column(column, int if column == "synced" else str)

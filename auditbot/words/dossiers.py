@@ -27,6 +27,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     # after a merger, the new unit that took the dossier over (read for [dossiers] rollup = "named")
     "successor_unit": ("Đơn vị kế thừa", "Đơn vị tiếp nhận mới", "Đơn vị sau sắp xếp", "Đơn vị sau sáp nhập",
                        "Đơn vị mới"),
+    # whether the national portal has the dossier's latest state, and since when (the provincial system's own
+    # columns); an export of another system (a ministry's centralised one) names itself and the province's code
+    "sync_flag": ("Đồng bộ DVCQG", "Đồng bộ DVC", "Trạng thái đồng bộ", "Đã đồng bộ", "TrangThaiDongBoDVC"),
+    "synced_at": ("Thời gian đồng bộ", "Ngày đồng bộ", "Đồng bộ lúc", "NgayDongBo", "ThoiGianDongBo"),
+    "system": ("Hệ thống", "Hệ thống xử lý", "Nguồn dữ liệu", "HeThong"),
+    "alt_code": ("Mã hồ sơ khác", "Mã hồ sơ liên thông", "Mã hồ sơ trên hệ thống tỉnh", "MaHoSoKhac"),
 }
 # read from the portal's sync records only (no export column carries them)
 SYNC_ONLY = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements", "known")
@@ -91,8 +97,16 @@ BOOLEAN_VALUES: dict[str, bool] = {
     "Chưa thanh toán": False,
 }
 
+# TrangThaiDongBoDVC and the words exports use for it; anything else is a rejected row, never a guess
+SYNC_VALUES: dict[str, bool] = {
+    "1": True, "0": False, "Đã đồng bộ": True, "Chưa đồng bộ": False, "Đồng bộ thành công": True,
+    "Đồng bộ lỗi": False, "Lỗi đồng bộ": False, "Có": True, "Không": False, "Đã": True, "Chưa": False,
+}
+PORTAL_SYSTEM = "DVCQG"  # the system a portal sync record comes from; a tabular export's is its "Hệ thống"
+
 VALUE_KINDS: dict[str, tuple[object, ...]] = {
     "status": STATUSES,
     "channel": CHANNELS,
     "boolean": (True, False),
+    "sync": (True, False),
 }

@@ -20,6 +20,7 @@ import polars as pl
 from auditbot.sources.dossiers.rows import (
     MOMENTS,
     PLACEHOLDER_REFS,
+    SYNC_FIELDS,
     DossierParser,
     national_code,
     procedure_name,
@@ -29,7 +30,7 @@ from auditbot.sources.tabular.cell_values import parse_amount, parse_when
 from auditbot.store.dossiers import COLUMNS
 from auditbot.words.dossiers import KNOWN_BITS, KNOWN_DIGITISED, KNOWN_PAYMENT, NOT_RECEIVED
 
-SCHEMA: dict[str, Any] = dict.fromkeys(COLUMNS, pl.String) | dict.fromkeys(("paid_online", "digitised", "import_id", "source_row", "known", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplement_requests"), pl.Int64) | {"fee": pl.Float64}
+SCHEMA: dict[str, Any] = dict.fromkeys(COLUMNS, pl.String) | dict.fromkeys(("paid_online", "digitised", "import_id", "source_row", "known", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplement_requests", "synced"), pl.Int64) | {"fee": pl.Float64}
 
 _DOUBT = object()  # a rule's answer when the row must go to the parser
 _PLAIN_CODE = r"^[!-~]+$"  # printable ASCII, no space: nothing for strip() or without_controls() to change
@@ -133,6 +134,9 @@ class DossierColumns:
         columns += [plain.alias("plain_ref"), reference]
         if "supplement_requested_at" in cells.columns:
             sure &= pl.col("supplement_requested_at").fill_null("").str.strip_chars().eq("")
+        for name in SYNC_FIELDS:  # a row saying anything of its sync state or other system goes to the parser
+            if name in cells.columns:
+                sure &= pl.col(name).fill_null("").str.strip_chars().eq("")
         frame = cells.select(*columns, sure.fill_null(False).alias("sure"))
 
         # the other shapes of moment (a bare date, 2026-10-31T14:30, an Excel serial): the parser's own rule,

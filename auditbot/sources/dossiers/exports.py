@@ -46,6 +46,7 @@ class DossierSpec:
     def __init__(self) -> None:
         self.upserts = DossierUpserts()
         self.older = 0  # rows not applied: the stored state came from a later export
+        self.merged = 0  # dossiers already stored under another system's code
 
     def extra_aliases(self, config: Config) -> dict[str, tuple[str, ...]]:
         return config.dossiers.columns
@@ -76,6 +77,7 @@ class DossierSpec:
     def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:
         written = self.upserts.finish(conn, summary.extra["import_id"])
         summary.stored, summary.updated, self.older = written.stored, written.updated, written.older
+        self.merged = written.merged
         summary.rejections += [
             Rejection(row, summary.columns.get("code", "code"), f"dossier code {code!r} repeated; row {by_row} kept",
                       {}, field="code")
@@ -92,6 +94,12 @@ class DossierSpec:
         if self.older:
             summary.notes.append(f"{self.older} rows show an earlier state than the one stored from a later export:"
                                  " the later state is kept")
+        if self.merged:
+            summary.notes.append(f"{self.merged} dossiers were stored already under another system's code"
+                                 " (matched by the other code): one dossier each, its latest state kept")
+        if not report.get("sync_columns"):
+            summary.notes.append("no sync state column (Đồng bộ DVCQG, TrangThaiDongBoDVC, a last-synced time):"
+                                 " whether the portal has these dossiers is unknown")
         valid = summary.rows_read - summary.rejected
         if summary.rows_read and not valid:
             summary.problems.append(f"every one of the {summary.rows_read} rows was rejected")

@@ -27,6 +27,7 @@ from auditbot.words.dossiers import (
     NOT_RECEIVED,
     STATUS_VALUES,
     SYNC_ONLY,
+    SYNC_VALUES,
 )
 from auditbot.words.text import nfc, without_controls
 
@@ -36,6 +37,8 @@ INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
 # the fields read as moments (True: a bare date is the day's end) and as amounts
 MOMENTS = {"received_at": False, "due_at": True, "finished_at": False}
 AMOUNTS = ("fee",)
+# what a row says of its sync state and of the system it comes from (a row with any goes to the parser)
+SYNC_FIELDS = ("sync_flag", "synced_at", "system", "alt_code")
 PLACEHOLDER_REFS = {"", "0", "-", "--", ".", "x", "không", "khong", "n/a", "na", "null", "none"}
 
 # a result reference is an identifier: one token, no file extension, no scheme, not too long
@@ -82,6 +85,7 @@ class DossierParser:
         self.status = ValueMap("status", STATUS_VALUES, values.get("status"))
         self.channel = ValueMap("channel", CHANNEL_VALUES, values.get("channel"))
         self.boolean = ValueMap("boolean", BOOLEAN_VALUES, values.get("boolean"), blank=False)
+        self.sync = ValueMap("sync", SYNC_VALUES, values.get("sync"))
         self.units = UnitResolver(config)
         self.timeless = {unit.code for unit in config.units if unit.valid_from is None and unit.valid_to is None}
         self.lineage = Lineage.of(config)
@@ -94,6 +98,7 @@ class DossierParser:
         else:
             self.column_known &= ~KNOWN_PAYMENT
         self.seen_known = 0
+        self.sync_columns = bool({"sync_flag", "synced_at"} & found)
         self.stray_heirs = 0  # rows naming as the new unit one that did not take over theirs
 
     def parse(self, cells: list[Cell], row: int) -> Record | Rejection | str:
@@ -139,8 +144,16 @@ class DossierParser:
             paid_online = self.boolean(cells[10])
             column = "digitised"
             digitised = self.boolean(cells[11])
+            column = "sync_flag"
+            synced = self.sync(cells[INDEX["sync_flag"]])
+            column = "synced_at"
+            synced_at = parse_when(cells[INDEX["synced_at"]])
         except ValueError as exc:
             return Rejection(row, "", str(exc), _fields(cells), field=column)
+        if synced_at is not None and synced is None:
+            synced = True  # a last-synced time with no flag: it was synced then
+        system = procedure_name(cells[INDEX["system"]])
+        alt_code = without_controls(cell_text(cells[INDEX["alt_code"]])) or None
         sync = cells[INDEX["inputs_digitised"]:INDEX["known"]] if len(cells) > INDEX["known"] else [None] * 5
         supplements = sync[4]
         if supplements is None and cells[INDEX["supplement_requested_at"]] not in (None, ""):
@@ -166,7 +179,8 @@ class DossierParser:
                 finished_at, status, channel, fee, paid,
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
                 result_reference(cells[12]), self.import_id, row, known, state_at, *sync[:4], supplements,
-                *clock.as_columns(), heir)
+                *clock.as_columns(), heir, None if synced is None else int(bool(synced)), synced_at, system,
+                alt_code if alt_code != code else None)
 
     def _heir(self, unit: str, cell: Cell, received_at: str) -> str | None:
         """The successor the row names for its unit, if it is one of the unit's successors (else counted)."""
@@ -180,4 +194,4 @@ class DossierParser:
         return None
 
     def report(self) -> dict[str, Any]:
-        return {"known": self.seen_known, "stray_heirs": self.stray_heirs}
+        return {"known": self.seen_known, "stray_heirs": self.stray_heirs, "sync_columns": self.sync_columns}

@@ -26,6 +26,7 @@ from auditbot.words.dossiers import (
     KNOWN_DUE,
     KNOWN_PAYMENT,
     KNOWN_RESULT,
+    PORTAL_SYSTEM,
     SYNC_ONLY,
 )
 
@@ -34,7 +35,7 @@ LABELS = {"code": "MaHoSo", "procedure_code": "MaTTHC", "procedure_name": "TenTT
           "received_at": "NgayTiepNhan", "due_at": "NgayHenTra", "finished_at": "NgayKetThucXuLy",
           "status": "TrangThaiHoSo", "channel": "KenhThucHien", "fee": "DanhSachLePhi",
           "paid_online": "DuocThanhToanTrucTuyen", "digitised": "DanhSachGiayToKetQua",
-          "result_ref": "DanhSachGiayToKetQua"}
+          "result_ref": "DanhSachGiayToKetQua", "sync_flag": "TrangThaiDongBoDVC", "alt_code": "MaHoSoKhac"}
 TEXT, CODE, FLAG, LIST = (str,), (str, int), (str, int, bool), (list,)
 # HinhThuc where no KenhThucHien is sent: 1/2/3 as KenhThucHien; 0 says only "not by post" (OpenCPS), so the
 # channel stays unknown rather than counted as not online
@@ -143,6 +144,7 @@ def canonical(record: dict[str, Any]) -> list[Cell]:
             PAID_ONLINE.get(_flag(paid), False) if paid is not None else None, digitised, result_ref,
             None, None,  # the supplement columns of tabular exports: the list below says more
             None,  # the successor column of tabular exports
+            None if (flag := _take(record, "TrangThaiDongBoDVC", FLAG)) is None else _flag(flag), None, PORTAL_SYSTEM, _take(record, "MaHoSoKhac", CODE),
             None if inputs is None else int(_flag(inputs) == "1"), documents, documents_digitised, documents_reused,
             _supplements(record), known]
 
@@ -188,5 +190,5 @@ def _expected(key: str) -> str:
         return "a list of objects"
     if key.startswith("DanhSachHoSoBoSung[]."):
         return "a date"
-    return "a text or a number" if key in ("MaHoSo", "MaTTHC", "TrangThaiHoSo", "KenhThucHien", "HinhThuc",
+    return "a text or a number" if key in ("MaHoSo", "MaHoSoKhac", "TrangThaiDongBoDVC", "MaTTHC", "TrangThaiHoSo", "KenhThucHien", "HinhThuc",
                                            "MaKetQua", "MaGiayToKetQua", "GiayToId", "Gia") else "a text"
