@@ -21,7 +21,7 @@ LAYERS = [
     {"store"},                                                    # every table and query
     {"checking.types", "checking.selection", "ops.lock", "ops.singleton"},  # what runs over the store
     {"checks", "checking.listing_matches", "checking.plugins", "index766.inputs"},  # the checks, pure, their registry
-    {"sources", "index766.portal_scores", "demo.sites", "demo.samplegen"},  # the outside world, read into the store
+    {"sources", "index766.portal_scores", "index766.portal_counts", "demo.sites", "demo.samplegen"},  # the outside world
     {"checking.engine", "report", "browse", "index766.view"},   # running checks, telling people
     {"commands"},                                                 # what each command does
     {"ops.daemon", "demo.run", "demo"},

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from auditbot.store.overdue_causes import causes_sql
+
 FINDINGS_OVERVIEW = """
 SELECT f.id AS "Mã vi phạm", u.name AS "Đơn vị", coalesce(k.name, u.kind) AS "Loại đơn vị",
   coalesce(c.family_name, f.check_id) AS "Nhóm", coalesce(c.title, f.check_id) AS "Loại vi phạm",
@@ -51,7 +53,20 @@ LEFT JOIN units u ON u.code = i.unit
 LEFT JOIN unit_kinds k ON k.kind = i.kind
 """
 
-VIEWS = {"findings_overview": FINDINGS_OVERVIEW, "figures_history": FIGURES_HISTORY, "index_history": INDEX_HISTORY}
+# overdue dossiers per unit by whose fault they are (overdue_causes.py), as of the moment the view is read
+OVERDUE_BY_CAUSE = f"""
+SELECT u.name AS "Đơn vị", coalesce(k.name, u.kind) AS "Loại đơn vị",
+  sum(o.cause = 'unit') AS "Quá hạn do đơn vị", sum(o.cause = 'sync') AS "Quá hạn do lỗi đồng bộ",
+  sum(o.cause = 'citizen') AS "Quá hạn do chờ công dân bổ sung", count(*) AS "Tổng quá hạn",
+  o.unit AS "Mã đơn vị"
+FROM ({causes_sql("datetime('now', 'localtime')")}) o
+LEFT JOIN units u ON u.code = o.unit
+LEFT JOIN unit_kinds k ON k.kind = u.kind
+GROUP BY o.unit
+"""
+
+VIEWS = {"findings_overview": FINDINGS_OVERVIEW, "figures_history": FIGURES_HISTORY, "index_history": INDEX_HISTORY,
+         "overdue_by_cause": OVERDUE_BY_CAUSE}
 
 
 def ensure_views(db: sqlite_utils.Database) -> None:
