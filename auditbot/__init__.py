@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from auditbot.checking.listing_matches import Match, catalogue, matches, read_units
     from auditbot.checking.plugins import hookimpl
-    from auditbot.checking.types import CENTRE_AUDIENCE, Check, CheckContext, Finding
+    from auditbot.checking.types import CENTRE_AUDIENCE, SYNC_AUDIENCE, Check, CheckContext, Finding
     from auditbot.config.rules import Thresholds
     from auditbot.domain.portal_urls import (
         REASONS,
@@ -41,6 +41,7 @@ _PUBLIC = {
     "hookimpl": "auditbot.checking.plugins",
     "Check": "auditbot.checking.types", "CheckContext": "auditbot.checking.types",
     "Finding": "auditbot.checking.types", "CENTRE_AUDIENCE": "auditbot.checking.types",
+    "SYNC_AUDIENCE": "auditbot.checking.types",
     # what it reads: the store's named queries, the units, the rules
     "observations": "auditbot.store", "unit_label": "auditbot.store", "CENTRE": "auditbot.store",
     "Thresholds": "auditbot.config.rules",
@@ -70,6 +71,7 @@ __all__ = [
     "RUNNING",
     "SECOND_REQUEST",
     "SETTLING",
+    "SYNC_AUDIENCE",
     "Check",
     "CheckContext",
     "Figures",

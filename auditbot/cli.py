@@ -263,6 +263,8 @@ def check(units: tuple[str, ...], all_units: bool, check_ids: str | None, offlin
         result = commands.check(config, units, all_units, check_ids.split(",") if check_ids else None, offline=offline)
     for error in result.errors:
         click.echo(words("lines.check_failed", error=error), err=True)
+    for note in result.notes:
+        click.echo(words("lines.check_not_read", note=note), err=True)
     print_findings(config, result.findings, output_format)
     if output_format == "table":
         c = result.counts

@@ -95,6 +95,7 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
     """Refresh the network sources the chosen checks read (unless offline), then run the checks."""
     from auditbot.sources.listings.crawl import fetch_listings
     from auditbot.sources.portal import check_links
+    from auditbot.sources.portal_counts import read_portal_figures
 
     checks = select_checks(config, check_ids)
     units = select_units(config, unit_codes, all_units)
@@ -114,7 +115,10 @@ def check(config: Config, unit_codes: Iterable[str], all_units: bool, check_ids:
                 reach = fetch_listings(config, store, units, now, through)
             if not offline and "portal" in sources:
                 check_links(config, store, units, now, through, network=reach)
-        return run_checks(config, store, checks, units, now, trigger)
+        notes = read_portal_figures(config, store, now) if "portal_figures" in sources else []
+        result = run_checks(config, store, checks, units, now, trigger)
+        result.notes += notes
+        return result
 
 
 def _locked(config: Config, purpose: str, action: Callable[[Store], T]) -> T:

@@ -28,6 +28,7 @@ class CheckRun:
     counts: LifecycleCounts
     findings: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # a source read on the way that could not be, one line each
 
 
 def select_checks(config: Config, requested: Iterable[str] | None) -> list[Check]:

@@ -9,6 +9,7 @@ from functools import lru_cache
 import pluggy
 
 from auditbot.checking.types import CENTRE_AUDIENCE, Check
+from auditbot.config.rules import ROUTED_CLASSES
 
 hookspec = pluggy.HookspecMarker("auditbot")
 hookimpl = pluggy.HookimplMarker("auditbot")
@@ -45,3 +46,8 @@ def registered_checks() -> dict[str, Check]:
 def centre_checks() -> frozenset[str]:
     """The checks whose findings are told to the centre only, never in a unit's annexes."""
     return frozenset(cid for cid, check in registered_checks().items() if check.audience == CENTRE_AUDIENCE)
+
+
+def routed_checks() -> dict[str, str]:
+    """Check id -> the class of finding [routing] sends elsewhere than the unit's letter (e.g. sync)."""
+    return {cid: check.audience for cid, check in registered_checks().items() if check.audience in ROUTED_CLASSES}

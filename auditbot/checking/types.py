@@ -14,12 +14,13 @@ from auditbot.domain.lineage import Lineage
 from auditbot.domain.rates import Figures
 from auditbot.store.figures import unit_figures
 from auditbot.store.lifecycle import Finding
-from auditbot.words.periods import Judged, Period
+from auditbot.words.periods import Judged, Period, parse_period
 
-__all__ = ["CENTRE_AUDIENCE", "UNIT_AUDIENCE", "Check", "CheckContext", "Finding"]
+__all__ = ["CENTRE_AUDIENCE", "SYNC_AUDIENCE", "UNIT_AUDIENCE", "Check", "CheckContext", "Finding"]
 
 UNIT_AUDIENCE = "unit"      # told to the unit, in its weekly letter's annexes
 CENTRE_AUDIENCE = "centre"  # told to the centre only: why a unit cannot be judged, or auditbot's own health
+SYNC_AUDIENCE = "sync"      # about a unit's dossiers, told to whoever [routing] sync names and the centre
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class CheckContext:
         if "unit_figures" not in self.memo:
             self.memo["unit_figures"] = unit_figures(self.config, self.db, self.period, self.units)
         figures: dict[str, Figures] = self.memo["unit_figures"]
+        return figures
+
+    def month_figures(self, label: str) -> dict[str, Figures]:
+        """The per-unit figures of one month (mm/yyyy) of the units in scope, computed once a run."""
+        key = f"month_figures:{label}"
+        if key not in self.memo:
+            self.memo[key] = unit_figures(self.config, self.db, parse_period(label), self.units)
+        figures: dict[str, Figures] = self.memo[key]
         return figures
 
     @property

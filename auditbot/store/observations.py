@@ -151,6 +151,35 @@ def overdue_dossiers(db: sqlite_utils.Database, units: Iterable[str], now: datet
         [_members(units), *CLOSED_STATUSES, SECOND_REQUEST, at, at])
 
 
+def unsynced_dossiers(db: sqlite_utils.Database, units: Iterable[str], before: datetime) -> Iterator[dict[str, Any]]:
+    """Dossiers whose export says the portal lacks their latest state (not synced, or synced before it)
+    since before `before`; dossiers whose export says nothing of their sync state are never among them."""
+    yield from db.query(
+        "SELECT code, unit, heir, procedure_code, procedure_name, received_at, status, state_at, synced_at,"
+        " coalesce(system, '') AS system FROM dossiers WHERE unit IN (SELECT value FROM json_each(?))"
+        " AND synced IS NOT NULL AND (synced = 0 OR synced_at < state_at) AND state_at < ?",
+        [_members(units), timestamp(before)])
+
+
+def disagreeing_systems(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Dossiers two systems last saw in different states (one still open, the other closed, or closed
+    differently), each system's word as a JSON list."""
+    closed = ",".join("?" * len(CLOSED_STATUSES))
+    yield from db.query(
+        "SELECT d.code, d.unit, d.heir, d.procedure_code, d.procedure_name, d.received_at,"
+        " json_group_array(json_object('system', s.system, 'status', s.status, 'state_at', s.state_at)) AS states"
+        " FROM dossiers d JOIN dossier_states s ON s.code = d.code"
+        " WHERE d.unit IN (SELECT value FROM json_each(?)) GROUP BY d.code"
+        f" HAVING count(DISTINCT CASE WHEN s.status IN ({closed}) THEN s.status ELSE 'open' END) > 1",
+        [_members(units), *CLOSED_STATUSES])
+
+
+def portal_counts(db: sqlite_utils.Database, units: Iterable[str]) -> list[dict[str, Any]]:
+    """The portal's published monthly counts of these units ([sync] portal_figures)."""
+    return list(db.query("SELECT * FROM portal_counts WHERE unit IN (SELECT value FROM json_each(?))"
+                         " ORDER BY unit, substr(month, 4) || substr(month, 1, 2)", [_members(units)]))
+
+
 def finished_without_result(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Finished, with no result reference and no digitised result, where the export says both."""
     yield from db.query(
