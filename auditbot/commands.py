@@ -418,6 +418,8 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
                 except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
                     failed.append((code, _fault(exc)))
                 progress.advance()
+        if unit is None:  # [routing] by addresses: their letter is made as a unit's is
+            read += [reader.digest(route) for route in reader.route_units()]
         digests = []
         for digest, made in compose_digests(composer, read):
             if isinstance(made, str):

@@ -14,14 +14,16 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from auditbot.checking.plugins import centre_checks
+from auditbot.checking.plugins import centre_checks, routed_checks
 from auditbot.config.rules import Config, Unit
 from auditbot.errors import ConfigError
 from auditbot.index766.formula import formula_path, headline_of, load_formulas
+from auditbot.domain.rates import share
 from auditbot.report.annex_table import Row, Table
 from auditbot.report.layout import Column, Layout, Section, display, value_of
 from auditbot.report.unit_annexes import rows_from_findings, unit_annex_tables
 from auditbot.store import Store, observations, timestamp, unit_label
+from auditbot.store.overdue_causes import CAUSES, cause_split
 from auditbot.words import vietnamese
 
 
@@ -92,6 +94,8 @@ class Summary:
     rejected_imports: list[dict[str, Any]]
     unsent: list[dict[str, str]]  # units whose letter could not be made this week, and why
     digests: list[UnitDigest] = field(default_factory=list)
+    # overdue dossiers now by whose fault: [{"cause", "count", "share" (a percentage, cut)}]; [] when none
+    overdue_causes: list[dict[str, Any]] = field(default_factory=list)
 
 
 class WeekFindings:
@@ -117,6 +121,8 @@ class WeekFindings:
             self.index_points = None
         # operator findings: told to the centre; a unit's own ones explain why it cannot be confirmed clean
         self.operator = centre_checks()
+        # findings about a unit that [routing] sends to someone else (and the centre): never in its letter
+        self.routed = routed_checks()
 
     def is_new(self, finding: dict[str, Any]) -> bool:
         return bool(finding["first_seen"] >= self.week.since)
@@ -157,13 +163,28 @@ class WeekFindings:
     def unit_name(self, code: str) -> str:
         return unit_label(self.config, code)
 
+    def routed_to(self, code: str) -> list[dict[str, Any]]:
+        """The open findings, of any unit, of the classes [routing] sends to this unit (or address route)."""
+        classes = {name for name, route in self.config.routing.items()
+                   if route.unit == code or (not route.unit and code == route_code(name))}
+        return [f for f in self.open if self.routed.get(f["check"]) in classes] if classes else []
+
+    def route_units(self) -> list[Unit]:
+        """Those [routing] names by their addresses: each gets its letter as a unit would."""
+        return [Unit(code=route_code(name), name=self.layout.labels.get(f"route_{name}", name), kind=ROUTE_KIND,
+                     emails=route.emails) for name, route in sorted(self.config.routing.items()) if not route.unit]
+
     def digest(self, unit: Unit) -> UnitDigest:
         own = self.open_by_unit.get(unit.code, [])
-        findings = [f for f in own if f["check"] not in self.operator]
+        findings = [f for f in own if f["check"] not in self.operator and f["check"] not in self.routed]
+        routed = self.routed_to(unit.code)
         return UnitDigest(
-            unit=unit, week=self.week, tables=self.tables(findings, with_unit=False), open_count=len(findings),
-            new_count=sum(self.is_new(f) for f in findings),
-            fixed=[f for f in self.fixed_by_unit.get(unit.code, []) if f["check"] not in self.operator],
+            unit=unit, week=self.week,
+            tables=[*self.tables(findings, with_unit=False), *self.tables(routed, with_unit=True)],
+            open_count=len(findings) + len(routed),
+            new_count=sum(self.is_new(f) for f in [*findings, *routed]),
+            fixed=[f for f in self.fixed_by_unit.get(unit.code, [])
+                   if f["check"] not in self.operator and f["check"] not in self.routed],
             unreadable=[f for f in own if f["check"] == "source.unreadable"],
             checked=unit.code in self.checked,
             escalated=[f for f in findings if f["first_seen"] < self.escalate_before],
@@ -180,7 +201,9 @@ class WeekFindings:
         return IndexLine(headline_of(total, scored_max, self.index_points), [row["advice"] for row in losses[:3]])
 
     def summary(self, digests: list[UnitDigest], failed: Sequence[tuple[str, str]] = ()) -> Summary:
-        violations = [f for f in self.open if f["check"] not in self.operator]
+        digests = [d for d in digests if d.unit.kind != ROUTE_KIND]  # an address route is no unit of the province
+        violations = [f for f in self.open if f["check"] not in self.operator and f["check"] not in self.routed]
+        routed = [f for f in self.open if f["check"] in self.routed]
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for digest in digests:
             counter = kinds[digest.unit.kind]
@@ -200,7 +223,8 @@ class WeekFindings:
                 footnotes[finding["check"]].append(note)
         tables = [*unit_annex_tables(self.config, self.layout, rows_from_findings(violations), footnotes,
                                      self._unit_row_status),
-                  *self.tables([f for f in violations if f["check"] not in by_unit], with_unit=True)]
+                  *self.tables([f for f in violations if f["check"] not in by_unit], with_unit=True),
+                  *self.tables(routed, with_unit=True)]
         return Summary(
             week=self.week, tables=tables, open_count=len(violations),
             open_last_week=open_last_week, new_count=sum(self.is_new(f) for f in violations),
@@ -215,4 +239,18 @@ class WeekFindings:
             unchecked=[d.unit.name for d in digests if d.state == "unchecked"],
             rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
             unsent=[{"name": self.unit_name(code), "error": error} for code, error in failed],
-            digests=digests)
+            digests=digests, overdue_causes=self.overdue_causes())
+
+    def overdue_causes(self) -> list[dict[str, Any]]:
+        split = cause_split(self.store.db, self.week.now)
+        total = sum(split.values())
+        return [{"cause": cause, "count": split[cause], "share": share(split[cause], total)}
+                for cause in CAUSES] if total else []
+
+
+ROUTE_KIND = "_route"  # the kind of the stand-in unit an address route's letter is made for
+
+
+def route_code(name: str) -> str:
+    """The report key of the letter to a class's addresses (e.g. _route_sync)."""
+    return f"_route_{name}"
