@@ -16,9 +16,9 @@ from typing import Any
 
 from auditbot.checking.plugins import centre_checks, routed_checks
 from auditbot.config.rules import Config, Unit
+from auditbot.domain.rates import share
 from auditbot.errors import ConfigError
 from auditbot.index766.formula import formula_path, headline_of, load_formulas
-from auditbot.domain.rates import share
 from auditbot.report.annex_table import Row, Table
 from auditbot.report.layout import Column, Layout, Section, display, value_of
 from auditbot.report.unit_annexes import rows_from_findings, unit_annex_tables

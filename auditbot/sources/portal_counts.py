@@ -7,7 +7,6 @@ is a note naming it; the other files still count, and a unit's month no file giv
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
 from auditbot.config.rules import Config
 from auditbot.errors import InputError
@@ -41,13 +40,9 @@ def read_portal_figures(config: Config, store: Store, now: datetime) -> list[str
             if unit is None:
                 notes.append(f"{path}: unknown unit {count.unit!r} ({count.month})")
                 continue
-            rows.append({"unit": unit, "month": count.month, **count.counts, "file": _name(path),
+            rows.append({"unit": unit, "month": count.month, **count.counts, "file": path.name,
                          "read_at": timestamp(now)})
     if rows:
         with store.db.conn:
-            store.db["portal_counts"].upsert_all(rows, pk=("unit", "month"))
+            store.db.table("portal_counts").upsert_all(rows, pk=("unit", "month"))
     return notes
-
-
-def _name(path: Path) -> str:
-    return path.name

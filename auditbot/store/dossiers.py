@@ -110,8 +110,7 @@ def merge_same_dossiers(conn: sqlite3.Connection, import_id: int) -> int:
     one on a tie), the other code kept as its alternative; each system's own word moves with it."""
     merged = 0
     for new, stored in conn.execute(SAME_DOSSIER, (import_id,)).fetchall():
-        rows = {code: at for code, at in conn.execute(
-            "SELECT code, state_at FROM dossiers WHERE code IN (?, ?)", (new, stored))}
+        rows = dict(conn.execute("SELECT code, state_at FROM dossiers WHERE code IN (?, ?)", (new, stored)))
         if len(rows) < 2:
             continue  # already merged through another pair
         if rows[new] > rows[stored]:
