@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from auditbot.checking.plugins import centre_checks, registered_checks
-from auditbot.checking.types import CENTRE_AUDIENCE, UNIT_AUDIENCE
+from auditbot.checking.plugins import centre_checks, registered_checks, routed_checks
+from auditbot.checking.types import CENTRE_AUDIENCE, SYNC_AUDIENCE, UNIT_AUDIENCE
 from auditbot.report.layout import Layout, Section, load_layout
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
@@ -32,9 +32,10 @@ def _checks_of(layout: Layout, section: Section) -> list[str]:
 def test_every_check_declares_its_details_and_its_audience() -> None:
     for cid, check in registered_checks().items():
         assert check.details, f"{cid} declares no details keys"
-        assert check.audience in (UNIT_AUDIENCE, CENTRE_AUDIENCE), cid
+        assert check.audience in (UNIT_AUDIENCE, CENTRE_AUDIENCE, SYNC_AUDIENCE), cid
     assert centre_checks() == {"source.unreadable", "portal.unavailable", "link.unchecked", "job.failing",
                                "letter.failed", "dossier.after_transfer", "network.unavailable"}
+    assert routed_checks() == dict.fromkeys(("sync.counts_differ", "sync.missing", "sync.status_mismatch"), "sync")
 
 
 @pytest.mark.parametrize("folder", [TEMPLATES], ids=["bundled templates"])
