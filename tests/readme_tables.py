@@ -70,7 +70,7 @@ def commands_table() -> str:
 def checks_table() -> str:
     rows = ["| Check | Title | Told to | Refreshes | Details it gives |", "|---|---|---|---|---|"]
     for cid, check in registered_checks().items():
-        told = "the centre" if check.audience == "centre" else "the unit"
+        told = {"centre": "the centre", "sync": "[routing] sync and the centre"}.get(check.audience, "the unit")
         rows.append(f"| `{cid}` | {check.title} | {told} | {check.source or '—'} | "
                     f"{', '.join(f'`{key}`' for key in check.details)} |")
     return "\n".join(rows)
