@@ -185,7 +185,7 @@ def test_portal_counts_beyond_the_tolerance_go_to_the_it_unit_and_the_units_lett
     assert letter_text("stp@example.gov.vn") == before  # the unit's own letter: unchanged
     it = letter_text("skhcn@example.gov.vn")
     assert f"Số liệu tháng {month} trên Cổng DVCQG khác số liệu của tỉnh (tiếp nhận 12 / 4)" in it
-    assert "Sở Tư pháp" in it
+    assert "Sở Tư pháp" in it and "được chuyển để xử lý, không phải vi phạm của đơn vị" in it
     assert f"tháng {month} trên Cổng DVCQG" in letter_text("centre@example.gov.vn")
 
 

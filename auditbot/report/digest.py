@@ -67,6 +67,7 @@ class UnitDigest:
     checked: bool
     escalated: list[dict[str, Any]]
     index: IndexLine | None = None
+    routed: int = 0  # of the open findings, those about other units' dossiers [routing] sends to this one
 
 
     @property
@@ -188,7 +189,7 @@ class WeekFindings:
             unreadable=[f for f in own if f["check"] == "source.unreadable"],
             checked=unit.code in self.checked,
             escalated=[f for f in findings if f["first_seen"] < self.escalate_before],
-            index=self.index_line(unit.code))
+            index=self.index_line(unit.code), routed=len(routed))
 
     def index_line(self, unit: str) -> IndexLine | None:
         rows = observations.latest_unit_index(self.store.db, unit)
