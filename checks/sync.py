@@ -38,6 +38,12 @@ def missing(context: CheckContext) -> Iterator[Finding]:
             details={**row, "days_unsynced": days})
 
 
+def sync_known_units(context: CheckContext) -> set[str]:
+    """Units some export told the sync state of: a later export without it resolves none of their findings."""
+    return {unit for stored, heir in observations.units_with_sync_state(context.db)
+            if (unit := context.answering(stored, heir)) is not None}
+
+
 def status_mismatch(context: CheckContext) -> Iterator[Finding]:
     """Two systems (the province's, a ministry's, the portal's records) last saw the dossier differently."""
     for row in observations.disagreeing_systems(context.db, context.dossier_units()):
@@ -87,7 +93,7 @@ def day_of(moment: str) -> date:
 def auditbot_checks() -> list[Check]:
     return [
         Check("sync.missing", "Hồ sơ chưa đồng bộ lên Cổng DVCQG", missing, audience=SYNC_AUDIENCE,
-              details=MISSING_DETAILS),
+              evidence=sync_known_units, details=MISSING_DETAILS),
         Check("sync.status_mismatch", "Hồ sơ có trạng thái khác nhau giữa các hệ thống", status_mismatch,
               audience=SYNC_AUDIENCE, details=MISMATCH_DETAILS),
         Check("sync.counts_differ", "Số liệu trên Cổng DVCQG khác số liệu của tỉnh", counts_differ,

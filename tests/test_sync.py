@@ -121,6 +121,18 @@ def test_an_export_without_sync_columns_gives_none_and_says_the_sync_state_is_un
     assert db.execute("SELECT count(*) FROM dossiers WHERE synced IS NULL").fetchone() == (2,)  # unknown, not 0
 
 
+def test_a_later_export_without_sync_columns_resolves_no_sync_finding(tmp_path: Path) -> None:
+    province = make(tmp_path)
+    export = write(province, "tinh.csv", [
+        SYNC_HEADER, f"N-1,Đăng ký khai sinh,Sở Tư pháp,{at(20)},{at(5)},{at(10)},Đã trả kết quả,0,"])
+    assert province.run("import", "dossiers", str(export)).exit_code == 0
+    assert sync_findings(province) == {("sync.missing", "STP", "N-1")}
+    export.write_text(f"{HEADER}\nN-1,Đăng ký khai sinh,Sở Tư pháp,{at(20)},{at(5)},{at(10)},Đã trả kết quả\n",
+                      encoding="utf-8")
+    assert province.run("import", "dossiers", str(export)).exit_code == 0
+    assert sync_findings(province) == {("sync.missing", "STP", "N-1")}  # no evidence it was synced: kept
+
+
 def test_a_dossier_seen_by_two_systems_is_one_and_phu_luc_i_counts_only_the_units_own(tmp_path: Path) -> None:
     province = make(tmp_path)
     # the ministry's centralised system (through the portal) still has it open past due, under its own code

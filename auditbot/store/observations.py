@@ -161,6 +161,11 @@ def unsynced_dossiers(db: sqlite_utils.Database, units: Iterable[str], before: d
         [_members(units), timestamp(before)])
 
 
+def units_with_sync_state(db: sqlite_utils.Database) -> list[tuple[str, str | None]]:
+    """(unit, heir) of the dossiers whose export said whether the portal has them."""
+    return [(row[0], row[1]) for row in db.execute("SELECT DISTINCT unit, heir FROM dossiers WHERE synced IS NOT NULL")]
+
+
 def disagreeing_systems(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Dossiers two systems last saw in different states (one still open, the other closed, or closed
     differently), each system's word as a JSON list."""
