@@ -4,13 +4,15 @@ and sync findings routed to the IT unit and the centre, never into the unit's ow
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 from datetime import timedelta
 from pathlib import Path
 
 import sqlite_utils
 from conftest import Province, province_now
-from loopback import Sink, email_rules
+from loopback import Sink, email_rules, free_port
 
 from auditbot.store.views import ensure_views
 
@@ -134,7 +136,7 @@ def test_a_later_export_without_sync_columns_resolves_no_sync_finding(tmp_path: 
 
 
 def test_a_dossier_seen_by_two_systems_is_one_and_phu_luc_i_counts_only_the_units_own(tmp_path: Path) -> None:
-    province = make(tmp_path)
+    province = make(tmp_path, email_rules(free_port()))
     # the ministry's centralised system (through the portal) still has it open past due, under its own code
     portal_records(province.root / "exports" / "bo.json", [
         {"MaHoSo": "BTP-000123", "MaHoSoKhac": "T-1", "DonViXuLy": "Sở Tư pháp", "NgayTiepNhan": stamp(20),
@@ -159,6 +161,18 @@ def test_a_dossier_seen_by_two_systems_is_one_and_phu_luc_i_counts_only_the_unit
     assert (row["Quá hạn do đơn vị"], row["Quá hạn do lỗi đồng bộ"], row["Tổng quá hạn"]) == (1, 1, 2)
     rates = {r["group"]: r for r in province.json("rates", "--from", at(30)[:10], "--to", at(0)[:10])}
     assert rates["STP"]["late"] + rates["STP"]["overdue_open"] == 1  # rate.overdue: the unit's own
+
+    outbox = tmp_path / "outbox"
+    assert province.run("report", "--outbox", str(outbox)).exit_code == 0
+    [summary] = outbox.glob("*/*centre@example.gov.vn.eml")
+    text = email.message_from_bytes(summary.read_bytes(), policy=email.policy.default)
+    body = text.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hồ sơ quá hạn theo nguyên nhân: 50,00% do đơn vị giải quyết chậm (1); 50,00% do lỗi đồng bộ (1)." in body
+    assert "BTP-000123" in body  # the centre sees the sync finding too
+    [stp] = outbox.glob("*/STP--*.eml")
+    letter = email.message_from_bytes(stp.read_bytes(), policy=email.policy.default)
+    stp_body = letter.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Mã hồ sơ: T-2" in stp_body and "BTP-000123" not in stp_body  # Phụ lục I: the unit's own only
 
 
 def test_portal_counts_beyond_the_tolerance_go_to_the_it_unit_and_the_units_letter_is_unchanged(

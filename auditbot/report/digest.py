@@ -246,7 +246,7 @@ class WeekFindings:
         split = cause_split(self.store.db, self.week.now)
         total = sum(split.values())
         return [{"cause": cause, "count": split[cause], "share": share(split[cause], total)}
-                for cause in CAUSES] if total else []
+                for cause in CAUSES if split[cause]]
 
 
 ROUTE_KIND = "_route"  # the kind of the stand-in unit an address route's letter is made for
