@@ -86,8 +86,8 @@ def test_an_export_with_sync_flags_gives_exactly_the_planted_sync_findings(tmp_p
     ])
     result = province.run("import", "dossiers", str(export))
     assert result.exit_code == 0, result.output
-    assert "read 6, stored 5" in result.output
-    assert "row 7, column 'Đồng bộ DVCQG': unknown sync 'có lẽ'" in result.output  # rejected, never guessed
+    assert "đọc 6 dòng, lưu mới 5" in result.output
+    assert "dòng 7, cột 'Đồng bộ DVCQG': unknown sync 'có lẽ'" in result.output  # rejected, never guessed
     # the portal's own records: OK-1 still open there (the province says finished), OTHER-7 agrees
     portal_records(province.root / "exports" / "dvcqg.json", [
         {"MaHoSo": "OK-1", "DonViXuLy": "Sở Tư pháp", "NgayTiepNhan": stamp(20), "NgayHenTra": stamp(5),
@@ -229,7 +229,7 @@ def test_a_portal_figure_file_in_an_unknown_shape_is_refused_in_one_line_the_oth
         f"Đơn vị,Tháng,Tiếp nhận,Đã giải quyết\nSở Tư pháp,{month},40,\nSở Ngoại giao,{month},3,\n", encoding="utf-8")
     result = province.run("check", "--all", "--checks", "sync")
     assert result.exit_code == 1, result.output  # STP: 40 received on the portal, 1 here
-    assert f"{province.root / 'portal' / 'a-la.json'}: no unit's monthly counts found" in result.output
+    assert f"không đọc được: {province.root / 'portal' / 'a-la.json'}: no unit's monthly counts found" in result.output
     assert "b-exponent.csv: row 2: received: a number with an exponent" in result.output
     assert "c-good.csv: unknown unit 'Sở Ngoại giao'" in result.output
     assert "sync.counts_differ" in result.output and "Traceback" not in result.output
