@@ -91,16 +91,29 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
 
 def test_every_package_folder_ships_in_the_wheel() -> None:
     """pyproject.toml lists the packages (the card's top-level folders are mapped into auditbot): a new folder
-    left out of the list would be missing from every install, while the editable one still works."""
+    left out of the list would be missing from every install, while the editable one still works. Data folders
+    inside them may be listed too; each listed one must exist."""
     import tomllib
 
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     mapped = {folder: package for package, folder in setuptools["package-dir"].items()}
-    found = set()
-    for init in [*ROOT.glob("auditbot/**/__init__.py"), *(ROOT / f / "__init__.py" for f in mapped)]:
-        parts = init.parent.relative_to(ROOT).parts
-        found.add(".".join([*mapped[parts[0]].split("."), *parts[1:]]) if parts[0] in mapped else ".".join(parts))
-    assert found == set(setuptools["packages"])
+
+    def package(folder: Path) -> str:
+        parts = folder.relative_to(ROOT).parts
+        return ".".join([*mapped[parts[0]].split("."), *parts[1:]]) if parts[0] in mapped else ".".join(parts)
+
+    def folder(name: str) -> Path:
+        parts = name.split(".")
+        for top, mapped_name in mapped.items():
+            if name == mapped_name or name.startswith(mapped_name + "."):
+                return ROOT.joinpath(top, *parts[len(mapped_name.split(".")):])
+        return ROOT.joinpath(*parts)
+
+    code = {package(init.parent) for init in [*ROOT.glob("auditbot/**/__init__.py"),
+                                              *(ROOT / f / "__init__.py" for f in mapped)]}
+    listed = set(setuptools["packages"])
+    assert code <= listed, f"not shipped: {sorted(code - listed)}"
+    assert all(folder(name).is_dir() for name in listed), [n for n in listed if not folder(n).is_dir()]
 
 
 def test_the_sample_policy_validates_as_shipped_from_a_clone() -> None:
