@@ -143,6 +143,7 @@ def canonical(record: dict[str, Any]) -> list[Cell]:
             PAID_ONLINE.get(_flag(paid), False) if paid is not None else None, digitised, result_ref,
             None, None,  # the supplement columns of tabular exports: the list below says more
             None,  # the successor column of tabular exports
+            None, None, None, None, None,  # submission and apology columns of tabular exports
             None if inputs is None else int(_flag(inputs) == "1"), documents, documents_digitised, documents_reused,
             _supplements(record), known]
 
