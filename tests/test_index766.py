@@ -17,6 +17,7 @@ from conftest import Province, province_now, run_cli
 
 from auditbot.checking.types import CheckContext
 from auditbot.config.rules import load_config
+from auditbot.domain.calendar import Calendar
 from auditbot.errors import ConfigError
 from auditbot.index766.formula import (
     NO_DATA,
@@ -29,7 +30,6 @@ from auditbot.index766.formula import (
     load_formulas,
     score_index,
 )
-from auditbot.domain.calendar import Calendar
 from auditbot.index766.inputs import index_results
 from auditbot.store import Store
 from auditbot.store.listings import UnitReading, record_readings
