@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from auditbot.checking.plugins import hookimpl
     from auditbot.checking.types import CENTRE_AUDIENCE, SYNC_AUDIENCE, Check, CheckContext, Finding
     from auditbot.config.rules import Thresholds
+    from auditbot.domain.calendar import Calendar
     from auditbot.domain.portal_urls import (
         REASONS,
         PortalLink,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from auditbot.index766.inputs import index_results
     from auditbot.store import CENTRE, observations, unit_label
     from auditbot.words.periods import FINAL, RUNNING, SETTLING, Judged
-    from auditbot.words.vietnamese import day, number, percent
+    from auditbot.words.vietnamese import day, moment, number, percent
 
 # name -> the module that defines it
 _PUBLIC = {
@@ -49,6 +50,7 @@ _PUBLIC = {
     "Figures": "auditbot.domain.rates", "exemption_text": "auditbot.domain.rates", "share": "auditbot.domain.rates",
     "FINAL": "auditbot.words.periods", "RUNNING": "auditbot.words.periods", "SETTLING": "auditbot.words.periods",
     "Judged": "auditbot.words.periods",
+    "Calendar": "auditbot.domain.calendar",
     "SECOND_REQUEST": "auditbot.domain.supplements", "supplement_clock": "auditbot.domain.supplements",
     "Match": "auditbot.checking.listing_matches", "catalogue": "auditbot.checking.listing_matches",
     "matches": "auditbot.checking.listing_matches", "read_units": "auditbot.checking.listing_matches",
@@ -61,6 +63,7 @@ _PUBLIC = {
     "two_decimals": "auditbot.index766.formula", "index_results": "auditbot.index766.inputs",
     # how people read what it says
     "day": "auditbot.words.vietnamese", "number": "auditbot.words.vietnamese", "percent": "auditbot.words.vietnamese",
+    "moment": "auditbot.words.vietnamese",
 }
 
 __all__ = [
@@ -72,6 +75,7 @@ __all__ = [
     "SECOND_REQUEST",
     "SETTLING",
     "SYNC_AUDIENCE",
+    "Calendar",
     "Check",
     "CheckContext",
     "Figures",
@@ -91,6 +95,7 @@ __all__ = [
     "link_targets",
     "load_formulas",
     "matches",
+    "moment",
     "number",
     "observations",
     "percent",

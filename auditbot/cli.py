@@ -324,6 +324,28 @@ def findings(unit: str | None, status: str, check_ids: str | None, output_format
             f"{vietnamese.number(n)} {words.known('statuses', s)}" for s, n in sorted(counts.items()))), err=True)
 
 
+@cli.command("warnings")
+@click.option("--unit", default=None, help="Only this unit's dossiers.")
+@format_option
+@config_option
+def warnings_command(unit: str | None, output_format: str, config_file: str | None) -> None:
+    """Show the open dossiers due within [warnings] due_within working hours, by unit and procedure:
+    the list the daemon's daily_warning job mails each unit.
+
+    \b
+    Examples:
+        auditbot warnings
+        auditbot warnings --unit STP --format json
+    """
+    from auditbot.report.warnings import ROW_FIELDS, table_headers
+
+    config = load(config_file)
+    found = commands.warnings(config, unit)
+    click.echo(render(found.rows(), output_format, ROW_FIELDS, lambda row: (
+        row["unit"], row["procedure_code"] or "", row["procedure_name"] or "", row["code"],
+        vietnamese.moment(row["due_at"]), vietnamese.number(row["working_hours_left"])), table_headers(config)))
+
+
 @cli.command("units")
 @click.option("--on", "on", type=DATE, default=None, metavar="DATE", help="The units in force on this day (dd/mm/yyyy; default today).")
 @click.option("--all", "everyone", is_flag=True, help="Every unit configured, past and present.")

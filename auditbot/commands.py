@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from auditbot.report.compose import Letter
     from auditbot.report.digest import UnitDigest
     from auditbot.report.outbox import Delivery
+    from auditbot.report.warnings import DueSoon
     from auditbot.sources.tabular.pipeline import ImportSummary
     from auditbot.sources.web.network import Reach
 
@@ -457,6 +458,42 @@ def resend_letter(config: Config, letter_id: int) -> tuple[dict[str, Any], Deliv
     with Store.open(config) as store, writer_lock(store, "report --resend", config.lock_wait_seconds):
         letter = resend(store, letter_id)
         return letter, deliver(config, store, local_now(config), letter_ids=[letter_id])
+
+
+def warnings(config: Config, unit: str | None, now: datetime | None = None) -> DueSoon:
+    """`auditbot warnings`: the open dossiers due within `[warnings] due_within` working hours, now."""
+    from auditbot.report.warnings import due_soon
+
+    with Store.open(config) as store:
+        return due_soon(config, store, now or local_now(config), unit)
+
+
+@dataclass
+class WarningOutcome:
+    day: str
+    found: DueSoon | None           # None on a day off: nothing is looked at, nothing sent
+    delivery: Delivery | None = None
+
+
+def send_daily_warning(config: Config, now: datetime | None = None) -> WarningOutcome:
+    """The daemon's `daily_warning` job: each unit with dossiers due soon gets today's list once (the outbox
+    keeps one letter per day, unit and recipient; a second run the same day sends nothing again)."""
+    from auditbot.domain.calendar import Calendar
+    from auditbot.report.outbox import deliver, queue
+    from auditbot.report.warnings import due_soon, warning_letters
+
+    now = now or local_now(config)
+    day = now.date().isoformat()
+    if not Calendar.of(config).is_working_day(now.date()):
+        return WarningOutcome(day, None)
+    with Store.open(config) as store:
+        found = due_soon(config, store, now)
+        letters = warning_letters(config, found)
+        with writer_lock(store, "daily_warning", config.lock_wait_seconds):
+            queue(store, day, letters, now)
+            reports = sorted({letter.report for letter in letters})
+            delivery = deliver(config, store, now, reports) if reports else None
+    return WarningOutcome(day, found, delivery)
 
 
 def status(config: Config) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Dossier checks: overdue dossiers (Phụ lục I), closed without a result, one result on several dossiers."""
+"""Dossier checks: overdue dossiers (Phụ lục I), closed without a result, one result on several dossiers,
+online dossiers received late, overdue dossiers with no apology to the citizen."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from datetime import datetime
 from auditbot import (
     CENTRE_AUDIENCE,
     SECOND_REQUEST,
+    Calendar,
     Check,
     CheckContext,
     Finding,
     day,
     hookimpl,
+    moment,
     number,
     observations,
     supplement_clock,
@@ -25,6 +28,8 @@ DOSSIER = ("code", "unit", "procedure_code", "procedure_name", "received_at")
 OVERDUE_DETAILS = (*DOSSIER, "due_at", "due_at_exported", "days_overdue", "waited_days", "supplement_requests")
 NO_RESULT_DETAILS = (*DOSSIER, "finished_at")
 SHARED_DETAILS = ("result_ref", "dossiers", "dossiers_in_province")
+LATE_RECEIPT_DETAILS = (*DOSSIER, "submitted_at", "receipt_due_at", "working_hours", "receipt_hours")
+NO_APOLOGY_DETAILS = (*DOSSIER, "due_at", "finished_at", "status")
 
 
 def overdue(context: CheckContext) -> Iterator[Finding]:
@@ -60,6 +65,50 @@ def closed_without_result(context: CheckContext) -> Iterator[Finding]:
         yield Finding(
             check="dossier.closed_without_result", unit=unit, subject=row["code"],
             title=f"Hồ sơ {row['code']} kết thúc ngày {day(row['finished_at'])} nhưng chưa có kết quả",
+            details=dict(row))
+
+
+def late_receipt(context: CheckContext) -> Iterator[Finding]:
+    """Online dossiers received after the receipt deadline the export gives, or more than `receipt_hours`
+    working hours (the province's calendar) after submission; an export with neither column says nothing."""
+    calendar = Calendar.of(context.config)
+    for row in observations.online_receipts(context.db, context.dossier_units()):
+        unit = context.answering(row["unit"], row.pop("heir"))
+        if unit is None:
+            continue
+        allowed = context.config.thresholds_for(context.config.unit(unit).kind).receipt_hours
+        received = datetime.fromisoformat(row["received_at"])
+        hours = None
+        if row["submitted_at"] is not None:
+            hours = calendar.working_hours_between(datetime.fromisoformat(row["submitted_at"]), received)
+        late_by_hours = hours is not None and hours > allowed
+        late_by_deadline = row["receipt_due_at"] is not None and row["received_at"] > row["receipt_due_at"]
+        if not (late_by_hours or late_by_deadline):
+            continue
+        if late_by_hours:
+            title = (f"Hồ sơ trực tuyến {row['code']} nộp {moment(row['submitted_at'])}, tiếp nhận"
+                     f" {moment(row['received_at'])}: sau {number(round(hours or 0, 1))} giờ làm việc"
+                     f" (quy định {number(allowed)} giờ)")
+        else:
+            title = (f"Hồ sơ trực tuyến {row['code']} tiếp nhận {moment(row['received_at'])}, quá hạn tiếp nhận"
+                     f" {moment(row['receipt_due_at'])}")
+        yield Finding(
+            check="dossier.late_receipt", unit=unit, subject=row["code"], title=title,
+            details={**row, "working_hours": None if hours is None else round(hours, 2), "receipt_hours": allowed})
+
+
+def no_apology(context: CheckContext) -> Iterator[Finding]:
+    """Overdue dossiers (finished late, or open past due) with no apology slip and no new appointment date,
+    where the export has those columns (without them the figure is unknown, and nothing is found)."""
+    for row in observations.overdue_without_apology(context.db, context.dossier_units(), context.now):
+        unit = context.answering(row["unit"], row.pop("heir"))
+        if unit is None:
+            continue
+        how = f"trả kết quả ngày {day(row['finished_at'])}" if row["status"] == "finished" else "chưa giải quyết"
+        yield Finding(
+            check="dossier.no_apology", unit=unit, subject=row["code"],
+            title=(f"Hồ sơ {row['code']} quá hạn (hạn trả {day(row['due_at'])}, {how}) chưa có phiếu xin lỗi"
+                   " và hẹn lại ngày trả kết quả"),
             details=dict(row))
 
 
@@ -105,6 +154,10 @@ def auditbot_checks() -> list[Check]:
               details=NO_RESULT_DETAILS),
         Check("dossier.after_transfer", "Hồ sơ tiếp nhận sau khi thủ tục đã chuyển cho đơn vị khác",
               after_transfer, audience=CENTRE_AUDIENCE, details=(*DOSSIER, "transferred_on", "owners")),
+        Check("dossier.late_receipt", "Hồ sơ trực tuyến tiếp nhận quá thời hạn", late_receipt,
+              details=LATE_RECEIPT_DETAILS),
+        Check("dossier.no_apology", "Hồ sơ quá hạn chưa có phiếu xin lỗi, hẹn lại ngày trả", no_apology,
+              details=NO_APOLOGY_DETAILS),
         Check("dossier.shared_result", "Hồ sơ dính kết quả của trường hợp khác", shared_result, severity="high",
               details=SHARED_DETAILS),
     ]

@@ -17,7 +17,7 @@ from auditbot.config.rules import documented_keys
 SAMPLE_RULES = Path(__file__).parents[1] / "rules.toml"
 # names a rules.toml chooses itself, shown as what they stand for
 INSTANCES = ((r"^thresholds\.(?!(?:digitisation_min|online_min|online_payment_min|overdue_max|min_dossiers|"
-              r"min_period_elapsed)$)[^.]+", "thresholds.<kind>"),
+              r"min_period_elapsed|receipt_hours)$)[^.]+", "thresholds.<kind>"),
              (r"^exemptions\.[^.]+", "exemptions.<rate>"), (r"^catalogue\.levels\..+", "catalogue.levels.<level>"),
              (r"^kinds\.[^.]+", "kinds.<kind>"))
 COMMON = {"--config", "--help", "--quiet", "--verbose"}  # every command takes them; said once under the table

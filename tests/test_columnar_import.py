@@ -272,3 +272,29 @@ def test_a_reader_that_stops_answering_is_stopped(tmp_path: Path, monkeypatch, r
     assert result.exit_code == 2 and "said nothing for 1 s and was stopped" in result.output
     assert time.monotonic() - started < 30
     assert sqlite_utils.Database(province.db_path)["dossiers"].count == 0
+
+
+def test_submission_and_apology_columns_read_the_same_either_way(tmp_path: Path, config) -> None:
+    """Rows with blank apology and submission cells take the engine's way, the others the parser's: the same
+    records (an apology column present and blank is a known "no", never unknown)."""
+    header = ["Mã hồ sơ", "Đơn vị", "Ngày tiếp nhận", "Hạn xử lý", "Ngày kết thúc", "Trạng thái", "Kênh nộp",
+              "Thời gian nộp", "HanTiepNhan", "Ngày xin lỗi", "Phiếu xin lỗi", "Ngày hẹn mới"]
+    rows = [["P-1", "Sở Tư pháp", "03/09/2026 08:30", "10/08/2026", "", "Đang xử lý", "Trực tuyến", "", "", "", "", ""],
+            ["P-2", "Sở Tư pháp", "03/09/2026 08:30", "10/08/2026", "", "Đang xử lý", "Trực tuyến",
+             "31/08/2026 16:00", "", "", "PXL-12", ""],
+            ["P-3", "Sở Tư pháp", "03/09/2026 08:30", "10/08/2026", "", "Đang xử lý", "Trực tuyến", "",
+             "01/09/2026", "", "Không", "20/09/2026"],
+            ["P-4", "Sở Tư pháp", "03/09/2026 08:30", "10/08/2026", "", "Đang xử lý", "Trực tuyến",
+             "04/09/2026 08:00", "", "", "", ""]]  # submitted after it was received: rejected
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    path = tmp_path / "export.csv"
+    path.write_bytes(out.getvalue().encode("utf-8"))
+    columnar, row = columnar_path(path, config), row_path(path, config)
+    assert columnar == row
+    stored = {record[0]: dict(zip(COLUMNS, record)) for record in row[1]}
+    assert sorted(stored) == ["P-1", "P-2", "P-3"]
+    assert [stored[code]["apologised"] for code in ("P-1", "P-2", "P-3")] == [0, 1, 1]
+    assert stored["P-2"]["submitted_at"] == "2026-08-31 16:00:00"
+    assert stored["P-3"]["receipt_due_at"] == "2026-09-01 23:59:59"
+    assert stored["P-3"]["new_due_at"] == "2026-09-20 23:59:59"

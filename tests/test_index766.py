@@ -17,6 +17,7 @@ from conftest import Province, province_now, run_cli
 
 from auditbot.checking.types import CheckContext
 from auditbot.config.rules import load_config
+from auditbot.domain.calendar import Calendar
 from auditbot.errors import ConfigError
 from auditbot.index766.formula import (
     NO_DATA,
@@ -29,7 +30,7 @@ from auditbot.index766.formula import (
     load_formulas,
     score_index,
 )
-from auditbot.index766.inputs import index_results, working_deadline
+from auditbot.index766.inputs import index_results
 from auditbot.store import Store
 from auditbot.store.listings import UnitReading, record_readings
 from auditbot.words.periods import current_period, parse_period
@@ -184,8 +185,8 @@ def test_each_supported_indicator_on_dossiers_at_and_below_its_threshold(provinc
 
 def test_working_days_skip_weekends_and_holidays() -> None:
     friday = date(2026, 8, 28)
-    assert working_deadline(friday, 5, ()) == date(2026, 9, 4)
-    assert working_deadline(friday, 5, (date(2026, 9, 1), date(2026, 9, 2))) == date(2026, 9, 8)
+    assert Calendar().add_working_days(friday, 5) == date(2026, 9, 4)
+    assert Calendar(frozenset({date(2026, 9, 1), date(2026, 9, 2)})).add_working_days(friday, 5) == date(2026, 9, 8)
 
 
 def test_published_on_time_needs_a_complete_reading_either_way(province: Province) -> None:

@@ -38,7 +38,7 @@ DEFAULT_CONFIG = "rules.toml"
 CONFIG_ENV = "AUDITBOT_CONFIG"
 
 THRESHOLD_KEYS = ("digitisation_min", "online_min", "online_payment_min", "overdue_max", "min_dossiers",
-                  "min_period_elapsed")
+                  "min_period_elapsed", "receipt_hours")
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "digitisation_min": 90,
     "online_min": 70,
@@ -46,8 +46,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "overdue_max": 5,
     "min_dossiers": 10,
     "min_period_elapsed": 33,  # % of a running period gone before its rates are judged (a week's dossiers are not a quarter)
+    "receipt_hours": 8,  # working hours an online dossier may wait between submission and receipt
 }
-SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly_report")
+SCHEDULE_JOBS = ("catalogue", "listings", "links", "dossiers", "checks", "weekly_report", "daily_warning")
 PERIODS = ("quarter", "month", "year")
 SECURITY_MODES = ("starttls", "ssl", "none")
 SMTP, OUTBOX = "smtp", "outbox"
@@ -96,6 +97,7 @@ class Thresholds:
     overdue_max: float
     min_dossiers: int
     min_period_elapsed: float
+    receipt_hours: float = 8
 
 
 # the rates a procedure may be exempted from, by the rate check's name (rate.<name>)
@@ -250,6 +252,13 @@ ROUTED_CLASSES = ("sync",)  # the classes [routing] may name (a check's audience
 
 
 @dataclass(frozen=True)
+class WarningSettings:
+    """The daily warning: each unit's open dossiers that fall due soon ([schedule] daily_warning mails it)."""
+
+    due_within: float = 24  # working hours (the province's calendar) from now to a dossier's due time
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     province: str
@@ -278,6 +287,7 @@ class Config:
     exemptions: dict[str, Exemption] = field(default_factory=dict)  # rate name -> what it leaves out
     rounding: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUNDING))
     index: IndexSettings = field(default_factory=IndexSettings)
+    daily_warning: WarningSettings = field(default_factory=WarningSettings)  # [warnings]
     kind_levels: dict[str, str] = field(default_factory=dict)  # unit kind -> tinh | huyen | xa (words/levels.py)
     units_file: Path | None = None  # the units spreadsheet, when units are kept in one (an input: never written)
     warnings: tuple[str, ...] = ()  # what works but deserves a look (`validate` prints them), with key paths
@@ -523,6 +533,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
     local_sites = _read_local_sites(reader.table(raw, "", "local_sites"), reader, base)
     sync = _read_sync(reader.table(raw, "", "sync"), reader, base)
     routing = _read_routing(reader.table(raw, "", "routing"), reader, {unit.code for unit in units}, email)
+    daily_warning = _read_warnings(reader.table(raw, "", "warnings"), reader)
 
     reader.leftovers(raw, "")
     if reader.problems:
@@ -537,6 +548,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         report=report, serve=serve, schedule=schedule, alert_after_failures=alert_after,
         lock_wait_seconds=lock_wait, busy_timeout_seconds=busy_timeout,
         disabled_checks=disabled, severities=severities, exemptions=exemptions, rounding=rounding, index=index,
+        daily_warning=daily_warning,
         kind_levels=kind_levels,
         units_file=units_file, warnings=tuple(reader.warnings), language=language, kind_names=kind_names,
         network=network,
@@ -636,6 +648,14 @@ def _read_local_sites(table: dict[str, Any], reader: _Reader, base: Path) -> Loc
     return LocalSites(base / folder, domains)
 
 
+def _read_warnings(table: dict[str, Any], reader: _Reader) -> WarningSettings:
+    due_within = reader.take(table, "warnings", "due_within", (int, float), WarningSettings.due_within)
+    if not 0 < due_within <= 1000:
+        reader.problem("warnings.due_within", f"expected working hours in (0, 1000], got {due_within!r}")
+    reader.leftovers(table, "warnings")
+    return WarningSettings(float(due_within))
+
+
 def _read_exemptions(table: dict[str, Any], reader: _Reader) -> dict[str, Exemption]:
     exemptions = {}
     for rate in list(table):
@@ -666,7 +686,11 @@ def _read_thresholds(table: dict[str, Any], reader: _Reader, path: str,
         value = reader.take(table, path, key, (int, float))
         if value is None:
             continue
-        if key == "min_dossiers":
+        if key == "receipt_hours":
+            if not 0 < value <= 1000:
+                reader.problem(f"{path}.{key}", f"expected working hours in (0, 1000], got {value!r}")
+                continue
+        elif key == "min_dossiers":
             if not isinstance(value, int) or value < 0:
                 reader.problem(f"{path}.{key}", f"expected a whole number ≥ 0, got {value!r}")
                 continue

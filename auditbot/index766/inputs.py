@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from auditbot.checking.listing_matches import catalogue_index
 from auditbot.checking.types import CheckContext
+from auditbot.domain.calendar import Calendar
 from auditbot.domain.rates import Figures
 from auditbot.index766.formula import (
     FormulaTable,
@@ -29,17 +30,6 @@ from auditbot.index766.formula import (
 from auditbot.store import observations
 
 
-def working_deadline(start: date, days: int, holidays: Iterable[date]) -> date:
-    """The day `days` working days after `start` (weekends and the province's holidays skipped)."""
-    off = set(holidays)
-    day = start
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in off:
-            days -= 1
-    return day
-
-
 def publication_counts(context: CheckContext, table: FormulaTable) -> dict[str, tuple[int, int]]:
     """Per unit read in full at least once: (posted on time, procedures judged) among those whose
     publication decision falls in the period."""
@@ -47,6 +37,7 @@ def publication_counts(context: CheckContext, table: FormulaTable) -> dict[str, 
     readings = observations.complete_readings(context.db, units)
     decided = observations.decided_procedures(context.db, context.period.start_at, context.period.end_at)
     index = catalogue_index(context)
+    calendar = Calendar.of(context.config)
     first_seen: dict[tuple[str, str], str] = {}
     for row in observations.first_listings(context.db, readings):
         code = index.identify(row["code"] or None, row["name_key"]).code
@@ -56,7 +47,7 @@ def publication_counts(context: CheckContext, table: FormulaTable) -> dict[str, 
 
     def deadline(decided_at: str) -> str:  # the end of the last working day allowed
         day = datetime.fromisoformat(decided_at).date()
-        return f"{working_deadline(day, table.publication_working_days, context.config.index.holidays)} 23:59:59"
+        return f"{calendar.add_working_days(day, table.publication_working_days)} 23:59:59"
 
     due = [(set(json.loads(p["units"])), p["code"], deadline(p["decided_at"])) for p in decided]
     counts: dict[str, tuple[int, int]] = {}

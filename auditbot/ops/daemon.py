@@ -43,8 +43,9 @@ if TYPE_CHECKING:
     from auditbot.sources.web.network import Reach
 
 log = logging.getLogger(__name__)
-DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when a weekly report is scheduled
-CATCH_UP = ("weekly_report",)
+DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when letters are scheduled
+LETTER_JOBS = {"weekly_report", "daily_warning"}
+CATCH_UP = ("weekly_report", "daily_warning")
 BUSY_POLL_SECONDS = 1.0
 T = TypeVar("T")
 
@@ -61,6 +62,7 @@ def job_actions(config: Config) -> dict[str, Callable[[], Any]]:
         "dossiers": lambda: _dossiers(config),
         "checks": lambda: commands.check(config, [], True, None, trigger="daemon", offline=True),
         "weekly_report": lambda: _weekly_report(config),
+        "daily_warning": lambda: _daily_warning(config),
         "outbox": lambda: commands.deliver_outbox(config),
     }
 
@@ -104,11 +106,21 @@ def _weekly_report(config: Config) -> str:
     return f"{len(delivery.sent)} letters sent"
 
 
+def _daily_warning(config: Config) -> str:
+    outcome = commands.send_daily_warning(config)
+    if outcome.found is None:
+        return f"{outcome.day} is not a working day: no warning"
+    delivery = outcome.delivery
+    if delivery is not None and delivery.failed:  # they stay in the outbox; the outbox job retries them
+        raise RuntimeError(f"{len(delivery.failed)} warning letters not sent yet: {delivery.failed[0][1]}")
+    return f"{len(outcome.found.units)} unit(s) with dossiers due soon; {len(delivery.sent) if delivery else 0} sent"
+
+
 class Daemon:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.phrases = dict(config.schedule)
-        if "weekly_report" in self.phrases:
+        if LETTER_JOBS & set(self.phrases):
             self.phrases = {**DEFAULT_PHRASES, **self.phrases}
         self.actions = job_actions(config)
         self.scheduler = schedule.Scheduler()
@@ -124,7 +136,7 @@ class Daemon:
             return exc.exit_code
 
     def _run(self) -> int:
-        if {"weekly_report", "outbox"} & set(self.phrases):
+        if {*LETTER_JOBS, "outbox"} & set(self.phrases):
             problems = commands.environment_problems(self.config)
             if problems:  # found now, not on Monday morning by the first letter
                 raise ConfigError(f"{self.config.path}: cannot send letters: {'; '.join(problems)}")

@@ -17,14 +17,14 @@ COLUMNS = ("code", "unit", "procedure_code", "procedure_name", "received_at", "d
            "channel", "fee", "paid_online", "digitised", "result_ref", "import_id", "source_row", "known",
            "state_at", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
            "due_effective_at", "supplement_requests", "waiting_since", "heir", "synced", "synced_at", "system",
-           "alt_code")
+           "alt_code", "submitted_at", "receipt_due_at", "apologised", "new_due_at")
 _COMPARED = [c for c in COLUMNS if c not in ("code", "import_id", "source_row")]
 # Columns a tabular export never fills (the portal's sync fields, supplements and heirs when it has no
 # column for them): a batch leaves them out of its statement instead of binding a million NULLs each (a
 # third of the write's time), and the statement sets them to NULL, so the stored row is the same.
 SPARSE = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements",
           "due_effective_at", "supplement_requests", "waiting_since", "heir", "synced", "synced_at", "system",
-          "alt_code")
+          "alt_code", "submitted_at", "receipt_due_at", "apologised", "new_due_at")
 _SPARSE_AT = tuple(COLUMNS.index(c) for c in SPARSE)
 
 

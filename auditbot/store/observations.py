@@ -14,7 +14,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import SECOND_REQUEST
 from auditbot.store.connection import timestamp
-from auditbot.words.dossiers import CLOSED_STATUSES, KNOWN_RESULT
+from auditbot.words.dossiers import CLOSED_STATUSES, KNOWN_APOLOGY, KNOWN_RESULT
 
 # each unit's latest listing fetch: one row per listing URL read in it
 LATEST_FETCHES = ("SELECT * FROM listing_fetches f"
@@ -183,6 +183,42 @@ def portal_counts(db: sqlite_utils.Database, units: Iterable[str]) -> list[dict[
     """The portal's published monthly counts of these units ([sync] portal_figures)."""
     return list(db.query("SELECT * FROM portal_counts WHERE unit IN (SELECT value FROM json_each(?))"
                          " ORDER BY unit, substr(month, 4) || substr(month, 1, 2)", [_members(units)]))
+
+
+def online_receipts(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Online dossiers whose export gave their submission time or receipt deadline."""
+    yield from db.query(
+        "SELECT code, unit, procedure_code, procedure_name, received_at, submitted_at, receipt_due_at, heir"
+        " FROM dossiers WHERE unit IN (SELECT value FROM json_each(?)) AND channel = 'online'"
+        " AND (submitted_at IS NOT NULL OR receipt_due_at IS NOT NULL)", [_members(units)])
+
+
+def overdue_without_apology(db: sqlite_utils.Database, units: Iterable[str], now: datetime) -> Iterator[dict[str, Any]]:
+    """Overdue dossiers (finished after their due time, or open past it as `overdue_dossiers` counts them)
+    with neither an apology slip nor a new appointment date, where the export carries those columns."""
+    at = timestamp(now)
+    closed = ",".join("?" * len(CLOSED_STATUSES))
+    yield from db.query(
+        "SELECT code, unit, procedure_code, procedure_name, received_at, coalesce(due_effective_at, due_at) AS due_at,"
+        " finished_at, status, heir FROM dossiers"
+        " WHERE unit IN (SELECT value FROM json_each(?)) AND known & ? AND apologised = 0 AND due_at IS NOT NULL"
+        " AND ((status = 'finished' AND finished_at > coalesce(due_effective_at, due_at))"
+        f" OR (status NOT IN ({closed}) AND (coalesce(supplement_requests, 0) >= ?"
+        " OR coalesce(due_effective_at, due_at) < min(?, coalesce(waiting_since, ?)))))",
+        [_members(units), KNOWN_APOLOGY, *CLOSED_STATUSES, SECOND_REQUEST, at, at])
+
+
+def due_soon(db: sqlite_utils.Database, units: Iterable[str], now: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Open dossiers due after `now` and by `until` (the time waited for papers deducted), soonest first:
+    codes, procedures and due times only."""
+    closed = ",".join("?" * len(CLOSED_STATUSES))
+    return list(db.query(
+        "SELECT code, unit, procedure_code, procedure_name, coalesce(due_effective_at, due_at) AS due_at, heir"
+        f" FROM dossiers WHERE unit IN (SELECT value FROM json_each(?)) AND status NOT IN ({closed})"
+        " AND waiting_since IS NULL AND coalesce(supplement_requests, 0) < ?"
+        " AND coalesce(due_effective_at, due_at) > ? AND coalesce(due_effective_at, due_at) <= ?"
+        " ORDER BY due_at, code",
+        [_members(units), *CLOSED_STATUSES, SECOND_REQUEST, timestamp(now), timestamp(until)]))
 
 
 def finished_without_result(db: sqlite_utils.Database, units: Iterable[str]) -> Iterator[dict[str, Any]]:

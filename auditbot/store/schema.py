@@ -10,7 +10,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import supplement_clock
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -74,7 +74,10 @@ CREATE TABLE IF NOT EXISTS dossiers (
   due_effective_at TEXT, supplement_requests INTEGER, waiting_since TEXT,  -- from supplements (supplements.py)
   heir TEXT,  -- the unit that took over, as the export names it (for [dossiers] rollup = "named")
   synced INTEGER, synced_at TEXT,  -- whether the portal has its latest state (NULL: the export does not say)
-  system TEXT, alt_code TEXT  -- the system its stored state came from (NULL: the province's), its other code
+  system TEXT, alt_code TEXT,  -- the system its stored state came from (NULL: the province's), its other code
+  -- an online dossier's submission and receipt deadline; an overdue one's apology (1/0; NULL: the export
+  -- has no apology column) and new appointment date
+  submitted_at TEXT, receipt_due_at TEXT, apologised INTEGER, new_due_at TEXT
 );
 CREATE INDEX IF NOT EXISTS dossiers_result_ref ON dossiers (result_ref) WHERE result_ref IS NOT NULL;
 CREATE INDEX IF NOT EXISTS dossiers_alt_code ON dossiers (alt_code) WHERE alt_code IS NOT NULL;
@@ -238,7 +241,9 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              ("procedures", "decided_at", str),
              ("units", "valid_from", str), ("units", "valid_to", str), ("units", "successors", str),  # before
              ("dossiers", "heir", str),  # units had lives
-             ("portal_runs", "network_down", int))  # before auditbot told its own outage from the portal's
+             ("portal_runs", "network_down", int),  # before auditbot told its own outage from the portal's
+             ("dossiers", "submitted_at", str), ("dossiers", "receipt_due_at", str),  # before late receipts
+             ("dossiers", "apologised", int), ("dossiers", "new_due_at", str))  # and apologies
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)

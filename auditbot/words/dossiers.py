@@ -33,18 +33,29 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "synced_at": ("Thời gian đồng bộ", "Ngày đồng bộ", "Đồng bộ lúc", "NgayDongBo", "ThoiGianDongBo"),
     "system": ("Hệ thống", "Hệ thống xử lý", "Nguồn dữ liệu", "HeThong"),
     "alt_code": ("Mã hồ sơ khác", "Mã hồ sơ liên thông", "Mã hồ sơ trên hệ thống tỉnh", "MaHoSoKhac"),
+    # an online dossier's submission, or the deadline the system set for receiving it (8 working hours later)
+    "submitted_at": ("Ngày nộp", "Thời gian nộp", "Ngày giờ nộp", "NgayNopHoSo"),
+    "receipt_due_at": ("Hạn tiếp nhận", "HanTiepNhan"),
+    # an overdue dossier's apology to the citizen: the slip's date, the slip itself, the new appointment date
+    "apology_at": ("Ngày xin lỗi", "Ngày phiếu xin lỗi"),
+    "apology_slip": ("Phiếu xin lỗi", "Số phiếu xin lỗi"),
+    "new_due_at": ("Ngày hẹn mới", "Ngày hẹn trả mới"),
 }
 # read from the portal's sync records only (no export column carries them)
 SYNC_ONLY = ("inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplements", "known")
 
 # which inputs a dossier's record has: a figure over dossiers none of which has its input is unknown, not 0
 KNOWN_CHANNEL, KNOWN_DUE, KNOWN_DIGITISED, KNOWN_PAYMENT, KNOWN_RESULT = 1, 2, 4, 8, 16
+KNOWN_SUBMITTED, KNOWN_APOLOGY = 32, 64  # a submission time or receipt deadline; an apology or new date
 KNOWN_BITS = {"channel": KNOWN_CHANNEL, "due_at": KNOWN_DUE, "digitised": KNOWN_DIGITISED,
-              "payment": KNOWN_PAYMENT, "result_ref": KNOWN_RESULT}
+              "payment": KNOWN_PAYMENT, "result_ref": KNOWN_RESULT, "submitted_at": KNOWN_SUBMITTED,
+              "receipt_due_at": KNOWN_SUBMITTED, "apology_at": KNOWN_APOLOGY, "apology_slip": KNOWN_APOLOGY,
+              "new_due_at": KNOWN_APOLOGY}
 # figure -> the input it needs (as the import summary names them)
 FIGURE_INPUTS = {"online_rate": KNOWN_CHANNEL, "on_time_rate": KNOWN_DUE, "overdue_rate": KNOWN_DUE,
                  "digitisation_rate": KNOWN_DIGITISED, "online_payment_rate": KNOWN_PAYMENT,
-                 "dossier.closed_without_result": KNOWN_RESULT | KNOWN_DIGITISED}
+                 "dossier.closed_without_result": KNOWN_RESULT | KNOWN_DIGITISED,
+                 "dossier.late_receipt": KNOWN_SUBMITTED, "dossier.no_apology": KNOWN_APOLOGY | KNOWN_DUE}
 
 REQUIRED = ("code", "unit", "received_at", "status")
 

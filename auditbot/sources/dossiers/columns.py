@@ -28,10 +28,11 @@ from auditbot.sources.dossiers.rows import (
 )
 from auditbot.sources.tabular.cell_values import parse_amount, parse_when
 from auditbot.store.dossiers import COLUMNS
-from auditbot.words.dossiers import KNOWN_BITS, KNOWN_DIGITISED, KNOWN_PAYMENT, NOT_RECEIVED
+from auditbot.words.dossiers import KNOWN_APOLOGY, KNOWN_BITS, KNOWN_DIGITISED, KNOWN_PAYMENT, NOT_RECEIVED
 
-SCHEMA: dict[str, Any] = dict.fromkeys(COLUMNS, pl.String) | dict.fromkeys(("paid_online", "digitised", "import_id", "source_row", "known", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplement_requests", "synced"), pl.Int64) | {"fee": pl.Float64}
+SCHEMA: dict[str, Any] = dict.fromkeys(COLUMNS, pl.String) | dict.fromkeys(("paid_online", "digitised", "import_id", "source_row", "known", "inputs_digitised", "documents", "documents_digitised", "documents_reused", "supplement_requests", "synced", "apologised"), pl.Int64) | {"fee": pl.Float64}
 
+SUBMISSION_AND_APOLOGY = ("submitted_at", "receipt_due_at", "apology_at", "apology_slip", "new_due_at")
 _DOUBT = object()  # a rule's answer when the row must go to the parser
 _PLAIN_CODE = r"^[!-~]+$"  # printable ASCII, no space: nothing for strip() or without_controls() to change
 _PLAIN_REF = r"^[!-\[\]-~]{1,64}$"  # an identifier result_reference keeps as written (no space or backslash)
@@ -132,9 +133,7 @@ class DossierColumns:
         plain = (reference.str.contains(_PLAIN_REF) & ~reference.str.contains(_FILE_LIKE)
                  & ~reference.str.to_lowercase().is_in(sorted(PLACEHOLDER_REFS))).fill_null(False)
         columns += [plain.alias("plain_ref"), reference]
-        if "supplement_requested_at" in cells.columns:
-            sure &= pl.col("supplement_requested_at").fill_null("").str.strip_chars().eq("")
-        for name in SYNC_FIELDS:  # a row saying anything of its sync state or other system goes to the parser
+        for name in ("supplement_requested_at", *SUBMISSION_AND_APOLOGY, *SYNC_FIELDS):  # the parser reads them
             if name in cells.columns:
                 sure &= pl.col(name).fill_null("").str.strip_chars().eq("")
         frame = cells.select(*columns, sure.fill_null(False).alias("sure"))
@@ -161,6 +160,7 @@ class DossierColumns:
         frame = frame.filter("sure").with_columns(
             paid_online=pl.col("paid_online").cast(pl.Int64).fill_null(0) if known & KNOWN_PAYMENT else None,
             digitised=pl.col("digitised").cast(pl.Int64).fill_null(0) if known & KNOWN_DIGITISED else None,
+            apologised=pl.lit(0, pl.Int64) if known & KNOWN_APOLOGY else None,  # its apology cells are blank
             import_id=pl.lit(parser.import_id),
             known=pl.when(pl.col("channel").is_null()).then(known & ~KNOWN_BITS["channel"]).otherwise(known),
             state_at=pl.max_horizontal("received_at", pl.col("finished_at").fill_null("")))

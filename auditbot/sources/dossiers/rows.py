@@ -22,6 +22,7 @@ from auditbot.words.dossiers import (
     BOOLEAN_VALUES,
     CHANNEL_VALUES,
     FIELDS,
+    KNOWN_APOLOGY,
     KNOWN_BITS,
     KNOWN_PAYMENT,
     NOT_RECEIVED,
@@ -92,7 +93,10 @@ class DossierParser:
         self.succeeded = {code for code, life in self.lineage.units.items() if life.successors}
         self.import_id = import_id
         # a tabular export knows a field when it has its column; a sync record says so itself (last cell)
-        self.column_known = sum(bit for name, bit in KNOWN_BITS.items() if name in found)
+        self.column_known = 0
+        for name, bit in KNOWN_BITS.items():
+            if name in found:
+                self.column_known |= bit
         if {"fee", "paid_online"} <= found:
             self.column_known |= KNOWN_PAYMENT
         else:
@@ -148,6 +152,18 @@ class DossierParser:
             synced = self.sync(cells[INDEX["sync_flag"]])
             column = "synced_at"
             synced_at = parse_when(cells[INDEX["synced_at"]])
+            column = "submitted_at"
+            submitted_at = parse_when(cells[INDEX["submitted_at"]])
+            if submitted_at is not None and submitted_at > received_at:
+                raise ValueError("the submission time is after the receipt time")
+            column = "receipt_due_at"
+            receipt_due_at = parse_when(cells[INDEX["receipt_due_at"]], end_of_day=True)
+            column = "apology_at"
+            apology_at = parse_when(cells[INDEX["apology_at"]])
+            column = "new_due_at"
+            new_due_at = parse_when(cells[INDEX["new_due_at"]], end_of_day=True)
+            column = "apology_slip"
+            apology_slip = self._apology_slip(cells[INDEX["apology_slip"]])
         except ValueError as exc:
             return Rejection(row, "", str(exc), _fields(cells), field=column)
         if synced_at is not None and synced is None:
@@ -173,6 +189,7 @@ class DossierParser:
             state_at = max([state_at, *re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", supplements)])
         paid = int(bool(paid_online)) if known & KNOWN_PAYMENT else None
         heir = self._heir(unit, cells[INDEX["successor_unit"]], received_at) if unit in self.succeeded else None
+        apologised = int(bool(apology_at or new_due_at or apology_slip)) if known & KNOWN_APOLOGY else None
         clock = NO_HISTORY if not isinstance(supplements, str) else supplement_clock(due_at, supplements)
         return (code, unit, national_code(cells[1]), procedure_name(cells[2]),
                 received_at, due_at,
@@ -180,7 +197,15 @@ class DossierParser:
                 int(bool(digitised)) if known & KNOWN_BITS["digitised"] else None,
                 result_reference(cells[12]), self.import_id, row, known, state_at, *sync[:4], supplements,
                 *clock.as_columns(), heir, None if synced is None else int(bool(synced)), synced_at, system,
-                alt_code if alt_code != code else None)
+                alt_code if alt_code != code else None,
+                submitted_at, receipt_due_at, apologised, new_due_at)
+
+    def _apology_slip(self, cell: Cell) -> bool:
+        """Whether the slip column says one was issued: its number or a yes (its text is never kept)."""
+        try:
+            return bool(self.boolean(cell))  # blank, "Không", "Chưa": none
+        except ValueError:
+            return True  # a slip number or any other mark
 
     def _heir(self, unit: str, cell: Cell, received_at: str) -> str | None:
         """The successor the row names for its unit, if it is one of the unit's successors (else counted)."""

@@ -145,6 +145,7 @@ def canonical(record: dict[str, Any]) -> list[Cell]:
             None, None,  # the supplement columns of tabular exports: the list below says more
             None,  # the successor column of tabular exports
             None if (flag := _take(record, "TrangThaiDongBoDVC", FLAG)) is None else _flag(flag), None, PORTAL_SYSTEM, _take(record, "MaHoSoKhac", CODE),
+            None, None, None, None, None,  # submission and apology columns of tabular exports
             None if inputs is None else int(_flag(inputs) == "1"), documents, documents_digitised, documents_reused,
             _supplements(record), known]
 
