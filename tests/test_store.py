@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+import auditbot.store as store_module
 from auditbot.checking.types import Finding
 from auditbot.errors import UserError
-import auditbot.store as store_module
 from auditbot.store import DatabaseUnusable, Scope, Store, daemon_mark, fingerprint
 
 T0 = datetime(2026, 11, 2, 5, 0)
