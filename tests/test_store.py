@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+import auditbot.store as store_module
 from auditbot.checking.types import Finding
 from auditbot.errors import UserError
-from auditbot.store import Scope, Store, fingerprint
+from auditbot.store import DatabaseUnusable, Scope, Store, daemon_mark, fingerprint
 
 T0 = datetime(2026, 11, 2, 5, 0)
 
@@ -133,3 +136,46 @@ def test_the_schema_runs_once_per_version_and_unchanged_units_are_not_rewritten(
     renamed = replace(config, units=[replace(first_unit, name=first_unit.name + " (mới)"), *config.units[1:]])
     with Store.open(renamed) as changed:
         assert changed.db["units"].get(first_unit.code)["name"].endswith("(mới)")
+
+
+def _with_leftover_wal(path) -> sqlite3.Connection:
+    """A database in WAL mode whose -wal holds its first page, left open so the -wal stays beside it."""
+    Store(path).close()
+    held = sqlite3.connect(path)
+    held.execute("PRAGMA wal_autocheckpoint = 0")
+    held.execute("CREATE TABLE extra (x)")  # a schema change: page 1 goes into the -wal
+    held.commit()
+    assert Path(f"{path}-wal").stat().st_size > 0
+    return held
+
+
+def test_a_database_deleted_between_the_look_and_the_open_is_never_recreated(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "audit.db"
+    held = _with_leftover_wal(path)
+    daemon_mark(path).write_text("{}", encoding="utf-8")
+    looked = store_module.usable_or_raise
+
+    def look_then_delete(target):
+        exists = looked(target)
+        target.unlink()  # what a person or a script does while the daemon is between the two steps
+        return exists
+
+    monkeypatch.setattr(store_module, "usable_or_raise", look_then_delete)
+    try:
+        with pytest.raises(DatabaseUnusable, match="the database is missing, though the daemon has run on it"):
+            Store(path)
+    finally:
+        held.close()
+    assert not path.exists()  # SQLite would have made a new one, filled from the deleted file's -wal
+
+
+def test_garbage_beside_a_deleted_databases_wal_is_refused_as_not_sqlite(tmp_path) -> None:
+    path = tmp_path / "audit.db"
+    held = _with_leftover_wal(path)
+    path.unlink()  # deleted under a live connection: its -wal and -shm stay, with a valid first page
+    path.write_bytes(b"this is not SQLite " * 1000)  # then something else written in its place
+    held.close()
+    assert Path(f"{path}-wal").exists()
+    with pytest.raises(DatabaseUnusable, match="not a usable SQLite database"):
+        Store(path)  # SQLite alone would read the garbage as the deleted database, from its -wal
+    assert path.read_bytes() == b"this is not SQLite " * 1000  # never written over

@@ -54,10 +54,10 @@ class Store(FindingsLifecycle, RunLedger, FigureHistory):
 
     def __init__(self, path: Path, busy_seconds: float = 30) -> None:
         self.path = path
-        usable_or_raise(path)
+        exists = usable_or_raise(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = connect(path, busy_seconds)
+            self.db = connect(path, busy_seconds, create=not exists)
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
             raise unusable(path, exc) from None

@@ -14,6 +14,7 @@ import sqlite_utils
 from auditbot.config.rules import Config
 from auditbot.errors import UserError
 
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
 
 
@@ -30,22 +31,43 @@ def daemon_mark(database: Path) -> Path:
     return database.with_name(database.name + ".daemon")
 
 
-def usable_or_raise(path: Path) -> None:
+def usable_or_raise(path: Path) -> bool:
+    """Refuse a database a person must repair; return whether it exists (only a first start creates one)."""
     if not path.exists():
         mark = daemon_mark(path)
         if mark.exists():
             raise DatabaseUnusable(f"{path}: the database is missing, though the daemon has run on it ({mark});"
                                    f" restore it from a backup, or delete {mark.name} to start an empty one")
-        return
+        return False
     if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK):
         raise DatabaseUnusable(f"{path}: the database (or its folder) is not writable for this user;"
                                " auditbot records every run, so it needs both")
+    if not _sqlite_header(path):
+        # judged before SQLite opens it: a -wal left beside it by a deleted database would lend it a valid
+        # first page, and SQLite would run on the garbage as if it were that database
+        raise DatabaseUnusable(f"{path}: not a usable SQLite database (it does not begin with SQLite's header);"
+                               " restore it from a backup")
+    return True
+
+
+def _sqlite_header(path: Path) -> bool:
+    """Whether the file is empty (SQLite writes it on first use) or begins as every SQLite database does."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(len(SQLITE_HEADER))
+    except OSError:
+        return True  # unreadable is SQLite's to report, in its own words
+    return start in (b"", SQLITE_HEADER)
 
 
 def unusable(path: Path, exc: sqlite3.DatabaseError) -> sqlite3.DatabaseError | DatabaseUnusable:
     """A busy database is waited out by whoever asked; anything else about the file is a person's job."""
     if is_busy(exc):
         return exc
+    try:  # deleted or replaced since it was opened: say which, as for a file found so at the start
+        usable_or_raise(path)
+    except DatabaseUnusable as problem:
+        return problem
     return DatabaseUnusable(f"{path}: not a usable SQLite database ({exc}); restore it from a backup")
 
 
@@ -80,9 +102,13 @@ def unit_label(config: Config, code: str) -> str:
         return code
 
 
-def connect(path: Path, busy_seconds: float) -> sqlite_utils.Database:
+def connect(path: Path, busy_seconds: float, *, create: bool) -> sqlite_utils.Database:
+    """Open the database; `create` only where `usable_or_raise` found none to keep. Otherwise mode=rw: a
+    file deleted since it was looked at stays deleted (SQLite would make a new one and fill it from the
+    deleted file's leftover -wal), and the open fails instead."""
+    uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
     # check_same_thread off: an import stores batches on a second thread while the first parses
-    db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+    db = sqlite_utils.Database(sqlite3.connect(uri, uri=True, check_same_thread=False))
     db.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
     db.enable_wal()
     db.conn.execute("PRAGMA synchronous = NORMAL")
