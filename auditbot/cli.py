@@ -919,13 +919,13 @@ def status(output_format: str, config_file: str | None) -> None:
         click.echo(words("lines.network_ok", checked=at(network["checked_at"])))
     if verbosity() == QUIET:
         return
-    rows = [[j["job"], words.schedule(j["phrase"]), at(j["last_started"]) or "-", words.known("statuses", j["last_status"] or "-"),
+    rows = [[words.known("jobs", j["job"]), words.schedule(j["phrase"]), at(j["last_started"]) or "-", words.known("statuses", j["last_status"] or "-"),
              at(j["next_run"]) or "-", vietnamese.number(j["failures"]), j["last_error"] or ""] for j in state["jobs"]]
     click.echo(table([words(f"headers.{key}") for key in (
         "job", "schedule", "last_run", "result", "next_run", "failures", "last_error")], rows))
     for job in state["jobs"]:
         if job.get("note"):
-            click.echo(words("lines.job_note", job=job["job"], note=job["note"]))
+            click.echo(words("lines.job_note", job=words.known("jobs", job["job"]), note=job["note"]))
     for run_row in state["interrupted_runs"]:
         click.echo(words("lines.interrupted", id=run_row["id"], command=run_row["command"],
                          started=at(run_row["started_at"]), error=run_row["error"]))
