@@ -82,7 +82,7 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
                                          encoding="utf-8")
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert (tmp_path / "rules.toml").read_text(encoding="utf-8").endswith("# edited\n")  # a person's edit is kept
-    assert " 0 new, 0 resolved" in again.output
+    assert " 0 mới, 0 đã khắc phục" in again.output
     # ... and asked every unchanged listing page conditionally: 304s, nothing parsed again; a page built by
     # scripts is read in full each time (its data can change behind an unchanged page)
     fetches = list(db.query("SELECT unit, ok, pages, not_modified, rendered FROM listing_fetches WHERE batch = 2"))

@@ -114,13 +114,13 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
         result = commands.check(config, [], True, None, trigger="demo",
                                 transport=LoopbackTransport(server.port, sites.domains))
     for reading in commands.latest_readings(config):
-        unit = unit_label(config, reading["unit"])
+        label = unit_label(config, reading["unit"])
         if not reading["ok"]:
-            echo(words("demo.reading_failed", unit=unit, error=reading["error"]))
+            echo(words("demo.reading_failed", unit=label, error=reading["error"]))
             continue
         how = [words.known("layouts", reading["layout"])] if reading["layout"] else []
         how += [words("demo.reading_rendered")] if reading["rendered"] else []
-        echo(words("demo.reading", unit=unit, items=number(reading["items"] or 0),
+        echo(words("demo.reading", unit=label, items=number(reading["items"] or 0),
                    how=words("demo.reading_how", how=", ".join(how)) if how else ""))
     echo(words("demo.checks", run=result.run_id, open=number(len(result.findings)),
                new=number(result.counts.opened), resolved=number(result.counts.resolved)))
