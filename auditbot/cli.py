@@ -21,7 +21,7 @@ from auditbot.domain.rates import FIELD_ORDER, GROUPINGS, rate_text
 from auditbot.errors import ConfigError, UserError
 from auditbot.ops import progress
 from auditbot.report.output import format_option, render, sheet_format_option, table
-from auditbot.report.wording import Words, words_for
+from auditbot.report.wording import Words, shipped_words, words_for
 from auditbot.store import unit_label
 from auditbot.words import vietnamese
 from auditbot.words.periods import calendar_span, within_calendar
@@ -451,8 +451,8 @@ def validate(config_file: str | None) -> None:
     for path in missing:
         click.echo(f"warning: source not found (yet): {path}", err=True)
     if config.local_sites is not None:
-        click.echo(f"note: [local_sites]: {', '.join(config.local_sites.domains)} are answered from"
-                   f" {config.local_sites.folder} on 127.0.0.1 (the sample province's made-up sites)", err=True)
+        click.echo(words("setup.local_sites", domains=", ".join(config.local_sites.domains),
+                         folder=config.local_sites.folder), err=True)
     problems = commands.environment_problems(config)
     if problems:
         raise ConfigError(f"{config.path}: {len(problems)} problem(s) in this environment", problems)
@@ -941,13 +941,13 @@ def status(output_format: str, config_file: str | None) -> None:
         click.echo(words("lines.network_ok", checked=at(network["checked_at"])))
     if verbosity() == QUIET:
         return
-    rows = [[j["job"], j["phrase"], at(j["last_started"]) or "-", words.known("statuses", j["last_status"] or "-"),
+    rows = [[words.known("jobs", j["job"]), words.schedule(j["phrase"]), at(j["last_started"]) or "-", words.known("statuses", j["last_status"] or "-"),
              at(j["next_run"]) or "-", vietnamese.number(j["failures"]), j["last_error"] or ""] for j in state["jobs"]]
     click.echo(table([words(f"headers.{key}") for key in (
         "job", "schedule", "last_run", "result", "next_run", "failures", "last_error")], rows))
     for job in state["jobs"]:
         if job.get("note"):
-            click.echo(words("lines.job_note", job=job["job"], note=job["note"]))
+            click.echo(words("lines.job_note", job=words.known("jobs", job["job"]), note=job["note"]))
     for run_row in state["interrupted_runs"]:
         click.echo(words("lines.interrupted", id=run_row["id"], command=run_row["command"],
                          started=at(run_row["started_at"]), error=run_row["error"]))
@@ -1013,11 +1013,10 @@ def init(folder: Path, province: str) -> None:
     """
     from auditbot.config.new_province import write_new_province
 
+    words = shipped_words()  # no rules.toml yet to choose a language: the officer's, Vietnamese
     for path in write_new_province(folder, province):
-        click.echo(f"wrote {path}")
-    rules = folder / "rules.toml"
-    click.echo(f"Next: put the units in {folder / 'units.csv'} and the province's settings in {rules},"
-               f" then: auditbot validate --config {rules}")
+        click.echo(words("setup.init_written", file=path))
+    click.echo(words("setup.init_next", units=folder / "units.csv", rules=folder / "rules.toml"))
 
 
 @cli.command(name="systemd-unit")
@@ -1053,8 +1052,9 @@ def demo(folder: Path) -> None:
     from auditbot.demo.run import prepare_workspace, run_demo
 
     copied = prepare_workspace(folder)
-    click.echo(f"{'Copied the sample province into' if copied else 'Using the sample province in'} {folder}/")
-    run_demo(commands.open_config(folder / "rules.toml"), click.echo)
+    config = commands.open_config(folder / "rules.toml")
+    click.echo(words_for(config)("demo.copied" if copied else "demo.reused", folder=folder))
+    run_demo(config, click.echo)
 
 
 def _every_command(group: click.Group) -> list[click.Command]:

@@ -78,6 +78,52 @@ def test_what_an_officer_reads_is_vietnamese_from_edge_to_edge(province: Provinc
     assert {f["status"] for f in province.json("findings")} == {"open"}
 
 
+# English the demo and `status`'s schedule used to show, beyond the screens' words above
+STEPS_ENGLISH = re.compile(r"\b(every|monday|day|hour|at|wrote|Next|then|imported|serving|checks|ran|figures|"
+                           r"weekly|written|under|Database|Browse|Copied|Using|procedures|rows|counts|merged|"
+                           r"index|points|demo|error|sample|exports|catalogue)\b")
+
+
+def english_words(text: str) -> list[str]:
+    """The English words an officer reads in `text`, leaving aside what is typed or opened as it is:
+    commands (`auditbot …`), paths and addresses, and the check ids (scripts' names, like dossier.overdue)."""
+    text = re.sub(r"`[^`]*`|\S*/\S*|--\w+|auditbot(?: [\w-]+)*|\b[a-z_]+\.[a-z_]+\b", " ", text)
+    return sorted(set(ENGLISH.findall(text)) | set(STEPS_ENGLISH.findall(text)))
+
+
+def test_the_demo_speaks_vietnamese_from_its_first_line_to_its_last(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditbot.cli import cli
+
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # a refused row's reason is the importer's own sentence (still English: see `import dossiers`)
+    shown = "\n".join(line for line in result.output.splitlines() if not line.startswith("   dòng "))
+    assert not english_words(shown), f"the demo shows English to an officer: {english_words(shown)}\n{shown}"
+    assert "Đã chép tỉnh mẫu vào" in shown and "8. thư hằng tuần" in shown and "Cơ sở dữ liệu:" in shown
+    assert re.search(r"Sở, ban, ngành: [\d.]+ hồ sơ tiếp nhận, trực tuyến \d+,\d\d%", shown)  # a kind by its name
+
+
+def test_status_says_each_schedule_as_people_say_it(tmp_path: Path) -> None:
+    province = Province(tmp_path, extra='[schedule]\nweekly_report = "every monday at 07:30"\n'
+                                         'catalogue = "every day at 02:00"\nchecks = "every 1 hour"\n'
+                                         'dossiers = "every 5 minutes"\n')
+    from auditbot.commands import open_config
+    from auditbot.store import Store
+
+    config = open_config(province.rules)
+    with Store.open(config) as store:  # each job as the daemon records it when it starts
+        for job, phrase in config.schedule.items():
+            store.set_job_state(job, phrase)
+    text = people_output(province, "status")
+    assert not english_words(text), f"status shows English to an officer: {english_words(text)}\n{text}"
+    for said in ("thứ Hai hằng tuần lúc 07:30", "hằng ngày lúc 02:00", "mỗi 1 giờ", "mỗi 5 phút"):
+        assert said in text, text
+    # scripts read the phrase as rules.toml says it
+    assert {job["phrase"] for job in province.json("status")["jobs"]} >= {"every monday at 07:30", "every 1 hour"}
+
+
 def test_a_kind_is_named_as_the_province_calls_it_and_english_is_a_switch(tmp_path: Path) -> None:
     for folder in ("named", "wrong", "english", "bad"):
         (tmp_path / folder).mkdir()

@@ -114,7 +114,7 @@ def test_jobs_fire_a_failing_job_does_not_stop_the_others_and_sigterm_exits_0(tm
     assert jobs["catalogue"]["last_status"] == "failed" and jobs["catalogue"]["failures"] >= 3
     assert jobs["dossiers"]["next_run"] and jobs["checks"]["last_status"] in ("ok", "interrupted")
     table = province.run("status").stdout
-    [line] = [line for line in table.splitlines() if line.startswith("catalogue")]
+    [line] = [line for line in table.splitlines() if line.startswith("nhập danh mục thủ tục")]
     assert "tiến trình nền: KHÔNG CHẠY" in table and " lỗi " in line and "no-such" in line
 
 
@@ -184,7 +184,7 @@ def test_a_first_start_sends_nothing_and_a_report_due_while_down_is_sent_once_af
         assert sink.received == [] and job_runs(province, "weekly_report") == []
         assert "first start: created the database" in log
         status = province.run("status").stdout
-        assert "weekly_report: first start: nothing caught up" in status and "next scheduled time" in status
+        assert "thư hằng tuần: first start: nothing caught up" in status and "next scheduled time" in status
         # a daemon that ran before last Monday and was down then: its report goes out once at restart
         with sqlite3.connect(province.db_path) as conn:
             conn.execute("UPDATE daemon SET started_at = '2020-01-06T07:00:00'")

@@ -28,13 +28,13 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
                      encoding="utf-8")
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert f"Using the sample province in {tmp_path}/" in result.output
-    assert "ho-so-thang-10-2026.xlsx: 60 rows, 60 new" in result.output
-    assert "Xã Quảng Phú: 3 thủ tục (table, qua Chromium)" in result.output
-    assert f"Database: {tmp_path / 'var' / 'auditbot.db'}" in result.output
-    assert "run `auditbot serve` there, then open" in result.output and "/-/dashboards/tong-quan" in result.output
+    assert f"Dùng tỉnh mẫu có sẵn trong {tmp_path}/" in result.output
+    assert "ho-so-thang-10-2026.xlsx: đọc 60 dòng, lưu mới 60" in result.output
+    assert "Xã Quảng Phú: 3 thủ tục (bảng, qua Chromium)" in result.output
+    assert f"Cơ sở dữ liệu: {tmp_path / 'var' / 'auditbot.db'}" in result.output
+    assert "chạy `auditbot serve` trong thư mục đó, rồi mở" in result.output and "/-/dashboards/tong-quan" in result.output
     # the per-unit 766 index: each unit's points out of those the sample data supports, and its biggest gain
-    index_lines = result.output.split("7. the Decision 766 index")[1].split("8. weekly letters")[0].strip().splitlines()
+    index_lines = result.output.split("7. Chỉ số theo Quyết định 766")[1].split("8. thư hằng tuần")[0].strip().splitlines()
     assert len(index_lines) == 1 + 8 and all(re.search(r"/\d+,\d\d(; mất nhiều nhất: đạt \d+% .+: \+\d+,\d\d điểm)?$",
                                                        line) for line in index_lines[1:]), index_lines
     db = sqlite_utils.Database(tmp_path / "var" / "auditbot.db")
@@ -45,7 +45,7 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     assert {"dossier.overdue", "dossier.shared_result", "rate.digitisation"} <= checks
     # the sample merger: Quảng Đức's dossiers count for Quảng Phú; the two rows still naming it after its
     # last day are the only ones refused, with the reason
-    assert "Xã Quảng Phú counts the dossiers of Xã Quảng Đức too" in result.output
+    assert "Xã Quảng Phú tính cả hồ sơ của Xã Quảng Đức" in result.output
     assert db["rejected_rows"].count == 2
     assert [row["reason"] for row in db.query("SELECT reason FROM rejected_rows")] == [
         "unit 'UBND xã Quảng Đức' (XA_QUANGDUC) ended on 30/09/2026 and XA_QUANGPHU took over: a row dated"
@@ -82,7 +82,7 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
                                          encoding="utf-8")
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert (tmp_path / "rules.toml").read_text(encoding="utf-8").endswith("# edited\n")  # a person's edit is kept
-    assert " 0 new, 0 resolved" in again.output
+    assert " 0 mới, 0 đã khắc phục" in again.output
     # ... and asked every unchanged listing page conditionally: 304s, nothing parsed again; a page built by
     # scripts is read in full each time (its data can change behind an unchanged page)
     fetches = list(db.query("SELECT unit, ok, pages, not_modified, rendered FROM listing_fetches WHERE batch = 2"))

@@ -130,15 +130,15 @@ def test_the_helps_quick_start_works_as_typed(tmp_path) -> None:
         assert done.returncode in (0, 1), f"{line}: {done.stderr}"  # check: 1 when something is open
         assert "Error" not in done.stderr and done.stdout.strip(), f"{line}: {done.stderr}"
         if words[1] == "demo":  # it says how to go on from where the person stands
-            assert "Next: cd auditbot-demo, then: auditbot check STP" in done.stdout
-            assert "add --config auditbot-demo/rules.toml to each" in done.stdout
+            assert "Tiếp theo: cd auditbot-demo, rồi chạy: auditbot check STP" in done.stdout
+            assert "thêm --config auditbot-demo/rules.toml vào mỗi lệnh" in done.stdout
 
 
 def test_init_writes_a_province_that_validates_and_never_overwrites(tmp_path, no_smtp_password) -> None:
     folder = tmp_path / "thanh-hoa"
     code, output = invoke("init", folder, "--province", "Thanh Hóa")
     assert code == 0, output
-    assert f"wrote {folder / 'rules.toml'}" in output and f"wrote {folder / 'units.csv'}" in output
+    assert f"đã ghi {folder / 'rules.toml'}" in output and f"đã ghi {folder / 'units.csv'}" in output
     code, output = invoke("validate", "--config", folder / "rules.toml")
     assert code == 0, output
     assert "Thanh Hóa: 2 đơn vị (Sở, ban, ngành; Xã, phường)" in output

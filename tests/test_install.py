@@ -60,7 +60,7 @@ def test_the_built_wheel_installs_and_runs_the_demo_and_the_weekly_report_from_a
     auditbot = fresh / "bin" / "auditbot"
     demo = run(auditbot, "demo", cwd=elsewhere)
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert "8. weekly letters" in demo.stdout and "7. the Decision 766 index" in demo.stdout and (elsewhere / "auditbot-demo" / "rules.toml").is_file()
+    assert "8. thư hằng tuần" in demo.stdout and "7. Chỉ số theo Quyết định 766" in demo.stdout and (elsewhere / "auditbot-demo" / "rules.toml").is_file()
     outbox = tmp_path / "outbox"
     report = run(auditbot, "report", "--outbox", outbox, "--config", elsewhere / "auditbot-demo" / "rules.toml",
                  cwd=tmp_path)

@@ -16,6 +16,7 @@ from auditbot.demo.sites import LoopbackTransport, serve_sites
 from auditbot.domain.clock import local_now
 from auditbot.errors import InputError
 from auditbot.index766.formula import gain_sentence, points_text
+from auditbot.report.wording import words_for
 from auditbot.store import unit_label
 from auditbot.words import vietnamese
 
@@ -91,63 +92,71 @@ def successors_named(config: Config, dossiers: list[Dossier], kept: int = 2) -> 
 
 
 def run_demo(config: Config, echo: Callable[[str], None]) -> None:
-    echo(f"auditbot demo — {config.province}: {len(config.units)} units")
+    words = words_for(config)
+    number = vietnamese.number
+    echo(words("demo.title", province=config.province, units=number(len(config.units))))
     generated = write_sample_exports(config)
-    echo(f"1. wrote sample exports: {', '.join(p.name for p in generated)}")
+    echo(words("demo.exports", files=", ".join(p.name for p in generated)))
     catalogue = commands.import_catalogue_file(config, None)
-    echo(f"2. imported the procedure catalogue: {catalogue.stored} procedures, {catalogue.rejected} rejected")
+    echo(words("demo.catalogue", stored=number(catalogue.stored), rejected=number(catalogue.rejected)))
     outcome = commands.import_dossier_files(config, [])
     for summary in outcome.summaries:
-        echo(f"3. imported {Path(summary.file).name}: {summary.rows_read} rows, {summary.stored} new,"
-             f" {summary.updated} updated, {summary.rejected} rejected")
+        echo(words("demo.dossiers", file=Path(summary.file).name, read=number(summary.rows_read),
+                   stored=number(summary.stored), updated=number(summary.updated), rejected=number(summary.rejected)))
         for rejection in summary.rejections[:3]:
-            echo(f"   row {rejection.row}, {rejection.column}: {rejection.reason}")
+            echo(words("demo.rejection", row=rejection.row, column=rejection.column, reason=rejection.reason))
     for error in outcome.errors:
-        echo(f"   error: {error}")
+        echo(words("demo.import_error", error=error))
     # a demo folder copied before [local_sites] existed keeps its rules.toml: the sample's sites all the same
     sites = config.local_sites or LocalSites(config.path.parent / "sample" / "sites", SAMPLE_DOMAINS)
     with serve_sites(sites.folder) as server:
-        echo(f"4. serving the units' listing pages and a portal stand-in from {sites.folder} on"
-             f" 127.0.0.1:{server.port}")
+        echo(words("demo.serving", folder=sites.folder, port=server.port))
         result = commands.check(config, [], True, None, trigger="demo",
                                 transport=LoopbackTransport(server.port, sites.domains))
     for reading in commands.latest_readings(config):
-        how = f"{reading['items']} thủ tục ({reading['layout']}{', qua Chromium' if reading['rendered'] else ''})"
-        echo(f"   {unit_label(config, reading['unit'])}: {how if reading['ok'] else reading['error']}")
-    echo(f"5. checks ran (run {result.run_id}): {len(result.findings)} open findings,"
-         f" {result.counts.opened} new, {result.counts.resolved} resolved")
+        label = unit_label(config, reading["unit"])
+        if not reading["ok"]:
+            echo(words("demo.reading_failed", unit=label, error=reading["error"]))
+            continue
+        how = [words.known("layouts", reading["layout"])] if reading["layout"] else []
+        how += [words("demo.reading_rendered")] if reading["rendered"] else []
+        echo(words("demo.reading", unit=label, items=number(reading["items"] or 0),
+                   how=words("demo.reading_how", how=", ".join(how)) if how else ""))
+    echo(words("demo.checks", run=result.run_id, open=number(len(result.findings)),
+               new=number(result.counts.opened), resolved=number(result.counts.resolved)))
     by_unit = Counter(f["unit"] for f in result.findings)
     by_check = Counter(f["check"] for f in result.findings)
     for code, count in by_unit.most_common():
-        echo(f"   {unit_label(config, code)}: {count}")
+        echo(words("demo.count", what=unit_label(config, code), count=number(count)))
     for check_id, count in sorted(by_check.items()):
-        echo(f"   {check_id}: {count}")
+        echo(words("demo.count", what=check_id, count=number(count)))
     computed, figures = commands.rates(config, None, None, "kind")
     period = computed.period
-    echo(f"6. figures {period.name}, {vietnamese.day(period.start)} – {vietnamese.day(period.end)} (tạm tính):")
+    echo(words("demo.figures", period=period.name, start=vietnamese.day(period.start), end=vietnamese.day(period.end)))
     for item in figures:
         rates = item.rates(config.rounding)
-        echo(f"   {item.group}: {vietnamese.number(item.received)} hồ sơ tiếp nhận, trực tuyến {vietnamese.percent(rates['online_rate'])},"
-             f" số hóa {vietnamese.percent(rates['digitisation_rate'])}, quá hạn {vietnamese.percent(rates['overdue_rate'])}")
+        echo(words("demo.figures_group", group=words.kind(item.group), received=number(item.received),
+                   online=vietnamese.percent(rates["online_rate"]),
+                   digitised=vietnamese.percent(rates["digitisation_rate"]),
+                   overdue=vietnamese.percent(rates["overdue_rate"])))
     for unit in commands.units_on(config, period.end):
         if unit["predecessors"]:
-            echo(f"   {unit['name']} counts the dossiers of {', '.join(unit_label(config, c) for c in unit['predecessors'])}"
-                 " too (merged into it; `auditbot units --all`)")
+            echo(words("demo.merged", unit=unit["name"],
+                       predecessors=", ".join(unit_label(config, c) for c in unit["predecessors"])))
     index = commands.index(config, None, None, "unit")
-    echo("7. the Decision 766 index, tạm tính (out of the points the data supports; `auditbot index --unit STP`):")
+    echo(words("demo.index"))
     for scored in index.results:
         gains = scored.gains()
-        echo(f"   {unit_label(config, scored.group)}: {points_text(scored.total)}/{points_text(scored.scored_max)}"
-             + (f"; mất nhiều nhất: {gain_sentence(gains[0])}" if gains else ""))
+        echo(words("demo.index_unit", unit=unit_label(config, scored.group), points=points_text(scored.total),
+                   max=points_text(scored.scored_max),
+                   gain=words("demo.index_gain", gain=gain_sentence(gains[0])) if gains else ""))
     outbox = config.email.outbox
     letters = commands.report(config, None, outbox=outbox)
-    echo(f"8. weekly letters ({letters.week}): {len(letters.letters)} written as .eml under {outbox / letters.week}")
+    echo(words("demo.letters", week=letters.week, letters=number(len(letters.letters)), folder=outbox / letters.week))
     for digest in letters.digests:
-        echo(f"   {digest.unit.name}: {digest.state}, {digest.open_count} open, {digest.new_count} new")
-    echo(f"\nDatabase: {config.database}")
-    echo(f"Next: cd {config.path.parent}, then: auditbot check STP · auditbot findings --unit STP ·"
-         " auditbot rates --by unit · auditbot report --unit STP")
-    echo(f"(or, from here, add --config {config.path} to each)")
-    echo(f"\nBrowse the history: run `auditbot serve` there, then open"
-         f" http://{config.serve.host}:{config.serve.port}/-/dashboards/tong-quan"
-         f" (and /-/dashboards/chi-so-766 for the index)")
+        echo(words("demo.letter_unit", unit=digest.unit.name, state=words.known("statuses", digest.state),
+                   open=number(digest.open_count), new=number(digest.new_count)))
+    echo(words("demo.database", database=config.database))
+    echo(words("demo.next", folder=config.path.parent))
+    echo(words("demo.next_here", rules=config.path))
+    echo(words("demo.browse", host=config.serve.host, port=config.serve.port))

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from auditbot.config import bundled
+from auditbot.config import bundled, schedules
 from auditbot.config.rules import Config
 from auditbot.errors import ConfigError
 from auditbot.words.text import nfc
@@ -42,11 +42,30 @@ class Words:
         """A unit kind as people call it: rules.toml's [kinds.<kind>] name, else the template's, else the code."""
         return self.kind_names.get(kind) or self.known("kinds", kind)
 
+    def schedule(self, phrase: str) -> str:
+        """A rules.toml [schedule] phrase as people say it ("every monday at 07:30" -> "thứ Hai hằng tuần
+        lúc 07:30"); a phrase the daemon would refuse is shown as written, for the operator to see."""
+        try:
+            when = schedules.parse(phrase)
+        except ValueError:
+            return phrase
+        if when.unit in schedules.WEEKDAYS:
+            day = self(f"schedule.{when.unit}")
+            return self("schedule.weekday_at", day=day, at=when.at) if when.at else self("schedule.weekday", day=day)
+        if when.at:
+            return self("schedule.daily_at", at=when.at)
+        return self("schedule.every", count=when.count, unit=self(f"schedule.{when.unit}"))
+
 
 def words_for(config: Config) -> Words:
     own = config.report.templates / FILE
     return Words(_entries(bundled.templates() / FILE, own if own.is_file() else None), config.language,
                  config.kind_names)
+
+
+def shipped_words(language: str = "vi") -> Words:
+    """The shipped words alone, for what is said before a province has a rules.toml (`auditbot init`)."""
+    return Words(_entries(bundled.templates() / FILE, None), language, {})
 
 
 @lru_cache(maxsize=8)
