@@ -6,8 +6,10 @@ Generates a province of 200 units and a real-shaped CSV export of N dossiers (ti
 columns, Vietnamese statuses), then in this one run times, each in its own process:
   (a) `auditbot import dossiers` + `auditbot rates --by unit`,
   (b) a straightforward pandas script computing the same per-unit figures,
-  (c) the same in DuckDB;
-checks the three agree, and prints the ratios and each one's peak memory. With --xlsx-rows it also
+  (c) the same in DuckDB,
+  (d) the floor of the design: sqlite3's own C importer (the `sqlite3` CLI's `.import --csv`) storing the same
+      rows in a database file, plus one GROUP BY by unit;
+checks the three that compute figures agree, and prints the ratios and each one's peak memory. With --xlsx-rows it also
 times the import of an XLSX export of that many rows. The peers run under --peer-python, a venv with
 pandas and duckdb (`make bench` makes it), so auditbot is timed as deployed, without pandas around.
 """
@@ -98,6 +100,10 @@ print(json.dumps({r[0]: dict(zip(keys, map(int, r[1:]))) for r in rows}))
 '''
 
 
+# the floor: SQLite's own C code storing every row of the export and counting them by unit, no typing at all
+FLOOR_SQL = 'SELECT "Đơn vị tiếp nhận", count(*) FROM export WHERE "Mã hồ sơ" IS NOT NULL GROUP BY 1'
+
+
 def province(root: Path, units: int = 200) -> tuple[Path, list[str], dict[str, str]]:
     names, codes, lines = [], {}, []
     for n in range(units):
@@ -162,6 +168,7 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=200_000, help="0 to skip the XLSX import")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     parser.add_argument("--peer-python", default=sys.executable, help="interpreter that has pandas and duckdb")
+    parser.add_argument("--sqlite3", default="sqlite3", help="the sqlite3 command-line shell (Debian's sqlite3)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="auditbot-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -180,6 +187,11 @@ def main() -> None:
     ours = {row["group"]: {k: row[k] for k in COUNTS} for row in json.loads(rates_json)}
     t_pandas, m_pandas, pandas_json = run_measured([args.peer_python, "-c", PANDAS, str(export), *PERIOD])
     t_duck, m_duck, duck_json = run_measured([args.peer_python, "-c", DUCKDB, str(export), *PERIOD])
+    floor_db = root / "floor.db"
+    floor_db.unlink(missing_ok=True)
+    t_floor, m_floor, _ = run_measured([args.sqlite3, str(floor_db), f".import --csv --skip {len(TITLE_ROWS)} "
+                                        f"{export} export", FLOOR_SQL])
+    floor_db.unlink(missing_ok=True)
     by_code = lambda figures: {codes[name]: value for name, value in json.loads(figures).items()}  # noqa: E731
     pandas_figures, duck_figures = by_code(pandas_json), by_code(duck_json)
     ours = {code: value for code, value in ours.items() if any(value.values())}
@@ -191,14 +203,17 @@ def main() -> None:
     print(f"{'auditbot end to end':28}{total:10.2f}{max(m_import, m_rates):10.0f}")
     print(f"{'pandas':28}{t_pandas:10.2f}{m_pandas:10.0f}")
     print(f"{'duckdb':28}{t_duck:10.2f}{m_duck:10.0f}")
-    to_pandas, to_duck = total / t_pandas, total / t_duck
+    print(f"{'sqlite3 .import + GROUP BY':28}{t_floor:10.2f}{m_floor:10.0f}")
+    to_pandas, to_duck, to_floor = total / t_pandas, total / t_duck, total / t_floor
     print(f"\nratio auditbot / pandas: {to_pandas:.2f}  {verdict(to_pandas <= 1.0)} (target ≤ 1,0)")
     print(f"ratio auditbot / duckdb: {to_duck:.2f}  {verdict(to_duck <= 3.0)} (target ≤ 3)")
+    print(f"ratio auditbot / sqlite3 .import (the floor): {to_floor:.2f}  {verdict(to_floor <= 1.5)} (target ≤ 1,5)")
     print(f"peak memory of the import: {m_import:.0f} MB  {verdict(m_import <= 400)} (target ≤ 400 MB)")
     print(f"figures agree (auditbot = pandas = duckdb, {len(ours)} units): {agree}")
     figures = {"rows": args.rows, "auditbot_s": round(total, 2), "import_s": round(t_import, 2),
                "rates_s": round(t_rates, 2), "pandas_s": round(t_pandas, 2), "duckdb_s": round(t_duck, 2),
-               "to_pandas": round(to_pandas, 2), "to_duckdb": round(to_duck, 2), "import_peak_mb": round(m_import),
+               "sqlite3_s": round(t_floor, 2), "to_pandas": round(to_pandas, 2), "to_duckdb": round(to_duck, 2),
+               "to_sqlite3": round(to_floor, 2), "import_peak_mb": round(m_import),
                "agree": agree}
     if not agree:
         for code in sorted(set(ours) | set(pandas_figures)):
