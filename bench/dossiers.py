@@ -1,6 +1,6 @@
 """Benchmark: auditbot import + rates against pandas and DuckDB on the same generated export.
 
-    python bench/dossiers.py [--rows 1000000] [--xlsx-rows 200000] [--keep DIR]
+    python bench/dossiers.py [--rows 1000000] [--xlsx-rows 200000] [--keep DIR] [--sqlite3 PATH]
 
 Generates a province of 200 units and a real-shaped CSV export of N dossiers (title rows, personal-data
 columns, Vietnamese statuses), then in this one run times, each in its own process:
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -149,6 +150,16 @@ def write_xlsx_export(path: Path, rows: int, names: list[str]) -> None:
     workbook.save(path)
 
 
+def generate(path: Path, write: Callable[[Path], None]) -> None:
+    """The export at `path`, written unless a kept folder already has it (the generation is seeded: the
+    same rows every time); written aside first, so a stopped run never leaves half an export to reuse."""
+    if path.exists():
+        return
+    partial = path.with_name(f"partial-{path.name}")
+    write(partial)
+    partial.replace(path)
+
+
 def run_measured(command: list[str]) -> tuple[float, float, str]:
     """Wall seconds, the child's own peak resident MB (from wait4) and its stdout."""
     started = time.perf_counter()
@@ -166,16 +177,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=200_000, help="0 to skip the XLSX import")
-    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="work in this folder and keep it (exports already generated there are reused)")
     parser.add_argument("--peer-python", default=sys.executable, help="interpreter that has pandas and duckdb")
     parser.add_argument("--sqlite3", default="sqlite3", help="the sqlite3 command-line shell (Debian's sqlite3)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="auditbot-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     rules, names, codes = province(root)
-    export = root / "export.csv"
+    export = root / f"export-{args.rows}.csv"
     started = time.perf_counter()
-    write_csv_export(export, args.rows, names)
+    generate(export, lambda path: write_csv_export(path, args.rows, names))
     print(f"generated {args.rows:,} rows ({export.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
     (root / "bench.db").unlink(missing_ok=True)
 
@@ -221,8 +233,8 @@ def main() -> None:
                 print(code, ours.get(code), pandas_figures.get(code), duck_figures.get(code))
                 break
     if args.xlsx_rows:
-        xlsx = root / "export.xlsx"
-        write_xlsx_export(xlsx, args.xlsx_rows, names)
+        xlsx = root / f"export-{args.xlsx_rows}.xlsx"
+        generate(xlsx, lambda path: write_xlsx_export(path, args.xlsx_rows, names))
         (root / "bench.db").unlink(missing_ok=True)  # a first load, as the CSV's was
         t_xlsx, m_xlsx, out = run_measured([*auditbot, "import", "dossiers", str(xlsx), "--config", str(rules)])
         per_row = (t_xlsx / args.xlsx_rows) / (t_import / args.rows)
