@@ -15,11 +15,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import email_validator
-from cssselect import SelectorError
-from email_validator import EmailNotValidError, validate_email
-from lxml.cssselect import CSSSelector
-
 from auditbot.config import bundled
 from auditbot.config.origins import Origins, site
 from auditbot.config.schedules import parse as parse_phrase
@@ -861,6 +856,10 @@ def _addresses(reader: _Reader, path: str, addresses: tuple[str, ...],
     """Addresses as the SMTP server will take them: checked by email-validator, Vietnamese domain names
     IDNA-encoded (an address an officer types with diacritics in its domain is kept, not refused). A domain
     [email] allow_internal_domains names may be one no public mail reaches (the province's own server)."""
+    # imported here, not with the module: a reading child unpickles a Config and never validates one, and
+    # compiling email-validator's patterns is a good part of its start-up
+    from email_validator import EmailNotValidError, validate_email
+
     accepted: list[str] = []
     for address in addresses:
         domain = address.rpartition("@")[2].strip().rstrip(".").lower()
@@ -892,6 +891,8 @@ def _internal(domain: str, internal: bool | tuple[str, ...]) -> bool:
 def _special_use_allowed(domain: str, internal: bool | tuple[str, ...]) -> Iterator[None]:
     """email-validator refuses special-use domains (.local) from its module-level list; its documented way
     to accept one is to take it off that list. Taken off for this one validation, then put back."""
+    import email_validator
+
     names = email_validator.SPECIAL_USE_DOMAIN_NAMES
     saved = list(names)
     lifted = [name for name in saved if (domain == name or domain.endswith("." + name))
@@ -904,6 +905,9 @@ def _special_use_allowed(domain: str, internal: bool | tuple[str, ...]) -> Itera
 
 
 def _valid_selector(selector: str) -> bool:
+    from cssselect import SelectorError  # only a config that names selectors needs them (see _addresses)
+    from lxml.cssselect import CSSSelector
+
     try:
         CSSSelector(selector)
     except (SelectorError, ValueError):
