@@ -15,10 +15,13 @@ import marshal
 import os
 import pickle
 import sqlite3
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -170,16 +173,36 @@ def child_main(job: tuple[Any, ...], connection: Any) -> None:
         channel.put("error", f"{path}: import stopped ({type(exc).__name__})")
 
 
-def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
+Started = tuple[subprocess.Popen[bytes], Connection]
+
+
+def _start_child(config: Config) -> Started:
+    """A reading child, started before its job is known: the new interpreter imports what it reads with
+    (polars, calamine, the store's modules: a good part of a big import's first seconds) while this process
+    checks the file and opens the import."""
+    return children.start_reader("auditbot.sources.tabular.reading_child", [config.email.password_env])
+
+
+def _stop_child(started: Started) -> None:
+    child, reader = started
+    reader.close()
+    if child.stdin is not None:
+        child.stdin.close()  # its job, if it was never sent
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+
+
+def _parse_in_child(started: Started, path: Path, kind: str, spec: ImportSpec, config: Config, import_id: int,
                     on_header: Callable[[dict[str, str], list[str]], None],
                     on_batch: Callable[[list[Record]], None],
                     on_stage: Callable[[bytes], None] = lambda image: None) -> Counts:
     # the child's scratch files, removed here: a child that is stopped cannot clean up after itself (and if
     # this process is stopped too, the next import removes them: see scratch.py)
     folder = scratch.make()
-    job = (path, kind, spec, config, import_id, folder, os.getpid(), _columnar(kind, spec))
-    child, reader = children.start_reader("auditbot.sources.tabular.reading_child", job, [config.email.password_env])
+    child, reader = started
     try:
+        children.send_job(child, (path, kind, spec, config, import_id, folder, os.getpid(), _columnar(kind, spec)))
         while True:
             if not reader.poll(CHILD_SILENCE_SECONDS):
                 raise InputError(f"{path}: the reader said nothing for {CHILD_SILENCE_SECONDS} s and was stopped;"
@@ -203,10 +226,7 @@ def _parse_in_child(path: Path, kind: str, spec: ImportSpec, config: Config, imp
             else:
                 raise InputError(payload)
     finally:
-        reader.close()
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+        _stop_child(started)
         scratch.remove(folder)
 
 
@@ -219,13 +239,25 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     scratch.sweep()  # what imports killed before could not remove
-    sha256 = file_digest(within_limit(path, config.max_file_mb))
+    within_limit(path, config.max_file_mb)
     kind = formats.sniff(path)
+    isolated = kind == formats.WORKBOOK or path.stat().st_size >= PARALLEL_FROM_BYTES
+    if not isolated:
+        return _import(config, store, path, spec, now, dry_run, kind, _parse)
+    started = _start_child(config)
+    try:
+        return _import(config, store, path, spec, now, dry_run, kind, partial(_parse_in_child, started))
+    finally:
+        _stop_child(started)  # already stopped, unless the file was refused before the child had its job
+
+
+def _import(config: Config, store: Store | None, path: Path, spec: ImportSpec, now: datetime, dry_run: bool,
+            kind: str, parse: Callable[..., Counts]) -> ImportSummary:
+    sha256 = file_digest(path)
     if kind == formats.WORKBOOK:
         check_declared(path, config.max_memory_mb)
     summary = ImportSummary(kind=spec.kind, file=str(path), format=kind, dry_run=dry_run)
-    isolated = kind == formats.WORKBOOK or path.stat().st_size >= PARALLEL_FROM_BYTES
-    parse = _parse_in_child if isolated else _parse
+    isolated = parse is not _parse
 
     def on_header(labels: dict[str, str], missing: list[str]) -> None:
         summary.columns, summary.missing = dict(labels), list(missing)
@@ -252,7 +284,7 @@ def run_import(config: Config, store: Store | None, path: Path, spec: ImportSpec
             import_id = open_import(conn, spec.kind, str(path), sha256, path.stat().st_size, kind, now)
             spec.begin(conn)
             if isolated:
-                counts = _parse_in_child(path, kind, spec, config, import_id, on_header, write, write_staged)
+                counts = parse(path, kind, spec, config, import_id, on_header, write, write_staged)
             else:
                 counts = _parse(path, kind, spec, config, import_id, on_header, write)
             _take_counts(summary, counts, spec)

@@ -34,12 +34,12 @@ def clean_environment(secrets: Iterable[str]) -> dict[str, str]:
     return env
 
 
-def start_reader(module: str, job: tuple[Any, ...], secrets: Iterable[str]) -> tuple[subprocess.Popen[bytes],
-                                                                                      Connection]:
-    """A new interpreter running `python -m module`, handed `job` (pickled, on its stdin) and the write end of
-    a pipe (its fd number as the one argument); returns the process and the read end. Not a fork: the child
-    holds no copy of the database connection, its file or anything else this process has open (only the
-    pipe is passed), and its environment has no secret in it."""
+def start_reader(module: str, secrets: Iterable[str]) -> tuple[subprocess.Popen[bytes], Connection]:
+    """A new interpreter running `python -m module`, given the write end of a pipe (its fd number as the one
+    argument); returns the process and the read end. Its job follows with `send_job`: until then the child
+    imports what it reads with, while this process does its own work. Not a fork: the child holds no copy
+    of the database connection, its file or anything else this process has open (only the pipe is passed),
+    and its environment has no secret in it."""
     reader, writer = Pipe(duplex=False)
     try:
         process = subprocess.Popen([sys.executable, "-m", module, str(writer.fileno())], stdin=subprocess.PIPE,
@@ -50,13 +50,17 @@ def start_reader(module: str, job: tuple[Any, ...], secrets: Iterable[str]) -> t
         raise
     finally:
         writer.close()  # the child holds the only writer: its death is an end of file here
+    return process, reader
+
+
+def send_job(process: subprocess.Popen[bytes], job: tuple[Any, ...]) -> None:
+    """The child's job, pickled on its stdin (see reader_job)."""
     assert process.stdin is not None
     try:
         process.stdin.write(pickle.dumps(job))
         process.stdin.close()
     except OSError:
         pass  # it died before reading its job: the read end says so
-    return process, reader
 
 
 def reader_job(argv: list[str]) -> tuple[tuple[Any, ...], Connection]:
