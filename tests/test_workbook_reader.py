@@ -19,6 +19,8 @@ from conftest import Province
 from openpyxl import Workbook
 
 from auditbot.errors import InputError
+from auditbot.sources.tabular import reading_process as children
+from auditbot.sources.tabular.reading_process import start_reader
 from auditbot.sources.tabular.workbook import workbook_rows
 
 CCCD = "079305001234"
@@ -306,6 +308,28 @@ def test_a_declared_grid_past_any_export_is_refused_before_reading(tmp_path: Pat
         f'<worksheet {NS}><dimension ref="A1:XFD1048576"/><sheetData>{HEADER}{_dossier(2, "HS-1")}</sheetData>'
         '</worksheet>'))
     assert "xl/worksheets/sheet1.xml declares 16,384 columns by 1,048,576 rows" in _import_refused(province, path)
+
+
+def test_a_workbook_refused_before_reading_stops_the_reading_child_started_for_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading child starts while the file is checked (its interpreter's imports overlap the checks): a
+    file those checks refuse leaves it stopped, not waiting for a job."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def recording(*args: object) -> object:
+        process, reader = start_reader(*args)  # type: ignore[arg-type]
+        started.append(process)
+        return process, reader
+
+    monkeypatch.setattr(children, "start_reader", recording)
+    province = Province(tmp_path)
+    path = _handmade(tmp_path / "declared.xlsx", HEADER + _dossier(2, "HS-1"))
+    path = _with_workbook_part(path, "xl/worksheets/sheet1.xml", (
+        f'<worksheet {NS}><dimension ref="A1:XFD1048576"/><sheetData>{HEADER}{_dossier(2, "HS-1")}</sheetData>'
+        '</worksheet>'))
+    assert "declares 16,384 columns" in _import_refused(province, path)
+    assert len(started) == 1
+    assert started[0].poll() is not None
 
 
 def test_a_workbook_declaring_too_many_shared_texts_is_refused_before_reading(tmp_path: Path) -> None:
