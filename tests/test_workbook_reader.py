@@ -287,7 +287,7 @@ def test_rows_and_texts_in_comments_instructions_and_cdata_are_not_counted(tmp_p
     assert [cells[0] for _, cells in rows(path)] == ["Mã hồ sơ", "HS-1", "HS-2", "HS-SHARED"]
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "read 3, stored 3" in result.output
+    assert "đọc 3 dòng, lưu mới 3" in result.output
     stored = {row["code"]: row["unit"] for row in sqlite_utils.Database(province.db_path)["dossiers"].rows}
     assert stored == {"HS-1": "STP", "HS-2": "STP", "HS-SHARED": "SXD"}
 
