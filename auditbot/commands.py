@@ -435,6 +435,11 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
                 except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
                     failed.append((code, _fault(exc)))
                 progress.advance()
+        if (send or outbox is not None) and config.answers.base_url:  # a look at the letters issues no link
+            for digest in read:
+                if digest.open_count:
+                    token = store.issue_link(digest.unit.code, reader.week.key, now, config.answers.link_days)
+                    digest.answer_link = f"{config.answers.base_url.rstrip('/')}/tra-loi/{token}"
         digests = []
         for digest, made in compose_digests(composer, read):
             if isinstance(made, str):

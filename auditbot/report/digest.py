@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from auditbot.checking.plugins import centre_checks
+from auditbot.checking.plugins import centre_checks, registered_checks
 from auditbot.config.rules import Config, Unit
+from auditbot.domain.rates import share
 from auditbot.errors import ConfigError
 from auditbot.index766.formula import formula_path, headline_of, load_formulas
 from auditbot.report.annex_table import Row, Table
@@ -65,7 +66,8 @@ class UnitDigest:
     checked: bool
     escalated: list[dict[str, Any]]
     index: IndexLine | None = None
-
+    answers: list[dict[str, Any]] = field(default_factory=list)  # what came of the unit's answers (store/answers.py)
+    answer_link: str | None = None  # this week's link to the answer page, when letters are really made
 
     @property
     def state(self) -> str:
@@ -92,6 +94,8 @@ class Summary:
     rejected_imports: list[dict[str, Any]]
     unsent: list[dict[str, str]]  # units whose letter could not be made this week, and why
     digests: list[UnitDigest] = field(default_factory=list)
+    unanswered: list[dict[str, Any]] = field(default_factory=list)  # units silent on findings older than N days
+    false_findings: list[dict[str, Any]] = field(default_factory=list)  # per check: disputed, accepted as false
 
 
 class WeekFindings:
@@ -167,7 +171,7 @@ class WeekFindings:
             unreadable=[f for f in own if f["check"] == "source.unreadable"],
             checked=unit.code in self.checked,
             escalated=[f for f in findings if f["first_seen"] < self.escalate_before],
-            index=self.index_line(unit.code))
+            index=self.index_line(unit.code), answers=self.store.answers_to_tell(unit.code, self.week.since))
 
     def index_line(self, unit: str) -> IndexLine | None:
         rows = observations.latest_unit_index(self.store.db, unit)
@@ -181,6 +185,7 @@ class WeekFindings:
 
     def summary(self, digests: list[UnitDigest], failed: Sequence[tuple[str, str]] = ()) -> Summary:
         violations = [f for f in self.open if f["check"] not in self.operator]
+        checks = registered_checks()
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for digest in digests:
             counter = kinds[digest.unit.kind]
@@ -215,4 +220,9 @@ class WeekFindings:
             unchecked=[d.unit.name for d in digests if d.state == "unchecked"],
             rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
             unsent=[{"name": self.unit_name(code), "error": error} for code, error in failed],
-            digests=digests)
+            digests=digests,
+            unanswered=[{**row, "name": self.unit_name(row["unit"])} for row in self.store.unanswered(
+                timestamp(self.week.now - timedelta(days=self.config.answers.remind_after_days)), sorted(self.operator))],
+            false_findings=[{**row, "share": share(row["false_findings"], row["findings"]),
+                             "title": checks[row["check_id"]].title if row["check_id"] in checks else row["check_id"]}
+                            for row in self.store.false_findings()])

@@ -174,6 +174,15 @@ class AnswerBook(FindingsLifecycle):
                 latest[row["finding_id"]] = dict(row)
         return latest
 
+    def answers_to_tell(self, unit: str, since: str) -> list[dict[str, Any]]:
+        """What the unit's next letter says of its answers: each finding's latest answer, when it is still open
+        (waiting for a re-check or the centre) or something happened to it since then."""
+        return [dict(r) for r in self.db.query(
+            "SELECT a.*, f.title, f.status AS finding_status FROM answers a JOIN findings f ON f.id = a.finding_id"
+            " WHERE a.unit = ? AND a.id = (SELECT max(id) FROM answers b WHERE b.finding_id = a.finding_id)"
+            " AND (a.status IN ('rechecking', 'pending') OR max(a.answered_at, coalesce(a.rechecked_at, ''),"
+            " coalesce(a.decided_at, '')) >= ?) ORDER BY a.check_id, f.subject", [unit, since])]
+
     def unanswered(self, older_than: str, excluding: list[str]) -> list[dict[str, Any]]:
         """Units with open findings first seen before then that no answer ever spoke of."""
         left_out = [*excluding, ""]
