@@ -37,7 +37,8 @@ MAX_EXTENSION_DAYS = 366
 UNKNOWN_PER_MINUTE = 60     # wrong tokens from one client: guessing is bounded, the database is not hammered
 HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the token is in the address: never handed to another site
+    # the token is in the address: never handed to another site (no-referrer would make form posts "Origin: null")
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
                                " frame-ancestors 'none'; base-uri 'none'",
@@ -138,6 +139,7 @@ class AnswersPlugin:
         self.guesses = RateLimit(UNKNOWN_PER_MINUTE)  # wrong tokens per client
         self.env = environment(config)
         self.rechecking = threading.Lock()  # one re-check at a time: each takes the writer lock anyway
+        self.__name__ = __name__  # Datasette lists plugins by module name
 
     @property
     def body_limit(self) -> int:
@@ -259,13 +261,17 @@ class AnswersPlugin:
         now = local_now(self.config)
         with Store(self.config.database, self.config.busy_timeout_seconds) as store:
             findings = store.answerable(link.unit)
-            for finding in findings:
+            for finding in findings:  # a finding whose answer is still open takes no second one
                 answer = finding["answer"]
-                if answer is None or answer["status"] not in ("rechecking", "pending"):
-                    finding["nonce"] = store.issue_form(link, finding["id"], now)
+                finding["nonce"] = (store.issue_form(link, finding["id"], now)
+                                    if answer is None or answer["status"] not in ("rechecking", "pending") else None)
+            # answers whose finding is no longer open (fixed, or muted on the centre's decision) still show
+            since = now - timedelta(days=self.settings.link_days)
+            settled = [a for a in store.answers_to_tell(link.unit, f"{since:%Y-%m-%d %H:%M:%S}")
+                       if a["finding_status"] != "open"]
             unit = next(iter(store.db.query("SELECT name FROM units WHERE code = ?", [link.unit])), {"name": link.unit})
         return self._render("answers_page.html", {
-            "unit_name": unit["name"], "findings": findings, "notice": notice, "today": now.date().isoformat(),
+            "unit_name": unit["name"], "findings": findings, "settled": settled, "notice": notice, "today": now.date().isoformat(),
             "max_reason": self.settings.max_reason_chars, "min_words": MIN_REASON_WORDS})
 
     def _render(self, template: str, context: dict[str, Any]) -> str:
