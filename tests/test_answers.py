@@ -264,3 +264,40 @@ def test_answers_keys_are_checked(province: Province) -> None:
     assert done.returncode == 2
     for key in ("answers.base_url", "answers.link_days", "answers.colour"):
         assert key in done.stdout + done.stderr
+
+
+def test_a_claimed_fix_still_there_an_extension_and_silent_units_reach_the_letters(tmp_path: Path) -> None:
+    from auditbot import commands
+
+    province = Province(tmp_path, '[answers]\nbase_url = "https://tthc.example.gov.vn"\nremind_after_days = 3\n'
+                                  '[email]\nsender = "kiemsoat@example.gov.vn"\ncentre = ["centre@example.gov.vn"]\n')
+    add_overdue(province, "STP", "HS-1", 5)
+    add_overdue(province, "STP", "HS-2", 4)
+    add_overdue(province, "SXD", "HS-9", 3)
+    for unit in ("STP", "SXD"):
+        province.run("check", unit, "--checks", "dossier.overdue", "--offline")
+    with sqlite3.connect(province.db_path) as db:  # found ten days ago: past remind_after_days
+        db.execute("UPDATE findings SET first_seen = datetime(first_seen, '-10 days')")
+    ids = {f["subject"]: f["id"] for f in province.json("findings")}  # type: ignore[union-attr]
+    config = load_config(province.rules)
+    now = province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None and link.unit == "STP"
+        fixed = store.answer(link, ids["HS-1"], store.issue_form(link, ids["HS-1"], now), "fixed", None, None, None, now)
+        later = now.date() + timedelta(days=20)
+        extension = store.answer(link, ids["HS-2"], store.issue_form(link, ids["HS-2"], now), "extension",
+                                 "Chờ hệ thống một cửa cập nhật kết quả", None, later, now)
+    assert commands.recheck_answer(config, fixed) == "still_open"  # HS-1 was not finished: the claim fails
+    assert commands.recheck_answer(config, fixed) is None  # checked once; nothing queued twice
+    accepted = province.run("answers", "accept", str(extension), "--reason", "Đồng ý gia hạn", "--by", "can-bo-b")
+    assert accepted.exit_code == 0, accepted.output
+    muted = province.json("findings", "--status", "muted")
+    assert [(f["id"], f["muted_until"]) for f in muted] == [(ids["HS-2"], later.isoformat())]  # type: ignore[index]
+
+    texts = letters(province, tmp_path / "out")
+    assert "đã kiểm tra lại — còn" in texts["STP"]
+    assert f"Trung tâm chấp nhận, tạm bỏ qua đến {later:%d/%m/%Y}: Đồng ý gia hạn" in texts["STP"]
+    assert "https://tthc.example.gov.vn/tra-loi/" in texts["STP"]
+    silent = texts["summary"].split("ĐƠN VỊ CHƯA PHẢN HỒI VI PHẠM TỒN QUÁ 3 NGÀY", 1)[1].split("\n\n", 1)[0]
+    assert "Sở Xây dựng: 1 vi phạm" in silent and "Sở Tư pháp" not in silent
