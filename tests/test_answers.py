@@ -243,6 +243,8 @@ def test_answers_lists_as_json_and_a_decision_needs_a_reason(site: Site) -> None
     assert site.province.json("answers") == []
     missing = site.province.run("answers", "refuse", "99", "--reason", "không có")
     assert missing.exit_code == 2 and "no answer with id 99" in missing.output
+    centre = httpx.get(f"{site.base}/tra-loi/trung-tam", timeout=30)  # no password, no deciding on the web
+    assert centre.status_code == 403 and "chưa đặt mật khẩu" in centre.text
 
 
 def test_a_look_at_the_letters_issues_no_link(province: Province) -> None:
@@ -301,3 +303,46 @@ def test_a_claimed_fix_still_there_an_extension_and_silent_units_reach_the_lette
     assert "https://tthc.example.gov.vn/tra-loi/" in texts["STP"]
     silent = texts["summary"].split("ĐƠN VỊ CHƯA PHẢN HỒI VI PHẠM TỒN QUÁ 3 NGÀY", 1)[1].split("\n\n", 1)[0]
     assert "Sở Xây dựng: 1 vi phạm" in silent and "Sở Tư pháp" not in silent
+
+
+def test_the_centre_decides_on_the_web_behind_its_login(tmp_path: Path) -> None:
+    hashed = subprocess.run([sys.executable, "-m", "auditbot.cli", "password-hash"], input="mật-khẩu-2\n",
+                            capture_output=True, text=True, check=True).stdout.strip()
+    port = free_port()
+    province = Province(tmp_path, f'[answers]\nbase_url = "http://127.0.0.1:{port}"\n')
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    finding = province.json("findings")[0]["id"]  # type: ignore[index]
+    config, now = load_config(province.rules), province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None
+        answer = store.answer(link, finding, store.issue_form(link, finding, now), "disagree",
+                              f"Thủ tục đã niêm yết đầy đủ {HOSTILE}", None, None, now)
+    centre = f"http://127.0.0.1:{port}/tra-loi/trung-tam"
+    process = start_server(province, port, env={"AUDITBOT_SERVE_PASSWORD_HASH": hashed})
+    try:
+        anonymous = httpx.get(centre, timeout=30)
+        assert anonymous.status_code == 403 and "đăng nhập" in anonymous.text and "HS-1" not in anonymous.text
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as officer:
+            login = officer.get("/-/login").text
+            token = re.search(r'name="csrftoken" value="([^"]+)"', login)
+            assert token
+            officer.post("/-/login", data={"username": "trungtam", "password": "mật-khẩu-2", "csrftoken": token[1]})
+            page = officer.get("/tra-loi/trung-tam")
+            assert page.status_code == 200 and "Sở Tư pháp" in page.text and "&lt;script&gt;" in page.text
+            assert "<script>" not in page.text
+            csrf = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+            assert csrf
+            decision = {"answer": str(answer), "decision": "refuse", "reason": "Trang chưa có thủ tục này"}
+            forged = officer.post("/tra-loi/trung-tam", data=decision)  # no CSRF token: Datasette refuses it
+            assert forged.status_code == 403 and answers_rows(province)[0]["status"] == "pending"
+            done = officer.post("/tra-loi/trung-tam", data={**decision, "csrftoken": csrf[1]})
+            assert done.status_code == 303 and done.headers["location"].endswith("ket-qua=decided")
+            again = officer.post("/tra-loi/trung-tam", data={**decision, "csrftoken": csrf[1]})
+            assert again.headers["location"].endswith("ket-qua=invalid")  # decided once only
+    finally:
+        stop(process)
+    row = answers_rows(province)[0]
+    assert (row["status"], row["decision"], row["decided_by"], row["decision_reason"]) == (
+        "refused", "refused", "trungtam", "Trang chưa có thủ tục này")

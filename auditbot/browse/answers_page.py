@@ -25,12 +25,14 @@ from urllib.parse import urlsplit
 from auditbot.browse.cells import hookimpl
 from auditbot.config.rules import Config
 from auditbot.domain.clock import local_now
+from auditbot.errors import UserError
 from auditbot.report.compose import environment
 from auditbot.store import AnswerRefused, Link, Store
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/tra-loi/"
+CENTRE_PATH = "/tra-loi/trung-tam"  # the centre's review of what waits; behind its login and Datasette's CSRF token
 MIN_REASON_WORDS = 4        # "at least a few words": "sai" alone is no reason the centre can weigh
 MAX_LINK_CHARS = 500
 MAX_EXTENSION_DAYS = 366
@@ -131,8 +133,10 @@ async def _plain(send: Send, status: int, text: str) -> None:
 class AnswersPlugin:
     """Registered by `auditbot serve` with the config and what re-checks a "fixed" answer at once."""
 
-    def __init__(self, config: Config, recheck: Callable[[int], object] | None = None) -> None:
+    def __init__(self, config: Config, recheck: Callable[[int], object] | None = None,
+                 centre_login: bool = False) -> None:
         self.config = config
+        self.centre_login = centre_login  # a password guards serve: the centre may decide on the web
         self.recheck = recheck
         self.settings = config.answers
         self.per_link = RateLimit(self.settings.requests_per_minute)
@@ -148,7 +152,7 @@ class AnswersPlugin:
 
     @hookimpl
     def register_routes(self) -> list[tuple[str, Callable[..., Awaitable[Any]]]]:
-        return [(r"^/tra-loi/(?P<token>[^/]{1,200})$", self.page)]
+        return [(f"^{CENTRE_PATH}$", self.centre), (r"^/tra-loi/(?P<token>[^/]{1,200})$", self.page)]
 
     @hookimpl
     def asgi_wrapper(self) -> Callable[[App], App]:
@@ -157,7 +161,8 @@ class AnswersPlugin:
     @hookimpl
     def skip_csrf(self, scope: Scope) -> bool:
         # the nonce of each form, tied to the link, does this page's work; units have no cookie to steal
-        return bool(scope["type"] == "http" and scope["path"].startswith(PREFIX))
+        # the centre's page is left to Datasette's own CSRF protection (its login is a cookie)
+        return bool(scope["type"] == "http" and scope["path"].startswith(PREFIX) and scope["path"] != CENTRE_PATH)
 
     async def page(self, request: Any) -> Any:
         from datasette.utils.asgi import Response
@@ -179,6 +184,42 @@ class AnswersPlugin:
         notice = request.args.get("ket-qua")
         html = await asyncio.to_thread(self._show, link, notice if notice in ("sent", *REFUSALS) else None)
         return Response.html(html, headers=HEADERS)
+
+    async def centre(self, request: Any) -> Any:
+        """Pending disagreements and extensions, each with accept (mute until a date, or close as a false
+        finding) or refuse; only for the centre's login, and only when a password guards serve."""
+        from datasette.utils.asgi import Response
+
+        actor = request.actor or {}
+        if not self.centre_login or actor.get("id") != self.config.serve.user:
+            return Response.html(self._render("answers_centre_login.html", {"configured": self.centre_login}),
+                                 status=403, headers=HEADERS)
+        if request.method == "POST":
+            fields = await request.post_vars()  # Datasette checked its CSRF token before this runs
+            outcome = await asyncio.to_thread(self._decide, fields, str(actor["id"]))
+            return Response.redirect(f"{CENTRE_PATH}?ket-qua={outcome}", status=303, headers=dict(HEADERS))
+        notice = request.args.get("ket-qua")
+        with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+            pending = [dict(r) for r in store.db.query(
+                "SELECT a.*, f.title, u.name AS unit_name FROM answers a JOIN findings f ON f.id = a.finding_id"
+                " LEFT JOIN units u ON u.code = a.unit WHERE a.status = 'pending' ORDER BY a.answered_at")]
+        return Response.html(self._render("answers_centre.html", {
+            "pending": pending, "csrftoken": request.scope["csrftoken"](), "today": local_now(self.config).date().isoformat(),
+            "notice": notice if notice in ("decided", "invalid") else None}), headers=HEADERS)
+
+    def _decide(self, fields: dict[str, str], by: str) -> str:
+        decision, reason = fields.get("decision", ""), _text(fields.get("reason", ""))
+        if not fields.get("answer", "").isdigit() or decision not in ("mute", "false_finding", "refuse") \
+                or not reason or len(reason) > self.settings.max_reason_chars:
+            return "invalid"
+        until = _day(fields.get("until", "")) if fields.get("until") else None
+        try:
+            with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+                store.decide(int(fields["answer"]), decision != "refuse", reason, by, local_now(self.config),
+                             until, decision == "false_finding")
+        except UserError:
+            return "invalid"  # decided already, no date for a mute, or a false finding asked of an extension
+        return "decided"
 
     def _gone(self, response: Any) -> Any:
         # a wrong token and an expired one look alike, and say nothing of any unit

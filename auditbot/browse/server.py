@@ -106,7 +106,7 @@ def serve(config: Config, host: str, port: int, recheck: Callable[[int], object]
         if pm.get_plugin(plugin.__name__) is None:
             pm.register(plugin, name=plugin.__name__)
     if pm.get_plugin("auditbot-answers") is None:
-        pm.register(AnswersPlugin(config, recheck), name="auditbot-answers")
+        pm.register(AnswersPlugin(config, recheck, centre_login=chosen.password), name="auditbot-answers")
     datasette = Datasette([str(config.database)], metadata=chosen.metadata, settings=SETTINGS,
                           secret=os.environ.get("AUDITBOT_SERVE_SECRET"), template_dir=chrome.template_dir())
     asyncio.run(datasette.invoke_startup())
