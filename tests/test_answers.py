@@ -346,3 +346,18 @@ def test_the_centre_decides_on_the_web_behind_its_login(tmp_path: Path) -> None:
     row = answers_rows(province)[0]
     assert (row["status"], row["decision"], row["decided_by"], row["decision_reason"]) == (
         "refused", "refused", "trungtam", "Trang chưa có thủ tục này")
+
+
+def test_reloading_the_page_keeps_only_the_newest_forms(province: Province) -> None:
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    finding = province.json("findings")[0]["id"]  # type: ignore[index]
+    config, now = load_config(province.rules), province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None
+        nonces = [store.issue_form(link, finding, now) for _ in range(50)]
+        assert store.db.execute("SELECT count(*) FROM answer_forms").fetchone()[0] == 20
+        with pytest.raises(Exception, match="form"):  # the oldest was dropped
+            store.answer(link, finding, nonces[0], "fixed", None, None, None, now)
+        assert store.answer(link, finding, nonces[-1], "fixed", None, None, None, now) > 0

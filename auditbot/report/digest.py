@@ -221,8 +221,10 @@ class WeekFindings:
             rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
             unsent=[{"name": self.unit_name(code), "error": error} for code, error in failed],
             digests=digests,
+            # only once letters carry a link: a unit never offered one has not failed to answer
             unanswered=[{**row, "name": self.unit_name(row["unit"])} for row in self.store.unanswered(
-                timestamp(self.week.now - timedelta(days=self.config.answers.remind_after_days)), sorted(self.operator))],
+                timestamp(self.week.now - timedelta(days=self.config.answers.remind_after_days)), sorted(self.operator))
+                ] if self.config.answers.base_url else [],
             false_findings=[{**row, "share": share(row["false_findings"], row["findings"]),
                              "title": checks[row["check_id"]].title if row["check_id"] in checks else row["check_id"]}
                             for row in self.store.false_findings()])

@@ -19,6 +19,7 @@ from auditbot.store.lifecycle import FindingsLifecycle
 
 KINDS = ("fixed", "disagree", "extension")
 DECISIONS = ("muted", "false_finding", "refused")
+FORMS_KEPT = 20  # unused forms per link and finding
 
 
 class AnswerRefused(Exception):
@@ -65,11 +66,17 @@ class AnswerBook(FindingsLifecycle):
         return Link(*row) if row else None
 
     def issue_form(self, link: Link, finding_id: str, now: datetime) -> str:
-        """A nonce for one form of the page: good once, for this link and this finding only."""
+        """A nonce for one form of the page: good once, for this link and this finding only. The newest
+        FORMS_KEPT unused ones stay good (a page opened in several tabs); older ones are dropped, so reloading
+        the page all day grows nothing."""
         nonce = secrets.token_urlsafe(24)
         with self.transaction():
             self.db.conn.execute("INSERT INTO answer_forms (nonce_hash, token_hash, finding_id, issued_at)"
                                  " VALUES (?,?,?,?)", (digest(nonce), link.token_hash, finding_id, timestamp(now)))
+            self.db.conn.execute(
+                "DELETE FROM answer_forms WHERE token_hash = ? AND finding_id = ? AND used_at IS NULL AND rowid NOT IN"
+                " (SELECT rowid FROM answer_forms WHERE token_hash = ? AND finding_id = ? AND used_at IS NULL"
+                " ORDER BY rowid DESC LIMIT ?)", (link.token_hash, finding_id, link.token_hash, finding_id, FORMS_KEPT))
         return nonce
 
     # --- answering --------------------------------------------------------------------------

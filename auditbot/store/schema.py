@@ -196,6 +196,7 @@ CREATE TABLE IF NOT EXISTS answer_forms (
   nonce_hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, finding_id TEXT NOT NULL, issued_at TEXT NOT NULL,
   used_at TEXT
 );
+CREATE INDEX IF NOT EXISTS answer_forms_link ON answer_forms (token_hash, finding_id);
 -- what a unit said of one of its findings, and what the centre decided (store/answers.py)
 CREATE TABLE IF NOT EXISTS answers (
   id INTEGER PRIMARY KEY, finding_id TEXT NOT NULL REFERENCES findings(id), unit TEXT NOT NULL,
