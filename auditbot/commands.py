@@ -374,19 +374,20 @@ def decide_answer(config: Config, answer_id: int, accept: bool, reason: str, by:
 def recheck_answer(config: Config, answer_id: int) -> str | None:
     """Re-check the finding a unit says it fixed, now: that unit, that check, its sources read again.
     gone / still_open when the run judged the finding; failed when it could not (its source unread, or our
-    side failed): that is no verdict on the unit. None when the answer is not waiting for a re-check."""
+    side failed): that is no verdict on the unit; queued when it could not run now (the daemon tries again).
+    None when the answer is not waiting for a re-check."""
     with Store.open(config) as store:
         answer = next((a for a in store.queued_rechecks() if a["id"] == answer_id), None)
     if answer is None:
         return None
     try:
         run = check(config, [answer["unit"]], False, [answer["check_id"]], trigger="answer")
-    except UserError as exc:
+    except UserError as exc:  # could not run now (the writer lock held, a unit ended): it stays queued
         log.warning("re-check of answer %d could not run: %s", answer_id, exc)
-        run = None
+        return "queued"
     with Store.open(config) as store:
         row = store.db.execute("SELECT status, last_run FROM findings WHERE id = ?", (answer["finding_id"],)).fetchone()
-        judged = run is not None and not run.errors and row is not None and row[1] == run.run_id
+        judged = not run.errors and row is not None and row[1] == run.run_id
         result = ("gone" if row[0] == "resolved" else "still_open") if judged else "failed"
         store.record_recheck(answer_id, result, local_now(config))
     return result

@@ -264,11 +264,10 @@ class AnswersPlugin:
         reason = _text(fields.get("reason", ""))
         link = fields.get("link", "").strip() or None
         until = None
-        if kind != "fixed":
-            if len(reason) > self.settings.max_reason_chars:
-                return "too_long"
-            if len(reason.split()) < MIN_REASON_WORDS:
-                return "reason"
+        if len(reason) > self.settings.max_reason_chars:
+            return "too_long"
+        if kind != "fixed" and len(reason.split()) < MIN_REASON_WORDS:
+            return "reason"
         if link is not None and (len(link) > MAX_LINK_CHARS or not re.fullmatch(r"https?://\S+", link)):
             return "link"
         if kind == "extension":
