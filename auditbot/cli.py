@@ -940,13 +940,17 @@ def answers(ctx: click.Context, status: str, output_format: str, config_file: st
     """
     if ctx.invoked_subcommand is not None:
         return
-    rows = commands.list_answers(load(config_file), status)
+    config = load(config_file)
+    words = words_for(config)
+    rows = commands.list_answers(config, status)
     columns = ("id", "unit", "finding_id", "check_id", "kind", "reason", "link", "until", "answered_at", "answered_by",
                "status", "rechecked_at", "recheck_result", "decided_at", "decided_by", "decision", "decision_reason")
     click.echo(render(rows, output_format, columns, lambda row: (
-        str(row["id"]), row["unit"], row["finding_id"], row["kind"], row["status"],
-        row["recheck_result"] or row["decision"] or "", row["reason"] or "", row["decision_reason"] or ""),
-        ("id", "unit", "finding", "answer", "status", "result", "reason", "centre's reason")))
+        str(row["id"]), row["unit"], row["finding_id"], words.known("answers", row["kind"]),
+        words.known("answers", row["status"]), words.known("answers", row["recheck_result"] or row["decision"] or ""),
+        row["reason"] or "", row["decision_reason"] or ""),
+        [words(f"headers.{key}") for key in ("id", "unit", "answer_finding", "answer_kind", "status", "answer_result",
+                                             "answer_reason", "centre_reason")]))
 
 
 def _decision_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -970,9 +974,12 @@ def answers_accept(answer_id: int, reason: str, by: str | None, until: datetime 
     Example:
         auditbot answers accept 12 --reason "Đồng ý gia hạn" --until 31/12/2026
     """
-    done = commands.decide_answer(load(config_file), answer_id, True, reason, by or getpass.getuser(),
+    config = load(config_file)
+    done = commands.decide_answer(config, answer_id, True, reason, by or getpass.getuser(),
                                   until.date() if until else None, false_finding)
-    click.echo(f"accepted answer {answer_id}: finding {done['finding_id']} {done['decision']}")
+    words = words_for(config)
+    click.echo(words("lines.answer_accepted", id=answer_id, finding=done["finding_id"],
+                     decision=words.known("answers", done["decision"])))
 
 
 @answers.command(name="refuse")
@@ -985,8 +992,9 @@ def answers_refuse(answer_id: int, reason: str, by: str | None, config_file: str
     Example:
         auditbot answers refuse 14 --reason "Trang vẫn chưa có liên kết"
     """
-    done = commands.decide_answer(load(config_file), answer_id, False, reason, by or getpass.getuser())
-    click.echo(f"refused answer {answer_id}: finding {done['finding_id']} stays open")
+    config = load(config_file)
+    done = commands.decide_answer(config, answer_id, False, reason, by or getpass.getuser())
+    click.echo(words_for(config)("lines.answer_refused", id=answer_id, finding=done["finding_id"]))
 
 
 @answers.command(name="recheck")
@@ -998,8 +1006,10 @@ def answers_recheck(config_file: str | None) -> None:
     Example:
         auditbot answers recheck
     """
-    for answer_id, result in commands.recheck_answers(load(config_file)).items():
-        click.echo(f"answer {answer_id}: {result or 'already checked'}")
+    config = load(config_file)
+    words = words_for(config)
+    for answer_id, result in commands.recheck_answers(config).items():
+        click.echo(words("lines.answer_rechecked", id=answer_id, result=words.known("answers", result or "none")))
 
 
 @cli.command()
