@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -956,6 +957,96 @@ def status(output_format: str, config_file: str | None) -> None:
                          recipient=letter["recipient"], error=letter["last_error"]))
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(["pending", "rechecking", "checked", "accepted", "refused", "all"]),
+              default="all", show_default=True)
+@format_option
+@config_option
+@click.pass_context
+def answers(ctx: click.Context, status: str, output_format: str, config_file: str | None) -> None:
+    """List units' answers to their findings (from the letter's link) and the centre's decisions.
+
+    \b
+    Examples:
+        auditbot answers --status pending
+        auditbot answers accept 12 --reason "Sở đã niêm yết đúng" --false-finding
+        auditbot answers accept 13 --reason "Đồng ý gia hạn" --until 31/12/2026
+        auditbot answers refuse 14 --reason "Trang vẫn chưa có liên kết"
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load(config_file)
+    words = words_for(config)
+    rows = commands.list_answers(config, status)
+    columns = ("id", "unit", "finding_id", "check_id", "kind", "reason", "link", "until", "answered_at", "answered_by",
+               "status", "rechecked_at", "recheck_result", "decided_at", "decided_by", "decision", "decision_reason")
+    click.echo(render(rows, output_format, columns, lambda row: (
+        str(row["id"]), row["unit"], row["finding_id"], words.known("answers", row["kind"]),
+        words.known("answers", row["status"]), words.known("answers", row["recheck_result"] or row["decision"] or ""),
+        row["reason"] or "", row["decision_reason"] or ""),
+        [words(f"headers.{key}") for key in ("id", "unit", "answer_finding", "answer_kind", "status", "answer_result",
+                                             "answer_reason", "centre_reason")]))
+
+
+def _decision_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--reason", required=True, help="Why (the unit reads it in its next letter).")(fn)
+    fn = click.option("--by", default=None, help="Who decides (default: this login's user name).")(fn)
+    return click.argument("answer_id", type=int)(fn)
+
+
+@answers.command(name="accept")
+@_decision_options
+@click.option("--until", type=DATE, default=None, help="Mute the finding until this date (dd/mm/yyyy; default:"
+              " the date the unit asked for).")
+@click.option("--false-finding", is_flag=True, help="The unit is right: close the finding as false (muted for"
+              " good, counted as a false finding).")
+@config_option
+def answers_accept(answer_id: int, reason: str, by: str | None, until: datetime | None, false_finding: bool,
+                   config_file: str | None) -> None:
+    """Accept a disagreement or a request for more time: the finding is muted with the reason.
+
+    \b
+    Example:
+        auditbot answers accept 12 --reason "Đồng ý gia hạn" --until 31/12/2026
+    """
+    config = load(config_file)
+    done = commands.decide_answer(config, answer_id, True, reason, by or getpass.getuser(),
+                                  until.date() if until else None, false_finding)
+    words = words_for(config)
+    click.echo(words("lines.answer_accepted", id=answer_id, finding=done["finding_id"],
+                     decision=words.known("answers", done["decision"])))
+
+
+@answers.command(name="refuse")
+@_decision_options
+@config_option
+def answers_refuse(answer_id: int, reason: str, by: str | None, config_file: str | None) -> None:
+    """Refuse a disagreement or a request for more time; the unit sees the reason.
+
+    \b
+    Example:
+        auditbot answers refuse 14 --reason "Trang vẫn chưa có liên kết"
+    """
+    config = load(config_file)
+    done = commands.decide_answer(config, answer_id, False, reason, by or getpass.getuser())
+    click.echo(words_for(config)("lines.answer_refused", id=answer_id, finding=done["finding_id"]))
+
+
+@answers.command(name="recheck")
+@config_option
+def answers_recheck(config_file: str | None) -> None:
+    """Re-check now every finding a unit said it fixed that is still waiting for its re-check.
+
+    \b
+    Example:
+        auditbot answers recheck
+    """
+    config = load(config_file)
+    words = words_for(config)
+    for answer_id, result in commands.recheck_answers(config).items():
+        click.echo(words("lines.answer_rechecked", id=answer_id, result=words.known("answers", result or "none")))
+
+
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on (default [serve] host, 127.0.0.1). Any"
               " non-loopback address needs a password hash in the environment.")
@@ -974,7 +1065,8 @@ def serve(host: str | None, port: int | None, config_file: str | None) -> None:
 
     config = load(config_file)
     setup_logging("INFO")
-    serve_datasette(config, host or config.serve.host, port or config.serve.port)
+    serve_datasette(config, host or config.serve.host, port or config.serve.port,
+                    recheck=lambda answer_id: commands.recheck_answer(config, answer_id))
 
 
 @cli.command(name="password-hash")

@@ -379,6 +379,50 @@ def unmute(config: Config, finding_id: str) -> None:
         store.unmute(finding_id, local_now(config), "unmuted by an officer")
 
 
+def list_answers(config: Config, status: str) -> list[dict[str, Any]]:
+    with Store.open(config) as store:
+        return store.answers(None if status == "all" else status)
+
+
+def decide_answer(config: Config, answer_id: int, accept: bool, reason: str, by: str, until: date | None = None,
+                  false_finding: bool = False) -> dict[str, Any]:
+    """The centre's decision on a unit's disagreement or request for more time."""
+    now = local_now(config)
+    if until is not None and until < now.date():
+        raise UserError(f"--until {until:%d/%m/%Y} is in the past")
+    with Store.open(config) as store:
+        return store.decide(answer_id, accept, reason, by, now, until, false_finding)
+
+
+def recheck_answer(config: Config, answer_id: int) -> str | None:
+    """Re-check the finding a unit says it fixed, now: that unit, that check, its sources read again.
+    gone / still_open when the run judged the finding; failed when it could not (its source unread, or our
+    side failed): that is no verdict on the unit; queued when it could not run now (the daemon tries again).
+    None when the answer is not waiting for a re-check."""
+    with Store.open(config) as store:
+        answer = next((a for a in store.queued_rechecks() if a["id"] == answer_id), None)
+    if answer is None:
+        return None
+    try:
+        run = check(config, [answer["unit"]], False, [answer["check_id"]], trigger="answer")
+    except UserError as exc:  # could not run now (the writer lock held, a unit ended): it stays queued
+        log.warning("re-check of answer %d could not run: %s", answer_id, exc)
+        return "queued"
+    with Store.open(config) as store:
+        row = store.db.execute("SELECT status, last_run FROM findings WHERE id = ?", (answer["finding_id"],)).fetchone()
+        judged = not run.errors and row is not None and row[1] == run.run_id
+        result = ("gone" if row[0] == "resolved" else "still_open") if judged else "failed"
+        store.record_recheck(answer_id, result, local_now(config))
+    return result
+
+
+def recheck_answers(config: Config) -> dict[int, str | None]:
+    """Every answer still waiting for its re-check (the daemon's job; the page starts one at once)."""
+    with Store.open(config) as store:
+        queued = [a["id"] for a in store.queued_rechecks()]
+    return {answer_id: recheck_answer(config, answer_id) for answer_id in queued}
+
+
 @dataclass
 class ReportOutcome:
     week: str
@@ -419,6 +463,11 @@ def report(config: Config, unit: str | None, send: bool = False, outbox: Path | 
                 except Exception as exc:  # noqa: BLE001 one unit's bad value never stops the other units' letters
                     failed.append((code, _fault(exc)))
                 progress.advance()
+        if (send or outbox is not None) and config.answers.base_url:  # a look at the letters issues no link
+            for digest in read:
+                if digest.open_count:
+                    token = store.issue_link(digest.unit.code, reader.week.key, now, config.answers.link_days)
+                    digest.answer_link = f"{config.answers.base_url.rstrip('/')}/tra-loi/{token}"
         if unit is None:  # [routing] by addresses: their letter is made as a unit's is
             read += [reader.digest(route) for route in reader.route_units()]
         digests = []

@@ -178,7 +178,7 @@ def test_tables_views_and_vietnamese_metadata(served: tuple[History, str]) -> No
     assert metadata["title"] == "Kiểm soát thủ tục hành chính — lịch sử vi phạm"
     assert meta["tables"]["findings_overview"]["title"] == "Tra cứu vi phạm"
     assert set(meta["queries"]) == {"open_by_unit", "new_this_week", "resolved_this_week", "open_longest",
-                                    "unit_rates_history", "repeated_violations"}
+                                    "unit_rates_history", "repeated_violations", "answers_pending"}
 
     # findings name their unit and check: Datasette shows the labels
     rows = get_json(f"{base}/audit/findings.json?_shape=objects&_labels=on&unit=STP&check_id=link.missing")["rows"]
@@ -328,6 +328,10 @@ def test_with_a_password_every_page_needs_the_login(province: Province) -> None:
         page = refused.value.read().decode("utf-8")
         assert refused.value.code == 403 and "Cần đăng nhập" in page and 'href="/-/login"' in page
         assert "Forbidden" not in page and "permission" not in page
+        with pytest.raises(urllib.error.HTTPError) as unit_page:  # a unit's page is its token's, not the login's
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/tra-loi/{'x' * 43}", timeout=10)
+        assert unit_page.value.code == 404 and "không còn hiệu lực" in unit_page.value.read().decode()
+        unit_page.value.close()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
 
         def log_in(password: str) -> str:

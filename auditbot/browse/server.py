@@ -7,10 +7,12 @@ import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from auditbot.browse import chrome, downloads
+from auditbot.browse.answers_page import AnswersPlugin
 from auditbot.browse.cells import CellsPlugin
 from auditbot.browse.metadata import build_metadata, load_template
 from auditbot.checking.plugins import registered_checks
@@ -83,7 +85,9 @@ def prepare_database(config: Config) -> None:
         ensure_views(store.db)
 
 
-def serve(config: Config, host: str, port: int) -> None:
+def serve(config: Config, host: str, port: int, recheck: Callable[[int], object] | None = None) -> None:
+    """Datasette and the units' answer page (/tra-loi/, browse/answers_page.py) in one process, on one port;
+    `recheck` re-checks a finding a unit says it fixed (commands.recheck_answer)."""
     chosen = plan(config, host)
     prepare_database(config)
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -101,6 +105,8 @@ def serve(config: Config, host: str, port: int) -> None:
     for plugin in (chrome, downloads):  # Datasette's words in Vietnamese; downloads Excel opens as they are
         if pm.get_plugin(plugin.__name__) is None:
             pm.register(plugin, name=plugin.__name__)
+    if pm.get_plugin("auditbot-answers") is None:
+        pm.register(AnswersPlugin(config, recheck, centre_login=chosen.password), name="auditbot-answers")
     datasette = Datasette([str(config.database)], metadata=chosen.metadata, settings=SETTINGS,
                           secret=os.environ.get("AUDITBOT_SERVE_SECRET"), template_dir=chrome.template_dir())
     asyncio.run(datasette.invoke_startup())

@@ -151,6 +151,17 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class AnswerSettings:
+    """Units answering their findings from the letter's link (browse/answers_page.py)."""
+
+    base_url: str | None = None     # where units reach `auditbot serve` (its /tra-loi/ page); none: no links in letters
+    link_days: int = 14             # a letter's link works this many days; each week's letter brings a new one
+    remind_after_days: int = 14     # the summary names units that left findings older than this unanswered
+    max_reason_chars: int = 2000    # a longer reason is refused, not cut
+    requests_per_minute: int = 30   # per link: more is refused until the minute is over
+
+
+@dataclass(frozen=True)
 class PortalSettings:
     home: str = "https://dichvucong.gov.vn/"  # the canary, and what "the portal" is
     hosts: tuple[str, ...] = ("dichvucong.gov.vn", "thutuc.dichvucong.gov.vn")  # "host" or "host:port"
@@ -292,6 +303,7 @@ class Config:
     local_sites: LocalSites | None = None
     sync: SyncSettings = field(default_factory=SyncSettings)
     routing: dict[str, Route] = field(default_factory=dict)  # finding class -> who gets it (and the centre)
+    answers: AnswerSettings = field(default_factory=AnswerSettings)
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -469,6 +481,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
     network = _read_network(reader.table(raw, "", "network"), reader)
     report = _read_report(reader.table(raw, "", "report"), reader, base)
     serve = _read_serve(reader.table(raw, "", "serve"), reader)
+    answers = _read_answers(reader.table(raw, "", "answers"), reader)
 
     schedule_raw = reader.table(raw, "", "schedule")
     schedule: dict[str, str] = {}
@@ -546,6 +559,7 @@ def _load(path: Path, known_checks: Callable[[], set[str]] | None, reader: _Read
         daily_warning=daily_warning,
         kind_levels=kind_levels,
         units_file=units_file, warnings=tuple(reader.warnings), language=language, kind_names=kind_names,
+        answers=answers,
         network=network,
         local_sites=local_sites, sync=sync, routing=routing,
     )
@@ -1171,5 +1185,24 @@ def _read_serve(table: dict[str, Any], reader: _Reader) -> ServeSettings:
         reader.problem("serve.port", f"expected a port number, got {settings.port}")
     if not settings.user.isidentifier():
         reader.problem("serve.user", f"letters, digits and _ only, got {settings.user!r}")
+    reader.leftovers(table, path)
+    return settings
+
+
+def _read_answers(table: dict[str, Any], reader: _Reader) -> AnswerSettings:
+    path, defaults = "answers", AnswerSettings()
+    settings = AnswerSettings(
+        base_url=reader.take(table, path, "base_url", str, defaults.base_url),
+        link_days=reader.take(table, path, "link_days", int, defaults.link_days),
+        remind_after_days=reader.take(table, path, "remind_after_days", int, defaults.remind_after_days),
+        max_reason_chars=reader.take(table, path, "max_reason_chars", int, defaults.max_reason_chars),
+        requests_per_minute=reader.take(table, path, "requests_per_minute", int, defaults.requests_per_minute),
+    )
+    if settings.base_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", settings.base_url):
+        reader.problem("answers.base_url", "expected an http:// or https:// address without ? or #")
+    for key, low, high in (("link_days", 1, 90), ("remind_after_days", 1, 365), ("max_reason_chars", 100, 20000),
+                           ("requests_per_minute", 1, 600)):
+        if not low <= getattr(settings, key) <= high:
+            reader.problem(f"answers.{key}", f"expected {low}-{high}, got {getattr(settings, key)}")
     reader.leftovers(table, path)
     return settings

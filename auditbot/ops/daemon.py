@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_PHRASES = {"outbox": "every 5 minutes"}  # retries of failed letters, when letters are scheduled
+# fixes units claimed that the answer page could not re-check at once (serve was busy or down), when letters carry links
+ANSWER_PHRASES = {"answer_rechecks": "every 5 minutes"}
 LETTER_JOBS = {"weekly_report", "daily_warning"}
 CATCH_UP = ("weekly_report", "daily_warning")
 BUSY_POLL_SECONDS = 1.0
@@ -64,7 +66,13 @@ def job_actions(config: Config) -> dict[str, Callable[[], Any]]:
         "weekly_report": lambda: _weekly_report(config),
         "daily_warning": lambda: _daily_warning(config),
         "outbox": lambda: commands.deliver_outbox(config),
+        "answer_rechecks": lambda: _rechecked(config),
     }
+
+
+def _rechecked(config: Config) -> str | None:
+    results = commands.recheck_answers(config)
+    return f"re-checked {len(results)} answer(s)" if results else None
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,8 @@ class Daemon:
         self.phrases = dict(config.schedule)
         if LETTER_JOBS & set(self.phrases):
             self.phrases = {**DEFAULT_PHRASES, **self.phrases}
+            if config.answers.base_url:
+                self.phrases = {**ANSWER_PHRASES, **self.phrases}
         self.actions = job_actions(config)
         self.scheduler = schedule.Scheduler()
 

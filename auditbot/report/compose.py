@@ -60,6 +60,7 @@ class Composer:
             "escalate_weeks": config.report.escalate_after_weeks, "sender": config.email.sender,
             "province_office": labels["issuer"].format(province_upper=config.province.upper()),
             "centre_name": labels["centre"].format(province=config.province), "kind_names": layout.kinds,
+            "link_days": config.answers.link_days, "remind_days": config.answers.remind_after_days,
         }
 
     def digest_letters(self, digest: UnitDigest) -> list[Letter]:

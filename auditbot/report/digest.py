@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from auditbot.checking.plugins import centre_checks, routed_checks
+from auditbot.checking.plugins import centre_checks, registered_checks, routed_checks
 from auditbot.config.rules import Config, Unit
 from auditbot.domain.rates import share
 from auditbot.errors import ConfigError
@@ -68,6 +68,8 @@ class UnitDigest:
     escalated: list[dict[str, Any]]
     index: IndexLine | None = None
     routed: int = 0  # of the open findings, those about other units' dossiers [routing] sends to this one
+    answers: list[dict[str, Any]] = field(default_factory=list)  # what came of the unit's answers (store/answers.py)
+    answer_link: str | None = None  # this week's link to the answer page, when letters are really made
 
 
     @property
@@ -97,6 +99,8 @@ class Summary:
     digests: list[UnitDigest] = field(default_factory=list)
     # overdue dossiers now by whose fault: [{"cause", "count", "share" (a percentage, cut)}]; [] when none
     overdue_causes: list[dict[str, Any]] = field(default_factory=list)
+    unanswered: list[dict[str, Any]] = field(default_factory=list)  # units silent on findings older than N days
+    false_findings: list[dict[str, Any]] = field(default_factory=list)  # per check: disputed, accepted as false
 
 
 class WeekFindings:
@@ -189,7 +193,8 @@ class WeekFindings:
             unreadable=[f for f in own if f["check"] == "source.unreadable"],
             checked=unit.code in self.checked,
             escalated=[f for f in findings if f["first_seen"] < self.escalate_before],
-            index=self.index_line(unit.code), routed=len(routed))
+            index=self.index_line(unit.code), routed=len(routed),
+            answers=self.store.answers_to_tell(unit.code, self.week.since))
 
     def index_line(self, unit: str) -> IndexLine | None:
         rows = observations.latest_unit_index(self.store.db, unit)
@@ -205,6 +210,7 @@ class WeekFindings:
         digests = [d for d in digests if d.unit.kind != ROUTE_KIND]  # an address route is no unit of the province
         violations = [f for f in self.open if f["check"] not in self.operator and f["check"] not in self.routed]
         routed = [f for f in self.open if f["check"] in self.routed]
+        checks = registered_checks()
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for digest in digests:
             counter = kinds[digest.unit.kind]
@@ -240,7 +246,14 @@ class WeekFindings:
             unchecked=[d.unit.name for d in digests if d.state == "unchecked"],
             rejected_imports=[{**r, "file": str(r["file"]).rsplit("/", 1)[-1]} for r in rejected],
             unsent=[{"name": self.unit_name(code), "error": error} for code, error in failed],
-            digests=digests, overdue_causes=self.overdue_causes())
+            digests=digests, overdue_causes=self.overdue_causes(),
+            # only once letters carry a link: a unit never offered one has not failed to answer
+            unanswered=[{**row, "name": self.unit_name(row["unit"])} for row in self.store.unanswered(
+                timestamp(self.week.now - timedelta(days=self.config.answers.remind_after_days)), sorted(self.operator))
+                ] if self.config.answers.base_url else [],
+            false_findings=[{**row, "share": share(row["false_findings"], row["findings"]),
+                             "title": checks[row["check_id"]].title if row["check_id"] in checks else row["check_id"]}
+                            for row in self.store.false_findings()])
 
     def overdue_causes(self) -> list[dict[str, Any]]:
         split = cause_split(self.store.db, self.week.now)

@@ -3,6 +3,7 @@
 connection    opening the file, what makes one unusable, timestamps
 schema        the tables, and upgrades of older databases (once per schema version)
 lifecycle     a finding's life: opened, kept, resolved, reopened, muted (the one place that decides it)
+answers       units' answers to their findings from the letter's link, and the centre's decisions
 runs          check runs and jobs, the writer lock, the daemon's records
 figures       the one-pass figures query, the day-by-day history, closed periods frozen
 observations  named read queries over what the sources observed, for checks, reports and commands
@@ -19,6 +20,7 @@ from typing import Any
 
 from auditbot.config.rules import Config
 from auditbot.domain.lineage import Lineage
+from auditbot.store.answers import AnswerBook, AnswerRefused, Link
 from auditbot.store.connection import (
     CENTRE,
     DatabaseUnusable,
@@ -35,7 +37,6 @@ from auditbot.store.figures import FigureHistory
 from auditbot.store.lifecycle import (
     SUPERSEDED,
     Finding,
-    FindingsLifecycle,
     LifecycleCounts,
     Scope,
     finding_json,
@@ -44,12 +45,12 @@ from auditbot.store.lifecycle import (
 from auditbot.store.runs import RunLedger
 from auditbot.store.schema import migrate
 
-__all__ = ["CENTRE", "SUPERSEDED", "DatabaseUnusable", "Finding", "LifecycleCounts", "Scope", "Store",
-           "daemon_mark", "finding_json", "fingerprint", "is_busy", "pid_alive", "timestamp", "unit_label",
+__all__ = ["CENTRE", "SUPERSEDED", "AnswerRefused", "DatabaseUnusable", "Finding", "LifecycleCounts", "Link", "Scope",
+           "Store", "daemon_mark", "finding_json", "fingerprint", "is_busy", "pid_alive", "timestamp", "unit_label",
            "unusable"]
 
 
-class Store(FindingsLifecycle, RunLedger, FigureHistory):
+class Store(AnswerBook, RunLedger, FigureHistory):
     """One open database. Open it with `Store.open(config)`, as a context manager."""
 
     def __init__(self, path: Path, busy_seconds: float = 30) -> None:

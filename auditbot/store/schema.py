@@ -10,7 +10,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import supplement_clock
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -201,6 +201,34 @@ CREATE INDEX IF NOT EXISTS unit_index_unit ON unit_index (unit, day);
 CREATE TABLE IF NOT EXISTS letter_reports (
   id INTEGER PRIMARY KEY, week TEXT NOT NULL, made_at TEXT NOT NULL, failed TEXT NOT NULL
 );
+-- a unit's link from its weekly letter: only the token's sha256 is kept; a new one each week, each expiring
+CREATE TABLE IF NOT EXISTS answer_links (
+  token_hash TEXT PRIMARY KEY, unit TEXT NOT NULL, week TEXT NOT NULL, issued_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answer_links_unit ON answer_links (unit, week);
+-- each form the answer page showed, usable once: a replayed or forged post names none still unused
+CREATE TABLE IF NOT EXISTS answer_forms (
+  nonce_hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, finding_id TEXT NOT NULL, issued_at TEXT NOT NULL,
+  used_at TEXT
+);
+CREATE INDEX IF NOT EXISTS answer_forms_link ON answer_forms (token_hash, finding_id);
+-- what a unit said of one of its findings, and what the centre decided (store/answers.py)
+CREATE TABLE IF NOT EXISTS answers (
+  id INTEGER PRIMARY KEY, finding_id TEXT NOT NULL REFERENCES findings(id), unit TEXT NOT NULL,
+  check_id TEXT NOT NULL,
+  kind TEXT NOT NULL,            -- fixed | disagree | extension
+  reason TEXT, link TEXT, until TEXT,
+  answered_at TEXT NOT NULL, answered_by TEXT NOT NULL,  -- "link <week>": the letter's link it came through
+  status TEXT NOT NULL,          -- rechecking | checked | pending | accepted | refused
+  rechecked_at TEXT, recheck_result TEXT,  -- gone | still_open | failed
+  decided_at TEXT, decided_by TEXT,
+  decision TEXT,                 -- muted | false_finding | refused
+  decision_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS answers_finding ON answers (finding_id, id);
+-- one answer at a time per finding: a second waits until the first is checked or decided
+CREATE UNIQUE INDEX IF NOT EXISTS answers_one_open ON answers (finding_id) WHERE status IN ('rechecking', 'pending');
 CREATE TABLE IF NOT EXISTS daemon_jobs (
   job TEXT PRIMARY KEY, phrase TEXT NOT NULL, next_run TEXT, last_started TEXT, last_finished TEXT,
   last_status TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, note TEXT

@@ -65,8 +65,24 @@ LEFT JOIN unit_kinds k ON k.kind = u.kind
 GROUP BY o.unit
 """
 
+# the measure of "evidence before findings" in the field: per check, how many of its findings units disputed
+# and how many the centre then closed as false (store/answers.py)
+FALSE_FINDINGS = """
+SELECT coalesce(c.title, f.check_id) AS "Loại vi phạm", count(DISTINCT f.id) AS "Số vi phạm",
+  count(DISTINCT CASE WHEN a.kind = 'disagree' THEN f.id END) AS "Đơn vị không đồng ý",
+  count(DISTINCT CASE WHEN a.decision = 'false_finding' THEN f.id END) AS "Trung tâm xác nhận sai",
+  round(100.0 * count(DISTINCT CASE WHEN a.decision = 'false_finding' THEN f.id END) / count(DISTINCT f.id), 2)
+    AS "Tỷ lệ phát hiện sai",
+  f.check_id AS "Mã kiểm tra"
+FROM findings f
+LEFT JOIN answers a ON a.finding_id = f.id
+LEFT JOIN checks c ON c.id = f.check_id
+WHERE f.unit <> '_centre'
+GROUP BY f.check_id
+"""
+
 VIEWS = {"findings_overview": FINDINGS_OVERVIEW, "figures_history": FIGURES_HISTORY, "index_history": INDEX_HISTORY,
-         "overdue_by_cause": OVERDUE_BY_CAUSE}
+         "overdue_by_cause": OVERDUE_BY_CAUSE, "false_findings": FALSE_FINDINGS}
 
 
 def ensure_views(db: sqlite_utils.Database) -> None:

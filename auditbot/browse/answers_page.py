@@ -1,0 +1,336 @@
+"""The page a unit reaches from its weekly letter (/tra-loi/<token>): its open findings, and a form for each to
+say "fixed", "we disagree" or "we need until…". A Datasette plugin, so `auditbot serve` answers it beside
+Datasette on one port.
+
+Who may answer is the link's token alone (stored hashed, expiring); each form carries a nonce good once for
+that link and that finding, so a forged or replayed post is refused; bodies, reasons and requests per link
+are bounded. Plain HTML, no script: it works on any phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from auditbot.browse.cells import hookimpl
+from auditbot.config.rules import Config
+from auditbot.domain.clock import local_now
+from auditbot.errors import UserError
+from auditbot.report.compose import environment
+from auditbot.store import AnswerRefused, Link, Store
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/tra-loi/"
+CENTRE_PATH = "/tra-loi/trung-tam"  # the centre's review of what waits; behind its login and Datasette's CSRF token
+MIN_REASON_WORDS = 4        # "at least a few words": "sai" alone is no reason the centre can weigh
+MAX_LINK_CHARS = 500
+MAX_EXTENSION_DAYS = 366
+UNKNOWN_PER_MINUTE = 60     # wrong tokens from one client: guessing is bounded, the database is not hammered
+HEADERS = {
+    "Cache-Control": "no-store",
+    # the token is in the address: never handed to another site (no-referrer would make form posts "Origin: null")
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+                               " frame-ancestors 'none'; base-uri 'none'",
+}
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class RateLimit:
+    """At most `per_minute` requests per key in any minute (one process serves: memory is enough)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def allow(self, key: str, count: bool = True) -> bool:
+        """Whether the key is under its limit; `count` spends one of its requests."""
+        now = time.monotonic()
+        with self.lock:
+            times = self.seen[key]
+            while times and times[0] <= now - 60:
+                times.popleft()
+            if len(times) >= self.per_minute:
+                return False
+            if count:
+                times.append(now)
+            if len(self.seen) > 10000:  # forget idle keys rather than grow
+                for stale in [k for k, v in self.seen.items() if not v]:
+                    del self.seen[stale]
+            return True
+
+
+@dataclass
+class Answer:
+    """A form's fields, checked."""
+
+    finding_id: str
+    nonce: str
+    kind: str
+    reason: str | None
+    link: str | None
+    until: date | None
+
+
+def body_cap(app: App, limit: int) -> App:
+    """Posts to the answer page bigger than `limit` are refused before they are read whole (413)."""
+
+    async def capped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _plain(send, 413, "Nội dung gửi quá lớn.")
+            return
+        taken = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal taken
+            message = await receive()
+            taken += len(message.get("body", b""))
+            if taken > limit:  # a chunked body with no length said: stop reading it
+                raise BodyTooLarge
+            return message
+
+        try:
+            await app(scope, counted, send)
+        except BodyTooLarge:
+            await _plain(send, 413, "Nội dung gửi quá lớn.")
+
+    return capped
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": text.encode("utf-8")})
+
+
+class AnswersPlugin:
+    """Registered by `auditbot serve` with the config and what re-checks a "fixed" answer at once."""
+
+    def __init__(self, config: Config, recheck: Callable[[int], object] | None = None,
+                 centre_login: bool = False) -> None:
+        self.config = config
+        self.centre_login = centre_login  # a password guards serve: the centre may decide on the web
+        self.recheck = recheck
+        self.settings = config.answers
+        self.per_link = RateLimit(self.settings.requests_per_minute)
+        self.guesses = RateLimit(UNKNOWN_PER_MINUTE)  # wrong tokens per client
+        self.env = environment(config)
+        self.rechecking = threading.Lock()  # one re-check at a time: each takes the writer lock anyway
+        self.__name__ = __name__  # Datasette lists plugins by module name
+
+    @property
+    def body_limit(self) -> int:
+        # a reason of the longest allowed, every character percent-encoded as UTF-8, and the other fields
+        return self.settings.max_reason_chars * 9 + 4096
+
+    @hookimpl
+    def register_routes(self) -> list[tuple[str, Callable[..., Awaitable[Any]]]]:
+        return [(f"^{CENTRE_PATH}$", self.centre), (r"^/tra-loi/(?P<token>[^/]{1,200})$", self.page)]
+
+    @hookimpl
+    def asgi_wrapper(self) -> Callable[[App], App]:
+        return lambda app: body_cap(app, self.body_limit)
+
+    @hookimpl
+    def skip_csrf(self, scope: Scope) -> bool:
+        # the nonce of each form, tied to the link, does this page's work; units have no cookie to steal
+        # the centre's page is left to Datasette's own CSRF protection (its login is a cookie)
+        return bool(scope["type"] == "http" and scope["path"].startswith(PREFIX) and scope["path"] != CENTRE_PATH)
+
+    async def page(self, request: Any) -> Any:
+        from datasette.utils.asgi import Response
+
+        token = request.url_vars["token"]
+        client = str((request.scope.get("client") or ("?",))[0])
+        if not self.guesses.allow(client, count=False):
+            return Response.html(self._render("answers_busy.html", {}), status=429,
+                                 headers={**HEADERS, "Retry-After": "60"})
+        link = await asyncio.to_thread(self._link, token) if TOKEN.fullmatch(token) else None
+        if link is None:
+            self.guesses.allow(client)  # each wrong token counts against whoever sent it
+            return self._gone(Response)
+        if not self.per_link.allow(link.token_hash):
+            return Response.html(self._render("answers_busy.html", {}), status=429,
+                                 headers={**HEADERS, "Retry-After": "60"})
+        if request.method == "POST":
+            return await self._post(request, link, token, Response)
+        notice = request.args.get("ket-qua")
+        html = await asyncio.to_thread(self._show, link, notice if notice in ("sent", *REFUSALS) else None)
+        return Response.html(html, headers=HEADERS)
+
+    async def centre(self, request: Any) -> Any:
+        """Pending disagreements and extensions, each with accept (mute until a date, or close as a false
+        finding) or refuse; only for the centre's login, and only when a password guards serve."""
+        from datasette.utils.asgi import Response
+
+        actor = request.actor or {}
+        if not self.centre_login or actor.get("id") != self.config.serve.user:
+            return Response.html(self._render("answers_centre_login.html", {"configured": self.centre_login}),
+                                 status=403, headers=HEADERS)
+        if request.method == "POST":
+            fields = await request.post_vars()  # Datasette checked its CSRF token before this runs
+            outcome = await asyncio.to_thread(self._decide, fields, str(actor["id"]))
+            return Response.redirect(f"{CENTRE_PATH}?ket-qua={outcome}", status=303, headers=dict(HEADERS))
+        notice = request.args.get("ket-qua")
+        with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+            pending = [dict(r) for r in store.db.query(
+                "SELECT a.*, f.title, u.name AS unit_name FROM answers a JOIN findings f ON f.id = a.finding_id"
+                " LEFT JOIN units u ON u.code = a.unit WHERE a.status = 'pending' ORDER BY a.answered_at")]
+        return Response.html(self._render("answers_centre.html", {
+            "pending": pending, "csrftoken": request.scope["csrftoken"](), "today": local_now(self.config).date().isoformat(),
+            "notice": notice if notice in ("decided", "invalid") else None}), headers=HEADERS)
+
+    def _decide(self, fields: dict[str, str], by: str) -> str:
+        decision, reason = fields.get("decision", ""), _text(fields.get("reason", ""))
+        if not fields.get("answer", "").isdigit() or decision not in ("mute", "false_finding", "refuse") \
+                or not reason or len(reason) > self.settings.max_reason_chars:
+            return "invalid"
+        until = _day(fields.get("until", "")) if fields.get("until") else None
+        try:
+            with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+                store.decide(int(fields["answer"]), decision != "refuse", reason, by, local_now(self.config),
+                             until, decision == "false_finding")
+        except UserError:
+            return "invalid"  # decided already, no date for a mute, or a false finding asked of an extension
+        return "decided"
+
+    def _gone(self, response: Any) -> Any:
+        # a wrong token and an expired one look alike, and say nothing of any unit
+        return response.html(self._render("answers_gone.html", {}), status=404, headers=HEADERS)
+
+    def _link(self, token: str) -> Link | None:
+        with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+            return store.link_of(token, local_now(self.config))
+
+    async def _post(self, request: Any, link: Link, token: str, response: Any) -> Any:
+        if not self._same_origin(request):
+            return response.html(self._render("answers_gone.html", {}), status=403, headers=HEADERS)
+        fields = await request.post_vars()
+        checked = self._checked(fields)
+        if isinstance(checked, str):
+            outcome = checked
+        else:
+            outcome = await asyncio.to_thread(self._store, link, checked)
+        # after a post, a fresh page (a reload never posts twice)
+        return response.redirect(f"{PREFIX}{token}?ket-qua={outcome}", status=303, headers=dict(HEADERS))
+
+    def _same_origin(self, request: Any) -> bool:
+        """Browsers say where a form was posted from; another site's form is refused."""
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True  # an old browser says nothing; the form's nonce still ties the post to the link
+        allowed = {f"{request.scheme}://{request.host}"}
+        if self.settings.base_url:
+            parts = urlsplit(self.settings.base_url)
+            allowed.add(f"{parts.scheme}://{parts.netloc}")
+        return bool(origin in allowed)
+
+    def _checked(self, fields: dict[str, str]) -> Answer | str:
+        kind = fields.get("kind", "")
+        finding_id, nonce = fields.get("finding", ""), fields.get("nonce", "")
+        if kind not in ("fixed", "disagree", "extension") or not re.fullmatch(r"[0-9a-f]{12}", finding_id) \
+                or not TOKEN.fullmatch(nonce):
+            return "form"
+        reason = _text(fields.get("reason", ""))
+        link = fields.get("link", "").strip() or None
+        until = None
+        if len(reason) > self.settings.max_reason_chars:
+            return "too_long"
+        if kind != "fixed" and len(reason.split()) < MIN_REASON_WORDS:
+            return "reason"
+        if link is not None and (len(link) > MAX_LINK_CHARS or not re.fullmatch(r"https?://\S+", link)):
+            return "link"
+        if kind == "extension":
+            until = _day(fields.get("until", ""))
+            today = local_now(self.config).date()
+            if until is None or not today < until <= today + timedelta(days=MAX_EXTENSION_DAYS):
+                return "until"
+        return Answer(finding_id, nonce, kind, reason or None, link if kind == "disagree" else None, until)
+
+    def _store(self, link: Link, answer: Answer) -> str:
+        now = local_now(self.config)
+        try:
+            with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+                answer_id = store.answer(link, answer.finding_id, answer.nonce, answer.kind, answer.reason,
+                                         answer.link, answer.until, now)
+        except AnswerRefused as refused:
+            return refused.reason
+        if answer.kind == "fixed" and self.recheck is not None:
+            threading.Thread(target=self._recheck, args=(answer_id,), daemon=True).start()
+        return "sent"
+
+    def _recheck(self, answer_id: int) -> None:
+        with self.rechecking:
+            try:
+                if self.recheck is not None:
+                    self.recheck(answer_id)
+            except Exception:  # the daemon retries what is still queued; the page says "checking"
+                log.exception("re-check of answer %d failed", answer_id)
+
+    def _show(self, link: Link, notice: str | None) -> str:
+        now = local_now(self.config)
+        with Store(self.config.database, self.config.busy_timeout_seconds) as store:
+            findings = store.answerable(link.unit)
+            for finding in findings:  # a finding whose answer is still open takes no second one
+                answer = finding["answer"]
+                finding["nonce"] = (store.issue_form(link, finding["id"], now)
+                                    if answer is None or answer["status"] not in ("rechecking", "pending") else None)
+            # answers whose finding is no longer open (fixed, or muted on the centre's decision) still show
+            since = now - timedelta(days=self.settings.link_days)
+            settled = [a for a in store.answers_to_tell(link.unit, f"{since:%Y-%m-%d %H:%M:%S}")
+                       if a["finding_status"] != "open"]
+            unit = next(iter(store.db.query("SELECT name FROM units WHERE code = ?", [link.unit])), {"name": link.unit})
+        return self._render("answers_page.html", {
+            "unit_name": unit["name"], "findings": findings, "settled": settled, "notice": notice, "today": now.date().isoformat(),
+            "max_reason": self.settings.max_reason_chars, "min_words": MIN_REASON_WORDS})
+
+    def _render(self, template: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(template).render(context)
+
+
+REFUSALS = ("form", "finding", "open", "reason", "too_long", "link", "until", "kind")
+
+
+def _text(value: str) -> str:
+    """A reason as text: NFC, no control characters (the page autoescapes it; nothing is rendered as HTML)."""
+    return CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+def _day(value: str) -> date | None:
+    value = value.strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,370 @@
+"""Units answer their findings from the letter's link; the centre decides; the next letter and Datasette say so.
+
+A real `auditbot serve` on loopback, the link read from an .eml `report --outbox` wrote, headless Chromium
+(Debian's, through Playwright) clicking the page's forms, and plain HTTP for what a hostile client sends.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from browser import chromium
+from conftest import Province, province_now
+from loopback import free_port
+from test_serve import start_server, stop
+
+from auditbot.config.rules import load_config
+from auditbot.store import Store
+
+HOSTILE = '<script>alert("x")</script><b>đậm</b>'
+
+
+@dataclass
+class Site:
+    province: Province
+    base: str
+    ids: dict[str, str]          # dossier code -> finding id
+    links: dict[str, str]        # unit -> its link from the .eml
+    process: subprocess.Popen[str]
+
+
+def add_overdue(province: Province, unit: str, code: str, days_late: int) -> None:
+    now = province_now()
+    received = now - timedelta(days=days_late + 3)
+    with Store.open(load_config(province.rules)) as store:
+        store.db.table("dossiers").insert({
+            "code": code, "unit": unit, "procedure_code": "1.000894", "procedure_name": "Đăng ký kết hôn",
+            "received_at": f"{received:%Y-%m-%d %H:%M:%S}",
+            "due_at": f"{now - timedelta(days=days_late):%Y-%m-%d %H:%M:%S}", "status": "processing", "known": 31})
+
+
+def finish(province: Province, code: str) -> None:
+    """The unit finishes the dossier; the next export brings it (here: written as an import would)."""
+    with sqlite3.connect(province.db_path) as db:
+        db.execute("UPDATE dossiers SET status = 'finished', finished_at = ? WHERE code = ?",
+                   (f"{province_now():%Y-%m-%d %H:%M:%S}", code))
+
+
+def letters(province: Province, folder: Path) -> dict[str, str]:
+    """unit code -> the plain text of its letter, from the .eml files `report --outbox` wrote."""
+    result = province.run("report", "--outbox", str(folder))
+    assert result.exit_code == 0, result.output
+    texts = {}
+    for path in folder.rglob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        assert body is not None
+        texts[path.name.split("--")[0]] = body.get_content()
+    return texts
+
+
+def link_in(text: str) -> str:
+    found = re.search(r"http://127\.0\.0\.1:\d+/tra-loi/[A-Za-z0-9_-]+", text)
+    assert found, "the letter carries the unit's link"
+    return found[0]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    port = free_port()
+    province = Province(tmp_path, f'[answers]\nbase_url = "http://127.0.0.1:{port}"\nlink_days = 7\n'
+                                  'requests_per_minute = 30\nmax_reason_chars = 500\n'
+                                  '[email]\nsender = "kiemsoat@example.gov.vn"\ncentre = ["centre@example.gov.vn"]\n')
+    add_overdue(province, "STP", "HS-1", 5)
+    add_overdue(province, "STP", "HS-2", 4)
+    add_overdue(province, "SXD", "HS-9", 3)
+    for unit in ("STP", "SXD"):
+        assert province.run("check", unit, "--checks", "dossier.overdue", "--offline").exit_code == 1
+    ids = {f["subject"]: f["id"] for f in province.json("findings")}  # type: ignore[union-attr]
+    texts = letters(province, tmp_path / "week1")
+    links = {unit: link_in(texts[unit]) for unit in ("STP", "SXD")}
+    process = start_server(province, port)
+    try:
+        yield Site(province, f"http://127.0.0.1:{port}", ids, links, process)
+    finally:
+        stop(process)
+
+
+def answers_rows(province: Province) -> list[dict[str, Any]]:
+    with sqlite3.connect(province.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM answers ORDER BY id")]
+
+
+def form_of(page: str, finding_id: str) -> dict[str, str]:
+    block = page[page.index(f'id="f-{finding_id}"'):]
+    nonce = re.search(r'name="nonce" value="([^"]+)"', block)
+    assert nonce, "an open finding offers its forms"
+    return {"finding": finding_id, "nonce": nonce[1]}
+
+
+def test_a_unit_answers_from_its_letter_and_the_centre_decides(site: Site, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    province, stp = site.province, site.links["STP"]
+    finish(province, "HS-1")  # the unit did fix HS-1 before saying so
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.goto(stp)
+        assert "Sở Tư pháp" in page.content() and "HS-1" in page.content() and "HS-2" in page.content()
+        assert "HS-9" not in page.content()  # another unit's finding is not on this unit's page
+        assert page.evaluate("document.scripts.length") == 0
+
+        fixed = page.locator(f"#f-{site.ids['HS-1']}")
+        fixed.locator("summary", has_text="Đã khắc phục").click()
+        fixed.locator("button", has_text="Báo đã khắc phục").click()
+        assert "Đã ghi nhận phản hồi" in page.content()
+
+        disputed = page.locator(f"#f-{site.ids['HS-2']}")
+        disputed.locator("summary", has_text="Không đồng ý").click()
+        form = disputed.locator("form", has=page.locator("input[value=disagree]"))
+        form.locator("textarea[name=reason]").fill(f"Hồ sơ đã trả kết quả trên hệ thống khác {HOSTILE}")
+        form.locator("input[name=link]").fill("https://stp.example.gov.vn/minh-chung")
+        form.locator("button", has_text="Gửi ý kiến không đồng ý").click()
+        assert "Đã ghi nhận phản hồi" in page.content()
+
+        deadline = time.monotonic() + 240  # the re-check runs beside the server (a limit, not a timing)
+        while "đã kiểm tra lại — đã hết" not in page.content() and time.monotonic() < deadline:
+            time.sleep(1)
+            page.goto(stp)
+        text = page.inner_text("body")
+        assert "đã kiểm tra lại — đã hết" in page.inner_text(f"#a-{site.ids['HS-1']}")  # no longer open, still told
+        assert "đang chờ Trung tâm xem xét" in text
+        browser.close()
+
+    rows = answers_rows(province)
+    assert [(r["finding_id"], r["kind"]) for r in rows] == [(site.ids["HS-1"], "fixed"), (site.ids["HS-2"], "disagree")]
+    assert rows[0]["recheck_result"] == "gone" and rows[0]["answered_by"].startswith("link ")
+    assert rows[1]["reason"].endswith(HOSTILE) and rows[1]["status"] == "pending"
+
+    pending = httpx.get(f"{site.base}/audit/answers_pending.json?_shape=objects", timeout=30).json()["rows"]
+    assert [r["Mã vi phạm"] for r in pending] == [site.ids["HS-2"]]
+
+    listed = province.json("answers", "--status", "pending")
+    assert [a["id"] for a in listed] == [rows[1]["id"]]  # type: ignore[index]
+    decided = province.run("answers", "accept", str(rows[1]["id"]), "--reason", "Đơn vị có minh chứng đúng",
+                           "--false-finding", "--by", "can-bo-a")
+    assert decided.exit_code == 0, decided.output
+    again = province.run("answers", "accept", str(rows[1]["id"]), "--reason", "lần hai", "--false-finding")
+    assert again.exit_code == 2 and "only pending answers" in again.output
+
+    decided_row = answers_rows(province)[1]
+    assert (decided_row["decision"], decided_row["decided_by"]) == ("false_finding", "can-bo-a")
+    muted = province.json("findings", "--status", "muted")
+    assert [f["id"] for f in muted] == [site.ids["HS-2"]]  # type: ignore[index]
+
+    texts = letters(province, tmp_path / "week2")
+    stp_letter = texts["STP"]
+    assert "đơn vị báo đã khắc phục ngày" in stp_letter and "đã kiểm tra lại — đã hết" in stp_letter
+    assert "Trung tâm chấp nhận, xác định phát hiện sai: Đơn vị có minh chứng đúng" in stp_letter
+    summary = texts["summary"]
+    assert "PHÁT HIỆN SAI" in summary, summary
+    assert "Hồ sơ quá hạn chưa giải quyết: 1/3 vi phạm (33,33%), 1 bị đơn vị phản đối" in summary
+
+    def shares() -> tuple[int, int, int]:
+        rows = httpx.get(f"{site.base}/audit/false_findings.json?_shape=objects", timeout=30).json()["rows"]
+        row = next(r for r in rows if r["Mã kiểm tra"] == "dossier.overdue")
+        return row["Số vi phạm"], row["Đơn vị không đồng ý"], row["Trung tâm xác nhận sai"]
+
+    # serve's reading connections catch up with a write of another process within moments (WAL): wait for it
+    deadline = time.monotonic() + 30
+    while shares() != (3, 1, 1) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert shares() == (3, 1, 1)
+    assert httpx.get(f"{site.base}/audit/answers_pending.json?_shape=objects", timeout=30).json()["rows"] == []
+
+
+def test_another_units_link_cannot_see_or_answer_and_an_expired_one_gets_nothing(site: Site) -> None:
+    stp_page = httpx.get(site.links["STP"], timeout=30).text
+    form = form_of(stp_page, site.ids["HS-1"])
+    sxd = httpx.get(site.links["SXD"], timeout=30)
+    assert sxd.status_code == 200 and site.ids["HS-1"] not in sxd.text and "Sở Xây dựng" in sxd.text
+    # STP's finding and STP's own form, posted through SXD's link: refused, nothing stored
+    posted = httpx.post(site.links["SXD"], data={**form, "kind": "fixed"}, timeout=30)
+    assert posted.status_code == 303 and posted.headers["location"].endswith("ket-qua=form")
+    assert answers_rows(site.province) == []
+
+    with sqlite3.connect(site.province.db_path) as db:
+        db.execute("UPDATE answer_links SET expires_at = '2000-01-01 00:00:00'")
+    for link in (site.links["STP"], site.base + "/tra-loi/" + "x" * 43):
+        gone = httpx.get(link, timeout=30)
+        assert gone.status_code == 404 and "không còn hiệu lực" in gone.text
+        assert "Sở Tư pháp" not in gone.text and site.ids["HS-1"] not in gone.text
+    refused = httpx.post(site.links["STP"], data={**form, "kind": "fixed"}, timeout=30)
+    assert refused.status_code == 404 and answers_rows(site.province) == []
+
+
+def test_hostile_posts_are_refused_or_bounded_and_nothing_is_stored_twice(site: Site) -> None:
+    link, finding = site.links["STP"], site.ids["HS-2"]
+    form = form_of(httpx.get(link, timeout=30).text, finding)
+    disagree = {**form, "kind": "disagree"}
+
+    huge = httpx.post(link, data={**disagree, "reason": "a " * 500_000}, timeout=60)
+    assert huge.status_code == 413
+    long = httpx.post(link, data={**disagree, "reason": "dài " * 200}, timeout=30)
+    assert long.headers["location"].endswith("ket-qua=too_long")
+    short = httpx.post(link, data={**disagree, "reason": "sai"}, timeout=30)
+    assert short.headers["location"].endswith("ket-qua=reason")
+    forged = httpx.post(link, data={**disagree, "reason": "một lý do đủ dài ở đây"}, timeout=30,
+                        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403
+    invented = httpx.post(link, data={**disagree, "nonce": "n" * 32, "reason": "một lý do đủ dài ở đây"}, timeout=30)
+    assert invented.headers["location"].endswith("ket-qua=form")
+    assert answers_rows(site.province) == []  # none of those stored anything
+
+    reason = f"Trang đã niêm yết đủ thủ tục {HOSTILE}"
+    first = httpx.post(link, data={**disagree, "reason": reason}, timeout=30)
+    replay = httpx.post(link, data={**disagree, "reason": reason}, timeout=30)
+    assert first.headers["location"].endswith("ket-qua=sent")
+    assert replay.headers["location"].endswith("ket-qua=form")
+    stored = answers_rows(site.province)
+    assert len(stored) == 1 and stored[0]["reason"] == reason
+
+    refused = site.province.run("answers", "refuse", str(stored[0]["id"]), "--reason", f"Chưa đủ {HOSTILE}")
+    assert refused.exit_code == 0, refused.output
+    page = httpx.get(link, timeout=30)
+    assert "Trung tâm không chấp nhận: Chưa đủ &lt;script&gt;" in page.text and "<script>" not in page.text
+    assert page.headers["referrer-policy"] == "same-origin" and "default-src 'none'" in page.headers[
+        "content-security-policy"]
+
+    statuses = [httpx.get(link, timeout=30).status_code for _ in range(40)]  # a burst on one link
+    assert 429 in statuses and statuses.count(200) < 30
+    assert len(answers_rows(site.province)) == 1
+
+
+def test_answers_lists_as_json_and_a_decision_needs_a_reason(site: Site) -> None:
+    assert site.province.json("answers") == []
+    missing = site.province.run("answers", "refuse", "99", "--reason", "không có")
+    assert missing.exit_code == 2 and "no answer with id 99" in missing.output
+    centre = httpx.get(f"{site.base}/tra-loi/trung-tam", timeout=30)  # no password, no deciding on the web
+    assert centre.status_code == 403 and "chưa đặt mật khẩu" in centre.text
+
+
+def test_a_look_at_the_letters_issues_no_link(province: Province) -> None:
+    province.rules.write_text(province.rules.read_text(encoding="utf-8")
+                              + '\n[answers]\nbase_url = "https://tthc.example.gov.vn/"\n', encoding="utf-8")
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    assert province.run("report").exit_code == 0
+    with sqlite3.connect(province.db_path) as db:
+        assert db.execute("SELECT count(*) FROM answer_links").fetchone()[0] == 0
+
+
+def test_answers_keys_are_checked(province: Province) -> None:
+    province.rules.write_text(province.rules.read_text(encoding="utf-8")
+                              + '\n[answers]\nbase_url = "javascript:alert(1)"\nlink_days = 0\ncolour = 1\n',
+                              encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "auditbot.cli", "validate", "--config", str(province.rules)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    for key in ("answers.base_url", "answers.link_days", "answers.colour"):
+        assert key in done.stdout + done.stderr
+
+
+def test_a_claimed_fix_still_there_an_extension_and_silent_units_reach_the_letters(tmp_path: Path) -> None:
+    from auditbot import commands
+
+    province = Province(tmp_path, '[answers]\nbase_url = "https://tthc.example.gov.vn"\nremind_after_days = 3\n'
+                                  '[email]\nsender = "kiemsoat@example.gov.vn"\ncentre = ["centre@example.gov.vn"]\n')
+    add_overdue(province, "STP", "HS-1", 5)
+    add_overdue(province, "STP", "HS-2", 4)
+    add_overdue(province, "SXD", "HS-9", 3)
+    for unit in ("STP", "SXD"):
+        province.run("check", unit, "--checks", "dossier.overdue", "--offline")
+    with sqlite3.connect(province.db_path) as db:  # found ten days ago: past remind_after_days
+        db.execute("UPDATE findings SET first_seen = datetime(first_seen, '-10 days')")
+    ids = {f["subject"]: f["id"] for f in province.json("findings")}  # type: ignore[union-attr]
+    config = load_config(province.rules)
+    now = province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None and link.unit == "STP"
+        fixed = store.answer(link, ids["HS-1"], store.issue_form(link, ids["HS-1"], now), "fixed", None, None, None, now)
+        later = now.date() + timedelta(days=20)
+        extension = store.answer(link, ids["HS-2"], store.issue_form(link, ids["HS-2"], now), "extension",
+                                 "Chờ hệ thống một cửa cập nhật kết quả", None, later, now)
+    assert commands.recheck_answer(config, fixed) == "still_open"  # HS-1 was not finished: the claim fails
+    assert commands.recheck_answer(config, fixed) is None  # checked once; nothing queued twice
+    accepted = province.run("answers", "accept", str(extension), "--reason", "Đồng ý gia hạn", "--by", "can-bo-b")
+    assert accepted.exit_code == 0, accepted.output
+    muted = province.json("findings", "--status", "muted")
+    assert [(f["id"], f["muted_until"]) for f in muted] == [(ids["HS-2"], later.isoformat())]  # type: ignore[index]
+
+    texts = letters(province, tmp_path / "out")
+    assert "đã kiểm tra lại — còn" in texts["STP"]
+    assert f"Trung tâm chấp nhận, tạm bỏ qua đến {later:%d/%m/%Y}: Đồng ý gia hạn" in texts["STP"]
+    assert "https://tthc.example.gov.vn/tra-loi/" in texts["STP"]
+    silent = texts["summary"].split("ĐƠN VỊ CHƯA PHẢN HỒI VI PHẠM TỒN QUÁ 3 NGÀY", 1)[1].split("\n\n", 1)[0]
+    assert "Sở Xây dựng: 1 vi phạm" in silent and "Sở Tư pháp" not in silent
+
+
+def test_the_centre_decides_on_the_web_behind_its_login(tmp_path: Path) -> None:
+    hashed = subprocess.run([sys.executable, "-m", "auditbot.cli", "password-hash"], input="mật-khẩu-2\n",
+                            capture_output=True, text=True, check=True).stdout.strip()
+    port = free_port()
+    province = Province(tmp_path, f'[answers]\nbase_url = "http://127.0.0.1:{port}"\n')
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    finding = province.json("findings")[0]["id"]  # type: ignore[index]
+    config, now = load_config(province.rules), province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None
+        answer = store.answer(link, finding, store.issue_form(link, finding, now), "disagree",
+                              f"Thủ tục đã niêm yết đầy đủ {HOSTILE}", None, None, now)
+    centre = f"http://127.0.0.1:{port}/tra-loi/trung-tam"
+    process = start_server(province, port, env={"AUDITBOT_SERVE_PASSWORD_HASH": hashed})
+    try:
+        anonymous = httpx.get(centre, timeout=30)
+        assert anonymous.status_code == 403 and "đăng nhập" in anonymous.text and "HS-1" not in anonymous.text
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as officer:
+            login = officer.get("/-/login").text
+            token = re.search(r'name="csrftoken" value="([^"]+)"', login)
+            assert token
+            officer.post("/-/login", data={"username": "trungtam", "password": "mật-khẩu-2", "csrftoken": token[1]})
+            page = officer.get("/tra-loi/trung-tam")
+            assert page.status_code == 200 and "Sở Tư pháp" in page.text and "&lt;script&gt;" in page.text
+            assert "<script>" not in page.text
+            csrf = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+            assert csrf
+            decision = {"answer": str(answer), "decision": "refuse", "reason": "Trang chưa có thủ tục này"}
+            forged = officer.post("/tra-loi/trung-tam", data=decision)  # no CSRF token: Datasette refuses it
+            assert forged.status_code == 403 and answers_rows(province)[0]["status"] == "pending"
+            done = officer.post("/tra-loi/trung-tam", data={**decision, "csrftoken": csrf[1]})
+            assert done.status_code == 303 and done.headers["location"].endswith("ket-qua=decided")
+            again = officer.post("/tra-loi/trung-tam", data={**decision, "csrftoken": csrf[1]})
+            assert again.headers["location"].endswith("ket-qua=invalid")  # decided once only
+    finally:
+        stop(process)
+    row = answers_rows(province)[0]
+    assert (row["status"], row["decision"], row["decided_by"], row["decision_reason"]) == (
+        "refused", "refused", "trungtam", "Trang chưa có thủ tục này")
+
+
+def test_reloading_the_page_keeps_only_the_newest_forms(province: Province) -> None:
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    finding = province.json("findings")[0]["id"]  # type: ignore[index]
+    config, now = load_config(province.rules), province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None
+        nonces = [store.issue_form(link, finding, now) for _ in range(50)]
+        assert store.db.execute("SELECT count(*) FROM answer_forms").fetchone()[0] == 20
+        with pytest.raises(Exception, match="form"):  # the oldest was dropped
+            store.answer(link, finding, nonces[0], "fixed", None, None, None, now)
+        assert store.answer(link, finding, nonces[-1], "fixed", None, None, None, now) > 0
