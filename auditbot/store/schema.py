@@ -153,7 +153,8 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 CREATE TABLE IF NOT EXISTS rejected_rows (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, row INTEGER,
-  column_name TEXT, reason TEXT NOT NULL, fields TEXT
+  column_name TEXT, reason TEXT NOT NULL, fields TEXT,
+  params TEXT  -- what the reason's words name (JSON); reason is a code of templates/reasons.toml
 );
 CREATE INDEX IF NOT EXISTS rejected_rows_file ON rejected_rows (sha256);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -241,9 +242,14 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              ("procedures", "decided_at", str),
              ("units", "valid_from", str), ("units", "valid_to", str), ("units", "successors", str),  # before
              ("dossiers", "heir", str),  # units had lives
+<<<<<<< HEAD
              ("portal_runs", "network_down", int),  # before auditbot told its own outage from the portal's
              ("dossiers", "submitted_at", str), ("dossiers", "receipt_due_at", str),  # before late receipts
              ("dossiers", "apologised", int), ("dossiers", "new_due_at", str))  # and apologies
+=======
+             ("portal_runs", "network_down", int),
+             ("rejected_rows", "params", str))  # before reasons were codes  # before auditbot told its own outage from the portal's
+>>>>>>> e9f906b (Import rejections carry a reason code and params; their words live in templates/reasons.toml (vi/en); rejected_rows keeps code + params; import --format json)
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)
