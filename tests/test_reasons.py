@@ -97,6 +97,10 @@ def test_an_import_with_bad_rows_tells_the_officer_in_vietnamese_and_scripts_in_
         assert unicodedata.is_normalized("NFC", line)
         assert not [word for word in ENGLISH if word in line], line
     assert "Lê Văn Hải" not in table.output and "Trần Thị Bình" not in table.output
+    # the columns the file lacks, by the header an officer would look for (not procedure_code, paid_online, …)
+    assert "không có cột cho: 'Mã TTHC', 'Tên TTHC', 'Ngày hẹn trả'," in table.output
+    [missing] = [line for line in table.output.splitlines() if "không có cột cho" in line]
+    assert "procedure_code" not in missing and "paid_online" not in missing
 
     result = province.run("import", "dossiers", str(path), "--format", "json")
     assert result.exit_code == 0, result.output

@@ -10,9 +10,17 @@ from auditbot.domain.rates import UNKNOWN_TEXT
 from auditbot.report.wording import Words
 from auditbot.sources.tabular.common import Rejection
 from auditbot.sources.tabular.pipeline import ImportSummary
+from auditbot.words.catalogue import FIELDS as CATALOGUE_FIELDS
+from auditbot.words.dossiers import FIELDS as DOSSIER_FIELDS
 from auditbot.words.vietnamese import number
 
 SHOWN_REJECTIONS = 5
+
+
+def header_name(kind: str, field: str) -> str:
+    """A field as the officer looks for it in the file: its first header alias, e.g. "Ngày tiếp nhận"."""
+    aliases = (CATALOGUE_FIELDS if kind == "catalogue" else DOSSIER_FIELDS).get(field, ())
+    return aliases[0] if aliases else field
 
 
 def reason_text(reasons: Words, rejection: Rejection) -> str:
@@ -40,7 +48,8 @@ def summary_lines(words: Words, reasons: Words, summary: ImportSummary, every_re
     lines = [head, words("lines.import_columns", format=words.known("formats", summary.format),
                          columns=", ".join(f"{field} = {label!r}" for field, label in summary.columns.items()))]
     if summary.missing:
-        lines.append(words("lines.import_missing", fields=", ".join(summary.missing)))
+        lines.append(words("lines.import_missing", fields=", ".join(
+            repr(header_name(summary.kind, field)) for field in summary.missing)))
     if summary.unknown_figures:
         lines.append(words("lines.import_unknown_figures", unknown=UNKNOWN_TEXT,
                            figures=", ".join(summary.unknown_figures)))

@@ -168,8 +168,8 @@ class ProcedureParser:
             effective_to = parse_when(cells[INDEX["effective_to"]], end_of_day=True)
             column = "decided_at"
             decided_at = parse_when(cells[INDEX["decided_at"]]) or decision_day(cell_text(cells[INDEX["decision"]]))
-        except Reason as reason:
-            return Rejection.of(row, reason, mapped_fields(FIELD_NAMES, cells), column)
+        except ValueError as exc:
+            return Rejection.of(row, exc, mapped_fields(FIELD_NAMES, cells), column)
         if status == "pending" and effective_from is not None:
             status = "in_force"  # in force from its start date: effective_from says when
         units = self.applies_to(cell_text(cells[INDEX["unit"]]), cell_text(cells[INDEX["level"]]))

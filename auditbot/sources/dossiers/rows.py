@@ -176,8 +176,8 @@ class DossierParser:
             try:  # one request in two columns: the same history the sync payload's list gives
                 supplements = json.dumps([{"requested_at": parse_when(cells[INDEX["supplement_requested_at"]]),
                                            "received_at": parse_when(cells[INDEX["supplement_received_at"]])}])
-            except Reason as reason:
-                return Rejection.of(row, reason, _fields(cells), "supplement_requested_at")
+            except ValueError as exc:
+                return Rejection.of(row, exc, _fields(cells), "supplement_requested_at")
         known = cells[INDEX["known"]] if len(cells) > INDEX["known"] and cells[INDEX["known"]] is not None \
             else self.column_known
         assert isinstance(known, int)

@@ -37,8 +37,10 @@ class Rejection:
     params: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the reason's words name
 
     @classmethod
-    def of(cls, row: int, reason: Reason, fields: dict[str, str], at: str) -> Rejection:
-        """A row rejected for the reason a value gave, at the canonical field `at`."""
+    def of(cls, row: int, error: ValueError, fields: dict[str, str], at: str) -> Rejection:
+        """A row rejected for the reason a value gave, at the canonical field `at`; a library's own error
+        (its wording English, its text maybe the cell's) is only "unreadable"."""
+        reason = error if isinstance(error, Reason) else Reason("unreadable")
         return cls(row, "", reason.code, fields, field=at, params=reason.params)
 
 
