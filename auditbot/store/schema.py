@@ -10,7 +10,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import supplement_clock
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -242,14 +242,10 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              ("procedures", "decided_at", str),
              ("units", "valid_from", str), ("units", "valid_to", str), ("units", "successors", str),  # before
              ("dossiers", "heir", str),  # units had lives
-<<<<<<< HEAD
              ("portal_runs", "network_down", int),  # before auditbot told its own outage from the portal's
              ("dossiers", "submitted_at", str), ("dossiers", "receipt_due_at", str),  # before late receipts
-             ("dossiers", "apologised", int), ("dossiers", "new_due_at", str))  # and apologies
-=======
-             ("portal_runs", "network_down", int),
-             ("rejected_rows", "params", str))  # before reasons were codes  # before auditbot told its own outage from the portal's
->>>>>>> e9f906b (Import rejections carry a reason code and params; their words live in templates/reasons.toml (vi/en); rejected_rows keeps code + params; import --format json)
+             ("dossiers", "apologised", int), ("dossiers", "new_due_at", str),  # and apologies
+             ("rejected_rows", "params", str))  # before reasons were codes
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)
