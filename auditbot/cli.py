@@ -22,7 +22,7 @@ from auditbot.domain.rates import FIELD_ORDER, GROUPINGS, rate_text
 from auditbot.errors import ConfigError, UserError
 from auditbot.ops import progress
 from auditbot.report.output import format_option, render, sheet_format_option, table
-from auditbot.report.wording import Words, shipped_words, words_for
+from auditbot.report.wording import REASONS, Words, shipped_words, words_for
 from auditbot.store import unit_label
 from auditbot.words import vietnamese
 from auditbot.words.periods import calendar_span, within_calendar
@@ -465,6 +465,11 @@ def validate(config_file: str | None) -> None:
                      database=config.database))
 
 
+import_format_option = click.option(
+    "--format", "output_format", type=click.Choice(("table", "json")), default="table", show_default=True,
+    help="Output format (json: the summaries, each rejection's reason as a code with its params).")
+
+
 @cli.group(name="import")
 def import_group() -> None:
     """Import source files (dossier exports, the procedure catalogue)."""
@@ -473,8 +478,9 @@ def import_group() -> None:
 @import_group.command(name="dossiers")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show the column mapping, missing fields and first rows; write nothing.")
+@import_format_option
 @config_option
-def import_dossiers(files: tuple[Path, ...], dry_run: bool, config_file: str | None) -> None:
+def import_dossiers(files: tuple[Path, ...], dry_run: bool, output_format: str, config_file: str | None) -> None:
     """Import dossier exports: CSV, XLSX/XLS/ODS (also HTML or XML Spreadsheet saved as .xls), or the
     portal's sync JSON (DongBoHoSoMC bodies, HoSoDongBoDVC lists).
 
@@ -491,13 +497,14 @@ def import_dossiers(files: tuple[Path, ...], dry_run: bool, config_file: str | N
     config = load(config_file)
     with on_terminal(words_for(config)):
         outcome = commands.import_dossier_files(config, files, dry_run=dry_run)
-    _report_imports(words_for(config), outcome.summaries, outcome.errors)
+    _report_imports(config, outcome.summaries, outcome.errors, output_format)
 
 
 @import_group.command(name="catalogue")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
+@import_format_option
 @config_option
-def import_catalogue(file: Path | None, config_file: str | None) -> None:
+def import_catalogue(file: Path | None, output_format: str, config_file: str | None) -> None:
     """Import the official procedure catalogue (CSV/XLSX/…): codes, names, status, validity, agencies.
 
     Without FILE, imports [sources].catalogue. A procedure applies to each unit its agency cell names,
@@ -512,15 +519,19 @@ def import_catalogue(file: Path | None, config_file: str | None) -> None:
     words = words_for(config)
     with on_terminal(words):
         summary = commands.import_catalogue_file(config, file)
-    _report_imports(words, [summary], [])
+    _report_imports(config, [summary], [], output_format)
 
 
-def _report_imports(words: Words, summaries: list[ImportSummary], errors: list[str]) -> None:
+def _report_imports(config: Config, summaries: list[ImportSummary], errors: list[str], output_format: str) -> None:
     from auditbot.report.imported import summary_lines
 
+    words = words_for(config)
+    if output_format == "json":  # scripts read the codes: each rejection's reason and its params, in English
+        click.echo(json.dumps([summary.as_dict() for summary in summaries], ensure_ascii=False, indent=2))
     for summary in summaries:
-        lines = summary_lines(words, summary, every_rejection=verbosity() == VERBOSE)
-        click.echo("\n".join(lines[:1] if verbosity() == QUIET else lines))
+        if output_format == "table":
+            lines = summary_lines(words, words_for(config, REASONS), summary, every_rejection=verbosity() == VERBOSE)
+            click.echo("\n".join(lines[:1] if verbosity() == QUIET else lines))
         for problem in summary.problems:
             click.echo(words("lines.import_problem", file=summary.file, problem=problem), err=True)
     for error in errors:

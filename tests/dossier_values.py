@@ -70,7 +70,7 @@ def ROW(draw: st.DrawFn) -> dict[str, str]:
 
 def summary_of(counts: Counts) -> tuple:
     return (counts.rows_read, counts.skipped, dict(counts.skipped_because), list(counts.unknown_units.most_common()),
-            [(r.row, r.column, r.reason, r.fields) for r in counts.rejections], counts.preview, counts.report)
+            [(r.row, r.column, r.reason, r.params, r.fields) for r in counts.rejections], counts.preview, counts.report)
 
 
 def unstaged(image: bytes) -> list[tuple]:

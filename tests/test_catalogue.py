@@ -58,11 +58,13 @@ def test_catalogue_import_codes_status_and_applicability(province) -> None:
     assert signature["status"] == "abolished" and signature["abolished_by"] == "QĐ 777/QĐ-UBND"
     assert signature["effective_to"] == "2026-06-30 23:59:59"
     assert json.loads(signature["units"]) == ["STP", "SXD", "XA_QP"]
-    reasons = {(r["row"], r["column_name"]): r["reason"] for r in db["rejected_rows"].rows}
-    assert reasons[(8, "Mã thủ tục")] == "'x.12' is not a procedure code like 1.001234"
+    reasons = {(r["row"], r["column_name"]): (r["reason"], json.loads(r["params"] or "{}"))
+               for r in db["rejected_rows"].rows}
+    assert reasons[(8, "Mã thủ tục")] == ("not_a_procedure_code", {"value": "x.12"})
     assert 9 not in {row for row, _ in reasons}
-    assert reasons[(10, "Tình trạng")].startswith("unknown status 'Tạm ngưng'")
-    assert reasons[(6, "Mã thủ tục")] == "procedure 1.009972 listed again at row 11; that row kept"
+    assert reasons[(10, "Tình trạng")][0] == "unknown_status" and reasons[(10, "Tình trạng")][1]["value"] == "Tạm ngưng"
+    assert reasons[(6, "Mã thủ tục")] == ("procedure_repeated", {"code": "1.009972", "kept_row": 11})
+    assert "'x.12' không phải mã thủ tục dạng 1.001234" in result.output
     # idempotent: the same file again changes nothing and does not pile up rejected rows
     again = province.run("import", "catalogue", str(path))
     assert "lưu 4 thủ tục, loại 3" in again.output

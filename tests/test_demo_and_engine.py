@@ -47,10 +47,10 @@ def test_demo_audits_the_sample_province_end_to_end(tmp_path) -> None:
     # last day are the only ones refused, with the reason
     assert "Xã Quảng Phú tính cả hồ sơ của Xã Quảng Đức" in result.output
     assert db["rejected_rows"].count == 2
-    assert [row["reason"] for row in db.query("SELECT reason FROM rejected_rows")] == [
-        "unit 'UBND xã Quảng Đức' (XA_QUANGDUC) ended on 30/09/2026 and XA_QUANGPHU took over: a row dated"
-        f" {day} cannot be its (the export should name the unit of that day)" for day in re.findall(
-            r"a row dated (\d\d/\d\d/\d{4})", result.output)]
+    assert [(row["reason"], json.loads(row["params"])) for row in db.query("SELECT * FROM rejected_rows")] == [
+        ("unit_ended_with_successors", {"unit": "UBND xã Quảng Đức", "unit_code": "XA_QUANGDUC", "ended": "30/09/2026",
+                                        "successors": "XA_QUANGPHU", "day": day})
+        for day in re.findall(r"hồ sơ ngày (\d\d/\d\d/\d{4})", result.output)]
     assert db.execute("SELECT count(*) FROM dossiers WHERE unit = 'XA_QUANGDUC'").fetchone()[0] > 0
     assert "XA_QUANGDUC" not in {row["unit"] for row in db.query("SELECT unit FROM unit_figures")}
     # each finding carries only the details its check declares: the annexes' columns rely on them

@@ -144,13 +144,17 @@ def test_bad_rows_are_rejected_with_row_column_and_reason(province) -> None:
     assert "đọc 9 dòng, lưu mới 2, cập nhật 0, không đổi 0, loại 7, bỏ qua 1" in result.output
     assert "đơn vị không có trong rules.toml 'UBND xã Không Có': 1 dòng" in result.output
     rejected = {(r["row"], r["column_name"]): r for r in sqlite_utils.Database(province.db_path)["rejected_rows"].rows}
-    assert "is not a real date" in rejected[(4, "Ngày tiếp nhận")]["reason"]
-    assert rejected[(5, "Đơn vị")]["reason"] == "unknown unit 'UBND xã Không Có'"
-    assert "unknown status 'Đang ngủ'" in rejected[(6, "Trạng thái")]["reason"]
-    assert rejected[(7, "Ngày kết thúc")]["reason"] == "a finished dossier has no finish date"
-    assert "unknown boolean 'có lẽ'" in rejected[(8, "Số hóa kết quả")]["reason"]
-    assert rejected[(9, "Mã hồ sơ")]["reason"] == "the dossier code is empty"
-    assert rejected[(3, "Mã hồ sơ")]["reason"] == "dossier code 'HS-1' repeated; row 11 kept"
+    # the database keeps each reason's code and what its words name; the officer reads them in Vietnamese
+    reasons = {where: (r["reason"], json.loads(r["params"] or "{}")) for where, r in rejected.items()}
+    assert reasons[(4, "Ngày tiếp nhận")] == ("not_a_real_date", {"value": "31/02/2026"})
+    assert reasons[(5, "Đơn vị")] == ("unknown_unit", {"unit": "UBND xã Không Có"})
+    assert reasons[(6, "Trạng thái")][0] == "unknown_status" and reasons[(6, "Trạng thái")][1]["value"] == "Đang ngủ"
+    assert reasons[(7, "Ngày kết thúc")] == ("finished_without_date", {})
+    assert reasons[(8, "Số hóa kết quả")][0] == "unknown_boolean"
+    assert reasons[(9, "Mã hồ sơ")] == ("code_empty", {})
+    assert reasons[(3, "Mã hồ sơ")] == ("dossier_repeated", {"code": "HS-1", "kept_row": 11})
+    assert "dòng 4, cột 'Ngày tiếp nhận': '31/02/2026' không phải ngày có thật" in result.output
+    assert "dòng 5, cột 'Đơn vị': không rõ đơn vị 'UBND xã Không Có'" in result.output
     # rejected rows keep what the row said, but never the personal-data columns
     assert json.loads(rejected[(5, "Đơn vị")]["fields"])["code"] == "HS-3"
     assert "Nguyễn Văn An" not in province.db_path.read_bytes().decode("utf-8", "ignore")

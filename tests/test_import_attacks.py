@@ -61,7 +61,7 @@ def test_shifted_csv_row_keeps_nothing(tmp_path) -> None:
         f"HS-3,{CCCD}\n", encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "dòng 3: the row has 7 cells where the header has 6" in result.output
+    assert "dòng 3: dòng có 7 ô trong khi dòng tiêu đề có 6 ô" in result.output
     db = sqlite_utils.Database(province.db_path)
     [rejected] = list(db["rejected_rows"].rows)
     assert rejected["row"] == 3 and json.loads(rejected["fields"]) == {}
@@ -83,7 +83,7 @@ def test_json_objects_where_text_belongs_are_rejected_without_the_value(tmp_path
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     result = province.run("import", "dossiers", str(path))
     assert result.exit_code == 0, result.output
-    assert "dòng 1, cột 'DonViXuLy': DonViXuLy: expected a text, found an object (the value is not kept)" \
+    assert "dòng 1, cột 'DonViXuLy': DonViXuLy: cần chữ, gặp một đối tượng (giá trị không được lưu)" \
         in result.output
     assert "dòng 2, cột 'MaKetQua'" in result.output and "dòng 3, cột 'MaHoSo'" in result.output
     db = sqlite_utils.Database(province.db_path)

@@ -72,7 +72,8 @@ def test_html_table_saved_as_xls_is_read_and_absent_figures_are_unknown(tmp_path
     assert "đọc 18 dòng, lưu mới 15" in result.output
     assert "đọc dạng bảng HTML" in result.output
     assert "3 dòng bỏ qua: đăng ký trực tuyến, chưa tiếp nhận" in result.output
-    assert "không có cột cho: procedure_code, channel, fee, paid_online, digitised, result_ref" in result.output
+    assert ("không có cột cho: 'Mã TTHC', 'Hình thức nộp', 'Phí, lệ phí', 'Thanh toán trực tuyến',"
+            " 'Số hóa kết quả', 'Số kết quả'") in result.output
     assert ("số liệu không tính được (không có dữ liệu): online_rate, digitisation_rate, online_payment_rate,"
             " dossier.closed_without_result") in result.output
     db = sqlite_utils.Database(province.db_path)
@@ -248,7 +249,7 @@ def test_not_yet_in_force_is_a_status_with_a_start_date(tmp_path) -> None:
     assert db["procedures"].get("1.000001")["status"] == "in_force"
     assert db["procedures"].get("1.000001")["effective_from"] == "2027-01-01 00:00:00"
     assert db["procedures"].get("1.000002")["status"] == "pending"
-    assert "add it under [catalogue.statuses] in rules.toml" in result.output
+    assert "thêm vào [catalogue.statuses] trong rules.toml" in result.output
 
 
 def test_dry_run_shows_the_mapping_and_writes_nothing(tmp_path) -> None:

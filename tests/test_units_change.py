@@ -168,9 +168,10 @@ def test_a_dossier_belongs_to_the_unit_of_its_day_and_an_old_units_late_one_is_r
     rejected = merged.imported()
     # nothing of a dated old unit is "unknown"; the one dossier an ended commune could not have received is refused
     assert [(row["row"], row["column_name"]) for row in rejected] == [(5, "Đơn vị")]
-    reason = rejected[0]["reason"]
-    assert "XA_AH" in reason and "ended on 30/06/2025" in reason and "XA_HB took over" in reason
-    assert "05/07/2025" in reason
+    assert rejected[0]["reason"] == "unit_ended_with_successors"
+    params = json.loads(rejected[0]["params"])
+    assert params["unit_code"] == "XA_AH" and params["ended"] == "30/06/2025" and params["successors"] == "XA_HB"
+    assert params["day"] == "05/07/2025"
     with Store.open(load_config(merged.rules)) as store:
         units = dict(store.db.execute("SELECT code, unit FROM dossiers").fetchall())
         imports = list(store.db.query("SELECT unknown_units FROM imports"))

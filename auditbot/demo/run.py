@@ -16,7 +16,8 @@ from auditbot.demo.sites import LoopbackTransport, serve_sites
 from auditbot.domain.clock import local_now
 from auditbot.errors import InputError
 from auditbot.index766.formula import gain_sentence, points_text
-from auditbot.report.wording import words_for
+from auditbot.report.imported import reason_text
+from auditbot.report.wording import REASONS, words_for
 from auditbot.store import unit_label
 from auditbot.words import vietnamese
 
@@ -100,11 +101,12 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
     catalogue = commands.import_catalogue_file(config, None)
     echo(words("demo.catalogue", stored=number(catalogue.stored), rejected=number(catalogue.rejected)))
     outcome = commands.import_dossier_files(config, [])
+    reasons = words_for(config, REASONS)
     for summary in outcome.summaries:
         echo(words("demo.dossiers", file=Path(summary.file).name, read=number(summary.rows_read),
                    stored=number(summary.stored), updated=number(summary.updated), rejected=number(summary.rejected)))
         for rejection in summary.rejections[:3]:
-            echo(words("demo.rejection", row=rejection.row, column=rejection.column, reason=rejection.reason))
+            echo(words("demo.rejection", row=rejection.row, column=rejection.column, reason=reason_text(reasons, rejection)))
     for error in outcome.errors:
         echo(words("demo.import_error", error=error))
     # a demo folder copied before [local_sites] existed keeps its rules.toml: the sample's sites all the same

@@ -18,6 +18,7 @@ from auditbot.errors import ConfigError
 from auditbot.words.text import nfc
 
 FILE = "cli.toml"
+REASONS = "reasons.toml"  # why an import or a reading left something out, keyed by the codes sources raise
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,13 @@ class Words:
     entries: dict[str, dict[str, str]]  # "section.id" -> {language: text}
     language: str
     kind_names: dict[str, str]
+    file: str = FILE
 
-    def __call__(self, key: str, **fields: Any) -> str:
+    def __call__(self, key: str, /, **fields: Any) -> str:
         """The word or line `key`, its {fields} filled in."""
         entry = self.entries.get(key)
         if entry is None:
-            raise KeyError(f"{FILE} has no {key!r}")
+            raise KeyError(f"{self.file} has no {key!r}")
         text = entry.get(self.language) or entry["vi"]
         return nfc(text.format(**fields) if fields else text)
 
@@ -57,10 +59,11 @@ class Words:
         return self("schedule.every", count=when.count, unit=self(f"schedule.{when.unit}"))
 
 
-def words_for(config: Config) -> Words:
-    own = config.report.templates / FILE
-    return Words(_entries(bundled.templates() / FILE, own if own.is_file() else None), config.language,
-                 config.kind_names)
+def words_for(config: Config, file: str = FILE) -> Words:
+    """The words of one list in templates/ (cli.toml, reasons.toml), the province's own over the shipped."""
+    own = config.report.templates / file
+    return Words(_entries(bundled.templates() / file, own if own.is_file() else None), config.language,
+                 config.kind_names, file)
 
 
 def shipped_words(language: str = "vi") -> Words:
@@ -70,7 +73,7 @@ def shipped_words(language: str = "vi") -> Words:
 
 @lru_cache(maxsize=8)
 def _entries(shipped: Path, own: Path | None) -> dict[str, dict[str, str]]:
-    """The shipped words, each replaced by the province's own where its templates folder has a cli.toml."""
+    """The shipped words, each replaced by the province's own where its templates folder has its own list."""
     entries = _read(shipped)
     if own is not None:
         entries.update(_read(own))

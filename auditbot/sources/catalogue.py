@@ -21,7 +21,7 @@ from auditbot.domain.clock import local_now
 from auditbot.domain.lineage import Lineage
 from auditbot.errors import InputError
 from auditbot.sources.tabular.cell_values import ValueMap, parse_when
-from auditbot.sources.tabular.common import Rejection, UnitResolver, cell_text
+from auditbot.sources.tabular.common import Reason, Rejection, UnitResolver, cell_text
 from auditbot.sources.tabular.header import Cell
 from auditbot.sources.tabular.pipeline import ImportSummary, run_import
 from auditbot.sources.tabular.rows import CanonicalRow, Record, mapped_fields
@@ -153,15 +153,15 @@ class ProcedureParser:
             full_code = cell_text(cells[0])
             match = NATIONAL_CODE.match(full_code)
             if not match:
-                raise ValueError(f"{full_code!r} is not a procedure code like 1.001234")
+                raise Reason("not_a_procedure_code", value=full_code)
             column = "name"
             name = nfc(" ".join(without_controls(cell_text(cells[1])).split()))
             if not name:
-                raise ValueError("the procedure name is empty")
+                raise Reason("name_empty")
             column = "status"
             status = self.status(cells[INDEX["status"]]) if self.has_status else "in_force"
             if status is None:
-                raise ValueError("the status is empty")
+                raise Reason("status_empty")
             column = "effective_from"
             effective_from = parse_when(cells[INDEX["effective_from"]])
             column = "effective_to"
@@ -169,7 +169,7 @@ class ProcedureParser:
             column = "decided_at"
             decided_at = parse_when(cells[INDEX["decided_at"]]) or decision_day(cell_text(cells[INDEX["decision"]]))
         except ValueError as exc:
-            return Rejection(row, "", str(exc), mapped_fields(FIELD_NAMES, cells), field=column)
+            return Rejection.of(row, exc, mapped_fields(FIELD_NAMES, cells), column)
         if status == "pending" and effective_from is not None:
             status = "in_force"  # in force from its start date: effective_from says when
         units = self.applies_to(cell_text(cells[INDEX["unit"]]), cell_text(cells[INDEX["level"]]))
@@ -216,8 +216,8 @@ class CatalogueSpec:
     def write(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         for record in batch:  # a code listed twice: the later row is kept, the earlier reported
             if record[0] in self.records:
-                self.repeats.append(Rejection(self.records[record[0]][-1], "", f"procedure {record[0]} listed again"
-                                              f" at row {record[-1]}; that row kept", {}, field="code"))
+                self.repeats.append(Rejection(self.records[record[0]][-1], "", "procedure_repeated", {}, field="code",
+                                              params={"code": record[0], "kept_row": record[-1]}))
             self.records[record[0]] = record
 
     def finish(self, conn: sqlite3.Connection, summary: ImportSummary, now: datetime) -> None:

@@ -44,13 +44,16 @@ def close_import(conn: sqlite3.Connection, import_id: int, counts: Mapping[str, 
 
 
 def keep_rejections(conn: sqlite3.Connection, kind: str, file: str, sha256: str,
-                    rejections: Iterable[tuple[int, str | None, str, dict[str, Any]]]) -> None:
-    """(row, column, reason, fields): re-importing a file replaces its rejected rows instead of piling them up."""
+                    rejections: Iterable[tuple[int, str | None, str, dict[str, Any], dict[str, Any]]]) -> None:
+    """(row, column, reason code, fields, the reason's params): re-importing a file replaces its rejected rows
+    instead of piling them up."""
     conn.execute("DELETE FROM rejected_rows WHERE sha256 = ?", (sha256,))
     conn.executemany(
-        "INSERT INTO rejected_rows (kind, file, sha256, row, column_name, reason, fields) VALUES (?,?,?,?,?,?,?)",
-        [(kind, file, sha256, row, column, reason, json.dumps(fields, ensure_ascii=False))
-         for row, column, reason, fields in rejections])
+        "INSERT INTO rejected_rows (kind, file, sha256, row, column_name, reason, fields, params)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        [(kind, file, sha256, row, column, reason, json.dumps(fields, ensure_ascii=False),
+          json.dumps(params, ensure_ascii=False) if params else None)
+         for row, column, reason, fields, params in rejections])
 
 
 def upsert_procedures(conn: sqlite3.Connection, records: Iterable[tuple[Any, ...]]) -> None:

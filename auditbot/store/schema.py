@@ -153,7 +153,8 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 CREATE TABLE IF NOT EXISTS rejected_rows (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, row INTEGER,
-  column_name TEXT, reason TEXT NOT NULL, fields TEXT
+  column_name TEXT, reason TEXT NOT NULL, fields TEXT,
+  params TEXT  -- what the reason's words name (JSON); reason is a code of templates/reasons.toml
 );
 CREATE INDEX IF NOT EXISTS rejected_rows_file ON rejected_rows (sha256);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -271,7 +272,8 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              ("dossiers", "heir", str),  # units had lives
              ("portal_runs", "network_down", int),  # before auditbot told its own outage from the portal's
              ("dossiers", "submitted_at", str), ("dossiers", "receipt_due_at", str),  # before late receipts
-             ("dossiers", "apologised", int), ("dossiers", "new_due_at", str))  # and apologies
+             ("dossiers", "apologised", int), ("dossiers", "new_due_at", str),  # and apologies
+             ("rejected_rows", "params", str))  # before reasons were codes
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)

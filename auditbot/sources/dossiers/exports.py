@@ -79,8 +79,8 @@ class DossierSpec:
         summary.stored, summary.updated, self.older = written.stored, written.updated, written.older
         self.merged = written.merged
         summary.rejections += [
-            Rejection(row, summary.columns.get("code", "code"), f"dossier code {code!r} repeated; row {by_row} kept",
-                      {}, field="code")
+            Rejection(row, summary.columns.get("code", "code"), "dossier_repeated", {}, field="code",
+                      params={"code": code, "kept_row": by_row})
             for code, row, by_row in written.superseded]
         summary.unchanged = summary.rows_read - len(summary.rejections) - summary.stored - summary.updated \
             - sum(summary.skipped_because.values())

@@ -14,7 +14,7 @@ from auditbot.config.rules import Config
 from auditbot.domain.lineage import Lineage
 from auditbot.domain.supplements import NO_HISTORY, supplement_clock
 from auditbot.sources.tabular.cell_values import ValueMap, parse_amount, parse_when
-from auditbot.sources.tabular.common import Rejection, UnitResolver, cell_text
+from auditbot.sources.tabular.common import Reason, Rejection, UnitResolver, cell_text
 from auditbot.sources.tabular.header import Cell
 from auditbot.sources.tabular.rows import Record, mapped_fields
 from auditbot.words.codes import NATIONAL_CODE
@@ -110,36 +110,36 @@ class DossierParser:
         try:
             code = without_controls(cells[0].strip() if type(cells[0]) is str else cell_text(cells[0]))
             if not code:
-                raise ValueError("the dossier code is empty")
+                raise Reason("code_empty")
             column = "status"
             status = self.status(cells[7])
             if status is None:
-                raise ValueError("the status is empty")
+                raise Reason("status_empty")
             if status == NOT_RECEIVED:
                 return "registered online, not received yet"
             column = "unit"
             unit_name = cells[3].strip() if type(cells[3]) is str else cell_text(cells[3])
             if not unit_name:
-                raise ValueError("the unit is empty")
+                raise Reason("unit_empty")
             named = self.units.named(unit_name)
             if not named:
-                return Rejection(row, "", f"unknown unit {unit_name!r}", _fields(cells),
-                                 field="unit", unknown_unit=unit_name)
+                return Rejection(row, "", "unknown_unit", _fields(cells), field="unit", unknown_unit=unit_name,
+                                 params={"unit": unit_name})
             column = "received_at"
             received_at = parse_when(cells[4])
             if received_at is None:
-                raise ValueError("the date received is empty")
+                raise Reason("received_empty")
             column = "unit"
             unit = named[0] if named[0] in self.timeless and len(named) == 1 else \
                 self.units.on(unit_name, date.fromisoformat(received_at[:10]))[0]
             if unit is None:  # a unit that had ended by the day the dossier was received
-                raise ValueError(self.units.on(unit_name, date.fromisoformat(received_at[:10]))[1])
+                raise self.units.on(unit_name, date.fromisoformat(received_at[:10]))[1] or Reason("unit_empty")
             column = "due_at"
             due_at = parse_when(cells[5], end_of_day=True)
             column = "finished_at"
             finished_at = parse_when(cells[6])
             if status == "finished" and finished_at is None:
-                raise ValueError("a finished dossier has no finish date")
+                raise Reason("finished_without_date")
             column = "channel"
             channel = self.channel(cells[8])
             column = "fee"
@@ -155,7 +155,7 @@ class DossierParser:
             column = "submitted_at"
             submitted_at = parse_when(cells[INDEX["submitted_at"]])
             if submitted_at is not None and submitted_at > received_at:
-                raise ValueError("the submission time is after the receipt time")
+                raise Reason("submitted_after_received")
             column = "receipt_due_at"
             receipt_due_at = parse_when(cells[INDEX["receipt_due_at"]], end_of_day=True)
             column = "apology_at"
@@ -165,7 +165,7 @@ class DossierParser:
             column = "apology_slip"
             apology_slip = self._apology_slip(cells[INDEX["apology_slip"]])
         except ValueError as exc:
-            return Rejection(row, "", str(exc), _fields(cells), field=column)
+            return Rejection.of(row, exc, _fields(cells), column)
         if synced_at is not None and synced is None:
             synced = True  # a last-synced time with no flag: it was synced then
         system = procedure_name(cells[INDEX["system"]])
@@ -177,7 +177,7 @@ class DossierParser:
                 supplements = json.dumps([{"requested_at": parse_when(cells[INDEX["supplement_requested_at"]]),
                                            "received_at": parse_when(cells[INDEX["supplement_received_at"]])}])
             except ValueError as exc:
-                return Rejection(row, "", str(exc), _fields(cells), field="supplement_requested_at")
+                return Rejection.of(row, exc, _fields(cells), "supplement_requested_at")
         known = cells[INDEX["known"]] if len(cells) > INDEX["known"] and cells[INDEX["known"]] is not None \
             else self.column_known
         assert isinstance(known, int)

@@ -47,8 +47,8 @@ class WrongType(Exception):
     def __init__(self, key: str, found: object) -> None:
         super().__init__(key)
         self.key = key
-        self.found = {dict: "an object", list: "a list", bool: "true/false", int: "a number", float: "a number",
-                      str: "a text"}.get(type(found), type(found).__name__)
+        self.found = {dict: "object", list: "list", bool: "boolean", int: "number", float: "number",
+                      str: "text"}.get(type(found), "other")
 
 
 def _take(record: dict[str, Any], key: str, kinds: tuple[type, ...]) -> Any:
@@ -172,15 +172,15 @@ def sync_rows(path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
             if isinstance(record, dict) and isinstance(record.get("hoSo"), dict):
                 record = record["hoSo"]  # FormatDataDVC: {"hoSo": record, "tienTrinhDongBo": [...]}
             if not isinstance(record, dict):
-                yield number, Rejection(number, "", "the record is not an object", {}, field="code")
+                yield number, Rejection(number, "", "record_not_object", {}, field="code")
                 continue
             try:
                 yield number, canonical(record)
             except WrongType as exc:
-                yield number, Rejection(number, exc.key, f"{exc.key}: expected {_expected(exc.key)}, found"
-                                        f" {exc.found} (the value is not kept)", {}, field="")
+                yield number, Rejection(number, exc.key, f"expected_{_expected(exc.key)}", {}, field="",
+                                        params={"key": exc.key, "found": exc.found})
             except ValueError:
-                yield number, Rejection(number, "Gia", "Gia: not an amount of money", {}, field="fee")
+                yield number, Rejection(number, "Gia", "not_an_amount", {}, field="fee", params={"value": "Gia"})
 
     found = set(LABELS)
     return rows(), {name: LABELS[name] for name in found}
@@ -188,8 +188,9 @@ def sync_rows(path: Path) -> tuple[Iterator[CanonicalRow], dict[str, str]]:
 
 def _expected(key: str) -> str:
     if key.endswith("[]") or key in ("DanhSachLePhi", "DanhSachGiayToKetQua", "TaiLieuNop", "DanhSachHoSoBoSung"):
-        return "a list of objects"
+        return "list"
     if key.startswith("DanhSachHoSoBoSung[]."):
-        return "a date"
-    return "a text or a number" if key in ("MaHoSo", "MaHoSoKhac", "TrangThaiDongBoDVC", "MaTTHC", "TrangThaiHoSo", "KenhThucHien", "HinhThuc",
-                                           "MaKetQua", "MaGiayToKetQua", "GiayToId", "Gia") else "a text"
+        return "date"
+    return "text_or_number" if key in ("MaHoSo", "MaHoSoKhac", "TrangThaiDongBoDVC", "MaTTHC", "TrangThaiHoSo",
+                                       "KenhThucHien", "HinhThuc", "MaKetQua", "MaGiayToKetQua", "GiayToId",
+                                       "Gia") else "text"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+from auditbot.sources.tabular.common import Reason
 from auditbot.sources.tabular.header import Cell
 from auditbot.words.text import fold_ascii
 
@@ -19,8 +20,6 @@ _TIME_FIRST = re.compile(r"(\d{1,2})[:hH](\d{2})(?::(\d{2}))?[ ,]+(\d{1,2})[/.-]
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?")  # yyyyMMddHHmmss, the portal's sync format
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
-
-DATE_HINT = "a date like 31/10/2026, 31/10/2026 14:30, 2026-10-31 or an Excel date"
 
 
 def _stamp(moment: datetime) -> str:
@@ -57,7 +56,7 @@ def _from_parts(year: str, month: str, day: str, hour: str | None, minute: str |
 
 def _from_serial(serial: float, end_of_day: bool) -> str:
     if not SERIAL_RANGE[0] <= serial <= SERIAL_RANGE[1]:
-        raise ValueError(f"number {serial:g} is not an Excel date")
+        raise Reason("not_excel_date", value=f"{serial:g}")
     moment = EXCEL_EPOCH + timedelta(days=serial)
     moment = moment.replace(microsecond=0)
     if serial == int(serial) and end_of_day:
@@ -79,7 +78,7 @@ def _parse_text(text: str, end_of_day: bool) -> str:
         return _from_parts(year, month, day, hour, minute, second, end_of_day)
     if _SERIAL.fullmatch(text):
         return _from_serial(float(text), end_of_day)
-    raise ValueError(f"{text!r} is not {DATE_HINT}")
+    raise Reason("not_a_date", value=text)
 
 
 def parse_when(value: Cell, end_of_day: bool = False) -> str | None:
@@ -95,19 +94,19 @@ def parse_when(value: Cell, end_of_day: bool = False) -> str | None:
             return None
         try:
             return _parse_text(text, end_of_day)
-        except ValueError as exc:  # datetime() rejects 31/02 and friends with its own wording
-            if "is not" in str(exc):
-                raise
-            raise ValueError(f"{text!r} is not a real date ({exc})") from None
+        except Reason:
+            raise
+        except ValueError:  # datetime() rejects 31/02 and friends
+            raise Reason("not_a_real_date", value=text) from None
     if isinstance(value, datetime):
         return _stamp(value)
     if isinstance(value, date):
         return _stamp(datetime.combine(value, time(23, 59, 59) if end_of_day else time()))
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not {DATE_HINT}")
+        raise Reason("not_a_date", value=str(value))
     if isinstance(value, (int, float)):
         return _from_serial(float(value), end_of_day)
-    raise ValueError(f"{value!r} is not {DATE_HINT}")
+    raise Reason("not_a_date", value=str(value))
 
 
 _NUMBER_JUNK = re.compile(r"(?i)\s|đ|vnd|vnđ|đồng|dong")
@@ -120,7 +119,7 @@ def parse_amount(value: Cell) -> float | None:
     if type(value) is str and value.isdigit():
         return float(value)
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an amount of money")
+        raise Reason("not_an_amount", value=str(value))
     if isinstance(value, (int, float)):
         return float(value)
     text = _NUMBER_JUNK.sub("", str(value))
@@ -131,7 +130,7 @@ def parse_amount(value: Cell) -> float | None:
     try:
         return float(text.replace(",", "."))
     except ValueError:
-        raise ValueError(f"{value!r} is not an amount of money") from None
+        raise Reason("not_an_amount", value=str(value)) from None
 
 
 def text_key(value: Cell) -> str:
@@ -171,5 +170,5 @@ class ValueMap:
         return result
 
     def _unknown(self, value: Cell) -> object:
-        raise ValueError(f"unknown {self.name} {value!r} (expected e.g. {', '.join(self.known[:8])};"
-                         f" add it under [{self.section}] in rules.toml)")
+        raise Reason(f"unknown_{self.name}", value=str(value), expected=", ".join(self.known[:8]),
+                     section=self.section)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from auditbot.config.rules import Config
 from auditbot.errors import InputError
@@ -14,14 +16,32 @@ from auditbot.sources.tabular.header import Cell
 from auditbot.words.text import fold
 
 
+class Reason(ValueError):
+    """Why a value or a row cannot be read: a stable code (its words are in templates/reasons.toml) and the
+    values those words name. A parameter never holds a cell of a column that can hold personal data."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
 @dataclass
 class Rejection:
     row: int
     column: str                  # the header text as written ("" until the pipeline fills it from `field`)
-    reason: str
+    reason: str                  # a code of templates/reasons.toml ("cells_count")
     fields: dict[str, str]       # the row's mapped fields; empty when which value is where is in doubt
     field: str = ""              # the canonical field at fault
     unknown_unit: str | None = None
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the reason's words name
+
+    @classmethod
+    def of(cls, row: int, error: ValueError, fields: dict[str, str], at: str) -> Rejection:
+        """A row rejected for the reason a value gave, at the canonical field `at`; a library's own error
+        (its wording English, its text maybe the cell's) is only "unreadable"."""
+        reason = error if isinstance(error, Reason) else Reason("unreadable")
+        return cls(row, "", reason.code, fields, field=at, params=reason.params)
 
 
 class UnitResolver:
@@ -61,24 +81,24 @@ class UnitResolver:
         """The unit so named that existed on that day."""
         return self.on(written, day)[0]
 
-    def on(self, written: str, day: date) -> tuple[str | None, str]:
+    def on(self, written: str, day: date) -> tuple[str | None, Reason | None]:
         """(the unit so named that existed on `day`, or None and why not). A unit named for a day before it
         began is taken (systems re-label old dossiers with the new unit's name); one that had ended is not."""
         codes = self.named(written)
         if not codes:
-            return None, f"unknown unit {written!r}"
+            return None, Reason("unknown_unit", unit=written)
         alive = [code for code in codes if self.units[code].alive(day)]
         if alive:
-            return alive[0], ""
+            return alive[0], None
         later = sorted((code for code in codes if (self.units[code].valid_from or day) > day),
                        key=lambda code: self.units[code].valid_from or day)
         if later:
-            return later[0], ""
+            return later[0], None
         ended = max(codes, key=lambda code: self.units[code].valid_to or day)
         unit = self.units[ended]
-        after = f" and {', '.join(unit.successors)} took over" if unit.successors else ""
-        return None, (f"unit {written!r} ({ended}) ended on {_day(unit.valid_to)}{after}: a row dated"
-                      f" {_day(day)} cannot be its (the export should name the unit of that day)")
+        return None, Reason("unit_ended_with_successors" if unit.successors else "unit_ended", unit=written,
+                            unit_code=ended, ended=_day(unit.valid_to), successors=", ".join(unit.successors),
+                            day=_day(day))
 
 
 def _day(value: date | None) -> str:

@@ -86,7 +86,9 @@ class ImportSummary:
                 "rejected": self.rejected, "skipped": self.skipped,
                 "skipped_because": dict(self.skipped_because), "unknown_units": dict(self.unknown_units.most_common()),
                 "columns": self.columns, "missing": self.missing, "unknown_figures": self.unknown_figures,
-                "problems": self.problems, "notes": self.notes}
+                "problems": self.problems, "notes": self.notes,
+                "rejections": [{"row": r.row, "column": r.column, "reason": r.reason, "params": r.params}
+                               for r in self.rejections]}
 
 
 # --- parsing, here or in a child -----------------------------------------------------------------
@@ -293,7 +295,7 @@ def _import(config: Config, store: Store | None, path: Path, spec: ImportSpec, n
             spec.judge(summary, counts.report)
             summary.rejected = len(summary.rejections)
             keep_rejections(conn, spec.kind, str(path), sha256,
-                            [(r.row, r.column, r.reason, r.fields) for r in summary.rejections])
+                            [(r.row, r.column, r.reason, r.fields, r.params) for r in summary.rejections])
             close_import(conn, import_id, {name: getattr(summary, name) for name in (
                 "rows_read", "stored", "updated", "unchanged", "rejected", "skipped")}, dict(summary.unknown_units),
                 {k: v for k, v in summary.as_dict().items()

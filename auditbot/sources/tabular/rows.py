@@ -74,8 +74,7 @@ class Shaper:
         if self.strict and len(cells) != self.width:
             if sum(1 for c in cells if c not in (None, "")) < self.min_cells:
                 return number, []
-            return number, Rejection(number, "", f"the row has {len(cells)} cells where the header has"
-                                     f" {self.width}; its values may be in the wrong columns, so none is kept", {})
+            return number, Rejection(number, "", "cells_count", {}, params={"cells": len(cells), "width": self.width})
         cells.append(None)
         if len(cells) <= self.needed:  # a short row: pad it, the missing cells are empty
             cells[-1:] = [None] * (self.needed - len(cells) + 2)
