@@ -87,7 +87,7 @@ def test_an_export_with_sync_flags_gives_exactly_the_planted_sync_findings(tmp_p
     result = province.run("import", "dossiers", str(export))
     assert result.exit_code == 0, result.output
     assert "đọc 6 dòng, lưu mới 5" in result.output
-    assert "dòng 7, cột 'Đồng bộ DVCQG': unknown sync 'có lẽ'" in result.output  # rejected, never guessed
+    assert "dòng 7, cột 'Đồng bộ DVCQG': trạng thái đồng bộ 'có lẽ' không rõ" in result.output  # rejected, never guessed
     # the portal's own records: OK-1 still open there (the province says finished), OTHER-7 agrees
     portal_records(province.root / "exports" / "dvcqg.json", [
         {"MaHoSo": "OK-1", "DonViXuLy": "Sở Tư pháp", "NgayTiepNhan": stamp(20), "NgayHenTra": stamp(5),
