@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -179,3 +181,41 @@ def test_garbage_beside_a_deleted_databases_wal_is_refused_as_not_sqlite(tmp_pat
     with pytest.raises(DatabaseUnusable, match="not a usable SQLite database"):
         Store(path)  # SQLite alone would read the garbage as the deleted database, from its -wal
     assert path.read_bytes() == b"this is not SQLite " * 1000  # never written over
+
+
+def _write_in_another_process(path: Path, value: int, keep_open: bool) -> subprocess.Popen[str]:
+    """Another process writes one row; with `keep_open` its connection stays (the WAL is not folded back)."""
+    code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('INSERT INTO t VALUES (?)', "
+            "(int(sys.argv[2]),)); c.commit(); print('written', flush=True)\n"
+            "if sys.argv[3] == 'keep': sys.stdin.read()\nc.close()")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(path), str(value), "keep" if keep_open else "close"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdout.readline() == "written\n"
+    return writer
+
+
+def test_opening_a_store_never_drops_the_locks_of_this_process_s_other_connections(tmp_path) -> None:
+    """serve's Datasette reads through connections of its own while each answer opens a Store: reading the
+    header with open() and close() dropped their locks, another process's last close then deleted the WAL
+    under them, and they read an old snapshot for ever."""
+    path = tmp_path / "audit.db"
+    with Store(path) as store:
+        store.db.execute("CREATE TABLE t (x INTEGER)")
+        store.db.conn.commit()
+    with Store(path) as keeper:  # as serve holds one for Datasette's connections
+        reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # as Datasette's threads read
+        assert reader.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        Store(path).close()  # an answer's store opens and closes beside them
+        first = _write_in_another_process(path, 1, keep_open=False)
+        first.communicate(timeout=60)
+        assert first.returncode == 0
+        assert Path(f"{path}-wal").exists()  # this process's locks still stand: the WAL was not deleted
+        second = _write_in_another_process(path, 2, keep_open=True)
+        try:
+            assert reader.execute("SELECT count(*) FROM t").fetchone() == (2,)  # the newest, not a snapshot
+            keeper.db.execute("INSERT INTO t VALUES (3)")
+            keeper.db.conn.commit()
+            assert reader.execute("SELECT count(*) FROM t").fetchone() == (3,)
+        finally:
+            second.communicate(timeout=60)
+            reader.close()

@@ -75,21 +75,31 @@ def plan(config: Config, host: str) -> Plan:
     return Plan(metadata, password=hashed is not None)
 
 
-def prepare_database(config: Config) -> None:
-    """Schema, names and views in place before Datasette opens the file read-only."""
+def prepare_database(config: Config) -> Store:
+    """Schema, names and views in place before Datasette opens the file read-only. The store stays open
+    while serve runs: it holds the file for Datasette's connections (store/file_hold.py)."""
     layout = load_layout(config.report.templates)
     checks = [{"id": c.id, "title": c.title, "family": c.family,
                "family_name": layout.families.get(c.family, c.family)} for c in registered_checks().values()]
-    with Store.open(config) as store:
+    store = Store.open(config)
+    try:
         store.sync_names(checks, {**layout.kinds, "_centre": "Trung tâm"})
         ensure_views(store.db)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def serve(config: Config, host: str, port: int, recheck: Callable[[int], object] | None = None) -> None:
     """Datasette and the units' answer page (/tra-loi/, browse/answers_page.py) in one process, on one port;
     `recheck` re-checks a finding a unit says it fixed (commands.recheck_answer)."""
     chosen = plan(config, host)
-    prepare_database(config)
+    with prepare_database(config):
+        _serve(config, host, port, chosen, recheck)
+
+
+def _serve(config: Config, host: str, port: int, chosen: Plan, recheck: Callable[[int], object] | None) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
             probe.bind((host.strip("[]"), port))

@@ -20,6 +20,7 @@ from typing import Any
 
 from auditbot.config.rules import Config
 from auditbot.domain.lineage import Lineage
+from auditbot.store import file_hold
 from auditbot.store.answers import AnswerBook, AnswerRefused, Link
 from auditbot.store.connection import (
     CENTRE,
@@ -53,24 +54,39 @@ __all__ = ["CENTRE", "SUPERSEDED", "AnswerRefused", "DatabaseUnusable", "Finding
 class Store(AnswerBook, RunLedger, FigureHistory):
     """One open database. Open it with `Store.open(config)`, as a context manager."""
 
+    _held: file_hold.Identity | None = None
+
     def __init__(self, path: Path, busy_seconds: float = 30) -> None:
         self.path = path
         exists = usable_or_raise(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = connect(path, busy_seconds, create=not exists)
-            migrate(self.db)
+            self.db, self._held = connect(path, busy_seconds, create=not exists)
         except sqlite3.DatabaseError as exc:
             raise unusable(path, exc) from None
+        try:
+            migrate(self.db)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise unusable(path, exc) from None
+            raise
 
     @classmethod
     def open(cls, config: Config) -> Store:
         store = cls(config.database, config.busy_timeout_seconds)
-        store.sync_units(config)
+        try:
+            store.sync_units(config)
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
         self.db.close()
+        if self._held is not None:  # after the connection, and once: see store/file_hold.py
+            file_hold.release(self._held)
+            self._held = None
 
     def __enter__(self) -> Store:
         return self

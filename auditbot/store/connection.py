@@ -13,6 +13,7 @@ import sqlite_utils
 
 from auditbot.config.rules import Config
 from auditbot.errors import UserError
+from auditbot.store import file_hold
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 CENTRE = "_centre"  # operator findings are addressed to the centre, not to a unit
@@ -53,8 +54,8 @@ def usable_or_raise(path: Path) -> bool:
 def _sqlite_header(path: Path) -> bool:
     """Whether the file is empty (SQLite writes it on first use) or begins as every SQLite database does."""
     try:
-        with path.open("rb") as handle:
-            start = handle.read(len(SQLITE_HEADER))
+        with file_hold.LOCK:
+            start = file_hold.read_start(path, len(SQLITE_HEADER))
     except OSError:
         return True  # unreadable is SQLite's to report, in its own words
     return start in (b"", SQLITE_HEADER)
@@ -102,18 +103,32 @@ def unit_label(config: Config, code: str) -> str:
         return code
 
 
-def connect(path: Path, busy_seconds: float, *, create: bool) -> sqlite_utils.Database:
-    """Open the database; `create` only where `usable_or_raise` found none to keep. Otherwise mode=rw: a
-    file deleted since it was looked at stays deleted (SQLite would make a new one and fill it from the
-    deleted file's leftover -wal), and the open fails instead."""
+def connect(path: Path, busy_seconds: float, *, create: bool) -> tuple[sqlite_utils.Database, file_hold.Identity]:
+    """Open the database, and hold its file for this process (store/file_hold.py) until `file_hold.release`.
+
+    `create` only where `usable_or_raise` found none to keep. Otherwise mode=rw: a file deleted since it was
+    looked at stays deleted (SQLite would make a new one and fill it from the deleted file's leftover -wal),
+    and the open fails instead."""
     uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
-    # check_same_thread off: an import stores batches on a second thread while the first parses
-    db = sqlite_utils.Database(sqlite3.connect(uri, uri=True, check_same_thread=False))
-    db.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
-    db.enable_wal()
-    db.conn.execute("PRAGMA synchronous = NORMAL")
-    db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
-    return db
+    with file_hold.LOCK:
+        # check_same_thread off: an import stores batches on a second thread while the first parses
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        try:
+            held = file_hold.hold(path)
+        except OSError:
+            conn.close()
+            raise
+    db = sqlite_utils.Database(conn)
+    try:
+        db.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+        db.enable_wal()
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: imports touch the whole dossiers index
+    except BaseException:
+        db.close()
+        file_hold.release(held)
+        raise
+    return db, held
 
 
 class Connection:
