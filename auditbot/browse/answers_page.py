@@ -13,15 +13,14 @@ import asyncio
 import logging
 import re
 import threading
-import time
 import unicodedata
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditbot.browse.answer_guards import App, KnownLinks, RateLimit, Scope, body_cap
 from auditbot.browse.cells import hookimpl
 from auditbot.config.rules import Config
 from auditbot.domain.clock import local_now
@@ -36,7 +35,7 @@ CENTRE_PATH = "/tra-loi/trung-tam"  # the centre's review of what waits; behind 
 MIN_REASON_WORDS = 4        # "at least a few words": "sai" alone is no reason the centre can weigh
 MAX_LINK_CHARS = 500
 MAX_EXTENSION_DAYS = 366
-UNKNOWN_PER_MINUTE = 60     # wrong tokens from one client: guessing is bounded, the database is not hammered
+UNKNOWN_PER_MINUTE = 60     # wrong tokens from one client: guessing is told to slow down
 HEADERS = {
     "Cache-Control": "no-store",
     # the token is in the address: never handed to another site (no-referrer would make form posts "Origin: null")
@@ -47,36 +46,6 @@ HEADERS = {
 }
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class RateLimit:
-    """At most `per_minute` requests per key in any minute (one process serves: memory is enough)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
-        self.lock = threading.Lock()
-
-    def allow(self, key: str, count: bool = True) -> bool:
-        """Whether the key is under its limit; `count` spends one of its requests."""
-        now = time.monotonic()
-        with self.lock:
-            times = self.seen[key]
-            while times and times[0] <= now - 60:
-                times.popleft()
-            if len(times) >= self.per_minute:
-                return False
-            if count:
-                times.append(now)
-            if len(self.seen) > 10000:  # forget idle keys rather than grow
-                for stale in [k for k, v in self.seen.items() if not v]:
-                    del self.seen[stale]
-            return True
 
 
 @dataclass
@@ -91,45 +60,6 @@ class Answer:
     until: date | None
 
 
-def body_cap(app: App, limit: int) -> App:
-    """Posts to the answer page bigger than `limit` are refused before they are read whole (413)."""
-
-    async def capped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
-            await app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _plain(send, 413, "Nội dung gửi quá lớn.")
-            return
-        taken = 0
-
-        async def counted() -> dict[str, Any]:
-            nonlocal taken
-            message = await receive()
-            taken += len(message.get("body", b""))
-            if taken > limit:  # a chunked body with no length said: stop reading it
-                raise BodyTooLarge
-            return message
-
-        try:
-            await app(scope, counted, send)
-        except BodyTooLarge:
-            await _plain(send, 413, "Nội dung gửi quá lớn.")
-
-    return capped
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _plain(send: Send, status: int, text: str) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]})
-    await send({"type": "http.response.body", "body": text.encode("utf-8")})
-
-
 class AnswersPlugin:
     """Registered by `auditbot serve` with the config and what re-checks a "fixed" answer at once."""
 
@@ -141,6 +71,7 @@ class AnswersPlugin:
         self.settings = config.answers
         self.per_link = RateLimit(self.settings.requests_per_minute)
         self.guesses = RateLimit(UNKNOWN_PER_MINUTE)  # wrong tokens per client
+        self.links = KnownLinks(config.database, config.busy_timeout_seconds)
         self.env = environment(config)
         self.rechecking = threading.Lock()  # one re-check at a time: each takes the writer lock anyway
         self.__name__ = __name__  # Datasette lists plugins by module name
@@ -156,7 +87,7 @@ class AnswersPlugin:
 
     @hookimpl
     def asgi_wrapper(self) -> Callable[[App], App]:
-        return lambda app: body_cap(app, self.body_limit)
+        return lambda app: body_cap(app, self.body_limit, PREFIX)
 
     @hookimpl
     def skip_csrf(self, scope: Scope) -> bool:
@@ -169,16 +100,16 @@ class AnswersPlugin:
 
         token = request.url_vars["token"]
         client = str((request.scope.get("client") or ("?",))[0])
-        if not self.guesses.allow(client, count=False):
-            return Response.html(self._render("answers_busy.html", {}), status=429,
-                                 headers={**HEADERS, "Retry-After": "60"})
-        link = await asyncio.to_thread(self._link, token) if TOKEN.fullmatch(token) else None
+        live = TOKEN.fullmatch(token) is not None and (
+            self.links.known(token) or await asyncio.to_thread(self.links.reread, token, local_now(self.config)))
+        link = await asyncio.to_thread(self._link, token) if live else None
+        # a valid link is never held up by wrong tokens from the same address (a proxy's, many units')
         if link is None:
-            self.guesses.allow(client)  # each wrong token counts against whoever sent it
+            if not self.guesses.allow(client):  # each wrong token counts against whoever sent it
+                return self._busy(Response)
             return self._gone(Response)
         if not self.per_link.allow(link.token_hash):
-            return Response.html(self._render("answers_busy.html", {}), status=429,
-                                 headers={**HEADERS, "Retry-After": "60"})
+            return self._busy(Response)
         if request.method == "POST":
             return await self._post(request, link, token, Response)
         notice = request.args.get("ket-qua")
@@ -228,6 +159,9 @@ class AnswersPlugin:
     def _link(self, token: str) -> Link | None:
         with Store(self.config.database, self.config.busy_timeout_seconds) as store:
             return store.link_of(token, local_now(self.config))
+
+    def _busy(self, response: Any) -> Any:
+        return response.html(self._render("answers_busy.html", {}), status=429, headers={**HEADERS, "Retry-After": "60"})
 
     async def _post(self, request: Any, link: Link, token: str, response: Any) -> Any:
         if not self._same_origin(request):

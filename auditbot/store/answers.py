@@ -65,6 +65,12 @@ class AnswerBook(FindingsLifecycle):
                                    " AND expires_at >= ?", (digest(token), timestamp(now))).fetchone()
         return Link(*row) if row else None
 
+    def live_link_hashes(self, now: datetime) -> set[str]:
+        """The hashes of the tokens not yet expired (the page keeps them in memory, so a flood of wrong
+        tokens never reaches the database)."""
+        return {row[0] for row in self.db.conn.execute(
+            "SELECT token_hash FROM answer_links WHERE expires_at >= ?", (timestamp(now),))}
+
     def issue_form(self, link: Link, finding_id: str, now: datetime) -> str:
         """A nonce for one form of the page: good once, for this link and this finding only. The newest
         FORMS_KEPT unused ones stay good (a page opened in several tabs); older ones are dropped, so reloading
