@@ -144,6 +144,16 @@ def speed_table() -> str:
              h["slowest_page_ms"] is not None and h["slowest_page_ms"] < h["page_target_ms"]),
             ("the weekly check run over that history", f"{_vn(h['check_seconds'], 1)} s", "", "< 60 s",
              h["check_seconds"] < h["check_target_s"])]
+    if "answers_flood" in results:
+        f = results["answers_flood"]
+        flood = f"{_vn(f['rate_offered'], 0)} requests/s for {f['seconds']} s"
+        rows += [
+            (f"answer page under a flood of {flood}: served", f"{_vn(f['rate_served'], 0)}/s, {f['failed']} failed",
+             "the rate offered", "all, none failed", f["rate_served"] >= 0.95 * f["rate_offered"] and f["failed"] == 0),
+            ("a unit's own page during that flood (median)", f"{_vn(f['page_flooded_ms'], 1)} ms",
+             f"idle {_vn(f['page_idle_ms'], 1)} ms: {_vn(f['page_slowdown'])}×", "≤ 10×", f["page_slowdown"] <= 10),
+            ("peak memory of `serve` during that flood", f"{_vn(f['peak_mb'], 0)} MB", "", "≤ 400 MB",
+             f["peak_mb"] <= 400)]
     measured = sorted({f"{v['measured_on']}, {v['machine']}" for v in results.values()})
     lines = ["| measured by `make bench` | auditbot | peer in the same run | target | |", "|---|---|---|---|---|"]
     lines += [f"| {what} | {ours} | {peer} | {target} | {'pass' if passed else '**fail**'} |"

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import h2load
 import httpx
 import pytest
 from browser import chromium
@@ -363,3 +365,48 @@ def test_reloading_the_page_keeps_only_the_newest_forms(province: Province) -> N
         with pytest.raises(Exception, match="form"):  # the oldest was dropped
             store.answer(link, finding, nonces[0], "fixed", None, None, None, now)
         assert store.answer(link, finding, nonces[-1], "fixed", None, None, None, now) > 0
+
+
+def resident_kb(process: subprocess.Popen[str], field: str) -> int:
+    """VmRSS or VmHWM of a process this test started, in kB."""
+    status = Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+    assert found, status
+    return int(found[1])
+
+
+def test_a_flood_of_1000_requests_a_second_is_refused_or_bounded_and_units_still_answer(site: Site,
+                                                                                       tmp_path: Path) -> None:
+    """Wrong tokens, a leaked link's page and a replayed form of it, 1.000 requests a second in all (h2load,
+    an open loop); meanwhile another unit answers as usual. The full minute is bench/answers_flood.py."""
+    leaked = site.links["SXD"]
+    form = form_of(httpx.get(leaked, timeout=30).text, site.ids["HS-9"])
+    replayed = tmp_path / "replayed.form"
+    replayed.write_text(urlencode({**form, "kind": "fixed"}), encoding="ascii")
+    seconds = 10
+    before = resident_kb(site.process, "VmRSS")
+    floods = h2load.flood([h2load.Stream(site.base + "/tra-loi/" + "x" * 43, 500, clients=10),
+                           h2load.Stream(leaked, 300, body=replayed),
+                           h2load.Stream(leaked, 200)], seconds)
+    try:
+        time.sleep(2)
+        page = httpx.get(site.links["STP"], timeout=30)  # a unit with its own link, during the flood
+        assert page.status_code == 200
+        answer = {**form_of(page.text, site.ids["HS-2"]), "kind": "disagree",
+                  "reason": "Hồ sơ đã trả kết quả đúng hạn trên hệ thống khác"}
+        sent = httpx.post(site.links["STP"], data=answer, timeout=30)
+        assert sent.status_code == 303 and sent.headers["location"].endswith("ket-qua=sent")
+    finally:
+        outcomes = [h2load.outcome(process, seconds) for process in floods]
+    for outcome in outcomes:  # every request answered, none failed on our side
+        assert outcome.done == outcome.total > 0 and outcome.errored == outcome.timeout == 0, outcome
+        assert outcome.statuses["5xx"] == 0, outcome
+    wrong, posts, pages = outcomes
+    assert wrong.statuses["4xx"] == wrong.done  # 404, then 429 once the client has guessed enough
+    # the leaked link's own limit (30 a minute, the form's page included): the rest were turned away, 429
+    assert posts.statuses["3xx"] + pages.statuses["2xx"] <= 30 and posts.statuses["4xx"] and pages.statuses["4xx"]
+    stored = answers_rows(site.province)
+    assert sorted((r["finding_id"], r["kind"]) for r in stored) == sorted(
+        [(site.ids["HS-9"], "fixed"), (site.ids["HS-2"], "disagree")])  # the replay once, the unit's answer kept
+    assert resident_kb(site.process, "VmHWM") - before < 64 * 1024  # bounded: nothing grows with the flood
+    assert "đang chờ Trung tâm xem xét" in httpx.get(site.links["STP"], timeout=30).text  # still serving

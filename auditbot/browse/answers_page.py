@@ -20,17 +20,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditbot.browse.answer_guards import App, KnownLinks, RateLimit, Scope, body_cap
+from auditbot.browse.answer_guards import App, KnownLinks, RateLimit, Receive, Scope, Send, body_cap
 from auditbot.browse.cells import hookimpl
 from auditbot.config.rules import Config
 from auditbot.domain.clock import local_now
 from auditbot.errors import UserError
 from auditbot.report.compose import environment
 from auditbot.store import AnswerRefused, Link, Store
+from auditbot.store.answers import digest
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/tra-loi/"
+UNIT_PAGE = re.compile(r"/tra-loi/(?P<token>[^/]{1,200})")
 CENTRE_PATH = "/tra-loi/trung-tam"  # the centre's review of what waits; behind its login and Datasette's CSRF token
 MIN_REASON_WORDS = 4        # "at least a few words": "sai" alone is no reason the centre can weigh
 MAX_LINK_CHARS = 500
@@ -83,17 +85,28 @@ class AnswersPlugin:
 
     @hookimpl
     def register_routes(self) -> list[tuple[str, Callable[..., Awaitable[Any]]]]:
-        return [(f"^{CENTRE_PATH}$", self.centre), (r"^/tra-loi/(?P<token>[^/]{1,200})$", self.page)]
+        return [(f"^{CENTRE_PATH}$", self.centre)]  # behind Datasette's login and its CSRF token
 
     @hookimpl
     def asgi_wrapper(self) -> Callable[[App], App]:
-        return lambda app: body_cap(app, self.body_limit, PREFIX)
+        return lambda app: body_cap(self._units_first(app), self.body_limit, PREFIX)
 
-    @hookimpl
-    def skip_csrf(self, scope: Scope) -> bool:
-        # the nonce of each form, tied to the link, does this page's work; units have no cookie to steal
-        # the centre's page is left to Datasette's own CSRF protection (its login is a cookie)
-        return bool(scope["type"] == "http" and scope["path"].startswith(PREFIX) and scope["path"] != CENTRE_PATH)
+    def _units_first(self, app: App) -> App:
+        """A unit's page is answered here, before Datasette's router: it needs no login and no CSRF cookie
+        (each form's nonce does that work), nor the schema refresh Datasette does on every request, so a
+        flood of them costs little."""
+
+        async def routed(scope: Scope, receive: Receive, send: Send) -> None:
+            found = UNIT_PAGE.fullmatch(scope["path"]) if scope["type"] == "http" else None
+            if found is None or scope["path"] == CENTRE_PATH:
+                await app(scope, receive, send)
+                return
+            from datasette.utils.asgi import Request
+
+            response = await self.page(Request({**scope, "url_route": {"kwargs": found.groupdict()}}, receive))
+            await response.asgi_send(send)
+
+        return routed
 
     async def page(self, request: Any) -> Any:
         from datasette.utils.asgi import Response
@@ -102,14 +115,15 @@ class AnswersPlugin:
         client = str((request.scope.get("client") or ("?",))[0])
         live = TOKEN.fullmatch(token) is not None and (
             self.links.known(token) or await asyncio.to_thread(self.links.reread, token, local_now(self.config)))
+        # a live link is never held up by wrong tokens from the same address (a proxy's, many units'), and a
+        # flood on one is turned away before the database is read
+        if live and not self.per_link.allow(digest(token)):
+            return self._busy(Response)
         link = await asyncio.to_thread(self._link, token) if live else None
-        # a valid link is never held up by wrong tokens from the same address (a proxy's, many units')
         if link is None:
             if not self.guesses.allow(client):  # each wrong token counts against whoever sent it
                 return self._busy(Response)
             return self._gone(Response)
-        if not self.per_link.allow(link.token_hash):
-            return self._busy(Response)
         if request.method == "POST":
             return await self._post(request, link, token, Response)
         notice = request.args.get("ket-qua")
