@@ -183,6 +183,9 @@ def test_a_unit_answers_from_its_letter_and_the_centre_decides(site: Site, tmp_p
         row = next(r for r in rows if r["Mã kiểm tra"] == "dossier.overdue")
         assert (row["Số vi phạm"], row["Đơn vị không đồng ý"], row["Trung tâm xác nhận sai"]) == (3, 1, 1)
         assert httpx.get(f"{site.base}/audit/answers_pending.json?_shape=objects", timeout=30).json()["rows"] == []
+        shown = httpx.get(f"{site.base}/audit/answers.json?_shape=objects&_sort=id", timeout=30).json()["rows"]
+        assert [(a["finding_id"], a["kind"], a["recheck_result"], a["decision"]) for a in shown] == [
+            (site.ids["HS-1"], "fixed", "gone", None), (site.ids["HS-2"], "disagree", None, "false_finding")]
 
 
 def test_another_units_link_cannot_see_or_answer_and_an_expired_one_gets_nothing(site: Site) -> None:
