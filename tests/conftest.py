@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime
+from multiprocessing.pool import Pool
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -87,6 +89,14 @@ class Province:
 @pytest.fixture
 def province(tmp_path: Path) -> Province:
     return Province(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def engine_child() -> Iterator[Pool]:
+    """One child, forked once, for a module's columnar reads: as in imports, this process never starts the
+    engine itself (see pipeline._columnar); a fork a hypothesis case cost a minute."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        yield pool
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+from multiprocessing.pool import Pool
 from pathlib import Path
 
 import pytest
@@ -64,16 +65,25 @@ def row_path(path: Path, config) -> tuple[tuple, list[tuple]]:
     return summary_of(counts), records
 
 
+_ENGINE: list[Pool] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engine(engine_child: Pool) -> None:
+    _ENGINE[:] = [engine_child]
+
+
 def columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
     """What the columnar path reads, read in a forked child as imports do: this process never starts the
     engine (see pipeline._columnar), so the imports the other tests run can use it too."""
-    context = multiprocessing.get_context("fork")
-    with context.Pool(1) as pool:
-        return pool.apply(_columnar_path, (path, config))
+    return _ENGINE[0].apply(_columnar_path, (path, config, csv_chunks.CHUNK_BYTES))
 
 
-def _columnar_path(path: Path, config) -> tuple[tuple, list[tuple]]:
+def _columnar_path(path: Path, config, chunk_bytes: int | None = None) -> tuple[tuple, list[tuple]]:
     from auditbot.sources.tabular.columnar import parse_columnar
+
+    if chunk_bytes is not None:
+        csv_chunks.CHUNK_BYTES = chunk_bytes  # the engine's child was forked before this case's fixture set it
 
     records: list[tuple] = []
     counts = parse_columnar(path, DossierSpec(), config, 7, lambda *header: None, records.extend,

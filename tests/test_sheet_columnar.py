@@ -11,6 +11,7 @@ import os
 import re
 import zipfile
 from datetime import date, datetime, time
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +103,17 @@ def row_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
     return summary_of(counts), records
 
 
+_ENGINE: list[Pool] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engine(engine_child: Pool) -> None:
+    _ENGINE[:] = [engine_child]
+
+
 def sheet_path(path: Path, config: Any) -> tuple[tuple, list[tuple]]:
     """What the columnar path reads, in a forked child as imports do (see pipeline._columnar)."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(_sheet_path, (path, config))
+    return _ENGINE[0].apply(_sheet_path, (path, config))
 
 
 def _sheet_path(path: Path, config: Any, parsed: list[int] | None = None) -> tuple[tuple, list[tuple]]:
