@@ -34,7 +34,7 @@ demo: $(STAMP) chromium
 test: $(STAMP) chromium h2load
 	$(BIN)/ruff check auditbot checks tests bench
 	$(BIN)/mypy auditbot checks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope  # a module's tests stay in one worker, its fixtures made once
 
 # the README's tables of commands, checks and rules.toml keys, regenerated from the code
 readme: $(STAMP)
