@@ -347,6 +347,12 @@ class _Reader:
             return {}
         return value
 
+    def fields(self, data: dict[str, Any], path: str, defaults: Any,
+               expected: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+        """Each key of `expected` taken from the table, its default the same field of `defaults` (a settings
+        dataclass): the keyword arguments of that settings class."""
+        return {key: self.take(data, path, key, kind, getattr(defaults, key)) for key, kind in expected.items()}
+
     def take(self, data: dict[str, Any], path: str, key: str, expected: type | tuple[type, ...],
              default: Any = None, required: bool = False) -> Any:
         self.keys.setdefault(_generic(_join(path, key)), (_names(expected), "required" if required else default))
@@ -1175,12 +1181,8 @@ def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSe
 
 def _read_serve(table: dict[str, Any], reader: _Reader) -> ServeSettings:
     path, defaults = "serve", ServeSettings()
-    settings = ServeSettings(
-        host=reader.take(table, path, "host", str, defaults.host),
-        port=reader.take(table, path, "port", int, defaults.port),
-        user=reader.take(table, path, "user", str, defaults.user),
-        password_hash_env=reader.take(table, path, "password_hash_env", str, defaults.password_hash_env),
-    )
+    settings = ServeSettings(**reader.fields(table, path, defaults, {
+        "host": str, "port": int, "user": str, "password_hash_env": str}))
     if not 0 < settings.port < 65536:
         reader.problem("serve.port", f"expected a port number, got {settings.port}")
     if not settings.user.isidentifier():
@@ -1191,13 +1193,9 @@ def _read_serve(table: dict[str, Any], reader: _Reader) -> ServeSettings:
 
 def _read_answers(table: dict[str, Any], reader: _Reader) -> AnswerSettings:
     path, defaults = "answers", AnswerSettings()
-    settings = AnswerSettings(
-        base_url=reader.take(table, path, "base_url", str, defaults.base_url),
-        link_days=reader.take(table, path, "link_days", int, defaults.link_days),
-        remind_after_days=reader.take(table, path, "remind_after_days", int, defaults.remind_after_days),
-        max_reason_chars=reader.take(table, path, "max_reason_chars", int, defaults.max_reason_chars),
-        requests_per_minute=reader.take(table, path, "requests_per_minute", int, defaults.requests_per_minute),
-    )
+    settings = AnswerSettings(**reader.fields(table, path, defaults, {
+        "base_url": str, "link_days": int, "remind_after_days": int, "max_reason_chars": int,
+        "requests_per_minute": int}))
     if settings.base_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", settings.base_url):
         reader.problem("answers.base_url", "expected an http:// or https:// address without ? or #")
     for key, low, high in (("link_days", 1, 90), ("remind_after_days", 1, 365), ("max_reason_chars", 100, 20000),

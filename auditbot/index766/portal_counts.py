@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from auditbot.errors import InputError
-from auditbot.index766.portal_scores import Implausible, _count, _json_constant, _json_number, _objects
+from auditbot.index766.portal_scores import (
+    Implausible,
+    _count,
+    _json_constant,
+    _json_number,
+    _objects,
+    read_saved_page,
+)
 from auditbot.words.text import fold_ascii
 
 COUNTS = ("received", "finished", "on_time", "overdue")
@@ -50,12 +57,7 @@ class PortalCounts:
 
 
 def read_portal_counts(path: Path, max_mb: float) -> PortalCounts:
-    try:
-        if path.stat().st_size > max_mb * 1024 * 1024:
-            raise InputError(f"{path}: larger than [sources].max_file_mb ({max_mb:g} MB); not a saved statistics page")
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as UTF-8 text ({type(exc).__name__})") from None
+    text = read_saved_page(path, max_mb, "statistics page")
     records = _json_records(path, text) if text.lstrip()[:1] in "{[" else _csv_records(text)
     read = PortalCounts([], [])
     for number, record in records:

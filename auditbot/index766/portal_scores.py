@@ -49,12 +49,7 @@ class PortalFigure:
 def read_portal_scores(path: Path, table: FormulaTable, max_mb: float) -> dict[str, PortalFigure]:
     """Indicator id -> the portal's figure. Raises InputError for a file that holds none, or a figure that is
     not a plausible number (naming where it is)."""
-    try:
-        if path.stat().st_size > max_mb * 1024 * 1024:
-            raise InputError(f"{path}: larger than [sources].max_file_mb ({max_mb:g} MB); not a saved score page")
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as UTF-8 text ({type(exc).__name__})") from None
+    text = read_saved_page(path, max_mb, "score page")
     by_code = {item.portal_code: item.id for item in table.indicators if item.portal_code}
     ids = {item.id for item in table.indicators}
     found = _from_json(path, text, by_code) if text.lstrip()[:1] in "{[" else _from_csv(path, text, by_code, ids)
@@ -62,6 +57,16 @@ def read_portal_scores(path: Path, table: FormulaTable, max_mb: float) -> dict[s
         raise InputError(f"{path}: no indicator figures found; expected the portal's JSON (metrics with"
                          f" code and score or ratio) or a CSV with columns Chỉ tiêu, Tỷ lệ, Điểm")
     return found
+
+
+def read_saved_page(path: Path, max_mb: float, what: str) -> str:
+    """A page saved from the portal, as text; InputError for one too big or not UTF-8."""
+    try:
+        if path.stat().st_size > max_mb * 1024 * 1024:
+            raise InputError(f"{path}: larger than [sources].max_file_mb ({max_mb:g} MB); not a saved {what}")
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as UTF-8 text ({type(exc).__name__})") from None
 
 
 class Implausible(ValueError):
