@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def link_in(text: str) -> str:
 def site(tmp_path: Path) -> Iterator[Site]:
     port = free_port()
     province = Province(tmp_path, f'[answers]\nbase_url = "http://127.0.0.1:{port}"\nlink_days = 7\n'
-                                  'requests_per_minute = 30\nmax_reason_chars = 500\n'
+                                  'requests_per_minute = 30\nmax_reason_chars = 500\n[serve]\nheader_seconds = 2\n'
                                   '[email]\nsender = "kiemsoat@example.gov.vn"\ncentre = ["centre@example.gov.vn"]\n')
     add_overdue(province, "STP", "HS-1", 5)
     add_overdue(province, "STP", "HS-2", 4)
@@ -186,6 +187,8 @@ def test_a_unit_answers_from_its_letter_and_the_centre_decides(site: Site, tmp_p
         shown = httpx.get(f"{site.base}/audit/answers.json?_shape=objects&_sort=id", timeout=30).json()["rows"]
         assert [(a["finding_id"], a["kind"], a["recheck_result"], a["decision"]) for a in shown] == [
             (site.ids["HS-1"], "fixed", "gone", None), (site.ids["HS-2"], "disagree", None, "false_finding")]
+        table = httpx.get(f"{site.base}/audit/answers", timeout=30).text  # a unit's link is text, not a link to click
+        assert "https://stp.example.gov.vn/minh-chung" in table and 'href="https://stp.example.gov.vn' not in table
 
 
 def test_another_units_link_cannot_see_or_answer_and_an_expired_one_gets_nothing(site: Site) -> None:
@@ -342,6 +345,10 @@ def test_the_centre_decides_on_the_web_behind_its_login(tmp_path: Path) -> None:
             csrf = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
             assert csrf
             decision = {"answer": str(answer), "decision": "refuse", "reason": "Trang chưa có thủ tục này"}
+            for odd in ({"answer": "²"}, {"answer": "9" * 30}, {"decision": "mute", "until": "garbage"},
+                        {"decision": "mute", "until": "2000-01-01"}, {"decision": "mute", "until": "9999-12-31"}):
+                refused = officer.post("/tra-loi/trung-tam", data={**decision, **odd, "csrftoken": csrf[1]})
+                assert refused.headers["location"].endswith("ket-qua=invalid"), odd
             forged = officer.post("/tra-loi/trung-tam", data=decision)  # no CSRF token: Datasette refuses it
             assert forged.status_code == 403 and answers_rows(province)[0]["status"] == "pending"
             done = officer.post("/tra-loi/trung-tam", data={**decision, "csrftoken": csrf[1]})
@@ -413,3 +420,125 @@ def test_a_flood_of_1000_requests_a_second_is_refused_or_bounded_and_units_still
         [(site.ids["HS-9"], "fixed"), (site.ids["HS-2"], "disagree")])  # the replay once, the unit's answer kept
     assert resident_kb(site.process, "VmHWM") - before < 64 * 1024  # bounded: nothing grows with the flood
     assert "đang chờ Trung tâm xem xét" in httpx.get(site.links["STP"], timeout=30).text  # still serving
+
+
+def test_what_no_form_of_the_page_sends_gets_a_clear_answer_never_an_error(site: Site) -> None:
+    link, finding = site.links["STP"], site.ids["HS-2"]
+    form = form_of(httpx.get(link, timeout=30).text, finding)
+    not_utf8 = httpx.post(link, content=b"finding=\xff\xfe&kind=fixed",
+                          headers={"content-type": "application/x-www-form-urlencoded"}, timeout=30)
+    assert not_utf8.status_code == 303 and not_utf8.headers["location"].endswith("ket-qua=form")
+    for method in ("PUT", "DELETE", "OPTIONS", "PATCH"):
+        other = httpx.request(method, link, timeout=30)
+        assert other.status_code == 405 and other.headers["allow"] == "GET, HEAD, POST" and other.text == ""
+    disagree = {**form, "kind": "disagree", "reason": "Trang của đơn vị đã niêm yết thủ tục này"}
+    trick = httpx.post(link, data={**disagree, "link": "https://stp.example.gov.vn/\x1b]0;PWNED\x07\x1b[31m"},
+                       timeout=30)
+    assert trick.headers["location"].endswith("ket-qua=link")  # a terminal would obey it in `auditbot answers`
+    reordered = "Trang \u202egnp.exe\u202c của đơn vị\x9b đã niêm yết thủ tục này"
+    sent = httpx.post(link, data={**disagree, "reason": reordered}, timeout=30)
+    assert sent.headers["location"].endswith("ket-qua=sent")
+    assert answers_rows(site.province)[0]["reason"] == "Trang gnp.exe của đơn vị đã niêm yết thủ tục này"
+    files = httpx.post(f"{site.base}/-/login", files={"a": ("a.txt", b"1")}, cookies={"x": "1"}, timeout=30)
+    assert files.status_code == 415  # no page takes a file; Datasette's CSRF check never parses one
+    assert all(r.status_code < 500 for r in (not_utf8, trick, sent, files))
+
+
+def test_a_fixed_finding_is_re_checked_once_then_not_again_for_a_while(site: Site) -> None:
+    link, finding = site.links["STP"], site.ids["HS-1"]
+    first = httpx.post(link, data={**form_of(httpx.get(link, timeout=30).text, finding), "kind": "fixed"}, timeout=30)
+    assert first.headers["location"].endswith("ket-qua=sent")
+    deadline = time.monotonic() + 120  # the re-check runs beside the server (a limit, not a timing)
+    while answers_rows(site.province)[0]["status"] == "rechecking" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert answers_rows(site.province)[0]["recheck_result"] == "still_open"  # HS-1 was not finished
+    again = httpx.post(link, data={**form_of(httpx.get(link, timeout=30).text, finding), "kind": "fixed"}, timeout=30)
+    assert again.headers["location"].endswith("ket-qua=recently")  # each re-check reads the unit's sources
+    assert "xin báo lại sau 15 phút" in httpx.get(site.base + again.headers["location"], timeout=30).text
+    assert len(answers_rows(site.province)) == 1
+
+
+def test_connections_that_never_finish_their_headers_are_closed_and_units_still_answer(site: Site) -> None:
+    """Slowloris: connections dripping half a request are each closed after [serve] header_seconds (2 here)."""
+    port = int(site.base.rsplit(":", 1)[1])
+    held = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(50)]
+    try:
+        for connection in held:
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert httpx.get(site.links["STP"], timeout=30).status_code == 200  # served meanwhile
+        for connection in held:
+            connection.sendall(b"X-Drip: 1\r\n")  # still sending, never finishing
+        closed = [connection.recv(1) for connection in held]  # blocks until the server closes (30 s cap)
+        assert closed == [b""] * len(held)
+    finally:
+        for connection in held:
+            connection.close()
+    assert httpx.get(site.links["STP"], timeout=30).status_code == 200
+
+
+def test_a_database_locked_by_another_process_gets_a_busy_page_not_an_error(tmp_path: Path) -> None:
+    port = free_port()
+    province = Province(tmp_path, f'[answers]\nbase_url = "http://127.0.0.1:{port}"\n')
+    province.rules.write_text(province.rules.read_text(encoding="utf-8").replace(
+        "[database]\n", "[database]\nbusy_timeout_seconds = 1\n"), encoding="utf-8")
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    config, now = load_config(province.rules), province_now()
+    with Store.open(config) as store:
+        token = store.issue_link("STP", "2026-W50", now, 7)
+    process = start_server(province, port)
+    try:
+        link = f"http://127.0.0.1:{port}/tra-loi/{token}"
+        assert httpx.get(link, timeout=30).status_code == 200
+        holder = sqlite3.connect(province.db_path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # a long import, say, holds the write lock
+        try:
+            busy = httpx.get(link, timeout=30)  # the page writes its forms' nonces
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "60" and "Traceback" not in busy.text
+            wrong = httpx.get(f"http://127.0.0.1:{port}/tra-loi/{'x' * 43}", timeout=30)
+            assert wrong.status_code == 404  # a wrong token needs no database
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert httpx.get(link, timeout=30).status_code == 200
+    finally:
+        output = stop(process)
+    assert "Traceback" not in output
+
+
+def test_the_unit_reads_the_date_the_centre_decided_not_the_one_it_asked(province: Province, tmp_path: Path) -> None:
+    province.rules.write_text(province.rules.read_text(encoding="utf-8")
+                              + '\n[answers]\nbase_url = "https://tthc.example.gov.vn/"\n', encoding="utf-8")
+    add_overdue(province, "STP", "HS-1", 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    finding = province.json("findings")[0]["id"]  # type: ignore[index]
+    config, now = load_config(province.rules), province_now()
+    asked, decided = (now + timedelta(days=200)).date(), (now + timedelta(days=30)).date()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None
+        answer = store.answer(link, finding, store.issue_form(link, finding, now), "extension",
+                              "Cần thêm thời gian để sửa trang niêm yết", None, asked, now)
+    for wrong, said in (("01/01/2000", "is in the past"), ((now + timedelta(days=400)).strftime("%d/%m/%Y"),
+                                                           "must be after today and within 366 days")):
+        refused = province.run("answers", "accept", str(answer), "--reason", "Đồng ý", "--until", wrong)
+        assert refused.exit_code == 2 and said in refused.output
+    accepted = province.run("answers", "accept", str(answer), "--reason", "Chỉ đến cuối tháng sau",
+                            "--until", f"{decided:%d/%m/%Y}")
+    assert accepted.exit_code == 0, accepted.output
+    assert answers_rows(province)[0]["decided_until"] == decided.isoformat()
+    letter = letters(province, tmp_path / "out")["STP"]
+    assert f"Trung tâm chấp nhận, tạm bỏ qua đến {decided:%d/%m/%Y}: Chỉ đến cuối tháng sau" in letter
+    assert f"{asked:%d/%m/%Y}: Chỉ" not in letter
+
+
+def test_a_rate_limit_remembers_a_bounded_number_of_clients() -> None:
+    """Each wrong token counts against its client's address; addresses an attacker invents (a forwarded
+    header, an IPv6 range) share one quota past the bound, and the memory stays put."""
+    from auditbot.browse.answer_guards import MAX_KEYS, RateLimit
+
+    limit = RateLimit(60)
+    allowed = [limit.allow(f"10.0.{n // 256}.{n % 256}") for n in range(MAX_KEYS + 500)]
+    assert all(allowed[:MAX_KEYS]) and len(limit.seen) == MAX_KEYS + 1
+    assert allowed[MAX_KEYS:].count(True) == 60  # the newcomers' shared quota, then 429
+    assert limit.allow("10.0.0.1") is True  # a client already remembered keeps its own

@@ -1,12 +1,14 @@
-"""What bounds the answer page against a hostile client: requests per key and minute, the size of a post,
-and the live links known in memory, so a wrong token costs no database read."""
+"""What bounds `serve` against a hostile client: requests per key and minute, the size of a post, no file
+posted anywhere, and the live links known in memory, so a wrong token costs no database read."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,20 +22,32 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REFRESH_SECONDS = 1.0  # a token not in memory reads the links again at most this often (new letters' links)
+MAX_KEYS = 10_000      # clients (or links) a rate limit remembers
+OVERFLOW = "*"         # the key new clients share once MAX_KEYS are remembered
 
 
 class RateLimit:
-    """At most `per_minute` requests per key in any minute (one process serves: memory is enough)."""
+    """At most `per_minute` requests per key in any minute (one process serves: memory is enough). Keys
+    are bounded too: past MAX_KEYS, new keys share one quota, so a client changing its address (a forwarded
+    header, an IPv6 range) grows nothing and turns itself away."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self.seen: dict[str, deque[float]] = defaultdict(deque)
+        self.swept_at = float("-inf")
         self.lock = threading.Lock()
 
     def allow(self, key: str, count: bool = True) -> bool:
         """Whether the key is under its limit; `count` spends one of its requests."""
         now = time.monotonic()
         with self.lock:
+            if key not in self.seen and len(self.seen) >= MAX_KEYS:
+                if now - self.swept_at >= 1:  # at most once a second: a sweep reads every key
+                    self.swept_at = now
+                    for idle in [k for k, times in self.seen.items() if not times or times[-1] <= now - 60]:
+                        del self.seen[idle]
+                if len(self.seen) >= MAX_KEYS:
+                    key = OVERFLOW
             times = self.seen[key]
             while times and times[0] <= now - 60:
                 times.popleft()
@@ -41,34 +55,60 @@ class RateLimit:
                 return False
             if count:
                 times.append(now)
-            if len(self.seen) > 10000:  # forget idle keys rather than grow
-                for stale in [k for k, v in self.seen.items() if not v]:
-                    del self.seen[stale]
             return True
 
 
 class KnownLinks:
     """The hashes of the links not yet expired, kept in memory: a wrong token is told apart without the
     database, which a flood of them reads at most once a second (`report` issues new links from another
-    process). A token found here is still looked up, so the database alone says what it may do."""
+    process), on a thread of its own that nothing else queues on; requests arriving meanwhile wait for that
+    one read. A token found here is still looked up, so the database alone says what it may do."""
 
     def __init__(self, database: Path, busy_seconds: float) -> None:
         self.database, self.busy_seconds = database, busy_seconds
         self.hashes: set[str] = set()
         self.read_at = float("-inf")
-        self.lock = threading.Lock()
+        self.reading: asyncio.Future[None] | None = None
+        self.reader = ThreadPoolExecutor(1, thread_name_prefix="answer-links")
 
     def known(self, token: str) -> bool:
         return digest(token) in self.hashes
 
-    def reread(self, token: str, now: datetime) -> bool:
-        """Whether the token is known after reading the links again, if they were not read this last second."""
-        with self.lock:  # one reader at a time; the others use what it read
-            if not self.known(token) and time.monotonic() - self.read_at >= REFRESH_SECONDS:
-                with Store(self.database, self.busy_seconds) as store:
-                    self.hashes = store.live_link_hashes(now)
-                self.read_at = time.monotonic()
-            return self.known(token)
+    async def is_live(self, token: str, now: datetime) -> bool:
+        if self.known(token):
+            return True
+        if self.reading is None:
+            if time.monotonic() - self.read_at < REFRESH_SECONDS:
+                return False
+            self.read_at = time.monotonic()
+            self.reading = asyncio.get_running_loop().run_in_executor(self.reader, self._read, now)
+        reading = self.reading
+        try:
+            await asyncio.shield(reading)
+        finally:
+            if self.reading is reading and reading.done():
+                self.reading = None
+        return self.known(token)
+
+    def _read(self, now: datetime) -> None:
+        with Store(self.database, self.busy_seconds) as store:
+            self.hashes = store.live_link_hashes(now)
+
+
+def refuse_multipart(app: App) -> App:
+    """No page of this server takes a file: a multipart post gets 415 before Datasette's CSRF check reads it
+    (asgi-csrf 0.11 calls python-multipart's FormParser with an argument it no longer has, a 500 for anyone
+    with any cookie; the older python-multipart that still has it lacks security fixes)."""
+
+    async def refused(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            kind = dict(scope.get("headers") or []).get(b"content-type", b"")
+            if kind.lower().lstrip().startswith(b"multipart/"):
+                await _plain(send, 415, "Không nhận tệp đính kèm.")
+                return
+        await app(scope, receive, send)
+
+    return refused
 
 
 def body_cap(app: App, limit: int, prefix: str) -> App:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import threading
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -20,13 +21,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditbot.browse.answer_guards import App, KnownLinks, RateLimit, Receive, Scope, Send, body_cap
+from auditbot.browse.answer_guards import (
+    App,
+    KnownLinks,
+    RateLimit,
+    Receive,
+    Scope,
+    Send,
+    body_cap,
+    refuse_multipart,
+)
 from auditbot.browse.cells import hookimpl
 from auditbot.config.rules import Config
 from auditbot.domain.clock import local_now
 from auditbot.errors import UserError
 from auditbot.report.compose import environment
-from auditbot.store import AnswerRefused, Link, Store
+from auditbot.store import AnswerRefused, Link, Store, is_busy
 from auditbot.store.answers import digest
 
 log = logging.getLogger(__name__)
@@ -47,7 +57,9 @@ HEADERS = {
                                " frame-ancestors 'none'; base-uri 'none'",
 }
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls (a terminal obeys them), and the marks that reorder or hide text ("‮gnp.exe")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+METHODS = ("GET", "HEAD", "POST")
 
 
 @dataclass
@@ -89,7 +101,7 @@ class AnswersPlugin:
 
     @hookimpl
     def asgi_wrapper(self) -> Callable[[App], App]:
-        return lambda app: body_cap(self._units_first(app), self.body_limit, PREFIX)
+        return lambda app: refuse_multipart(body_cap(self._units_first(app), self.body_limit, PREFIX))
 
     def _units_first(self, app: App) -> App:
         """A unit's page is answered here, before Datasette's router: it needs no login and no CSRF cookie
@@ -101,9 +113,17 @@ class AnswersPlugin:
             if found is None or scope["path"] == CENTRE_PATH:
                 await app(scope, receive, send)
                 return
-            from datasette.utils.asgi import Request
+            from datasette.utils.asgi import Request, Response
 
-            response = await self.page(Request({**scope, "url_route": {"kwargs": found.groupdict()}}, receive))
+            if scope["method"] not in METHODS:
+                response = Response.text("", status=405, headers={**HEADERS, "Allow": ", ".join(METHODS)})
+            else:
+                try:
+                    response = await self.page(Request({**scope, "url_route": {"kwargs": found.groupdict()}}, receive))
+                except sqlite3.OperationalError as exc:
+                    if not is_busy(exc):
+                        raise
+                    response = self._busy(Response, status=503)  # another process holds the database: try again
             await response.asgi_send(send)
 
         return routed
@@ -113,8 +133,7 @@ class AnswersPlugin:
 
         token = request.url_vars["token"]
         client = str((request.scope.get("client") or ("?",))[0])
-        live = TOKEN.fullmatch(token) is not None and (
-            self.links.known(token) or await asyncio.to_thread(self.links.reread, token, local_now(self.config)))
+        live = TOKEN.fullmatch(token) is not None and await self.links.is_live(token, local_now(self.config))
         # a live link is never held up by wrong tokens from the same address (a proxy's, many units'), and a
         # flood on one is turned away before the database is read
         if live and not self.per_link.allow(digest(token)):
@@ -140,7 +159,10 @@ class AnswersPlugin:
             return Response.html(self._render("answers_centre_login.html", {"configured": self.centre_login}),
                                  status=403, headers=HEADERS)
         if request.method == "POST":
-            fields = await request.post_vars()  # Datasette checked its CSRF token before this runs
+            try:
+                fields = await request.post_vars()  # Datasette checked its CSRF token before this runs
+            except UnicodeDecodeError:
+                fields = {}
             outcome = await asyncio.to_thread(self._decide, fields, str(actor["id"]))
             return Response.redirect(f"{CENTRE_PATH}?ket-qua={outcome}", status=303, headers=dict(HEADERS))
         notice = request.args.get("ket-qua")
@@ -154,10 +176,12 @@ class AnswersPlugin:
 
     def _decide(self, fields: dict[str, str], by: str) -> str:
         decision, reason = fields.get("decision", ""), _text(fields.get("reason", ""))
-        if not fields.get("answer", "").isdigit() or decision not in ("mute", "false_finding", "refuse") \
+        if not re.fullmatch(r"[0-9]{1,9}", fields.get("answer", "")) or decision not in ("mute", "false_finding", "refuse") \
                 or not reason or len(reason) > self.settings.max_reason_chars:
             return "invalid"
         until = _day(fields.get("until", "")) if fields.get("until") else None
+        if fields.get("until") and until is None:
+            return "invalid"  # a date that is none is not the unit's date either
         try:
             with Store(self.config.database, self.config.busy_timeout_seconds) as store:
                 store.decide(int(fields["answer"]), decision != "refuse", reason, by, local_now(self.config),
@@ -174,13 +198,17 @@ class AnswersPlugin:
         with Store(self.config.database, self.config.busy_timeout_seconds) as store:
             return store.link_of(token, local_now(self.config))
 
-    def _busy(self, response: Any) -> Any:
-        return response.html(self._render("answers_busy.html", {}), status=429, headers={**HEADERS, "Retry-After": "60"})
+    def _busy(self, response: Any, status: int = 429) -> Any:
+        return response.html(self._render("answers_busy.html", {}), status=status,
+                             headers={**HEADERS, "Retry-After": "60"})
 
     async def _post(self, request: Any, link: Link, token: str, response: Any) -> Any:
         if not self._same_origin(request):
             return response.html(self._render("answers_gone.html", {}), status=403, headers=HEADERS)
-        fields = await request.post_vars()
+        try:
+            fields = await request.post_vars()
+        except UnicodeDecodeError:
+            fields = {}  # not UTF-8: no form of this page sent it
         checked = self._checked(fields)
         if isinstance(checked, str):
             outcome = checked
@@ -211,6 +239,8 @@ class AnswersPlugin:
             return "form"
         reason = _text(fields.get("reason", ""))
         link = fields.get("link", "").strip() or None
+        if link is not None and _text(link) != link:
+            return "link"  # controls in an address are there to fool whoever reads it
         until = None
         if len(reason) > self.settings.max_reason_chars:
             return "too_long"
@@ -266,7 +296,7 @@ class AnswersPlugin:
         return self.env.get_template(template).render(context)
 
 
-REFUSALS = ("form", "finding", "open", "reason", "too_long", "link", "until", "kind")
+REFUSALS = ("form", "finding", "open", "reason", "too_long", "link", "until", "kind", "recently")
 
 
 def _text(value: str) -> str:

@@ -29,10 +29,15 @@ RATE_SUFFIXES = ("_rate", "_min", "_max")
 KEY_COLUMNS = frozenset({"id", "rowid", "row", "source_row", "batch", "pid", "port"})
 
 
+UNITS_LINKS = frozenset({"link", "Liên kết kèm theo"})  # typed by a unit in its answer: shown, never made a link
+
+
 def cell_text(value: Any, column: str) -> str | None:
     """The Vietnamese display of one cell, or None to leave it to Datasette."""
     if isinstance(value, bool) or value is None:
         return None
+    if column in UNITS_LINKS and isinstance(value, str):
+        return value  # text, escaped: a click on a unit's link is the reviewer's choice, made by copying it
     if isinstance(value, (int, float)):
         if column.startswith(RATE_PREFIXES) or column.endswith(RATE_SUFFIXES):
             return vietnamese.percent(float(value))

@@ -110,6 +110,8 @@ def _serve(config: Config, host: str, port: int, chosen: Plan, recheck: Callable
     from datasette.app import Datasette
     from datasette.plugins import pm
 
+    from auditbot.browse import request_deadline
+
     if pm.get_plugin("auditbot") is None:
         pm.register(CellsPlugin(config.timezone), name="auditbot")
     for plugin in (chrome, downloads):  # Datasette's words in Vietnamese; downloads Excel opens as they are
@@ -122,4 +124,5 @@ def _serve(config: Config, host: str, port: int, chosen: Plan, recheck: Callable
     asyncio.run(datasette.invoke_startup())
     log.info("serving %s on http://%s:%d/ (%s)", config.database, host, port,
              "login required" if chosen.password else "loopback only, no login")
-    uvicorn.run(datasette.app(), host=host.strip("[]"), port=port, log_level="warning", lifespan="on")
+    uvicorn.run(datasette.app(), host=host.strip("[]"), port=port, log_level="warning", lifespan="on",
+                http=request_deadline.protocol(config.serve.header_seconds))

@@ -20,6 +20,8 @@ from auditbot.store.lifecycle import FindingsLifecycle
 KINDS = ("fixed", "disagree", "extension")
 DECISIONS = ("muted", "false_finding", "refused")
 FORMS_KEPT = 20  # unused forms per link and finding
+RECHECK_PAUSE = timedelta(minutes=15)  # "fixed" again on the same finding: each re-check reads the unit's sources
+MAX_MUTE_DAYS = 366  # an accepted answer mutes for at most a year; a false finding is closed for good
 
 
 class AnswerRefused(Exception):
@@ -114,6 +116,10 @@ class AnswerBook(FindingsLifecycle):
                                        (finding_id, link.unit)).fetchone()
                 if finding is None:
                     raise AnswerRefused("finding")
+                if kind == "fixed" and conn.execute(
+                        "SELECT 1 FROM answers WHERE finding_id = ? AND kind = 'fixed' AND answered_at > ?",
+                        (finding_id, timestamp(now - RECHECK_PAUSE))).fetchone():
+                    raise AnswerRefused("recently")  # re-checked moments ago: the unit's sites are not hammered
                 cursor = conn.execute(
                     "INSERT INTO answers (finding_id, unit, check_id, kind, reason, link, until, answered_at,"
                     " answered_by, status) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -154,6 +160,8 @@ class AnswerBook(FindingsLifecycle):
             if until is None:
                 raise UserError("--until is needed: a mute accepted from an answer ends on a date",
                                 ["or --false-finding for a finding the unit showed to be wrong"])
+            if not now.date() < until <= now.date() + timedelta(days=MAX_MUTE_DAYS):
+                raise UserError(f"--until must be after today and within {MAX_MUTE_DAYS} days, got {until:%d/%m/%Y}")
         decision = "refused" if not accept else "false_finding" if false_finding else "muted"
         at = timestamp(now)
         if accept:  # the mute machinery keeps its own event; a false finding is muted for good
@@ -161,12 +169,15 @@ class AnswerBook(FindingsLifecycle):
             self.mute(row["finding_id"], note, None if false_finding else until, now)
         with self.transaction():
             self.db.conn.execute(
-                "UPDATE answers SET status = ?, decided_at = ?, decided_by = ?, decision = ?, decision_reason = ?"
-                " WHERE id = ?", ("accepted" if accept else "refused", at, by, decision, reason, answer_id))
+                "UPDATE answers SET status = ?, decided_at = ?, decided_by = ?, decision = ?, decision_reason = ?,"
+                " decided_until = ? WHERE id = ?", ("accepted" if accept else "refused", at, by, decision, reason,
+                                                    until.isoformat() if decision == "muted" and until else None,
+                                                    answer_id))
             self.db.conn.execute("INSERT INTO finding_events (finding_id, at, event, note) VALUES (?,?,?,?)",
                                  (row["finding_id"], at, "answer " + decision, f"{by}: {reason}"))
         return {**dict(row), "status": "accepted" if accept else "refused", "decision": decision,
-                "decision_reason": reason, "decided_by": by, "decided_at": at}
+                "decision_reason": reason, "decided_by": by, "decided_at": at,
+                "decided_until": until.isoformat() if decision == "muted" and until else None}
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from auditbot.domain.supplements import supplement_clock
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # a unit's figures for a period: the day-by-day history and a closed period's frozen final share them
 FIGURE_COLUMNS = """\
@@ -225,7 +225,8 @@ CREATE TABLE IF NOT EXISTS answers (
   rechecked_at TEXT, recheck_result TEXT,  -- gone | still_open | failed
   decided_at TEXT, decided_by TEXT,
   decision TEXT,                 -- muted | false_finding | refused
-  decision_reason TEXT
+  decision_reason TEXT,
+  decided_until TEXT             -- the end of a mute the centre accepted (it may differ from the date asked)
 );
 CREATE INDEX IF NOT EXISTS answers_finding ON answers (finding_id, id);
 -- one answer at a time per finding: a second waits until the first is checked or decided
@@ -273,7 +274,8 @@ def _upgrade(db: sqlite_utils.Database) -> None:
              ("portal_runs", "network_down", int),  # before auditbot told its own outage from the portal's
              ("dossiers", "submitted_at", str), ("dossiers", "receipt_due_at", str),  # before late receipts
              ("dossiers", "apologised", int), ("dossiers", "new_due_at", str),  # and apologies
-             ("rejected_rows", "params", str))  # before reasons were codes
+             ("rejected_rows", "params", str),  # before reasons were codes
+             ("answers", "decided_until", str))  # before the centre's date was kept beside the unit's
     for table, column, kind in added:
         if column not in db.table(table).columns_dict:
             db.table(table).add_column(column, kind)
