@@ -219,9 +219,14 @@ def test_hostile_posts_are_refused_or_bounded_and_nothing_is_stored_twice(site: 
     huge = httpx.post(link, data={**disagree, "reason": "a " * 500_000}, timeout=60)
     assert huge.status_code == 413
     long = httpx.post(link, data={**disagree, "reason": "dài " * 200}, timeout=30)
-    assert long.headers["location"].endswith("ket-qua=too_long")
+    assert long.status_code == 400 and "lý do dài quá 500 ký tự" in long.text
     short = httpx.post(link, data={**disagree, "reason": "sai"}, timeout=30)
-    assert short.headers["location"].endswith("ket-qua=reason")
+    assert short.status_code == 400 and "lý do cần ít nhất 4 từ" in short.text
+    kept = short.text[short.text.index(f'id="f-{finding}"'):]
+    kept = kept[:kept.index('<div class="finding"') if '<div class="finding"' in kept else len(kept)]
+    assert "Nội dung đã nhập được giữ lại" in kept and "<details open>\n<summary>Không đồng ý" in kept
+    assert ">sai</textarea>" in kept  # what the unit typed, in the form it used, with a fresh nonce
+    assert form_of(short.text, finding)["nonce"] != form["nonce"]
     forged = httpx.post(link, data={**disagree, "reason": "một lý do đủ dài ở đây"}, timeout=30,
                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403
@@ -434,7 +439,8 @@ def test_what_no_form_of_the_page_sends_gets_a_clear_answer_never_an_error(site:
     disagree = {**form, "kind": "disagree", "reason": "Trang của đơn vị đã niêm yết thủ tục này"}
     trick = httpx.post(link, data={**disagree, "link": "https://stp.example.gov.vn/\x1b]0;PWNED\x07\x1b[31m"},
                        timeout=30)
-    assert trick.headers["location"].endswith("ket-qua=link")  # a terminal would obey it in `auditbot answers`
+    assert trick.status_code == 400 and "liên kết kèm theo phải" in trick.text  # a terminal would obey it
+    assert "\x1b" not in trick.text and "PWNED" in trick.text  # given back without the controls
     reordered = "Trang \u202egnp.exe\u202c của đơn vị\x9b đã niêm yết thủ tục này"
     sent = httpx.post(link, data={**disagree, "reason": reordered}, timeout=30)
     assert sent.headers["location"].endswith("ket-qua=sent")

@@ -214,8 +214,17 @@ class AnswersPlugin:
             outcome = checked
         else:
             outcome = await asyncio.to_thread(self._store, link, checked)
+        if outcome in RETYPED:  # the unit's own words come back, in the form it used, beside what to change
+            html = await asyncio.to_thread(self._show, link, outcome, self._typed(fields))
+            return response.html(html, status=400, headers=HEADERS)
         # after a post, a fresh page (a reload never posts twice)
         return response.redirect(f"{PREFIX}{token}?ket-qua={outcome}", status=303, headers=dict(HEADERS))
+
+    def _typed(self, fields: dict[str, str]) -> dict[str, str]:
+        """What a refused form held, bounded, to fill the same form again (the page autoescapes it)."""
+        return {"finding": fields.get("finding", "")[:12], "kind": fields.get("kind", "")[:10],
+                "reason": _text(fields.get("reason", ""))[:self.settings.max_reason_chars],
+                "link": _text(fields.get("link", ""))[:MAX_LINK_CHARS], "until": fields.get("until", "")[:10]}
 
     def _same_origin(self, request: Any) -> bool:
         """Browsers say where a form was posted from; another site's form is refused."""
@@ -275,7 +284,7 @@ class AnswersPlugin:
             except Exception:  # the daemon retries what is still queued; the page says "checking"
                 log.exception("re-check of answer %d failed", answer_id)
 
-    def _show(self, link: Link, notice: str | None) -> str:
+    def _show(self, link: Link, notice: str | None, typed: dict[str, str] | None = None) -> str:
         now = local_now(self.config)
         with Store(self.config.database, self.config.busy_timeout_seconds) as store:
             findings = store.answerable(link.unit)
@@ -289,7 +298,8 @@ class AnswersPlugin:
                        if a["finding_status"] != "open"]
             unit = next(iter(store.db.query("SELECT name FROM units WHERE code = ?", [link.unit])), {"name": link.unit})
         return self._render("answers_page.html", {
-            "unit_name": unit["name"], "findings": findings, "settled": settled, "notice": notice, "today": now.date().isoformat(),
+            "unit_name": unit["name"], "findings": findings, "settled": settled, "notice": notice, "typed": typed,
+            "today": now.date().isoformat(),
             "max_reason": self.settings.max_reason_chars, "min_words": MIN_REASON_WORDS})
 
     def _render(self, template: str, context: dict[str, Any]) -> str:
@@ -297,6 +307,7 @@ class AnswersPlugin:
 
 
 REFUSALS = ("form", "finding", "open", "reason", "too_long", "link", "until", "kind", "recently")
+RETYPED = ("reason", "too_long", "link", "until")  # refusals a unit fixes by changing what it typed
 
 
 def _text(value: str) -> str:
