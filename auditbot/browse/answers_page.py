@@ -199,7 +199,7 @@ class AnswersPlugin:
             return store.link_of(token, local_now(self.config))
 
     def _busy(self, response: Any, status: int = 429) -> Any:
-        return response.html(self._render("answers_busy.html", {}), status=status,
+        return response.html(self._render("answers_busy.html", {"database": status == 503}), status=status,
                              headers={**HEADERS, "Retry-After": "60"})
 
     async def _post(self, request: Any, link: Link, token: str, response: Any) -> Any:

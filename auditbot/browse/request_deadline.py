@@ -53,4 +53,3 @@ class DeadlineH11Protocol(H11Protocol):
 def protocol(header_seconds: float) -> Any:
     """The protocol class uvicorn.run takes as `http`, with this deadline."""
     return type("DeadlineH11", (DeadlineH11Protocol,), {"header_seconds": header_seconds})
-
