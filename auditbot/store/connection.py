@@ -115,9 +115,9 @@ def connect(path: Path, busy_seconds: float, *, create: bool) -> tuple[sqlite_ut
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         try:
             held = file_hold.hold(path)
-        except OSError:
+        except OSError as exc:  # gone between SQLite's open and ours: said as for a file found gone
             conn.close()
-            raise
+            raise sqlite3.OperationalError(f"unable to open database file ({exc.strerror})") from None
     db = sqlite_utils.Database(conn)
     try:
         db.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
