@@ -26,6 +26,7 @@ from auditbot.report.wording import REASONS, Words, shipped_words, words_for
 from auditbot.store import unit_label
 from auditbot.words import vietnamese
 from auditbot.words.periods import calendar_span, within_calendar
+from auditbot.words.text import as_typed
 
 if TYPE_CHECKING:  # imported where used: every invocation pays for what the module imports
     from auditbot.report.outbox import Delivery
@@ -989,14 +990,33 @@ def answers(ctx: click.Context, status: str, output_format: str, config_file: st
     config = load(config_file)
     words = words_for(config)
     rows = commands.list_answers(config, status)
-    columns = ("id", "unit", "finding_id", "check_id", "kind", "reason", "link", "until", "answered_at", "answered_by",
-               "status", "rechecked_at", "recheck_result", "decided_at", "decided_by", "decision", "decision_reason")
+    columns = ("id", "unit", "finding_id", "finding_title", "check_id", "kind", "reason", "link", "until",
+               "answered_at", "answered_by", "status", "rechecked_at", "recheck_result", "decided_at", "decided_by",
+               "decision", "decided_until", "decision_reason")
     click.echo(render(rows, output_format, columns, lambda row: (
-        str(row["id"]), row["unit"], row["finding_id"], words.known("answers", row["kind"]),
-        words.known("answers", row["status"]), words.known("answers", row["recheck_result"] or row["decision"] or ""),
-        row["reason"] or "", row["decision_reason"] or ""),
-        [words(f"headers.{key}") for key in ("id", "unit", "answer_finding", "answer_kind", "status", "answer_result",
-                                             "answer_reason", "centre_reason")]))
+        str(row["id"]), row["unit"], row["finding_title"] or row["finding_id"], _answer_kind(words, row),
+        vietnamese.day(row["answered_at"][:10]), _answer_outcome(words, row), as_typed(row["reason"] or ""),
+        as_typed(row["decision_reason"] or "")),
+        [words(f"headers.{key}") for key in ("id", "unit", "answer_finding", "answer_kind", "answer_sent",
+                                             "answer_result", "answer_reason", "centre_reason")]))
+
+
+def _answer_kind(words: Words, row: dict[str, Any]) -> str:
+    """What the unit said, with the date it asked for."""
+    said = words.known("answers", row["kind"])
+    return f"{said} {words('lines.until', day=vietnamese.day(row['until']))}" if row["until"] else said
+
+
+def _answer_outcome(words: Words, row: dict[str, Any]) -> str:
+    """Where an answer stands, in one phrase: the re-check's result, or the centre's decision and its date."""
+    if row["status"] == "checked":
+        return f"{words.known('answers', 'checked')} — {words.known('answers', row['recheck_result'] or 'failed')}"
+    if row["status"] != "accepted":
+        return words.known("answers", row["status"])
+    decided = f"{words.known('answers', 'accepted')} — {words.known('answers', row['decision'])}"
+    until = row.get("decided_until") or row["until"]
+    return f"{decided} {words('lines.until', day=vietnamese.day(until))}" if row["decision"] == "muted" and until \
+        else decided
 
 
 def _decision_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -1025,7 +1045,7 @@ def answers_accept(answer_id: int, reason: str, by: str | None, until: datetime 
                                   until.date() if until else None, false_finding)
     words = words_for(config)
     click.echo(words("lines.answer_accepted", id=answer_id, finding=done["finding_id"],
-                     decision=words.known("answers", done["decision"])))
+                     decision=_answer_outcome(words, done)))
 
 
 @answers.command(name="refuse")
@@ -1054,8 +1074,11 @@ def answers_recheck(config_file: str | None) -> None:
     """
     config = load(config_file)
     words = words_for(config)
-    for answer_id, result in commands.recheck_answers(config).items():
+    done = commands.recheck_answers(config)
+    for answer_id, result in done.items():
         click.echo(words("lines.answer_rechecked", id=answer_id, result=words.known("answers", result or "none")))
+    if not done:
+        click.echo(words("lines.answer_recheck_none"))
 
 
 @cli.command()
@@ -1163,7 +1186,10 @@ def demo(folder: Path) -> None:
 def _every_command(group: click.Group) -> list[click.Command]:
     found: list[click.Command] = []
     for command in group.commands.values():
-        found += _every_command(command) if isinstance(command, click.Group) else [command]
+        if isinstance(command, click.Group):  # a group that runs alone (`answers`) is a command too
+            found += [command] * command.invoke_without_command + _every_command(command)
+        else:
+            found.append(command)
     return found
 
 

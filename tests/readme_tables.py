@@ -38,7 +38,7 @@ def _synopsis(command: click.Command) -> str:
         elif isinstance(param, click.Option):
             flag = max(param.opts, key=len)
             value = "" if param.is_flag else f" {param.metavar or (param.name or '').upper()}"
-            parts.append(f"[{flag}{value}]")
+            parts.append(f"{flag}{value}" if param.required else f"[{flag}{value}]")
     return " ".join(parts)
 
 

@@ -174,6 +174,8 @@ def test_a_unit_answers_from_its_letter_and_the_centre_decides(site: Site, tmp_p
     stp_letter = texts["STP"]
     assert "đơn vị báo đã khắc phục ngày" in stp_letter and "đã kiểm tra lại — đã hết" in stp_letter
     assert "Trung tâm chấp nhận, xác định phát hiện sai: Đơn vị có minh chứng đúng" in stp_letter
+    told = stp_letter.split("PHẢN HỒI CỦA ĐƠN VỊ (2)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(told) == 2 and all(line.startswith("  - ") for line in told)  # one answer a line
     summary = texts["summary"]
     assert "PHÁT HIỆN SAI" in summary, summary
     assert "Hồ sơ quá hạn chưa giải quyết: 1/3 vi phạm (33,33%), 1 bị đơn vị phản đối" in summary

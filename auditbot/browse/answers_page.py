@@ -14,7 +14,6 @@ import logging
 import re
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +37,7 @@ from auditbot.errors import UserError
 from auditbot.report.compose import environment
 from auditbot.store import AnswerRefused, Link, Store, is_busy
 from auditbot.store.answers import digest
+from auditbot.words.text import as_typed
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,6 @@ HEADERS = {
                                " frame-ancestors 'none'; base-uri 'none'",
 }
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
-# C0 and C1 controls (a terminal obeys them), and the marks that reorder or hide text ("‮gnp.exe")
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 METHODS = ("GET", "HEAD", "POST")
 
 
@@ -175,7 +173,7 @@ class AnswersPlugin:
             "notice": notice if notice in ("decided", "invalid") else None}), headers=HEADERS)
 
     def _decide(self, fields: dict[str, str], by: str) -> str:
-        decision, reason = fields.get("decision", ""), _text(fields.get("reason", ""))
+        decision, reason = fields.get("decision", ""), as_typed(fields.get("reason", ""))
         if not re.fullmatch(r"[0-9]{1,9}", fields.get("answer", "")) or decision not in ("mute", "false_finding", "refuse") \
                 or not reason or len(reason) > self.settings.max_reason_chars:
             return "invalid"
@@ -223,8 +221,8 @@ class AnswersPlugin:
     def _typed(self, fields: dict[str, str]) -> dict[str, str]:
         """What a refused form held, bounded, to fill the same form again (the page autoescapes it)."""
         return {"finding": fields.get("finding", "")[:12], "kind": fields.get("kind", "")[:10],
-                "reason": _text(fields.get("reason", ""))[:self.settings.max_reason_chars],
-                "link": _text(fields.get("link", ""))[:MAX_LINK_CHARS], "until": fields.get("until", "")[:10]}
+                "reason": as_typed(fields.get("reason", ""))[:self.settings.max_reason_chars],
+                "link": as_typed(fields.get("link", ""))[:MAX_LINK_CHARS], "until": fields.get("until", "")[:10]}
 
     def _same_origin(self, request: Any) -> bool:
         """Browsers say where a form was posted from; another site's form is refused."""
@@ -246,9 +244,9 @@ class AnswersPlugin:
         if kind not in ("fixed", "disagree", "extension") or not re.fullmatch(r"[0-9a-f]{12}", finding_id) \
                 or not TOKEN.fullmatch(nonce):
             return "form"
-        reason = _text(fields.get("reason", ""))
+        reason = as_typed(fields.get("reason", ""))
         link = fields.get("link", "").strip() or None
-        if link is not None and _text(link) != link:
+        if link is not None and as_typed(link) != link:
             return "link"  # controls in an address are there to fool whoever reads it
         until = None
         if len(reason) > self.settings.max_reason_chars:
@@ -308,11 +306,6 @@ class AnswersPlugin:
 
 REFUSALS = ("form", "finding", "open", "reason", "too_long", "link", "until", "kind", "recently")
 RETYPED = ("reason", "too_long", "link", "until")  # refusals a unit fixes by changing what it typed
-
-
-def _text(value: str) -> str:
-    """A reason as text: NFC, no control characters (the page autoescapes it; nothing is rendered as HTML)."""
-    return CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
 
 
 def _day(value: str) -> date | None:

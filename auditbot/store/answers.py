@@ -182,10 +182,11 @@ class AnswerBook(FindingsLifecycle):
     # --- reading ----------------------------------------------------------------------------
 
     def answers(self, status: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM answers", []
+        """Answers with the title of the finding each is about (what the centre weighs before deciding)."""
+        sql, params = "SELECT a.*, f.title AS finding_title FROM answers a LEFT JOIN findings f ON f.id = a.finding_id", []
         if status is not None:
-            sql, params = sql + " WHERE status = ?", [status]
-        return [dict(r) for r in self.db.query(sql + " ORDER BY id", params)]
+            sql, params = sql + " WHERE a.status = ?", [status]
+        return [dict(r) for r in self.db.query(sql + " ORDER BY a.id", params)]
 
     def latest_answers(self, finding_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not finding_ids:

@@ -22,6 +22,16 @@ def without_controls(text: str) -> str:
     return " ".join(CONTROL.sub(" ", text).split())
 
 
+# C0 and C1 controls (a terminal obeys them), and the marks that reorder or hide text ("\u202egnp.exe")
+_DECEPTIVE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def as_typed(text: str) -> str:
+    """What a person typed (a unit's reason), safe for others to read anywhere: NFC, without controls or
+    marks that reorder or hide text; line breaks and tabs kept."""
+    return _DECEPTIVE.sub("", nfc(text)).strip()
+
+
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """NFC, lower case, punctuation to spaces, single spaces: the key two spellings share."""
