@@ -43,8 +43,10 @@ def units(config: Config, requested: Iterable[str] | None, with_centre: bool = F
         names = {unit.code: fold(unit.name) for unit in config.units}
         hints = [_nearest(word, known, {fold(word): [c for c, n in names.items() if fold(word) in n]})
                  for word in unknown]
+        in_force = len(Lineage.of(config).in_force(local_now(config).date()))
         raise UserError(f"unknown unit code(s): {', '.join(unknown)}",
-                        [*(h for h in hints if h), f"{len(known)} units are configured in {config.path.name}"])
+                        [*(h for h in hints if h), f"{len(config.units)} units are configured in {config.path.name}"
+                         f" ({in_force} in force today; `auditbot units --all` lists them)"])
     return chosen
 
 
