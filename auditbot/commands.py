@@ -24,8 +24,9 @@ from auditbot.errors import ConfigError, InputError, UserError
 from auditbot.ops import progress
 from auditbot.ops.lock import writer_lock
 from auditbot.sources.tabular.common import file_digest, within_limit
-from auditbot.store import Store, daemon_mark, observations, pid_alive
+from auditbot.store import Store, daemon_mark, observations, pid_alive, timestamp
 from auditbot.store import outbox as ledger
+from auditbot.store.answers import RECHECK_PAUSE
 from auditbot.store.figures import unit_figures
 from auditbot.words import vietnamese
 from auditbot.words.periods import FINAL, RUNNING, SETTLING, Period, parse_period, resolve_period
@@ -397,23 +398,34 @@ def decide_answer(config: Config, answer_id: int, accept: bool, reason: str, by:
 def recheck_answer(config: Config, answer_id: int) -> str | None:
     """Re-check the finding a unit says it fixed, now: that unit, that check, its sources read again.
     gone / still_open when the run judged the finding; failed when it could not (its source unread, or our
-    side failed): that is no verdict on the unit; queued when it could not run now (the daemon tries again).
-    None when the answer is not waiting for a re-check."""
+    side failed): that is no verdict on the unit; queued when it could not run now (the daemon tries again),
+    or when that check ran again on the unit's word less than RECHECK_PAUSE ago. One run settles every
+    answer waiting on the same unit and check that came before it started. None when the answer is not
+    waiting for a re-check."""
+    now = local_now(config)
     with Store.open(config) as store:
         answer = next((a for a in store.queued_rechecks() if a["id"] == answer_id), None)
-    if answer is None:
-        return None
+        if answer is None:
+            return None
+        if store.rechecked_since(answer["unit"], answer["check_id"], now - RECHECK_PAUSE):
+            return "queued"  # its sources were just read again: ten findings fixed are one crawl, not ten
     try:
         run = check(config, [answer["unit"]], False, [answer["check_id"]], trigger="answer")
     except UserError as exc:  # could not run now (the writer lock held, a unit ended): it stays queued
         log.warning("re-check of answer %d could not run: %s", answer_id, exc)
         return "queued"
+    results: dict[int, str] = {}
     with Store.open(config) as store:
-        row = store.db.execute("SELECT status, last_run FROM findings WHERE id = ?", (answer["finding_id"],)).fetchone()
-        judged = not run.errors and row is not None and row[1] == run.run_id
-        result = ("gone" if row[0] == "resolved" else "still_open") if judged else "failed"
-        store.record_recheck(answer_id, result, local_now(config))
-    return result
+        for waiting in store.queued_rechecks():
+            if (waiting["unit"], waiting["check_id"]) != (answer["unit"], answer["check_id"]) \
+                    or waiting["answered_at"] > timestamp(now):
+                continue  # another check, or a claim made after this run began reading
+            row = store.db.execute("SELECT status, last_run FROM findings WHERE id = ?",
+                                   (waiting["finding_id"],)).fetchone()
+            judged = not run.errors and row is not None and row[1] == run.run_id
+            results[waiting["id"]] = ("gone" if row[0] == "resolved" else "still_open") if judged else "failed"
+            store.record_recheck(waiting["id"], results[waiting["id"]], local_now(config))
+    return results.get(answer_id, "queued")
 
 
 def recheck_answers(config: Config) -> dict[int, str | None]:

@@ -550,3 +550,32 @@ def test_a_rate_limit_remembers_a_bounded_number_of_clients() -> None:
     assert all(allowed[:MAX_KEYS]) and len(limit.seen) == MAX_KEYS + 1
     assert allowed[MAX_KEYS:].count(True) == 60  # the newcomers' shared quota, then 429
     assert limit.allow("10.0.0.1") is True  # a client already remembered keeps its own
+
+
+def test_many_findings_fixed_at_once_are_one_re_check_and_the_next_waits_its_turn(province: Province) -> None:
+    """Ten dossiers fixed, or five links: each claim would read the unit's sources again. One run settles
+    every claim on that unit and check made before it began; a later claim waits out the pause, queued."""
+    from auditbot import commands
+
+    for code in ("HS-1", "HS-2", "HS-3"):
+        add_overdue(province, "STP", code, 5)
+    province.run("check", "STP", "--checks", "dossier.overdue", "--offline")
+    ids = {f["subject"]: f["id"] for f in province.json("findings")}  # type: ignore[union-attr]
+    config, now = load_config(province.rules), province_now()
+    with Store.open(config) as store:
+        link = store.link_of(store.issue_link("STP", "2026-W50", now, 7), now)
+        assert link is not None
+        claims = [store.answer(link, ids[code], store.issue_form(link, ids[code], now), "fixed", None, None, None, now)
+                  for code in ("HS-1", "HS-2")]
+    finish(province, "HS-1")
+    assert commands.recheck_answer(config, claims[0]) == "gone"
+    assert commands.recheck_answer(config, claims[1]) is None  # settled by the same run: HS-2 is still late
+    later = province_now() + timedelta(seconds=1)
+    with Store.open(config) as store:
+        third = store.answer(link, ids["HS-3"], store.issue_form(link, ids["HS-3"], later), "fixed", None, None, None,
+                             later)
+    assert commands.recheck_answer(config, third) == "queued"  # the same sources were read moments ago
+    with sqlite3.connect(province.db_path) as db:
+        runs = db.execute("SELECT count(*) FROM runs WHERE trigger = 'answer'").fetchone()[0]
+        results = db.execute("SELECT recheck_result FROM answers ORDER BY id").fetchall()
+    assert runs == 1 and results == [("gone",), ("still_open",), (None,)]

@@ -20,7 +20,9 @@ from auditbot.store.lifecycle import FindingsLifecycle
 KINDS = ("fixed", "disagree", "extension")
 DECISIONS = ("muted", "false_finding", "refused")
 FORMS_KEPT = 20  # unused forms per link and finding
-RECHECK_PAUSE = timedelta(minutes=15)  # "fixed" again on the same finding: each re-check reads the unit's sources
+# a unit's sources for one check are read again at most this often on its word ("fixed" again on the same
+# finding is refused meanwhile; other findings' answers wait for the next re-check, which settles them all)
+RECHECK_PAUSE = timedelta(minutes=15)
 MAX_MUTE_DAYS = 366  # an accepted answer mutes for at most a year; a false finding is closed for good
 
 
@@ -133,6 +135,12 @@ class AnswerBook(FindingsLifecycle):
 
     def queued_rechecks(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query("SELECT * FROM answers WHERE status = 'rechecking' ORDER BY id")]
+
+    def rechecked_since(self, unit: str, check_id: str, since: datetime) -> bool:
+        """Whether a unit's word already had this check run again for it since then."""
+        return self.db.conn.execute(
+            "SELECT 1 FROM answers WHERE unit = ? AND check_id = ? AND rechecked_at > ? AND recheck_result != 'failed'",
+            (unit, check_id, timestamp(since))).fetchone() is not None
 
     def record_recheck(self, answer_id: int, result: str, now: datetime) -> None:
         """gone: the re-check found it fixed; still_open: it did not; failed: it could not judge (our side or
