@@ -95,59 +95,86 @@ class KnownLinks:
             self.hashes = store.live_link_hashes(now)
 
 
-def refuse_multipart(app: App) -> App:
-    """No page of this server takes a file: a multipart post gets 415 before Datasette's CSRF check reads it
-    (asgi-csrf 0.11 calls python-multipart's FormParser with an argument it no longer has, a 500 for anyone
-    with any cookie; the older python-multipart that still has it lacks security fixes)."""
-
-    async def refused(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
-            kind = dict(scope.get("headers") or []).get(b"content-type", b"")
-            if kind.lower().lstrip().startswith(b"multipart/"):
-                await _plain(send, 415, "Không nhận tệp đính kèm.")
-                return
-        await app(scope, receive, send)
-
-    return refused
+METHODS = (b"GET", b"HEAD", b"POST")  # all the server answers; Datasette met others with a 500
 
 
-def body_cap(app: App, limit: int, prefix: str) -> App:
-    """Posts under `prefix` bigger than `limit` are refused before they are read whole (413)."""
+def guarded(app: App, limit: int) -> App:
+    """Every request before Datasette or the answer page sees it: another method gets 405; a post is read
+    whole first, at most `limit` bytes (413 past that), a file (multipart) gets 415 and a form that is not
+    UTF-8 gets 400 (asgi-csrf and Datasette decode forms strictly, a 500 for anyone); a client that leaves
+    mid-request ends it quietly, not with a traceback in the log.
 
-    async def capped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(prefix):
+    (multipart: asgi-csrf 0.11 calls python-multipart's FormParser with an argument it no longer has; the
+    older python-multipart that still has it lacks security fixes.)"""
+
+    async def checked(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _plain(send, 413, "Nội dung gửi quá lớn.")
+        if scope["method"].encode() not in METHODS:
+            await _plain(send, 405, "Phương thức không được hỗ trợ.", [(b"allow", b", ".join(METHODS))])
             return
-        taken = 0
-
-        async def counted() -> dict[str, Any]:
-            nonlocal taken
-            message = await receive()
-            taken += len(message.get("body", b""))
-            if taken > limit:  # a chunked body with no length said: stop reading it
-                raise BodyTooLarge
-            return message
-
         try:
-            await app(scope, counted, send)
-        except BodyTooLarge:
-            await _plain(send, 413, "Nội dung gửi quá lớn.")
+            body = await _body(scope, receive, limit) if scope["method"] == "POST" else None
+            if isinstance(body, tuple):
+                await _plain(send, *body)
+                return
+            await app(scope, _replaying(body, receive), send)
+        except ClientGone:
+            return
 
-    return capped
+    return checked
 
 
-class BodyTooLarge(Exception):
-    pass
+class ClientGone(Exception):
+    """The client closed the connection before its request was whole (or the request deadline closed it)."""
 
 
-async def _plain(send: Send, status: int, text: str) -> None:
+async def _body(scope: Scope, receive: Receive, limit: int) -> bytes | tuple[int, str]:
+    """The whole body of a post, or the (status, text) that refuses it."""
+    headers = dict(scope.get("headers") or [])
+    kind = headers.get(b"content-type", b"").lower().lstrip()
+    if kind.startswith(b"multipart/"):
+        return 415, "Không nhận tệp đính kèm."
+    declared = headers.get(b"content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return 413, "Nội dung gửi quá lớn."
+    chunks, taken, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunks.append(message.get("body", b""))
+        taken += len(chunks[-1])
+        if taken > limit:  # a chunked body with no length said: stop reading it
+            return 413, "Nội dung gửi quá lớn."
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    if kind.startswith(b"application/x-www-form-urlencoded"):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return 400, "Nội dung gửi không phải văn bản UTF-8."
+    return body
+
+
+def _replaying(body: bytes | None, receive: Receive) -> Receive:
+    """The body read already, as one message; then the client's own messages, a departure ending the request."""
+    pending = [] if body is None else [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> dict[str, Any]:
+        if pending:
+            return pending.pop()
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        return message
+
+    return replay
+
+
+async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store"),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": text.encode("utf-8")})
-
-
-

@@ -27,8 +27,7 @@ from auditbot.browse.answer_guards import (
     Receive,
     Scope,
     Send,
-    body_cap,
-    refuse_multipart,
+    guarded,
 )
 from auditbot.browse.cells import hookimpl
 from auditbot.config.rules import Config
@@ -57,7 +56,6 @@ HEADERS = {
                                " frame-ancestors 'none'; base-uri 'none'",
 }
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
-METHODS = ("GET", "HEAD", "POST")
 
 
 @dataclass
@@ -99,7 +97,7 @@ class AnswersPlugin:
 
     @hookimpl
     def asgi_wrapper(self) -> Callable[[App], App]:
-        return lambda app: refuse_multipart(body_cap(self._units_first(app), self.body_limit, PREFIX))
+        return lambda app: guarded(self._units_first(app), self.body_limit)
 
     def _units_first(self, app: App) -> App:
         """A unit's page is answered here, before Datasette's router: it needs no login and no CSRF cookie
@@ -113,15 +111,12 @@ class AnswersPlugin:
                 return
             from datasette.utils.asgi import Request, Response
 
-            if scope["method"] not in METHODS:
-                response = Response.text("", status=405, headers={**HEADERS, "Allow": ", ".join(METHODS)})
-            else:
-                try:
-                    response = await self.page(Request({**scope, "url_route": {"kwargs": found.groupdict()}}, receive))
-                except sqlite3.OperationalError as exc:
-                    if not is_busy(exc):
-                        raise
-                    response = self._busy(Response, status=503)  # another process holds the database: try again
+            try:
+                response = await self.page(Request({**scope, "url_route": {"kwargs": found.groupdict()}}, receive))
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                response = self._busy(Response, status=503)  # another process holds the database: try again
             await response.asgi_send(send)
 
         return routed
@@ -157,10 +152,7 @@ class AnswersPlugin:
             return Response.html(self._render("answers_centre_login.html", {"configured": self.centre_login}),
                                  status=403, headers=HEADERS)
         if request.method == "POST":
-            try:
-                fields = await request.post_vars()  # Datasette checked its CSRF token before this runs
-            except UnicodeDecodeError:
-                fields = {}
+            fields = await request.post_vars()  # Datasette checked its CSRF token before this runs
             outcome = await asyncio.to_thread(self._decide, fields, str(actor["id"]))
             return Response.redirect(f"{CENTRE_PATH}?ket-qua={outcome}", status=303, headers=dict(HEADERS))
         notice = request.args.get("ket-qua")
@@ -203,10 +195,7 @@ class AnswersPlugin:
     async def _post(self, request: Any, link: Link, token: str, response: Any) -> Any:
         if not self._same_origin(request):
             return response.html(self._render("answers_gone.html", {}), status=403, headers=HEADERS)
-        try:
-            fields = await request.post_vars()
-        except UnicodeDecodeError:
-            fields = {}  # not UTF-8: no form of this page sent it
+        fields = await request.post_vars()  # UTF-8: guarded() read it first
         checked = self._checked(fields)
         if isinstance(checked, str):
             outcome = checked

@@ -125,4 +125,4 @@ def _serve(config: Config, host: str, port: int, chosen: Plan, recheck: Callable
     log.info("serving %s on http://%s:%d/ (%s)", config.database, host, port,
              "login required" if chosen.password else "loopback only, no login")
     uvicorn.run(datasette.app(), host=host.strip("[]"), port=port, log_level="warning", lifespan="on",
-                http=request_deadline.protocol(config.serve.header_seconds))
+                http=request_deadline.protocol(config.serve.request_seconds))

@@ -148,7 +148,7 @@ class ServeSettings:
     port: int = 8001
     user: str = "trungtam"          # the login name datasette-auth-passwords asks for
     password_hash_env: str = "AUDITBOT_SERVE_PASSWORD_HASH"  # made by `auditbot password-hash`
-    header_seconds: float = 10.0    # a connection's time to send a request's headers (slowloris holds none for ever)
+    request_seconds: float = 10.0   # a connection's time to send a whole request (slowloris holds none for ever)
 
 
 @dataclass(frozen=True)
@@ -1183,11 +1183,11 @@ def _read_report(table: dict[str, Any], reader: _Reader, base: Path) -> ReportSe
 def _read_serve(table: dict[str, Any], reader: _Reader) -> ServeSettings:
     path, defaults = "serve", ServeSettings()
     settings = ServeSettings(**reader.fields(table, path, defaults, {
-        "host": str, "port": int, "user": str, "password_hash_env": str, "header_seconds": (int, float)}))
+        "host": str, "port": int, "user": str, "password_hash_env": str, "request_seconds": (int, float)}))
     if not 0 < settings.port < 65536:
         reader.problem("serve.port", f"expected a port number, got {settings.port}")
-    if not 1 <= settings.header_seconds <= 300:
-        reader.problem("serve.header_seconds", f"expected 1 to 300 seconds, got {settings.header_seconds}")
+    if not 1 <= settings.request_seconds <= 300:
+        reader.problem("serve.request_seconds", f"expected 1 to 300 seconds, got {settings.request_seconds}")
     if not settings.user.isidentifier():
         reader.problem("serve.user", f"letters, digits and _ only, got {settings.user!r}")
     reader.leftovers(table, path)

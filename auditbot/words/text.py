@@ -22,14 +22,18 @@ def without_controls(text: str) -> str:
     return " ".join(CONTROL.sub(" ", text).split())
 
 
-# C0 and C1 controls (a terminal obeys them), and the marks that reorder or hide text ("\u202egnp.exe")
-_DECEPTIVE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# letters that show as nothing (Hangul fillers, the combining grapheme joiner): a name or a link hides in them
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0")
 
 
 def as_typed(text: str) -> str:
-    """What a person typed (a unit's reason), safe for others to read anywhere: NFC, without controls or
-    marks that reorder or hide text; line breaks and tabs kept."""
-    return _DECEPTIVE.sub("", nfc(text)).strip()
+    """What a person typed (a unit's reason), safe for others to read anywhere: NFC, without control
+    characters (a terminal obeys them), format characters (the marks that reorder or hide text,
+    "\u202egnp.exe", soft hyphens, tags) or invisible letters; line breaks and tabs kept."""
+    kept = (("\n" if char in "\u2028\u2029" else char) for char in nfc(text)
+            if char in "\n\t" or (unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+                                   and char not in _INVISIBLE))
+    return "".join(kept).strip()
 
 
 @lru_cache(maxsize=65536)
