@@ -1,4 +1,4 @@
-"""Logging to stderr: syslog priority prefixes for journald under systemd, times for a person at a terminal."""
+"""Logging to stderr: syslog priority prefixes for journald under systemd, times for a person or a file."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class JournalFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM") or not sys.stderr.isatty():
+    if os.environ.get("JOURNAL_STREAM"):  # systemd set it: stderr goes to the journal (a file or pipe gets times)
         handler.setFormatter(JournalFormatter("%(name)s: %(levelname)s %(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
