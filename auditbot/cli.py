@@ -820,7 +820,7 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
     words = words_for(config)
     if resend_id is not None:
         letter, delivery = commands.resend_letter(config, resend_id)
-        click.echo(words("lines.report_resend", id=resend_id, week=letter["week"], report=letter["report"],
+        click.echo(words("lines.report_resend", id=resend_id, week=vietnamese.week(letter["week"]), report=letter["report"],
                          recipient=letter["recipient"], status=words.known("statuses", letter["status"])),
                    nl=False, err=True)
         _report_delivery(words, delivery)
@@ -833,7 +833,7 @@ def report(unit: str | None, send: bool, outbox: Path | None, resend_id: int | N
             [digest.unit.code, words.known("statuses", digest.state), vietnamese.number(digest.open_count),
              vietnamese.number(digest.new_count), vietnamese.number(len(digest.fixed)),
              vietnamese.number(len(digest.escalated))] for digest in outcome.digests]))
-    click.echo(words("lines.report_week", week=outcome.week, letters=vietnamese.number(len(outcome.letters))),
+    click.echo(words("lines.report_week", week=vietnamese.week(outcome.week), letters=vietnamese.number(len(outcome.letters))),
                err=True)
     for code, error in outcome.failed:
         click.echo(words("lines.report_failed", unit=code, error=error), err=True)
@@ -965,7 +965,7 @@ def status(output_format: str, config_file: str | None) -> None:
         click.echo(words("lines.interrupted", id=run_row["id"], command=run_row["command"],
                          started=at(run_row["started_at"]), error=run_row["error"]))
     for letter in state["unconfirmed_letters"]:
-        click.echo(words("lines.unconfirmed_letter", id=letter["id"], week=letter["week"],
+        click.echo(words("lines.unconfirmed_letter", id=letter["id"], week=vietnamese.week(letter["week"]),
                          recipient=letter["recipient"], error=letter["last_error"]))
 
 

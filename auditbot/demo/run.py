@@ -154,7 +154,8 @@ def run_demo(config: Config, echo: Callable[[str], None]) -> None:
                    gain=words("demo.index_gain", gain=gain_sentence(gains[0])) if gains else ""))
     outbox = config.email.outbox
     letters = commands.report(config, None, outbox=outbox)
-    echo(words("demo.letters", week=letters.week, letters=number(len(letters.letters)), folder=outbox / letters.week))
+    echo(words("demo.letters", week=vietnamese.week(letters.week), letters=number(len(letters.letters)),
+               folder=outbox / letters.week))
     for digest in letters.digests:
         echo(words("demo.letter_unit", unit=digest.unit.name, state=words.known("statuses", digest.state),
                    open=number(digest.open_count), new=number(digest.new_count)))

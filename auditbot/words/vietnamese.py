@@ -35,3 +35,9 @@ def moment(value: str | datetime | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.strftime("%d/%m/%Y %H:%M")
+
+
+def week(key: str) -> str:
+    """An ISO week as the letters name it: "2026-W50" -> "50/2026" (anything else as it is)."""
+    year, _, number_ = key.partition("-W")
+    return f"{int(number_)}/{year}" if year.isdigit() and number_.isdigit() else key
