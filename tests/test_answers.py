@@ -346,7 +346,9 @@ def test_the_centre_decides_on_the_web_behind_its_login(tmp_path: Path) -> None:
             login = officer.get("/-/login").text
             token = re.search(r'name="csrftoken" value="([^"]+)"', login)
             assert token
-            officer.post("/-/login", data={"username": "trungtam", "password": "mật-khẩu-2", "csrftoken": token[1]})
+            logged = officer.post("/-/login", data={"username": "trungtam", "password": "mật-khẩu-2",
+                                                    "csrftoken": token[1]})
+            assert any(c.startswith("ds_actor=") and "HttpOnly" in c for c in logged.headers.get_list("set-cookie"))
             page = officer.get("/tra-loi/trung-tam")
             assert page.status_code == 200 and "Sở Tư pháp" in page.text and "&lt;script&gt;" in page.text
             assert "<script>" not in page.text

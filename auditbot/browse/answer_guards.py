@@ -119,11 +119,24 @@ def guarded(app: App, limit: int) -> App:
             if isinstance(body, tuple):
                 await _plain(send, *body)
                 return
-            await app(scope, _replaying(body, receive), send)
+            await app(scope, _replaying(body, receive), _cookies_for_http_only(send))
         except ClientGone:
             return
 
     return checked
+
+
+def _cookies_for_http_only(send: Send) -> Send:
+    """Datasette's login cookie (ds_actor) is set without HttpOnly: no script of any page needs to read it."""
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [
+                (name, value + b"; HttpOnly" if name.lower() == b"set-cookie" and value.startswith(b"ds_actor=")
+                 and b"httponly" not in value.lower() else value) for name, value in message.get("headers", [])]}
+        await send(message)
+
+    return sending
 
 
 class ClientGone(Exception):
