@@ -37,8 +37,8 @@ class RateLimit:
         self.swept_at = float("-inf")
         self.lock = threading.Lock()
 
-    def allow(self, key: str, count: bool = True) -> bool:
-        """Whether the key is under its limit; `count` spends one of its requests."""
+    def allow(self, key: str) -> bool:
+        """Whether the key is under its limit, spending one of its requests if so."""
         now = time.monotonic()
         with self.lock:
             if key not in self.seen and len(self.seen) >= MAX_KEYS:
@@ -53,8 +53,7 @@ class RateLimit:
                 times.popleft()
             if len(times) >= self.per_minute:
                 return False
-            if count:
-                times.append(now)
+            times.append(now)
             return True
 
 
