@@ -438,11 +438,15 @@ def test_what_no_form_of_the_page_sends_gets_a_clear_answer_never_an_error(site:
     not_utf8 = httpx.post(link, content=b"finding=\xff\xfe&kind=fixed",
                           headers={"content-type": "application/x-www-form-urlencoded"}, timeout=30)
     assert not_utf8.status_code == 400 and "UTF-8" in not_utf8.text
-    for path in ("/-/login", "/audit"):  # Datasette's pages too: asgi-csrf and Datasette decode forms strictly
+    for path in ("/-/login", link):  # Datasette's pages too: asgi-csrf and Datasette decode every post strictly
         for cookie in ({}, {"ds_csrftoken": "x"}):
-            odd = httpx.post(site.base + path, content=b"a=\xff", cookies=cookie, timeout=30,
-                             headers={"content-type": "application/x-www-form-urlencoded"})
-            assert odd.status_code == 400, (path, cookie)
+            for kind in ("application/x-www-form-urlencoded", "text/plain", ""):
+                odd = httpx.post(site.base + path if path.startswith("/") else path, content=b"a=\xff",
+                                 cookies=cookie, timeout=30, headers={"content-type": kind} if kind else {})
+                assert odd.status_code == 400, (path, cookie, kind)
+    for page in ("/audit/findings", "/audit/findings.json", "/audit/false_findings", "/audit"):
+        posted = httpx.post(site.base + page, data={"a": "b"}, timeout=30)  # Datasette met it with a 500
+        assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD", page
     for target in (link, f"{site.base}/", f"{site.base}/-/login", f"{site.base}/audit/findings"):
         for method in ("PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "PROPFIND"):
             other = httpx.request(method, target, timeout=30)

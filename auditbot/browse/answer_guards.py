@@ -95,13 +95,16 @@ class KnownLinks:
 
 
 METHODS = (b"GET", b"HEAD", b"POST")  # all the server answers; Datasette met others with a 500
+# where a post means something: Datasette's own pages (login, logout) and the answer pages; Datasette meets a
+# post to a table or a view with a 500 before any login is asked
+POST_PATHS = ("/-/", "/tra-loi/")
 
 
 def guarded(app: App, limit: int) -> App:
-    """Every request before Datasette or the answer page sees it: another method gets 405; a post is read
-    whole first, at most `limit` bytes (413 past that), a file (multipart) gets 415 and a form that is not
-    UTF-8 gets 400 (asgi-csrf and Datasette decode forms strictly, a 500 for anyone); a client that leaves
-    mid-request ends it quietly, not with a traceback in the log.
+    """Every request before Datasette or the answer page sees it: another method gets 405, and so does a post
+    anywhere but POST_PATHS; a post is read whole first, at most `limit` bytes (413 past that), a file
+    (multipart) gets 415 and a body that is not UTF-8 gets 400 (asgi-csrf and Datasette decode it strictly, a
+    500 for anyone); a client that leaves mid-request ends it quietly, not with a traceback in the log.
 
     (multipart: asgi-csrf 0.11 calls python-multipart's FormParser with an argument it no longer has; the
     older python-multipart that still has it lacks security fixes.)"""
@@ -112,6 +115,9 @@ def guarded(app: App, limit: int) -> App:
             return
         if scope["method"].encode() not in METHODS:
             await _plain(send, 405, "Phương thức không được hỗ trợ.", [(b"allow", b", ".join(METHODS))])
+            return
+        if scope["method"] == "POST" and not scope["path"].startswith(POST_PATHS):
+            await _plain(send, 405, "Trang này không nhận dữ liệu gửi lên.", [(b"allow", b"GET, HEAD")])
             return
         try:
             body = await _body(scope, receive, limit) if scope["method"] == "POST" else None
@@ -162,11 +168,10 @@ async def _body(scope: Scope, receive: Receive, limit: int) -> bytes | tuple[int
             return 413, "Nội dung gửi quá lớn."
         more = message.get("more_body", False)
     body = b"".join(chunks)
-    if kind.startswith(b"application/x-www-form-urlencoded"):
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return 400, "Nội dung gửi không phải văn bản UTF-8."
+    try:  # whatever its Content-Type says: Datasette reads every post as UTF-8 text
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "Nội dung gửi không phải văn bản UTF-8."
     return body
 
 
